@@ -1,0 +1,5 @@
+/** Every CLI command group, in the order `unbrick --help` lists them. */
+import type { CommandGroup } from '../framework.ts';
+import { versionGroup } from './version.ts';
+
+export const groups: CommandGroup[] = [versionGroup];

@@ -1,0 +1,84 @@
+/**
+ * Paces bytes like a real UART. A pty moves bytes at memory speed, so a
+ * simulator must hold each byte for its time on the wire: frameBits / baud
+ * seconds (10 bits for 8N1, 11 for 8E1). Used in both directions: device
+ * output is released at line rate, and host input reaches the device logic no
+ * faster than the line could have carried it. baud 0 turns pacing off (for use
+ * behind linesim, which paces on its own).
+ */
+export class PacedLine {
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  /** Time (ms, performance.now) at which the line becomes idle. */
+  private busyUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly baud: number,
+    private readonly frameBits: number,
+    private readonly deliver: (chunk: Uint8Array) => void,
+  ) {}
+
+  /** Milliseconds one byte occupies on the wire (0 when unpaced). */
+  get byteMs(): number {
+    return this.baud > 0 ? (this.frameBits * 1000) / this.baud : 0;
+  }
+
+  push(data: Uint8Array): void {
+    if (this.closed || data.length === 0) return;
+    if (this.baud <= 0) return this.deliver(data);
+    this.queue.push(data);
+    this.queued += data.length;
+    this.busyUntil = Math.max(this.busyUntil, performance.now());
+    this.schedule();
+  }
+
+  /** Bytes still waiting for their wire time. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /** Drops whatever is still in flight (a reset or a cut cable). */
+  flush(): void {
+    this.queue.length = 0;
+    this.queued = 0;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.flush();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.timer || this.queued === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.release();
+    }, 1);
+  }
+
+  /** Releases every byte whose wire time has fully elapsed. */
+  private release(): void {
+    const now = performance.now();
+    // The line can have carried this many bytes since it last went busy.
+    let n = Math.floor((now - this.busyUntil) / this.byteMs);
+    if (n <= 0) return this.schedule();
+    n = Math.min(n, this.queued);
+    this.busyUntil += n * this.byteMs;
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const head = this.queue[0]!;
+      const take = Math.min(head.length, n - off);
+      out.set(head.subarray(0, take), off);
+      off += take;
+      if (take === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(take);
+    }
+    this.queued -= n;
+    this.deliver(out);
+    this.schedule();
+  }
+}
