@@ -1,5 +1,6 @@
 /** Every CLI command group, in the order `unbrick --help` lists them. */
 import type { CommandGroup } from '../framework.ts';
 import { versionGroup } from './version.ts';
+import { usbGroup, udevGroup } from './usb.ts';
 
-export const groups: CommandGroup[] = [versionGroup];
+export const groups: CommandGroup[] = [versionGroup, usbGroup, udevGroup];
