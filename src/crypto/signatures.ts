@@ -1,0 +1,120 @@
+/**
+ * The signature primitives MCUboot uses, exactly as bootutil checks them:
+ * - ECDSA P-256/P-384 over the image digest, ASN.1 DER (trailing --pad-sig zeros allowed);
+ * - Ed25519 over the digest bytes (default) or over the hashed region (pure);
+ * - RSASSA-PSS, SHA-256, MGF1-SHA-256, salt length 32, over the SHA-256 digest.
+ * ECDSA and Ed25519 use @noble/curves. RSA verify is plain modular arithmetic plus
+ * EMSA-PSS (RFC 8017 §9.1.2); RSA signing uses node:crypto (noble has no RSA).
+ * Verify functions never throw on a bad signature: they return false.
+ */
+import { constants, sign as nodeSign, createPrivateKey } from 'node:crypto';
+import { p256, p384 } from '@noble/curves/nist.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bigIntToBytes, bytesToBigInt, readDer } from './asn1.ts';
+import { digest } from './hash.ts';
+import type { ImageKey } from './keys.ts';
+
+const PSS_SALT_LEN = 32;
+
+/** Length of a DER ECDSA signature, ignoring --pad-sig zero padding after it. */
+export function derSignatureLength(sig: Uint8Array): number | undefined {
+  try {
+    return readDer(sig).size;
+  } catch {
+    return undefined;
+  }
+}
+
+export function verifyEcdsa(key: ImageKey, hash: Uint8Array, sig: Uint8Array): boolean {
+  if (key.type !== 'ecdsa-p256' && key.type !== 'ecdsa-p384') return false;
+  const len = derSignatureLength(sig);
+  if (len === undefined) return false;
+  // Bytes after the DER value must be --pad-sig zeros.
+  for (let i = len; i < sig.length; i++) if (sig[i] !== 0) return false;
+  const curve = key.type === 'ecdsa-p256' ? p256 : p384;
+  try {
+    return curve.verify(sig.subarray(0, len), hash, key.publicRaw, { prehash: false, lowS: false, format: 'der' });
+  } catch {
+    return false;
+  }
+}
+
+export function verifyEd25519(key: ImageKey, message: Uint8Array, sig: Uint8Array): boolean {
+  if (key.type !== 'ed25519' || sig.length !== 64) return false;
+  try {
+    return ed25519.verify(sig, message, key.publicRaw, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
+  let r = 1n;
+  base %= mod;
+  while (exp > 0n) {
+    if (exp & 1n) r = (r * base) % mod;
+    base = (base * base) % mod;
+    exp >>= 1n;
+  }
+  return r;
+}
+
+function mgf1Sha256(seed: Uint8Array, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  const c = new Uint8Array(4);
+  for (let i = 0, off = 0; off < len; i++, off += 32) {
+    new DataView(c.buffer).setUint32(0, i);
+    out.set(digest('sha256', seed, c).subarray(0, Math.min(32, len - off)), off);
+  }
+  return out;
+}
+
+/** RSASSA-PSS verify of a SHA-256 digest with salt length 32 (MCUboot's only RSA mode). */
+export function verifyRsaPss(key: ImageKey, mHash: Uint8Array, sig: Uint8Array): boolean {
+  const rsa = key.rsa;
+  if (!rsa || mHash.length !== 32) return false;
+  const k = Math.ceil(rsa.bits / 8);
+  if (sig.length !== k) return false;
+  const s = bytesToBigInt(sig);
+  if (s >= rsa.n) return false;
+  const emBits = rsa.bits - 1;
+  const emLen = Math.ceil(emBits / 8);
+  const full = bigIntToBytes(modPow(s, rsa.e, rsa.n), k);
+  if (k > emLen && full[0] !== 0) return false;
+  const em = full.subarray(k - emLen);
+  if (em[emLen - 1] !== 0xbc) return false;
+  const hLen = 32;
+  const dbLen = emLen - hLen - 1;
+  if (dbLen < PSS_SALT_LEN + 1) return false;
+  const h = em.subarray(dbLen, dbLen + hLen);
+  const topMask = 0xff >> (8 * emLen - emBits);
+  if ((em[0]! & ~topMask) !== 0) return false;
+  const db = mgf1Sha256(h, dbLen);
+  for (let i = 0; i < dbLen; i++) db[i]! ^= em[i]!;
+  db[0]! &= topMask;
+  const psLen = dbLen - PSS_SALT_LEN - 1;
+  for (let i = 0; i < psLen; i++) if (db[i] !== 0) return false;
+  if (db[psLen] !== 0x01) return false;
+  const salt = db.subarray(dbLen - PSS_SALT_LEN);
+  const h2 = digest('sha256', new Uint8Array(8), mHash, salt);
+  return Buffer.compare(Buffer.from(h), Buffer.from(h2)) === 0;
+}
+
+/** ECDSA signature of a digest, DER encoded (what imgtool writes without --pad-sig). */
+export function signEcdsa(key: ImageKey, hash: Uint8Array): Uint8Array {
+  const curve = key.type === 'ecdsa-p256' ? p256 : p384;
+  if (!key.secret || (key.type !== 'ecdsa-p256' && key.type !== 'ecdsa-p384')) throw new TypeError('need an ECDSA private key');
+  return curve.sign(hash, key.secret, { prehash: false, format: 'der', extraEntropy: true });
+}
+
+export function signEd25519(key: ImageKey, message: Uint8Array): Uint8Array {
+  if (!key.secret || key.type !== 'ed25519') throw new TypeError('need an Ed25519 private key');
+  return ed25519.sign(message, key.secret);
+}
+
+/** RSASSA-PSS (SHA-256, salt 32) over `data` (node:crypto hashes it). */
+export function signRsaPss(key: ImageKey, data: Uint8Array): Uint8Array {
+  if (!key.pkcs8 || !key.rsa) throw new TypeError('need an RSA private key');
+  const pk = createPrivateKey({ key: Buffer.from(key.pkcs8), format: 'der', type: 'pkcs8' });
+  return new Uint8Array(nodeSign('sha256', data, { key: pk, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT_LEN }));
+}

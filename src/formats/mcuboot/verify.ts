@@ -1,0 +1,250 @@
+/**
+ * Bootloader-exact image verification, following bootutil's
+ * bootutil_img_validate (image_validate.c) rather than `imgtool verify`:
+ *  - the TLV layout must be exactly as bootutil_tlv_iter_begin/next expect
+ *    (protected it_tlv_tot == ih_protect_tlv_size, no TLV overrunning its area or the file);
+ *  - the hash TLV must have the digest's length and equal the hash of
+ *    [0, hdr_size + img_size + protect_tlv_size), over the plaintext for encrypted images;
+ *  - a signature counts only after a KEYHASH (hash of the key with the image's hash
+ *    algorithm) or PUBKEY TLV that matches one of the given keys, and only if it is the
+ *    signature type that key produces; any valid one makes the image valid;
+ *  - unprotected TLVs outside bootutil's allow list are reported (and rejected with
+ *    `tlvAllowList: true`, like MCUboot built with MCUBOOT_USE_TLV_ALLOW_LIST).
+ * Never throws for a bad image: the verdict carries a stable `code` and a plain reason.
+ */
+import { asUnbrickError } from '../../core/errors.ts';
+import { bytesEqual, toHex } from '../../core/bytes.ts';
+import { digest, HASH_LEN, type HashAlg } from '../../crypto/hash.ts';
+import { aesCtr, ENC_SCHEMES, unwrapImageKey } from '../../crypto/image-encryption.ts';
+import type { ImageKey, KeyType } from '../../crypto/keys.ts';
+import { verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../crypto/signatures.ts';
+import { ENC_TLVS, HASH_TLVS, SIGNATURE_TLVS, TLV, UNPROTECTED_ALLOWED } from './constants.ts';
+import { decodeImage, versionString, type McubootHeader, type McubootImage, type Trailer } from './parse.ts';
+
+export interface VerifyOptions {
+  /** Trusted public (or private) keys; none = integrity (hash) check only. */
+  keys?: ImageKey[];
+  /** Private key to unwrap the AES key of an encrypted image. */
+  encKey?: ImageKey;
+  /** Reject unprotected TLVs outside bootutil's allow list (MCUBOOT_USE_TLV_ALLOW_LIST). */
+  tlvAllowList?: boolean;
+}
+
+export interface VerifySignature {
+  /** Signature scheme, e.g. "ecdsa-p256", "ed25519-pure". */
+  type: string;
+  tlvType: number;
+  /** Which of the given keys verified it (index into opts.keys). */
+  keyIndex: number;
+  keyType: KeyType;
+  keyFingerprint: string;
+  keyName?: string;
+  /** How the image names its key: by KEYHASH or by the full PUBKEY. */
+  keyTlv: 'KEYHASH' | 'PUBKEY';
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  /** Stable code of the first failed check (absent when valid). */
+  code?: string;
+  reason?: string;
+  version: string | null;
+  securityCounter: number | null;
+  hashAlgorithm: HashAlg | null;
+  /** Hash TLV value (hex): what the device reports for this image. */
+  hash: string | null;
+  /** The hash recomputed over the covered bytes (hex), when it could be computed. */
+  computedHash: string | null;
+  signature: VerifySignature | null;
+  /** Signature TLV types present in the image (e.g. ["ECDSASIG"]). */
+  signatureTlvs: string[];
+  encryption: { aesBits: 128 | 256; scheme: string; payload: 'decrypted' | 'plaintext' | 'encrypted' } | null;
+  tlvAllowListOk: boolean;
+  warnings: string[];
+  tlvs: { type: number; name: string; length: number; protected: boolean }[];
+  header: (McubootHeader & { versionString: string }) | null;
+  trailer: Trailer | null;
+}
+
+/** Key type -> the signature TLV that key type produces. */
+const SIG_TLV_FOR: Record<KeyType, number | undefined> = {
+  'ecdsa-p256': TLV.ECDSA_SIG,
+  'ecdsa-p384': TLV.ECDSA_SIG,
+  ed25519: TLV.ED25519,
+  'rsa-2048': TLV.RSA2048_PSS,
+  'rsa-3072': TLV.RSA3072_PSS,
+  x25519: undefined,
+};
+
+/** Hash of the covered region, decrypting the payload first when `aesKey` is given. */
+export function hashCoveredRegion(bytes: Uint8Array, img: McubootImage, alg: HashAlg, aesKey?: Uint8Array): Uint8Array {
+  const { hdrSize, imgSize } = img.header;
+  const end = img.hashedRegion.end;
+  if (!aesKey) return digest(alg, bytes.subarray(0, end));
+  return digest(alg, bytes.subarray(0, hdrSize), aesCtr(aesKey, bytes.subarray(hdrSize, hdrSize + imgSize)), bytes.subarray(hdrSize + imgSize, end));
+}
+
+function baseResult(img: McubootImage | null, header: McubootHeader | null): VerifyResult {
+  const tlvs = img?.tlvs ?? [];
+  return {
+    valid: false,
+    version: header ? versionString(header.version) : null,
+    securityCounter: img?.securityCounter ?? null,
+    hashAlgorithm: img?.hashTlv?.alg ?? null,
+    hash: img?.hashTlv ? toHex(img.hashTlv.value) : null,
+    computedHash: null,
+    signature: null,
+    signatureTlvs: tlvs.filter((t) => SIGNATURE_TLVS.has(t.type)).map((t) => t.name),
+    encryption: null,
+    tlvAllowListOk: true,
+    warnings: [],
+    tlvs: tlvs.map((t) => ({ type: t.type, name: t.name, length: t.length, protected: t.protected })),
+    header: header ? { ...header, versionString: versionString(header.version) } : null,
+    trailer: img?.trailer ?? null,
+  };
+}
+
+const fail = (r: VerifyResult, code: string, reason: string): VerifyResult => ({ ...r, valid: false, code, reason });
+
+export function verifyImage(bytes: Uint8Array, opts: VerifyOptions = {}): VerifyResult {
+  try {
+    return verifyInner(bytes, opts);
+  } catch (e) {
+    // Defensive: a typed error from a helper becomes a verdict, never an exception.
+    const err = asUnbrickError(e);
+    return fail(baseResult(null, null), err.code, err.message);
+  }
+}
+
+function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
+  const keys = opts.keys ?? [];
+  const decoded = decodeImage(bytes);
+  const img = decoded.image;
+  let r = baseResult(img, decoded.header);
+  const problem = decoded.problems[0];
+  if (problem || !img) return fail(r, problem?.code ?? 'mcuboot.malformed', problem?.message ?? 'The image could not be decoded.');
+
+  // Unprotected-TLV allow list (image_validate.c, MCUBOOT_USE_TLV_ALLOW_LIST).
+  const disallowed = img.tlvArea.tlvs.filter((t) => !UNPROTECTED_ALLOWED.has(t.type));
+  if (disallowed.length) {
+    const names = disallowed.map((t) => `0x${t.type.toString(16)} (${t.name})`).join(', ');
+    const msg = `Unprotected TLV ${names} is outside MCUboot's allow list: a bootloader built with MCUBOOT_USE_TLV_ALLOW_LIST (Zephyr's default) rejects this image. Such TLVs belong in the protected area.`;
+    r = { ...r, tlvAllowListOk: false, warnings: [...r.warnings, msg] };
+    if (opts.tlvAllowList) return fail(r, 'mcuboot.tlv-not-allowed', msg);
+  }
+
+  // The hash TLV: bootutil requires exactly one configured type with the digest's exact length.
+  const hashTlv = img.tlvs.find((t) => HASH_TLVS[t.type] !== undefined);
+  if (!hashTlv) return fail(r, 'mcuboot.no-hash', 'The image has no SHA256/SHA384/SHA512 TLV, so MCUboot cannot check its integrity.');
+  const alg = HASH_TLVS[hashTlv.type]!;
+  if (hashTlv.length !== HASH_LEN[alg])
+    return fail(r, 'mcuboot.bad-hash-length', `The ${hashTlv.name} TLV is ${hashTlv.length} bytes instead of ${HASH_LEN[alg]}: the TLV area is corrupted.`);
+
+  // Encrypted payload: the hash is over the plaintext.
+  let aesKey: Uint8Array | undefined;
+  let computed = hashCoveredRegion(bytes, img, alg);
+  if (img.encrypted) {
+    const encTlv = img.tlvArea.tlvs.find((t) => ENC_TLVS.has(t.type));
+    const scheme = encTlv ? (ENC_SCHEMES[encTlv.type] ?? 'unknown') : 'no key TLV';
+    const aesBits = img.encrypted.aesBits;
+    r = { ...r, encryption: { aesBits, scheme, payload: 'encrypted' } };
+    if (bytesEqual(computed, hashTlv.value)) {
+      // imgtool --clear: flag and key TLV present, payload still in plaintext (valid in the primary slot).
+      r = { ...r, encryption: { aesBits, scheme, payload: 'plaintext' } };
+      r.warnings = [...r.warnings, 'The encrypted flag is set but the payload is stored in plaintext (imgtool --clear).'];
+    } else if (!opts.encKey) {
+      return fail(
+        { ...r, computedHash: null },
+        'mcuboot.encrypted-no-key',
+        `The payload is encrypted (AES-${aesBits}-CTR, key wrapped with ${scheme}) and MCUboot hashes the plaintext, so the hash cannot be checked without the decryption key: pass --enc-key with the device's private encryption key.`,
+      );
+    } else if (!encTlv) {
+      return fail(r, 'mcuboot.enc-no-key-tlv', 'The image is flagged encrypted but carries no encryption key TLV (ENC_*): MCUboot cannot decrypt it.');
+    } else {
+      try {
+        aesKey = unwrapImageKey(encTlv.type, encTlv.value, opts.encKey, aesBits / 8);
+      } catch (e) {
+        const err = asUnbrickError(e);
+        return fail(r, err.code, err.message);
+      }
+      computed = hashCoveredRegion(bytes, img, alg, aesKey);
+      r = { ...r, encryption: { aesBits, scheme, payload: 'decrypted' } };
+    }
+  }
+  r = { ...r, computedHash: toHex(computed) };
+  if (!bytesEqual(computed, hashTlv.value))
+    return fail(
+      r,
+      'mcuboot.hash-mismatch',
+      `The image hash does not match its ${hashTlv.name} TLV: the header, payload or protected TLVs were changed after signing${aesKey ? ', or the decrypted payload is wrong' : ''}. Do not flash it.`,
+    );
+
+  if (keys.length === 0) return { ...r, valid: true };
+
+  // Walk the TLVs in order like bootutil: a key TLV selects the key for the signature after it.
+  let current = -1;
+  let currentVia: 'KEYHASH' | 'PUBKEY' = 'KEYHASH';
+  let keyMatched = false;
+  let sigTried = false;
+  const keyHashes = keys.map((k) => digest(alg, k.publicDer));
+  let message: Uint8Array | undefined; // pure mode: the covered region (plaintext)
+  for (const t of img.tlvs) {
+    if (t.type === TLV.KEYHASH) {
+      current = keyHashes.findIndex((h) => bytesEqual(h, t.value));
+      currentVia = 'KEYHASH';
+      keyMatched ||= current >= 0;
+    } else if (t.type === TLV.PUBKEY) {
+      current = keys.findIndex((k) => bytesEqual(k.publicDer, t.value));
+      currentVia = 'PUBKEY';
+      keyMatched ||= current >= 0;
+    } else if (SIGNATURE_TLVS.has(t.type)) {
+      if (current < 0) continue;
+      const key = keys[current]!;
+      // A bootloader verifies only the signature type its key produces; others are skipped.
+      if (SIG_TLV_FOR[key.type] !== t.type) continue;
+      sigTried = true;
+      let ok: boolean;
+      let type: string = key.type;
+      if (key.type === 'ed25519' && img.sigPure) {
+        message ??= aesKey ? concatRegion(bytes, img, aesKey) : bytes.subarray(0, img.hashedRegion.end);
+        ok = verifyEd25519(key, message, t.value);
+        type = 'ed25519-pure';
+      } else if (key.type === 'ed25519') ok = verifyEd25519(key, computed, t.value);
+      else if (key.type === 'rsa-2048' || key.type === 'rsa-3072') ok = verifyRsaPss(key, computed, t.value);
+      else ok = verifyEcdsa(key, computed, t.value);
+      if (ok)
+        return {
+          ...r,
+          valid: true,
+          signature: {
+            type,
+            tlvType: t.type,
+            keyIndex: current,
+            keyType: key.type,
+            keyFingerprint: key.fingerprint,
+            ...(key.name ? { keyName: key.name } : {}),
+            keyTlv: currentVia,
+          },
+        };
+      current = -1;
+    }
+  }
+  if (r.signatureTlvs.length === 0 && !keyMatched)
+    return fail(r, 'mcuboot.unsigned', 'The image is not signed (it has only a hash), but a signing key was given: MCUboot with signature checking rejects it.');
+  if (!keyMatched)
+    return fail(
+      r,
+      'mcuboot.key-not-found',
+      'No KEYHASH/PUBKEY TLV in the image matches the given key(s): it was signed with a different key, so MCUboot would not find its key and rejects the image.',
+    );
+  if (!sigTried)
+    return fail(r, 'mcuboot.no-signature', 'The image names the given key but has no signature of that key type after it: MCUboot rejects it.');
+  return fail(r, 'mcuboot.bad-signature', 'The signature does not verify with the matching key: the signature or the signed data was altered.');
+}
+
+function concatRegion(bytes: Uint8Array, img: McubootImage, aesKey: Uint8Array): Uint8Array {
+  const { hdrSize, imgSize } = img.header;
+  const out = bytes.slice(0, img.hashedRegion.end);
+  out.set(aesCtr(aesKey, bytes.subarray(hdrSize, hdrSize + imgSize)), hdrSize);
+  return out;
+}
