@@ -10,6 +10,9 @@ export { decodeImage, decodeHeader, parseImage, versionString } from './parse.ts
 export type { DecodedImage, Dependency, ImageProblem, ImageTlv, ImageVersion, McubootHeader, McubootImage, TlvArea, Trailer } from './parse.ts';
 export { hashCoveredRegion, verifyImage } from './verify.ts';
 export type { VerifyOptions, VerifyResult, VerifySignature } from './verify.ts';
+export { bootMagic, parseVersion, signImage, trailerSize, uuid5 } from './sign.ts';
+export type { SignOptions } from './sign.ts';
+export { readImageFile } from './input.ts';
 export { IMAGE_FLAGS, IMAGE_MAGIC, TLV, TLV_NAMES, tlvName } from './constants.ts';
 export { loadKey } from '../../crypto/keys.ts';
 export type { ImageKey, KeyType } from '../../crypto/keys.ts';
