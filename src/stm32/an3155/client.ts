@@ -1,0 +1,433 @@
+/**
+ * AN3155 client: every command of the STM32 USART system bootloader over any
+ * ByteTransport (8E1 on real adapters; ptys carry the same bytes unframed).
+ *
+ * It owns the sync state: 0x7F once per reset, resync after line noise with the
+ * `FF 00` idiom (protocol.md 1), and re-sync after the commands that end in a
+ * system reset (protocol.md 6). Every wait has an explicit budget so a mass
+ * erase (up to ~35 s) never trips a short reply timeout.
+ */
+import { cancelledError, deviceError, UnbrickError } from '../../core/errors.ts';
+import type { ByteTransport } from '../../transport/types.ts';
+import {
+  ACK,
+  addressFrame,
+  CMD,
+  COMMAND_NAMES,
+  commandFrame,
+  extendedEraseFrame,
+  legacyEraseFrame,
+  lengthFrame,
+  MAX_READ,
+  MAX_WRITE,
+  NACK,
+  readCountFrame,
+  SYNC,
+  writeDataFrame,
+  writeProtectFrame,
+} from './codec.ts';
+
+export interface ClientOptions {
+  /** Budget for an ordinary one-byte reply (ACK, Get data). Default 1000 ms. */
+  replyMs?: number;
+  /** Budget for the Write Memory final ACK (programming 256 bytes). Default 2000 ms. */
+  writeAckMs?: number;
+  /** Budget for mass erase and Readout Unprotect's second ACK. Default 40 s (F4 x8 max 32 s; stm32flash waits 35 s). */
+  massEraseMs?: number;
+  /** Budget for Write Protect / Unprotect / Readout Protect second ACK (option-byte programming). Default 5000 ms. */
+  optionMs?: number;
+  signal?: AbortSignal;
+  /** Called with a short line for each exchange (diagnostics). */
+  trace?: (line: string) => void;
+}
+
+export interface BootloaderInfo {
+  version: number;
+  commands: number[];
+  pid: number;
+  /** Bytes 2-3 of Get Version: kept for compatibility, not the RDP state (protocol.md 3.2). */
+  options: [number, number];
+}
+
+/** Counts what went over the line (line-utilisation figures in the bench). */
+export interface LineCounters {
+  sent: number;
+  received: number;
+}
+
+export class An3155Client {
+  private chunks: Uint8Array[] = [];
+  private waiter: (() => void) | undefined;
+  private closedErr: Error | undefined;
+  private synced = false;
+  readonly counters: LineCounters = { sent: 0, received: 0 };
+  readonly opts: Required<Omit<ClientOptions, 'signal' | 'trace'>> & Pick<ClientOptions, 'signal' | 'trace'>;
+
+  constructor(
+    private readonly transport: ByteTransport,
+    opts: ClientOptions = {},
+  ) {
+    this.opts = { replyMs: 1000, writeAckMs: 2000, massEraseMs: 40_000, optionMs: 5000, ...opts };
+    transport.onData((d) => {
+      this.counters.received += d.length;
+      this.chunks.push(d);
+      this.waiter?.();
+    });
+    transport.onClose((err) => {
+      this.closedErr = err ?? new Error('closed');
+      this.waiter?.();
+    });
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Forget the sync state: the chip was reset (by a command or by the DTR/RTS lines). */
+  markReset(): void {
+    this.synced = false;
+  }
+
+  // ---- low-level byte I/O -------------------------------------------------
+
+  private buffered(): number {
+    return this.chunks.reduce((n, c) => n + c.length, 0);
+  }
+
+  /** Drops anything already received (stale bytes after noise or a reset). */
+  discardInput(): void {
+    this.chunks = [];
+  }
+
+  async send(bytes: Uint8Array): Promise<void> {
+    if (this.opts.signal?.aborted) throw cancelledError();
+    this.counters.sent += bytes.length;
+    await this.transport.write(bytes);
+  }
+
+  /** Reads exactly n bytes within ms, or throws stm32.timeout. */
+  async read(n: number, ms: number, what: string): Promise<Uint8Array> {
+    const deadline = performance.now() + ms;
+    while (this.buffered() < n) {
+      if (this.opts.signal?.aborted) throw cancelledError();
+      if (this.closedErr) throw deviceError('stm32.disconnected', `The serial link closed while waiting for ${what} (cable unplugged or adapter gone).`);
+      const left = deadline - performance.now();
+      if (left <= 0)
+        throw deviceError('stm32.timeout', `No answer from the STM32 bootloader while waiting for ${what} (${Math.round(ms)} ms). Check the cable, BOOT0 and the baud rate.`, {
+          waitingFor: what,
+          ms: Math.round(ms),
+        });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(left, 250));
+        const onAbort = () => done();
+        this.opts.signal?.addEventListener('abort', onAbort, { once: true });
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.waiter = () => {
+          this.opts.signal?.removeEventListener('abort', onAbort);
+          done();
+        };
+      });
+      this.waiter = undefined;
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const head = this.chunks[0]!;
+      const take = Math.min(head.length, n - off);
+      out.set(head.subarray(0, take), off);
+      off += take;
+      if (take === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(take);
+    }
+    return out;
+  }
+
+  /** Waits for ACK; NACK or any other byte becomes a typed error. */
+  async expectAck(ms: number, what: string): Promise<void> {
+    const [b] = await this.read(1, ms, what);
+    if (b === ACK) return;
+    if (b === NACK) throw new NackError(what);
+    throw deviceError('stm32.garbled', `Unexpected byte 0x${b!.toString(16).padStart(2, '0')} instead of ACK for ${what} (line noise or wrong baud rate).`, { byte: b, waitingFor: what });
+  }
+
+  private async command(code: number, extraAckMs?: number): Promise<void> {
+    await this.ensureSynced();
+    this.opts.trace?.(`> ${COMMAND_NAMES[code] ?? code.toString(16)}`);
+    await this.send(commandFrame(code));
+    try {
+      await this.expectAck(extraAckMs ?? this.opts.replyMs, `${COMMAND_NAMES[code] ?? 'command'} (0x${code.toString(16).padStart(2, '0')})`);
+    } catch (e) {
+      if (e instanceof NackError) throw new CommandRefused(code);
+      throw e;
+    }
+  }
+
+  // ---- synchronisation ----------------------------------------------------
+
+  async ensureSynced(): Promise<void> {
+    if (!this.synced) await this.sync();
+  }
+
+  /**
+   * Sends 0x7F until the bootloader answers. ACK: it measured our baud rate.
+   * NACK: it was already synchronised (protocol.md 1, stm32flash's "interface
+   * was not closed properly" case), which is just as good.
+   */
+  async sync(attempts = 6): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      this.discardInput();
+      await this.send(new Uint8Array([SYNC]));
+      try {
+        const [b] = await this.read(1, i === 0 ? this.opts.replyMs / 2 : this.opts.replyMs, 'sync (0x7F)');
+        if (b === ACK || b === NACK) {
+          // A NACK may be one of several (stale bytes); let the line settle.
+          if (b === NACK) await this.settle(50);
+          this.synced = true;
+          return;
+        }
+      } catch (e) {
+        if (e instanceof UnbrickError && e.code !== 'stm32.timeout') throw e;
+        last = e;
+      }
+    }
+    throw deviceError(
+      'stm32.no-bootloader',
+      'The STM32 system bootloader does not answer. Hold BOOT0 high (BOOT1/nBOOT0 as AN2606 says for this part), reset the board, check TX/RX are crossed and GND is shared, then try again. A chip at readout-protection level 2 never answers: it cannot be recovered.',
+      { cause: last instanceof Error ? last.message : undefined },
+    );
+  }
+
+  /** Waits until nothing arrives for ms, then drops it. */
+  private async settle(ms: number): Promise<void> {
+    for (;;) {
+      const before = this.buffered();
+      await new Promise((r) => setTimeout(r, ms));
+      if (this.buffered() === before) break;
+    }
+    this.discardInput();
+  }
+
+  /**
+   * Brings the bootloader back to command-wait after noise or a lost reply:
+   * `FF 00` is an invalid command that any state eventually answers with NACK
+   * (stm32flash stm32_resync). Falls back to 0x7F for a chip that reset.
+   */
+  async resync(maxPairs = 300): Promise<void> {
+    await this.settle(30);
+    for (let i = 0; i < maxPairs; i++) {
+      await this.send(new Uint8Array([0xff, 0x00]));
+      try {
+        const [b] = await this.read(1, i < 3 ? 100 : 30, 'resync');
+        if (b === NACK) {
+          await this.settle(30);
+          // Confirm: in command-wait an FF 00 pair earns exactly one NACK.
+          await this.send(new Uint8Array([0xff, 0x00]));
+          const [c] = await this.read(1, this.opts.replyMs, 'resync confirmation');
+          if (c === NACK) {
+            this.synced = true;
+            return;
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof UnbrickError) || e.code !== 'stm32.timeout') throw e;
+        // Silence for a while: maybe the chip reset and waits for 0x7F.
+        if (i === 10 || i === 100) {
+          this.synced = false;
+          try {
+            await this.sync(1);
+            return;
+          } catch {
+            /* keep trying */
+          }
+        }
+      }
+    }
+    this.synced = false;
+    await this.sync();
+  }
+
+  /** After a command that resets the chip: wait for the reset, then sync again. */
+  async resyncAfterReset(): Promise<void> {
+    this.synced = false;
+    await new Promise((r) => setTimeout(r, 100));
+    this.discardInput();
+    await this.sync(10);
+  }
+
+  // ---- commands ------------------------------------------------------------
+
+  async get(): Promise<{ version: number; commands: number[] }> {
+    await this.command(CMD.get);
+    const [n] = await this.read(1, this.opts.replyMs, 'Get length');
+    const rest = await this.read(n! + 1, this.opts.replyMs, 'Get data');
+    await this.expectAck(this.opts.replyMs, 'Get end');
+    return { version: rest[0]!, commands: Array.from(rest.subarray(1)) };
+  }
+
+  async getVersion(): Promise<{ version: number; options: [number, number] }> {
+    await this.command(CMD.getVersion);
+    const b = await this.read(3, this.opts.replyMs, 'Get Version data');
+    await this.expectAck(this.opts.replyMs, 'Get Version end');
+    return { version: b[0]!, options: [b[1]!, b[2]!] };
+  }
+
+  async getId(): Promise<number> {
+    await this.command(CMD.getId);
+    const [n] = await this.read(1, this.opts.replyMs, 'Get ID length');
+    const id = await this.read(n! + 1, this.opts.replyMs, 'Get ID data');
+    await this.expectAck(this.opts.replyMs, 'Get ID end');
+    return (id[0]! << 8) | id[1]!;
+  }
+
+  /** Get Version, Get and Get ID in the order stm32flash uses. */
+  async identify(): Promise<BootloaderInfo> {
+    const v = await this.getVersion();
+    const g = await this.get();
+    const pid = await this.getId();
+    return { version: g.version || v.version, commands: g.commands, pid, options: v.options };
+  }
+
+  async readMemory(address: number, length: number): Promise<Uint8Array> {
+    if (length < 1 || length > MAX_READ) throw new RangeError(`read length ${length} outside 1..256`);
+    try {
+      await this.command(CMD.readMemory);
+    } catch (e) {
+      if (e instanceof CommandRefused)
+        throw deviceError('stm32.read-refused', 'The bootloader refused to read memory: readout protection (RDP level 1) is active. Lifting it erases the whole flash (stm32 unprotect --readout).', { address });
+      throw e;
+    }
+    await this.send(addressFrame(address));
+    await this.ackOr(`Read Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for reading.`);
+    await this.send(readCountFrame(length));
+    await this.ackOr('Read Memory count', 'stm32.nack', 'The bootloader refused the read length.');
+    return this.read(length, this.opts.replyMs + length, `Read Memory data (${length} bytes)`);
+  }
+
+  async go(address: number): Promise<void> {
+    try {
+      await this.command(CMD.go);
+    } catch (e) {
+      if (e instanceof CommandRefused) throw deviceError('stm32.go-refused', 'The bootloader refused Go: readout protection is active.');
+      throw e;
+    }
+    await this.send(addressFrame(address));
+    await this.ackOr('Go address', 'stm32.bad-address', `The bootloader refused to jump to 0x${address.toString(16)}.`);
+    this.synced = false; // the application owns the UART now
+  }
+
+  /** Writes 1..256 bytes (padded to a multiple of 4 with 0xFF) at a 4-aligned address. */
+  async writeMemory(address: number, data: Uint8Array, ackMs = this.opts.writeAckMs): Promise<void> {
+    if (data.length < 1 || data.length > MAX_WRITE) throw new RangeError(`write length ${data.length} outside 1..256`);
+    if (address % 4 !== 0) throw new RangeError(`write address 0x${address.toString(16)} is not 4-byte aligned`);
+    let payload = data;
+    if (data.length % 4) {
+      payload = new Uint8Array((data.length + 3) & ~3).fill(0xff);
+      payload.set(data);
+    }
+    try {
+      await this.command(CMD.writeMemory);
+    } catch (e) {
+      if (e instanceof CommandRefused) throw deviceError('stm32.write-refused', 'The bootloader refused to write: readout protection (RDP level 1) is active.');
+      throw e;
+    }
+    await this.send(addressFrame(address));
+    await this.ackOr(`Write Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for writing.`);
+    await this.send(writeDataFrame(payload));
+    await this.ackOr(`Write Memory data at 0x${address.toString(16)}`, 'stm32.write-failed', `Writing at 0x${address.toString(16)} failed (bad checksum on the line, or the flash there is not erased).`, ackMs);
+  }
+
+  /** Erase (0x43): pages (≤255 per call) or the global erase. */
+  async eraseLegacy(pages: number[] | 'global', ackMs: number): Promise<void> {
+    await this.refusable(CMD.erase, 'stm32.erase-refused');
+    await this.send(legacyEraseFrame(pages));
+    await this.ackOr('Erase', 'stm32.erase-failed', pages === 'global' ? 'The bootloader refused the global erase.' : 'The bootloader refused to erase those pages.', ackMs);
+  }
+
+  /** Extended Erase (0x44): 2-byte page numbers or a special code (0xFFFF global, 0xFFFE/0xFFFD bank). */
+  async extendedErase(pages: number[] | { special: number }, ackMs: number): Promise<void> {
+    await this.refusable(CMD.extendedErase, 'stm32.erase-refused');
+    await this.send(extendedEraseFrame(pages));
+    await this.ackOr('Extended Erase', 'stm32.erase-failed', Array.isArray(pages) ? 'The bootloader refused to erase those pages.' : 'The bootloader refused that mass erase (some parts only erase page by page).', ackMs);
+  }
+
+  /** Write Protect (0x63): replaces the whole WRP set with these sectors, then the chip resets. */
+  async writeProtect(sectors: number[]): Promise<void> {
+    await this.refusable(CMD.writeProtect, 'stm32.protect-refused');
+    await this.send(writeProtectFrame(sectors));
+    await this.ackOr('Write Protect', 'stm32.protect-failed', 'The bootloader refused the write-protect request.', this.opts.optionMs);
+    await this.resyncAfterReset();
+  }
+
+  /** Write Unprotect (0x73): clears WRP on every sector, then the chip resets. */
+  async writeUnprotect(): Promise<void> {
+    await this.refusable(CMD.writeUnprotect, 'stm32.unprotect-refused');
+    await this.ackOr('Write Unprotect', 'stm32.unprotect-failed', 'Removing write protection failed.', this.opts.optionMs);
+    await this.resyncAfterReset();
+  }
+
+  /** Readout Protect (0x82): RDP level 1, then the chip resets. */
+  async readoutProtect(): Promise<void> {
+    await this.refusable(CMD.readoutProtect, 'stm32.readout-protect-refused');
+    await this.ackOr('Readout Protect', 'stm32.readout-protect-failed', 'Setting readout protection failed.', this.opts.optionMs);
+    await this.resyncAfterReset();
+  }
+
+  /** Readout Unprotect (0x92): mass-erases ALL flash, RDP back to level 0, then the chip resets. */
+  async readoutUnprotect(): Promise<void> {
+    await this.refusable(CMD.readoutUnprotect, 'stm32.readout-unprotect-refused');
+    await this.ackOr('Readout Unprotect (mass erase)', 'stm32.readout-unprotect-failed', 'The mass erase behind readout unprotect failed; readout protection is still on.', this.opts.massEraseMs);
+    await this.resyncAfterReset();
+  }
+
+  /** Get Checksum (0xA1): STM32 CRC-32 of [address, address+length), both multiples of 4 (stm32flash's exchange). */
+  async getChecksum(address: number, length: number, ms?: number): Promise<number> {
+    if (address % 4 || length % 4 || length === 0) throw new RangeError('Get Checksum needs a 4-aligned address and a non-zero multiple of 4 bytes');
+    await this.refusable(CMD.getChecksum, 'stm32.checksum-refused');
+    await this.send(addressFrame(address));
+    await this.ackOr('Get Checksum address', 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for a checksum.`);
+    await this.send(lengthFrame(length));
+    await this.ackOr('Get Checksum length', 'stm32.nack', 'The bootloader refused the checksum length.');
+    await this.expectAck(ms ?? this.opts.replyMs + length / 1000, 'Get Checksum result');
+    const b = await this.read(5, this.opts.replyMs, 'Get Checksum value');
+    if ((b[0]! ^ b[1]! ^ b[2]! ^ b[3]!) !== b[4]) throw deviceError('stm32.garbled', 'The checksum reply failed its own XOR check (line noise).');
+    return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  }
+
+  // ---- helpers -------------------------------------------------------------
+
+  private async refusable(code: number, errCode: string): Promise<void> {
+    try {
+      await this.command(code, code === CMD.readoutUnprotect ? this.opts.replyMs : undefined);
+    } catch (e) {
+      if (e instanceof CommandRefused)
+        throw deviceError(errCode, `The bootloader refused ${COMMAND_NAMES[code]} (0x${code.toString(16)}): readout protection is active, or this bootloader lacks the command.`);
+      throw e;
+    }
+  }
+
+  private async ackOr(what: string, code: string, message: string, ms = this.opts.replyMs): Promise<void> {
+    try {
+      await this.expectAck(ms, what);
+    } catch (e) {
+      if (e instanceof NackError) throw deviceError(code, message, { step: what });
+      throw e;
+    }
+  }
+}
+
+/** A NACK where an ACK was expected (internal; turned into a typed error by the caller). */
+class NackError extends UnbrickError {
+  constructor(what: string) {
+    super('device', 'stm32.nack', `The bootloader answered NACK to ${what}.`);
+  }
+}
+
+class CommandRefused extends UnbrickError {
+  constructor(readonly command: number) {
+    super('device', 'stm32.command-refused', `The bootloader refused command 0x${command.toString(16)}.`);
+  }
+}
