@@ -1,0 +1,118 @@
+/**
+ * Signing: every vector imgtool produced is reproduced from its payload with the
+ * same key and options. Deterministic schemes (Ed25519, unsigned) must match
+ * byte for byte; ECDSA and RSA-PSS (random nonce/salt) must match in everything
+ * but the signature bytes. Every image we sign passes the bootloader-exact verify.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toHex } from '../../../src/core/bytes.ts';
+import { UnbrickError } from '../../../src/core/errors.ts';
+import { generateKey, KEY_TYPES, publicOnly } from '../../../src/crypto/keys.ts';
+import { writeIntelHex } from '../../../src/formats/ihex.ts';
+import { parseImage, signImage, verifyImage } from '../../../src/formats/mcuboot/index.ts';
+import { imageBytes, manifest, readVector, signOptionsFromImgtool, type ManifestImage } from './vectors.ts';
+
+const signable = manifest.images.filter(
+  (im: ManifestImage) => im.imgtool_argv && !im.encrypted_for && !im.imgtool_argv.includes('--compression') && !im.imgtool_argv.includes('big'),
+);
+
+test('the signable vectors cover every supported key type and option', () => {
+  const ids = signable.map((x: ManifestImage) => x.id);
+  assert.ok(ids.length >= 35, `${ids.length}`);
+  for (const t of ['ecdsa-p256', 'ecdsa-p384', 'ed25519', 'rsa-2048', 'rsa-3072', 'unsigned']) assert.ok(ids.some((i: string) => i.startsWith(t)), t);
+});
+
+for (const im of signable) {
+  test(`sign reproduces imgtool: ${im.id}`, () => {
+    const { opts, payload, hexAddress } = signOptionsFromImgtool(im.imgtool_argv);
+    const ours = signImage(readVector(payload), opts);
+    const ref = imageBytes(im);
+    if (hexAddress !== undefined) {
+      // imgtool -x: Intel HEX at that address; base address minus nothing since the header is padded in.
+      const text = writeIntelHex({ segments: [{ address: hexAddress, data: ours }] });
+      assert.equal(text, Buffer.from(readVector(im.file)).toString('latin1'), 'Intel HEX output byte-exact');
+    }
+    const verdict = verifyImage(ours, { keys: opts.key ? [publicOnly(opts.key)] : [] });
+    assert.equal(verdict.valid, true, `${verdict.code}: ${verdict.reason}`);
+    if (im.reproducible_bytes) {
+      assert.equal(toHex(ours), toHex(ref), 'byte-exact with imgtool');
+      return;
+    }
+    // Random-nonce schemes: identical except the signature TLV's value and length.
+    const a = parseImage(ours);
+    const b = parseImage(ref);
+    assert.deepEqual(a.header, b.header);
+    assert.equal(toHex(ours.subarray(0, a.hashedRegion.end)), toHex(ref.subarray(0, b.hashedRegion.end)), 'header, payload, protected TLVs');
+    const shape = (x: typeof a) => x.tlvs.map((t) => [t.type, t.protected, [0x20, 0x22, 0x23].includes(t.type) ? 'sig' : toHex(t.value)]);
+    assert.deepEqual(shape(a), shape(b));
+    // Padded images fill the slot; others end at the TLVs (signature length varies by a byte or two).
+    if (b.trailer) assert.equal(ours.length, ref.length, 'padded to the same slot size');
+    else assert.equal(ours.length, a.tlvArea.end);
+    if (a.trailer) assert.deepEqual({ ...a.trailer, bytesAfterTlvs: 0 }, { ...b.trailer, bytesAfterTlvs: 0 });
+  });
+}
+
+test('sign and verify round trip for every key type, key hash and full key, padded and confirmed', () => {
+  const payload = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
+  for (const type of KEY_TYPES.filter((t) => t !== 'x25519')) {
+    const key = generateKey(type);
+    for (const publicKeyFormat of ['hash', 'full'] as const) {
+      const img = signImage(payload, {
+        key,
+        version: '2.3.4+5',
+        headerSize: 0x200,
+        padHeader: true,
+        slotSize: 0x8000,
+        confirm: true,
+        align: 8,
+        securityCounter: 'auto',
+        dependencies: [{ imageId: 1, version: '1.0.0' }],
+        publicKeyFormat,
+      });
+      assert.equal(img.length, 0x8000);
+      const r = verifyImage(img, { keys: [publicOnly(key)] });
+      assert.equal(r.valid, true, `${type}/${publicKeyFormat}: ${r.reason}`);
+      assert.equal(r.signature?.keyTlv, publicKeyFormat === 'hash' ? 'KEYHASH' : 'PUBKEY');
+      assert.equal(r.securityCounter, (2 << 24) | (3 << 16) | 4);
+      assert.equal(r.trailer?.confirmed, true);
+      assert.equal(r.version, '2.3.4+5');
+      // A different key of the same type is rejected.
+      assert.equal(verifyImage(img, { keys: [generateKey(type)] }).code, publicKeyFormat === 'hash' ? 'mcuboot.key-not-found' : 'mcuboot.key-not-found');
+    }
+  }
+});
+
+test('pure Ed25519, SHA-512 and padded ECDSA signatures verify', () => {
+  const payload = new Uint8Array(777).fill(0x42);
+  const ed = generateKey('ed25519');
+  const pure = signImage(payload, { key: ed, version: '1', pure: true, padHeader: true });
+  assert.equal(verifyImage(pure, { keys: [ed] }).signature?.type, 'ed25519-pure');
+  assert.equal(verifyImage(signImage(payload, { key: ed, version: '1', hash: 'sha512', padHeader: true }), { keys: [ed] }).hashAlgorithm, 'sha512');
+  const ec = generateKey('ecdsa-p256');
+  const padded = signImage(payload, { key: ec, version: '1', padSig: true, padHeader: true });
+  assert.equal(parseImage(padded).tlvs.find((t) => t.type === 0x22)?.length, 72);
+  assert.equal(verifyImage(padded, { keys: [ec] }).valid, true);
+});
+
+test('bad sign requests are typed usage/input errors', () => {
+  const key = generateKey('ecdsa-p256');
+  const p = new Uint8Array(64);
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof UnbrickError);
+      return e.code;
+    }
+    return 'no error';
+  };
+  assert.equal(code(() => signImage(p, { key: publicOnly(key), version: '1' })), 'mcuboot.sign-needs-private-key');
+  assert.equal(code(() => signImage(new Uint8Array(64).fill(1), { key, version: '1', headerSize: 32 })), 'mcuboot.header-not-reserved');
+  assert.equal(code(() => signImage(p, { key, version: '1.2.3.4' })), 'mcuboot.bad-version');
+  assert.equal(code(() => signImage(p, { key, version: '256' })), 'mcuboot.bad-version');
+  assert.equal(code(() => signImage(p, { key, version: '1', hash: 'sha384' })), 'mcuboot.hash-key-mismatch');
+  assert.equal(code(() => signImage(p, { key, version: '1', padHeader: true, slotSize: 0x200 })), 'mcuboot.image-too-large');
+  assert.equal(code(() => signImage(p, { key, version: '1', confirm: true })), 'mcuboot.pad-needs-slot-size');
+  assert.equal(code(() => signImage(p, { key: generateKey('x25519'), version: '1' })), 'mcuboot.sign-key-type');
+});
