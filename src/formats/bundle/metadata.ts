@@ -1,0 +1,253 @@
+/**
+ * The signed bundle metadata (see docs/bundle-format.md): what the bundle is for,
+ * what each payload is and where it goes, the option-byte policy for
+ * provisioning, and the sequence/time fields anti-rollback and expiry rely on.
+ * `readMetadata` is the only way in: it refuses anything it does not fully
+ * understand.
+ */
+import type { Json } from './canonical-json.ts';
+import { Reader, UUID } from './schema.ts';
+import { inputError } from '../../core/errors.ts';
+
+export const METADATA_TYPE = 'unbrick.bundle';
+export const SPEC_VERSION = 1;
+export const BUNDLE_PAYLOAD_TYPE = 'application/vnd.unbrick.bundle+json';
+
+export type BundleKind = 'update' | 'golden' | 'provisioning';
+export const BUNDLE_KINDS: readonly BundleKind[] = ['update', 'golden', 'provisioning'];
+
+/** What a payload is: decides how it is checked and where it may go. */
+export type PayloadRole =
+  | 'mcuboot-image' //  an MCUboot-signed application image, written through SMP to image N / slot
+  | 'bootloader' //     the MCUboot bootloader binary itself, written raw at an STM32 address
+  | 'stm32-region'; //  any other raw region written at an STM32 address
+export const PAYLOAD_ROLES: readonly PayloadRole[] = ['mcuboot-image', 'bootloader', 'stm32-region'];
+
+export type PayloadTarget = { kind: 'smp'; image: number; slot: number } | { kind: 'address'; address: number };
+
+export interface PayloadInfo {
+  /** Entry name inside the container: `payloads/<name>`. */
+  name: string;
+  role: PayloadRole;
+  target: PayloadTarget;
+  size: number;
+  /** SHA-256 of the payload file, lower-case hex. */
+  sha256: string;
+  /** Version as MAJOR.MINOR.REVISION+BUILD (MCUboot's form); required for MCUboot images. */
+  version?: string;
+  /** MCUboot security counter (SEC_CNT TLV) of the image, when it has one. */
+  securityCounter?: number;
+  /** Key id (SHA-256 of the SubjectPublicKeyInfo DER) of the image-signing key that must have signed it. */
+  imageKey?: string;
+  /** The MCUboot image hash (its SHA-256/384/512 TLV), lower-case hex. */
+  imageHash?: string;
+}
+
+/**
+ * Option-byte policy a provisioned unit must end with. A plain typed object so
+ * the STM32 option-byte code can consume it; family-specific encoding is theirs.
+ */
+export interface OptionBytePolicy {
+  /** Readout protection: 0 none, 1 readout protection, 2 permanent (only with allowLevel2). */
+  rdpLevel: 0 | 1 | 2;
+  /** Must be present and true for rdpLevel 2: level 2 is irreversible. */
+  allowLevel2?: true;
+  /** Write-protected address ranges, `end` exclusive; typically the bootloader's sectors. */
+  wrp: { start: number; end: number }[];
+  /** Brown-out reset threshold level (family-specific 0..4); absent = leave as is. */
+  borLevel?: number;
+  /** Named user option bits (e.g. nRST_STOP: true, IWDG_SW: false); absent = leave as is. */
+  userBits?: Record<string, boolean>;
+}
+
+export interface ProductInfo {
+  /** Vendor and device class, as RFC 4122 UUIDs (SUIT vendor-id / class-id; MCUboot UUID_VID / UUID_CID). */
+  vendorId: string;
+  classId: string;
+  name: string;
+  /** Hardware revisions this bundle may be installed on. */
+  hardwareRevisions: string[];
+  /** For STM32 targets: the bootloader's product ID (e.g. 0x413 for STM32F40x/41x). */
+  mcuProductId?: number;
+}
+
+export interface BundleMetadata {
+  type: typeof METADATA_TYPE;
+  specVersion: typeof SPEC_VERSION;
+  kind: BundleKind;
+  product: ProductInfo;
+  /** Release version shown to people; payload versions drive downgrade checks. */
+  version: string;
+  /** Monotonically increasing per product; anti-rollback compares it with the highest accepted. */
+  sequence: number;
+  created: string;
+  expires: string;
+  releaseNotes: string;
+  payloads: PayloadInfo[];
+  provisioning?: { optionBytes: OptionBytePolicy };
+  /** Names of extensions a verifier must understand to accept the bundle. */
+  critical?: string[];
+  /** Vendor extensions; ignored unless named in `critical` (then refused: none are understood yet). */
+  extensions?: Record<string, Json>;
+}
+
+/** Extensions this verifier understands (none yet). */
+const UNDERSTOOD_EXTENSIONS: readonly string[] = [];
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const VERSION = /^(\d{1,3})\.(\d{1,3})\.(\d{1,5})(?:\+(\d{1,10}))?$/;
+
+export interface Version {
+  major: number;
+  minor: number;
+  revision: number;
+  build: number;
+}
+
+export function parseVersion(s: string): Version {
+  const m = VERSION.exec(s);
+  if (!m) throw inputError('bundle.bad-version', `"${s}" is not a version of the form MAJOR.MINOR.REVISION+BUILD.`);
+  const v = { major: +m[1]!, minor: +m[2]!, revision: +m[3]!, build: m[4] === undefined ? 0 : +m[4] };
+  if (v.major > 255 || v.minor > 255 || v.revision > 65535 || v.build > 0xffffffff)
+    throw inputError('bundle.bad-version', `"${s}" is out of MCUboot's version range (255.255.65535+4294967295).`);
+  return v;
+}
+
+/** Compares like MCUboot with build numbers counted: major, minor, revision, then build. */
+export function compareVersions(a: string, b: string): number {
+  const x = parseVersion(a);
+  const y = parseVersion(b);
+  return x.major - y.major || x.minor - y.minor || x.revision - y.revision || x.build - y.build;
+}
+
+/** A stable name for where a payload goes: anti-rollback state is kept per target. */
+export function targetKey(t: PayloadTarget): string {
+  return t.kind === 'smp' ? `smp:image${t.image}` : `address:0x${t.address.toString(16).padStart(8, '0')}`;
+}
+
+export const productKey = (p: { vendorId: string; classId: string }): string => `${p.vendorId}/${p.classId}`;
+
+export function readMetadata(v: Json): BundleMetadata {
+  const r = new Reader('Bundle metadata', 'bundle.metadata-invalid');
+  const o = r.object(v, 'metadata', [
+    'type', 'specVersion', 'kind', 'product', 'version', 'sequence', 'created', 'expires', 'releaseNotes', 'payloads', 'provisioning', 'critical', 'extensions',
+  ]);
+  if (o.type !== METADATA_TYPE) throw r.fail('metadata.type', `must be "${METADATA_TYPE}"`);
+  if (o.specVersion !== SPEC_VERSION)
+    throw inputError('bundle.unsupported-version', `This bundle uses format version ${String(o.specVersion)}; this Unbrick understands version ${SPEC_VERSION}. Update Unbrick.`);
+  const kind = r.oneOf(o.kind, 'metadata.kind', BUNDLE_KINDS);
+
+  const p = r.object(o.product, 'metadata.product', ['vendorId', 'classId', 'name', 'hardwareRevisions', 'mcuProductId']);
+  const product: ProductInfo = {
+    vendorId: r.string(p.vendorId, 'product.vendorId', { pattern: UUID }),
+    classId: r.string(p.classId, 'product.classId', { pattern: UUID }),
+    name: r.string(p.name, 'product.name', { max: 100 }),
+    hardwareRevisions: r.array(p.hardwareRevisions, 'product.hardwareRevisions', (x, q) => r.string(x, q, { max: 32 }), { min: 1 }),
+  };
+  if (p.mcuProductId !== undefined) product.mcuProductId = r.int(p.mcuProductId, 'product.mcuProductId', 0, 0xffff);
+
+  const names = new Set<string>();
+  const payloads = r.array(o.payloads, 'metadata.payloads', (x, q) => readPayload(r, x, q), { min: kind === 'provisioning' ? 0 : 1, max: 32 });
+  for (const pl of payloads) {
+    if (names.has(pl.name)) throw r.fail('metadata.payloads', `lists "${pl.name}" twice`);
+    names.add(pl.name);
+  }
+  const md: BundleMetadata = {
+    type: METADATA_TYPE,
+    specVersion: SPEC_VERSION,
+    kind,
+    product,
+    version: r.string(o.version, 'metadata.version', { max: 64 }),
+    sequence: r.int(o.sequence, 'metadata.sequence', 0),
+    created: r.time(o.created, 'metadata.created'),
+    expires: r.time(o.expires, 'metadata.expires'),
+    releaseNotes: r.string(o.releaseNotes, 'metadata.releaseNotes', { max: 16384, min: 0 }),
+    payloads,
+  };
+  if (Date.parse(md.expires) <= Date.parse(md.created)) throw r.fail('metadata.expires', 'must be later than metadata.created');
+  if (o.provisioning !== undefined) {
+    const pv = r.object(o.provisioning, 'metadata.provisioning', ['optionBytes']);
+    md.provisioning = { optionBytes: readOptionBytes(r, pv.optionBytes, 'provisioning.optionBytes') };
+  }
+  if (kind === 'provisioning' && !md.provisioning) throw r.fail('metadata.provisioning', 'is required for a provisioning bundle');
+  if (kind !== 'provisioning' && md.provisioning) throw r.fail('metadata.provisioning', 'is only allowed in a provisioning bundle');
+  if (o.extensions !== undefined) {
+    if (o.extensions === null || typeof o.extensions !== 'object' || Array.isArray(o.extensions)) throw r.fail('metadata.extensions', 'must be an object');
+    md.extensions = o.extensions as Record<string, Json>;
+  }
+  if (o.critical !== undefined) {
+    md.critical = r.array(o.critical, 'metadata.critical', (x, q) => r.string(x, q, { max: 100 }));
+    for (const name of md.critical)
+      if (!UNDERSTOOD_EXTENSIONS.includes(name))
+        throw inputError('bundle.unknown-critical-field', `The bundle requires the extension "${name}", which this Unbrick does not understand; refusing rather than ignoring it. Update Unbrick.`, { field: name });
+  }
+  return md;
+}
+
+function readPayload(r: Reader, v: unknown, path: string): PayloadInfo {
+  const o = r.object(v, path, ['name', 'role', 'target', 'size', 'sha256', 'version', 'securityCounter', 'imageKey', 'imageHash']);
+  const role = r.oneOf(o.role, `${path}.role`, PAYLOAD_ROLES);
+  const t = r.object(o.target, `${path}.target`, ['kind', 'image', 'slot', 'address']);
+  const tkind = r.oneOf(t.kind, `${path}.target.kind`, ['smp', 'address'] as const);
+  let target: PayloadTarget;
+  if (tkind === 'smp') {
+    if (t.address !== undefined) throw r.fail(`${path}.target.address`, 'is not allowed for an SMP target');
+    target = { kind: 'smp', image: r.int(t.image, `${path}.target.image`, 0, 15), slot: r.int(t.slot, `${path}.target.slot`, 0, 1) };
+  } else {
+    if (t.image !== undefined || t.slot !== undefined) throw r.fail(`${path}.target`, 'an address target has no image or slot');
+    target = { kind: 'address', address: r.int(t.address, `${path}.target.address`, 0, 0xffffffff) };
+  }
+  if ((role === 'mcuboot-image') !== (tkind === 'smp')) throw r.fail(`${path}.target`, role === 'mcuboot-image' ? 'must be an SMP image/slot for an MCUboot image' : 'must be an address for a raw region');
+  const p: PayloadInfo = {
+    name: r.string(o.name, `${path}.name`, { pattern: NAME, max: 100 }),
+    role,
+    target,
+    size: r.int(o.size, `${path}.size`, 1, 0xffffffff),
+    sha256: r.hex(o.sha256, `${path}.sha256`, 32),
+  };
+  if (o.version !== undefined) {
+    p.version = r.string(o.version, `${path}.version`, { pattern: VERSION, max: 32 });
+    parseVersion(p.version);
+  }
+  if (o.securityCounter !== undefined) p.securityCounter = r.int(o.securityCounter, `${path}.securityCounter`, 0, 0xffffffff);
+  if (o.imageKey !== undefined) p.imageKey = r.hex(o.imageKey, `${path}.imageKey`, 32);
+  if (o.imageHash !== undefined) p.imageHash = r.string(o.imageHash, `${path}.imageHash`, { pattern: /^([0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$/, max: 128 });
+  if (role === 'mcuboot-image') {
+    if (!p.version || !p.imageKey || !p.imageHash) throw r.fail(path, 'is an MCUboot image and needs version, imageKey and imageHash');
+  } else if (p.imageKey || p.imageHash || p.securityCounter !== undefined) {
+    throw r.fail(path, 'is a raw region: imageKey, imageHash and securityCounter belong to MCUboot images only');
+  }
+  return p;
+}
+
+function readOptionBytes(r: Reader, v: unknown, path: string): OptionBytePolicy {
+  const o = r.object(v, path, ['rdpLevel', 'allowLevel2', 'wrp', 'borLevel', 'userBits']);
+  const rdpLevel = r.int(o.rdpLevel, `${path}.rdpLevel`, 0, 2) as 0 | 1 | 2;
+  const policy: OptionBytePolicy = {
+    rdpLevel,
+    wrp: r.array(o.wrp, `${path}.wrp`, (x, q) => {
+      const w = r.object(x, q, ['start', 'end']);
+      const start = r.int(w.start, `${q}.start`, 0, 0xffffffff);
+      const end = r.int(w.end, `${q}.end`, 1, 0x100000000);
+      if (end <= start) throw r.fail(q, 'must have end > start');
+      return { start, end };
+    }),
+  };
+  if (o.allowLevel2 !== undefined) {
+    if (o.allowLevel2 !== true) throw r.fail(`${path}.allowLevel2`, 'may only be true (omit it otherwise)');
+    policy.allowLevel2 = true;
+  }
+  if (rdpLevel === 2 && !policy.allowLevel2)
+    throw r.fail(`${path}.rdpLevel`, 'is 2 (permanent, irreversible) without "allowLevel2": true', 'bundle.rdp2-not-allowed');
+  if (o.borLevel !== undefined) policy.borLevel = r.int(o.borLevel, `${path}.borLevel`, 0, 4);
+  if (o.userBits !== undefined) {
+    const ub = o.userBits;
+    if (ub === null || typeof ub !== 'object' || Array.isArray(ub)) throw r.fail(`${path}.userBits`, 'must be an object of name: true/false');
+    policy.userBits = {};
+    for (const [k, val] of Object.entries(ub)) {
+      r.string(k, `${path}.userBits key`, { pattern: /^[A-Za-z][A-Za-z0-9_]{0,31}$/ });
+      policy.userBits[k] = r.bool(val, `${path}.userBits.${k}`);
+    }
+  }
+  return policy;
+}

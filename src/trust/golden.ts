@@ -1,0 +1,181 @@
+/**
+ * The golden image library: verified `golden` recovery bundles kept in the data
+ * directory, found by product or by the hash a unit reports for its slot.
+ * Each file is named by its SHA-256; every use re-hashes it (a modified file is
+ * detected) and re-verifies it in full against the current trust store (a key
+ * revoked since import takes effect at once). Imports verify a private copy
+ * first and only then publish it, so a failed import writes nothing.
+ *
+ * Layout: <dataDir>/golden/index.json and <dataDir>/golden/<sha256>.ubundle
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { asUnbrickError, checkError, inputError, usageError } from '../core/errors.ts';
+import { dataDir } from '../core/paths.ts';
+import { fsyncDir, writeFileAtomic } from '../core/atomic-file.ts';
+import { productKey } from '../formats/bundle/metadata.ts';
+import { isoSeconds } from '../formats/bundle/schema.ts';
+import { checkBundle, type CheckOptions, type CheckResult } from './check.ts';
+
+export interface GoldenEntry {
+  id: string;
+  file: string;
+  product: { vendorId: string; classId: string; name: string; hardwareRevisions: string[] };
+  version: string;
+  sequence: number;
+  expires: string;
+  payloads: { name: string; target: string; sha256: string; imageHash?: string; version?: string }[];
+  importedAt: string;
+}
+
+interface IndexFile {
+  format: 1;
+  entries: GoldenEntry[];
+}
+
+export interface EntryStatus {
+  entry: GoldenEntry;
+  ok: boolean;
+  code?: string;
+  message?: string;
+}
+
+export const goldenDir = (dir = dataDir()): string => join(dir, 'golden');
+const indexPath = (dir: string) => join(goldenDir(dir), 'index.json');
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+export class GoldenLibrary {
+  readonly dir: string;
+  private readonly opts: CheckOptions;
+
+  constructor(opts: CheckOptions = {}) {
+    this.opts = opts;
+    this.dir = opts.dir ?? dataDir();
+  }
+
+  private readIndex(): IndexFile {
+    const p = indexPath(this.dir);
+    if (!existsSync(p)) return { format: 1, entries: [] };
+    try {
+      const f = JSON.parse(readFileSync(p, 'utf8')) as IndexFile;
+      if (f.format !== 1 || !Array.isArray(f.entries)) throw new Error('unknown layout');
+      return f;
+    } catch (e) {
+      throw inputError('golden.index-corrupt', `The golden library index ${p} is damaged (${(e as Error).message}); re-import the golden bundles.`);
+    }
+  }
+
+  private writeIndex(f: IndexFile): void {
+    writeFileAtomic(indexPath(this.dir), JSON.stringify(f, null, 2) + '\n');
+  }
+
+  entries(): GoldenEntry[] {
+    return this.readIndex().entries;
+  }
+
+  async import(path: string): Promise<{ entry: GoldenEntry; check: CheckResult; alreadyPresent: boolean }> {
+    const gdir = goldenDir(this.dir);
+    const tmp = join(gdir, `.import.${process.pid}.${Date.now()}.tmp`);
+    // Verify a private copy, so the bytes published are exactly the bytes verified.
+    if (!existsSync(path)) throw inputError('golden.not-found', `No such bundle file: ${path}.`);
+    mkdirSync(gdir, { recursive: true });
+    copyFileSync(path, tmp);
+    try {
+      const check = await checkBundle(tmp, { ...this.opts, record: false });
+      const md = check.report.metadata;
+      if (md.kind !== 'golden')
+        throw checkError('golden.not-golden', `This is a${md.kind === 'update' ? 'n' : ''} ${md.kind} bundle; only bundles signed as golden recovery bundles go into the golden library.`);
+      const id = await sha256File(tmp);
+      const index = this.readIndex();
+      const existing = index.entries.find((e) => e.id === id);
+      if (existing) {
+        rmSync(tmp, { force: true });
+        return { entry: existing, check, alreadyPresent: true };
+      }
+      const entry: GoldenEntry = {
+        id,
+        file: `${id}.ubundle`,
+        product: { vendorId: md.product.vendorId, classId: md.product.classId, name: md.product.name, hardwareRevisions: md.product.hardwareRevisions },
+        version: md.version,
+        sequence: md.sequence,
+        expires: md.expires,
+        payloads: check.report.payloads.map((p) => ({
+          name: p.name,
+          target: p.target,
+          sha256: p.sha256,
+          ...(p.imageHash ? { imageHash: p.imageHash } : {}),
+          ...(p.version ? { version: p.version } : {}),
+        })),
+        importedAt: isoSeconds(Date.now()),
+      };
+      renameSync(tmp, join(gdir, entry.file));
+      fsyncDir(gdir);
+      index.entries.push(entry);
+      this.writeIndex(index);
+      return { entry, check, alreadyPresent: false };
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  find(idOrPrefix: string): GoldenEntry {
+    const p = idOrPrefix.toLowerCase();
+    if (!/^[0-9a-f]{6,64}$/.test(p)) throw usageError('golden.bad-id', 'Give a library entry id (its SHA-256) or a unique prefix of at least 6 hex digits.');
+    const hits = this.entries().filter((e) => e.id.startsWith(p));
+    if (hits.length !== 1) throw usageError('golden.not-found', hits.length ? `"${p}" matches ${hits.length} entries; give more digits.` : `No golden library entry starts with "${p}".`);
+    return hits[0]!;
+  }
+
+  /** Re-hashes and fully re-verifies one entry; returns its file path when it is still good. */
+  async use(entry: GoldenEntry): Promise<{ path: string; check: CheckResult }> {
+    const path = join(goldenDir(this.dir), entry.file);
+    if (!existsSync(path)) throw checkError('golden.file-missing', `The library file for ${entry.product.name} ${entry.version} is missing; re-import it.`, { id: entry.id });
+    const actual = await sha256File(path);
+    if (actual !== entry.id)
+      throw checkError('golden.file-modified', `The library file for ${entry.product.name} ${entry.version} was modified after import (its SHA-256 changed). Do not use it; remove it and re-import the original bundle.`, {
+        id: entry.id,
+        sha256: actual,
+      });
+    const check = await checkBundle(path, { ...this.opts, record: false });
+    if (check.report.metadata.kind !== 'golden' || productKey(check.report.metadata.product) !== productKey(entry.product))
+      throw checkError('golden.file-modified', 'The library file no longer matches its index entry.', { id: entry.id });
+    return { path, check };
+  }
+
+  async status(entry: GoldenEntry): Promise<EntryStatus> {
+    try {
+      await this.use(entry);
+      return { entry, ok: true };
+    } catch (e) {
+      const u = asUnbrickError(e);
+      return { entry, ok: false, code: u.code, message: u.message };
+    }
+  }
+
+  remove(idOrPrefix: string): GoldenEntry {
+    const entry = this.find(idOrPrefix);
+    const index = this.readIndex();
+    index.entries = index.entries.filter((e) => e.id !== entry.id);
+    this.writeIndex(index);
+    rmSync(join(goldenDir(this.dir), entry.file), { force: true });
+    return entry;
+  }
+
+  /** Entries holding a payload with this SHA-256 or MCUboot image hash, each re-verified. */
+  async match(hashHex: string): Promise<{ entry: GoldenEntry; payload: GoldenEntry['payloads'][number]; status: EntryStatus }[]> {
+    const h = hashHex.toLowerCase();
+    if (!/^([0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$/.test(h)) throw usageError('golden.bad-hash', 'Give the image hash as 64, 96 or 128 hex digits (SHA-256/384/512).');
+    const out = [];
+    for (const entry of this.entries())
+      for (const payload of entry.payloads)
+        if (payload.sha256 === h || payload.imageHash === h) out.push({ entry, payload, status: await this.status(entry) });
+    return out;
+  }
+}
