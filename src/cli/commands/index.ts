@@ -1,6 +1,7 @@
 /** Every CLI command group, in the order `unbrick --help` lists them. */
 import type { CommandGroup } from '../framework.ts';
 import { versionGroup } from './version.ts';
+import { serveGroup } from './serve.ts';
 import { usbGroup, udevGroup } from './usb.ts';
 
-export const groups: CommandGroup[] = [versionGroup, usbGroup, udevGroup];
+export const groups: CommandGroup[] = [versionGroup, serveGroup, usbGroup, udevGroup];

@@ -1,0 +1,162 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { DeviceDetail, DeviceSummary, JobSnapshot, Result, WorkflowName } from '../../src/api/contract.ts';
+import { ApiError, type ApiClient } from '../../src/api/protocol.ts';
+import type { Connection } from './api.ts';
+import { DevicePage } from './DevicePage.tsx';
+import { RecordsView } from './RecordsView.tsx';
+
+export interface Ui {
+  client: ApiClient;
+  /** Shows an error in plain words; returns nothing so callers can `.catch(ui.fail)`. */
+  fail(err: unknown): void;
+}
+
+export function errorWords(err: unknown): { message: string; code: string } {
+  if (err instanceof ApiError) return { message: err.info.message, code: err.info.code };
+  return { message: err instanceof Error ? err.message : String(err), code: 'ui.error' };
+}
+
+export function App({ connection }: { connection: Connection }) {
+  const { client } = connection;
+  const [status, setStatus] = useState<'connecting' | 'open' | 'lost'>('connecting');
+  const [devices, setDevices] = useState<DeviceSummary[]>([]);
+  const [jobs, setJobs] = useState<Record<string, JobSnapshot>>({});
+  const [selected, setSelected] = useState<string | undefined>();
+  const [view, setView] = useState<'device' | 'records'>('device');
+  const [error, setError] = useState<{ message: string; code: string } | undefined>();
+  const [recordsTick, setRecordsTick] = useState(0);
+  const [lab, setLab] = useState(false);
+
+  const ui: Ui = useMemo(() => ({ client, fail: (err: unknown) => setError(errorWords(err)) }), [client]);
+
+  useEffect(() => {
+    connection.onStatus(setStatus);
+    const offs = [
+      client.on('devices.changed', ({ devices }) => setDevices(devices)),
+      client.on('job.updated', ({ job }) => setJobs((j) => ({ ...j, [job.id]: job }))),
+      client.on('records.appended', () => setRecordsTick((t) => t + 1)),
+    ];
+    client.call('devices.list', {}).then(({ devices }) => setDevices(devices), ui.fail);
+    client.call('jobs.list', {}).then(({ jobs }) => setJobs(Object.fromEntries(jobs.map((j) => [j.id, j]))), ui.fail);
+    client.call('app.info', {}).then((info) => setLab(info.lab), ui.fail);
+    return () => offs.forEach((off) => off());
+  }, [client, connection, ui]);
+
+  // Closing the window while a job writes to a device could leave it half-written: ask first.
+  const writing = Object.values(jobs).some((j) => (j.state === 'running' || j.state === 'waiting') && j.workflow !== 'detect' && j.workflow !== 'diagnose');
+  useEffect(() => {
+    if (!writing) return;
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = 'A device is being written. Closing now can leave it unable to start.';
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, [writing]);
+
+  const device = devices.find((d) => d.id === selected);
+  const start = useCallback(
+    (workflow: WorkflowName, deviceId: string) =>
+      client.call('jobs.start', { workflow, deviceId }).then((job) => setJobs((j) => ({ ...j, [job.id]: job })), ui.fail),
+    [client, ui],
+  );
+
+  return (
+    <div className="app">
+      <header className="top">
+        <h1>Unbrick</h1>
+        <nav>
+          <button className={view === 'device' ? 'tab active' : 'tab'} onClick={() => setView('device')}>
+            Devices
+          </button>
+          <button className={view === 'records' ? 'tab active' : 'tab'} data-testid="nav-records" onClick={() => setView('records')}>
+            Service records
+          </button>
+        </nav>
+        <span className={`conn ${status}`} data-testid="connection">
+          {status === 'open' ? 'Connected' : status === 'connecting' ? 'Connecting…' : 'Connection lost'}
+        </span>
+      </header>
+      {status === 'lost' && (
+        <div className="banner error" role="alert">
+          The connection to Unbrick was lost. If you ran <code>unbrick serve</code>, start it again and open the new URL it prints.
+        </div>
+      )}
+      {error && (
+        <div className="banner error" role="alert" data-testid="error">
+          <span>{error.message}</span> <small>({error.code})</small>
+          <button onClick={() => setError(undefined)}>Dismiss</button>
+        </div>
+      )}
+      <div className="body">
+        <aside className="sidebar">
+          <h2>Devices</h2>
+          {lab && <p className="hint">Demo lab: simulated units (no hardware attached).</p>}
+          <ul className="devices" data-testid="device-list">
+            {devices.length === 0 && <li className="empty">No devices. Plug in a unit's serial adapter.</li>}
+            {devices.map((d) => (
+              <li key={d.id}>
+                <button
+                  data-testid={`device-${d.id}`}
+                  data-kind={d.kind}
+                  className={`device ${d.id === selected ? 'selected' : ''} health-${d.health ?? 'none'}`}
+                  onClick={() => {
+                    setSelected(d.id);
+                    setView('device');
+                  }}
+                >
+                  <span className="label">{d.label}</span>
+                  <span className="kind">{d.summary}</span>
+                  <span className="port">
+                    {d.port}
+                    {d.busyJobId ? ' · busy' : ''}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+          {lab && <LabPanel ui={ui} devices={devices} />}
+        </aside>
+        <main className="main">
+          {view === 'records' ? (
+            <RecordsView ui={ui} tick={recordsTick} devices={devices} />
+          ) : device ? (
+            <DevicePage key={device.id} ui={ui} device={device} jobs={Object.values(jobs).filter((j) => j.deviceId === device.id)} start={start} />
+          ) : (
+            <div className="placeholder">
+              <p>Pick a device on the left to see what it is and what can be done with it.</p>
+            </div>
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}
+
+function LabPanel({ ui, devices }: { ui: Ui; devices: DeviceSummary[] }) {
+  const [units, setUnits] = useState<Result<'lab.list'>['units']>([]);
+  // The device list changes when a cable is plugged or pulled: re-read the lab then.
+  useEffect(() => {
+    ui.client.call('lab.list', {}).then((r) => setUnits(r.units), ui.fail);
+  }, [ui, devices]);
+  return (
+    <div className="lab" data-testid="lab-panel">
+      <h3>Demo lab cables</h3>
+      {units.map((u) => (
+        <div key={u.id} className="cable" title={u.story}>
+          <button
+            data-testid={`plug-${u.id}`}
+            data-plugged={u.plugged}
+            onClick={() => ui.client.call('lab.plug', { unitId: u.id, plugged: !u.plugged }).catch(ui.fail)}
+          >
+            {u.plugged ? 'Unplug' : 'Plug in'}
+          </button>{' '}
+          {u.label}
+          {!u.available && <small className="missing"> (simulator not in this build)</small>}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export type { DeviceDetail };

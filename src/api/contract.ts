@@ -1,0 +1,253 @@
+/**
+ * The one contract between the UI and the core: every method the UI may call
+ * (with its parameters and result) and every event the core pushes. Electron
+ * IPC and the server's WebSocket carry exactly these messages; both ends parse
+ * each incoming message with these schemas before acting on it.
+ *
+ * Pure TypeScript (no Node imports): the renderer bundles it.
+ */
+import { arr, bool, type Infer, json, literal, num, obj, oneOf, opt, str, tagged } from './schema.ts';
+
+export const API_VERSION = 1;
+
+const id = str({ min: 1, max: 128, pattern: /^[A-Za-z0-9._:\-/]+$/ });
+const text = str({ max: 4000 });
+const isoTime = str({ max: 40 });
+
+// ---- shared shapes ------------------------------------------------------------------
+
+export const ErrorInfoSchema = obj({
+  code: str({ max: 200 }),
+  kind: oneOf(['check', 'usage', 'input', 'device', 'io', 'cancelled']),
+  message: text,
+  details: opt(json()),
+});
+export type ErrorInfo = Infer<typeof ErrorInfoSchema>;
+
+export const SEVERITIES = ['ok', 'info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const FindingSchema = obj({
+  severity: oneOf(SEVERITIES),
+  code: str({ max: 200 }),
+  /** What is wrong (or right), in plain words. */
+  text,
+  /** What to do next, in plain words. */
+  action: opt(text),
+});
+export type Finding = Infer<typeof FindingSchema>;
+
+export const DEVICE_KINDS = ['identifying', 'mcuboot-serial', 'zephyr-smp', 'stm32-rom', 'unknown'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+export const DeviceSummarySchema = obj({
+  id,
+  /** Where it is attached: a serial port path, or "lab:NAME" for a simulated unit. */
+  port: str({ max: 300 }),
+  label: str({ max: 200 }),
+  kind: oneOf(DEVICE_KINDS),
+  /** What answered, in plain words ("MCUboot serial recovery", "nothing known"). */
+  summary: text,
+  simulated: bool(),
+  /** Id of the job using the device, when one is running. */
+  busyJobId: opt(id),
+  /** Worst severity of the last diagnosis, when there was one. */
+  health: opt(oneOf(SEVERITIES)),
+});
+export type DeviceSummary = Infer<typeof DeviceSummarySchema>;
+
+export const SlotSchema = obj({
+  slot: num({ int: true, min: 0, max: 15 }),
+  image: num({ int: true, min: 0, max: 15 }),
+  version: opt(str({ max: 40 })),
+  hash: opt(str({ max: 128 })),
+  state: oneOf(['empty', 'valid', 'invalid', 'unknown']),
+  /** MCUboot image flags as words: active, confirmed, pending, permanent, bootable. */
+  flags: arr(oneOf(['active', 'confirmed', 'pending', 'permanent', 'bootable']), { max: 5 }),
+  /** Name of the golden image this slot matches, when it matches one. */
+  golden: opt(str({ max: 200 })),
+});
+export type Slot = Infer<typeof SlotSchema>;
+
+export const ChipSchema = obj({
+  name: str({ max: 100 }),
+  productId: str({ max: 10 }),
+  uid: opt(str({ max: 64 })),
+  bootloaderVersion: opt(str({ max: 10 })),
+  flashKiB: opt(num({ int: true, min: 0 })),
+  rdp: oneOf(['0', '1', '2', 'unknown']),
+  /** Write-protection per flash sector or page group, as reported by the option bytes. */
+  sectors: arr(obj({ index: num({ int: true, min: 0 }), writeProtected: bool(), label: opt(str({ max: 60 })) }), { max: 4096 }),
+  optionBytes: arr(obj({ name: str({ max: 40 }), value: str({ max: 40 }), meaning: text }), { max: 64 }),
+});
+export type Chip = Infer<typeof ChipSchema>;
+
+export const DiagnosisSchema = obj({
+  at: isoTime,
+  findings: arr(FindingSchema, { max: 200 }),
+  slots: opt(arr(SlotSchema, { max: 16 })),
+  chip: opt(ChipSchema),
+});
+export type Diagnosis = Infer<typeof DiagnosisSchema>;
+
+export const DeviceDetailSchema = obj({
+  device: DeviceSummarySchema,
+  identity: arr(obj({ name: str({ max: 60 }), value: str({ max: 200 }) }), { max: 32 }),
+  diagnosis: opt(DiagnosisSchema),
+});
+export type DeviceDetail = Infer<typeof DeviceDetailSchema>;
+
+export const ProgressSchema = obj({
+  phase: str({ max: 200 }),
+  done: num({ min: 0 }),
+  total: num({ min: 0 }),
+  rate: opt(num({ min: 0 })),
+  eta: opt(num({ min: 0 })),
+});
+export type ProgressInfo = Infer<typeof ProgressSchema>;
+
+export const WORKFLOWS = ['detect', 'diagnose', 'recover', 'unbrick', 'update'] as const;
+export type WorkflowName = (typeof WORKFLOWS)[number];
+
+export const JOB_STATES = ['running', 'waiting', 'succeeded', 'failed', 'cancelled', 'refused'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const STEP_STATES = ['pending', 'running', 'done', 'skipped', 'failed', 'cancelled'] as const;
+
+export const LogLineSchema = obj({ time: isoTime, level: oneOf(['info', 'warn', 'error']), message: text });
+export type LogLine = Infer<typeof LogLineSchema>;
+
+export const JobSnapshotSchema = obj({
+  id,
+  workflow: oneOf(WORKFLOWS),
+  deviceId: id,
+  state: oneOf(JOB_STATES),
+  steps: arr(obj({ id, title: str({ max: 200 }), state: oneOf(STEP_STATES), detail: opt(text) }), { max: 64 }),
+  progress: opt(ProgressSchema),
+  /** Set while the job waits for the user to allow a destructive step. */
+  confirmation: opt(obj({ stepId: id, title: str({ max: 200 }), message: text, confirmLabel: str({ max: 60 }) })),
+  error: opt(ErrorInfoSchema),
+  result: opt(obj({ summary: text, findings: opt(arr(FindingSchema, { max: 200 })) })),
+  /** True when a failed or cancelled job can continue from where it stopped. */
+  resumable: bool(),
+  startedAt: isoTime,
+  endedAt: opt(isoTime),
+  log: arr(LogLineSchema, { max: 500 }),
+});
+export type JobSnapshot = Infer<typeof JobSnapshotSchema>;
+
+export const RecordViewSchema = obj({
+  seq: num({ int: true, min: 0 }),
+  time: isoTime,
+  unitId: str({ max: 200 }),
+  action: str({ max: 60 }),
+  operator: str({ max: 200 }),
+  outcome: oneOf(['succeeded', 'failed', 'cancelled', 'refused', 'info']),
+  summary: text,
+  hash: str({ max: 64 }),
+});
+export type RecordView = Infer<typeof RecordViewSchema>;
+
+export const ChainStatusSchema = obj({
+  ok: bool(),
+  entries: num({ int: true, min: 0 }),
+  head: str({ max: 64 }),
+  problems: arr(obj({ line: num({ int: true, min: 0 }), code: str({ max: 100 }), message: text }), { max: 1000 }),
+});
+export type ChainStatus = Infer<typeof ChainStatusSchema>;
+
+// ---- workflow options -----------------------------------------------------------------
+
+export const WorkflowOptionsSchemas = {
+  detect: obj({}),
+  diagnose: obj({}),
+  recover: obj({ goldenId: opt(str({ max: 200 })) }),
+  unbrick: obj({ bundleId: opt(str({ max: 200 })) }),
+  update: obj({ bundleId: opt(str({ max: 200 })), confirm: opt(bool()) }),
+} as const;
+export type WorkflowOptions = { [W in WorkflowName]: Infer<(typeof WorkflowOptionsSchemas)[W]> };
+
+const startParams = <W extends WorkflowName>(w: W) => obj({ workflow: literal(w), deviceId: id, options: opt(WorkflowOptionsSchemas[w]) });
+
+// ---- methods ------------------------------------------------------------------------------
+
+const empty = obj({});
+const ok = obj({ ok: literal(true) });
+
+export const methods = {
+  'app.info': {
+    params: empty,
+    result: obj({ version: str({ max: 40 }), apiVersion: num({ int: true }), mode: oneOf(['electron', 'server']), lab: bool(), dataDir: str({ max: 1000 }) }),
+  },
+  'devices.list': { params: empty, result: obj({ devices: arr(DeviceSummarySchema, { max: 256 }) }) },
+  'devices.get': { params: obj({ deviceId: id }), result: DeviceDetailSchema },
+  'jobs.start': {
+    params: tagged('workflow', {
+      detect: startParams('detect'),
+      diagnose: startParams('diagnose'),
+      recover: startParams('recover'),
+      unbrick: startParams('unbrick'),
+      update: startParams('update'),
+    }),
+    result: JobSnapshotSchema,
+  },
+  'jobs.get': { params: obj({ jobId: id }), result: JobSnapshotSchema },
+  'jobs.list': { params: empty, result: obj({ jobs: arr(JobSnapshotSchema, { max: 1000 }) }) },
+  'jobs.cancel': { params: obj({ jobId: id }), result: JobSnapshotSchema },
+  'jobs.resume': { params: obj({ jobId: id }), result: JobSnapshotSchema },
+  /** Answers a job's confirmation request: allow or decline the destructive step. */
+  'jobs.confirm': { params: obj({ jobId: id, stepId: id, allow: bool() }), result: JobSnapshotSchema },
+  'records.list': {
+    params: obj({ unitId: opt(str({ max: 200 })), limit: opt(num({ int: true, min: 1, max: 10_000 })) }),
+    result: obj({ entries: arr(RecordViewSchema, { max: 10_000 }), chain: ChainStatusSchema }),
+  },
+  'records.report': {
+    params: obj({ unitId: str({ min: 1, max: 200 }), format: oneOf(['json', 'html']) }),
+    result: obj({ filename: str({ max: 200 }), mime: str({ max: 60 }), content: str() }),
+  },
+  /** Demo lab only: its units, plugged or not, and whether this build can simulate each. */
+  'lab.list': {
+    params: empty,
+    result: obj({ units: arr(obj({ id, label: str({ max: 200 }), story: text, plugged: bool(), available: bool() }), { max: 64 }) }),
+  },
+  /** Demo lab only: plug or unplug a simulated unit's cable. */
+  'lab.plug': { params: obj({ unitId: id, plugged: bool() }), result: ok },
+} as const;
+
+export type MethodName = keyof typeof methods;
+export type Params<M extends MethodName> = Infer<(typeof methods)[M]['params']>;
+export type Result<M extends MethodName> = Infer<(typeof methods)[M]['result']>;
+
+// ---- events ---------------------------------------------------------------------------------
+
+export const events = {
+  'devices.changed': obj({ devices: arr(DeviceSummarySchema, { max: 256 }) }),
+  'job.updated': obj({ job: JobSnapshotSchema }),
+  'records.appended': obj({ seq: num({ int: true, min: 0 }), unitId: str({ max: 200 }) }),
+} as const;
+
+export type EventName = keyof typeof events;
+export type EventData<E extends EventName> = Infer<(typeof events)[E]>;
+
+// ---- envelopes -------------------------------------------------------------------------------
+
+/** UI -> core. */
+export interface RequestMessage {
+  type: 'request';
+  id: number;
+  method: string;
+  params: unknown;
+}
+
+/** core -> UI. */
+export type ResponseMessage =
+  | { type: 'response'; id: number; ok: true; result: unknown }
+  | { type: 'response'; id: number; ok: false; error: ErrorInfo };
+export interface EventMessage {
+  type: 'event';
+  event: string;
+  data: unknown;
+}
+export type ServerMessage = ResponseMessage | EventMessage;
+
+/** Largest message either side accepts (a report is the biggest thing sent). */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;

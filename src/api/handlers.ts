@@ -1,0 +1,93 @@
+/**
+ * The contract's implementation: each method maps to the application core.
+ * Electron's main process and the server both dispatch to these handlers and
+ * forward the core's events, so both front ends behave the same.
+ */
+import { readFileSync } from 'node:fs';
+import type { AppCore } from '../workflows/app-core.ts';
+import { deviceError, usageError } from '../core/errors.ts';
+import { unitReport, reportHtml } from '../records/report.ts';
+import { API_VERSION, type EventName, type EventData, type RecordView } from './contract.ts';
+import { createDispatcher, type Handlers } from './protocol.ts';
+import type { ServiceEntry } from '../records/service-log.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function recordView(e: ServiceEntry): RecordView {
+  return {
+    seq: e.seq,
+    time: e.time,
+    unitId: String(e.unit?.id ?? '-'),
+    action: String(e.action).slice(0, 60),
+    operator: String(e.operator).slice(0, 200),
+    outcome: ['succeeded', 'failed', 'cancelled', 'refused', 'info'].includes(e.outcome) ? e.outcome : 'info',
+    summary: String(e.summary).slice(0, 4000),
+    hash: e.hash,
+  };
+}
+
+export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Handlers {
+  return {
+    'app.info': () => ({ version: pkg.version, apiVersion: API_VERSION, mode, lab: core.lab !== undefined, dataDir: core.opts.dataDir }),
+    'devices.list': () => ({ devices: core.devices.list() }),
+    'devices.get': ({ deviceId }) => {
+      const e = core.devices.get(deviceId);
+      const detail = {
+        device: core.devices.list().find((d) => d.id === deviceId)!,
+        identity: [{ name: 'port', value: e.handle.port }, ...e.handle.identity, ...e.learned],
+        ...(e.diagnosis ? { diagnosis: e.diagnosis } : {}),
+      };
+      return detail;
+    },
+    'jobs.start': (p) => core.startJob(p.workflow, p.deviceId, p.options ?? {}),
+    'jobs.get': ({ jobId }) => core.job(jobId).snapshot(),
+    'jobs.list': () => ({ jobs: core.listJobs() }),
+    'jobs.cancel': ({ jobId }) => {
+      const j = core.job(jobId);
+      j.cancel();
+      return j.snapshot();
+    },
+    'jobs.resume': ({ jobId }) => core.resumeJob(jobId),
+    'jobs.confirm': ({ jobId, stepId, allow }) => {
+      const j = core.job(jobId);
+      j.answer(stepId, allow);
+      return j.snapshot();
+    },
+    'records.list': ({ unitId, limit }) => {
+      const v = core.log.verify();
+      let entries = unitId ? v.entries.filter((e) => e.unit?.id === unitId) : v.entries;
+      if (limit) entries = entries.slice(-limit);
+      return {
+        entries: entries.map(recordView),
+        chain: { ok: v.ok, entries: v.entries.length, head: v.head, problems: v.problems.slice(0, 1000) },
+      };
+    },
+    'records.report': ({ unitId, format }) => {
+      const report = unitReport(unitId, core.log.path, core.log.verify());
+      const safe = unitId.replace(/[^A-Za-z0-9._-]+/g, '_');
+      return format === 'json'
+        ? { filename: `unbrick-report-${safe}.json`, mime: 'application/json', content: JSON.stringify(report, null, 2) }
+        : { filename: `unbrick-report-${safe}.html`, mime: 'text/html', content: reportHtml(report) };
+    },
+    'lab.list': () => ({
+      units: (core.lab?.list() ?? []).map((u) => ({ id: u.spec.id, label: u.spec.label, story: u.spec.story, plugged: u.plugged, available: u.available })),
+    }),
+    'lab.plug': ({ unitId, plugged }) => {
+      if (!core.lab) throw usageError('lab.off', 'The demo lab is not running (real hardware mode).');
+      if (!core.lab.list().some((u) => u.spec.id === unitId)) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
+      core.lab.setPlugged(unitId, plugged);
+      return { ok: true as const };
+    },
+  };
+}
+
+/** Connects a core to one front end: a dispatcher for its requests and a feed of its events. */
+export function connectFrontEnd(core: AppCore, mode: 'electron' | 'server', send: <E extends EventName>(event: E, data: EventData<E>) => void) {
+  const dispatch = createDispatcher(createHandlers(core, mode));
+  const off = [
+    core.on('devices', (devices) => send('devices.changed', { devices })),
+    core.on('job', (job) => send('job.updated', { job })),
+    core.on('record', (e) => send('records.appended', { seq: e.seq, unitId: String(e.unit?.id ?? '-') })),
+  ];
+  return { dispatch: (raw: unknown) => dispatch(raw, undefined), close: () => off.forEach((f) => f()) };
+}

@@ -1,0 +1,72 @@
+/**
+ * The demo lab: hosts simulated units in-process, each behind its own cable
+ * (a Pipe). Units can be plugged and unplugged, so the device list and the
+ * detect workflow behave as with real adapters. Each scenario's simulator is
+ * registered in simulators.ts as its engineer lands it.
+ */
+import { deviceError } from '../../core/errors.ts';
+import type { ByteTransport } from '../../transport/types.ts';
+import { LAB_UNITS, type LabUnitSpec } from './units.ts';
+import { simulatorFor, type LabSimulator } from './simulators.ts';
+import { createPipe, type Pipe } from './pipe.ts';
+
+export interface LabUnitState {
+  spec: LabUnitSpec;
+  plugged: boolean;
+  /** False when this build has no simulator for the unit's protocol yet. */
+  available: boolean;
+}
+
+export class DemoLab {
+  private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe }>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(specs: readonly LabUnitSpec[] = LAB_UNITS) {
+    for (const spec of specs) this.units.set(spec.id, { spec, plugged: true });
+  }
+
+  list(): LabUnitState[] {
+    return [...this.units.values()].map((u) => ({ spec: u.spec, plugged: u.plugged, available: simulatorFor(u.spec) !== undefined }));
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setPlugged(unitId: string, plugged: boolean): void {
+    const u = this.units.get(unitId);
+    if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
+    if (u.plugged === plugged) return;
+    u.plugged = plugged;
+    if (!plugged) u.cable?.cut(new Error('cable unplugged'));
+    u.cable = undefined;
+    for (const l of this.listeners) l();
+  }
+
+  /**
+   * Opens the host end of a unit's cable. A unit keeps its simulated flash for
+   * the lab's lifetime, so what one workflow wrote the next one reads.
+   */
+  async open(unitId: string): Promise<ByteTransport> {
+    const u = this.units.get(unitId);
+    if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
+    if (!u.plugged) throw deviceError('lab.unplugged', `${u.spec.label} is unplugged. Plug it in (demo lab panel) and try again.`);
+    const factory = simulatorFor(u.spec);
+    if (!factory)
+      throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
+    u.sim ??= await factory(u.spec);
+    u.cable?.cut();
+    const cable = createPipe(`lab:${unitId}`);
+    u.cable = cable;
+    u.sim.attach(cable.device);
+    return cable.host;
+  }
+
+  async close(): Promise<void> {
+    for (const u of this.units.values()) {
+      u.cable?.cut();
+      await u.sim?.dispose?.();
+    }
+  }
+}

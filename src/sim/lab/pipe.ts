@@ -1,0 +1,51 @@
+/**
+ * An in-process serial cable: two ByteTransport ends, bytes written on one
+ * arrive on the other (asynchronously, like a real line). Used by the demo lab
+ * to host simulated units without a pty (and on Windows, which has none).
+ */
+import type { ByteTransport } from '../../transport/types.ts';
+import { ioError } from '../../core/errors.ts';
+
+export interface Pipe {
+  host: ByteTransport;
+  device: ByteTransport;
+  /** Pulls the cable: both ends see close. */
+  cut(err?: Error): void;
+}
+
+export function createPipe(description: string): Pipe {
+  type End = { listener?: (d: Uint8Array) => void; closeListeners: ((e?: Error) => void)[]; buffered: Uint8Array[] };
+  const ends: [End, End] = [
+    { closeListeners: [], buffered: [] },
+    { closeListeners: [], buffered: [] },
+  ];
+  let closed = false;
+  const cut = (err?: Error) => {
+    if (closed) return;
+    closed = true;
+    for (const e of ends) for (const l of e.closeListeners) queueMicrotask(() => l(err));
+  };
+  const make = (self: End, peer: End, name: string): ByteTransport => ({
+    description: name,
+    async write(data) {
+      if (closed) throw ioError('io.closed', `${name}: the link is closed.`);
+      const copy = Uint8Array.from(data);
+      setImmediate(() => {
+        if (closed) return;
+        if (peer.listener) peer.listener(copy);
+        else peer.buffered.push(copy);
+      });
+    },
+    onData(l) {
+      self.listener = l;
+      for (const b of self.buffered.splice(0)) l(b);
+    },
+    onClose(l) {
+      self.closeListeners.push(l);
+    },
+    async close() {
+      cut();
+    },
+  });
+  return { host: make(ends[0], ends[1], description), device: make(ends[1], ends[0], `${description} (device end)`), cut };
+}

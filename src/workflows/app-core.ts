@@ -1,0 +1,177 @@
+/**
+ * The application core behind every front end (Electron, server mode): the
+ * device registry fed by the demo lab (and real ports), the jobs running
+ * workflows on those devices, and the service log every job ends in.
+ * Front ends reach it only through the contract (src/api/handlers.ts).
+ */
+import { hostname, userInfo } from 'node:os';
+import type { JobSnapshot, WorkflowName, WorkflowOptions, DeviceSummary } from '../api/contract.ts';
+import { deviceError, UnbrickError } from '../core/errors.ts';
+import type { DemoLab } from '../sim/lab/lab.ts';
+import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/service-log.ts';
+import { DeviceRegistry, type DeviceHandle } from './devices.ts';
+import { Job } from './job.ts';
+import { WORKFLOW_BUILDERS } from './registry.ts';
+
+export interface AppCoreOptions {
+  dataDir: string;
+  /** The demo lab; when absent no simulated units are listed. */
+  lab?: DemoLab;
+  operator?: string;
+  /** Identify each device as it appears (on by default). */
+  autoDetect?: boolean;
+}
+
+export interface AppCoreEvents {
+  devices(list: DeviceSummary[]): void;
+  job(snapshot: JobSnapshot): void;
+  record(entry: ServiceEntry): void;
+}
+
+export function defaultOperator(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
+
+export class AppCore {
+  readonly devices = new DeviceRegistry();
+  readonly log: ServiceLog;
+  readonly lab: DemoLab | undefined;
+  readonly operator: string;
+  private readonly jobs = new Map<string, Job<unknown>>();
+  private readonly listeners: Partial<{ [K in keyof AppCoreEvents]: Set<AppCoreEvents[K]> }> = {};
+  private readonly disposers: (() => void)[] = [];
+
+  constructor(readonly opts: AppCoreOptions) {
+    this.log = ServiceLog.inDir(opts.dataDir);
+    this.lab = opts.lab;
+    this.operator = opts.operator ?? defaultOperator();
+    this.disposers.push(this.devices.onChange((list) => this.fire('devices', list)));
+    this.disposers.push(this.log.onAppend((e) => this.fire('record', e)));
+    if (opts.autoDetect !== false) this.disposers.push(this.devices.onAdded((id) => void this.autoDetect(id)));
+    if (this.lab) {
+      const lab = this.lab;
+      const sync = () => this.devices.sync(this.labHandles(lab));
+      this.disposers.push(lab.onChange(sync));
+      sync();
+    }
+  }
+
+  on<K extends keyof AppCoreEvents>(event: K, listener: AppCoreEvents[K]): () => void {
+    const set = (this.listeners[event] ??= new Set() as never) as Set<AppCoreEvents[K]>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  private fire<K extends keyof AppCoreEvents>(event: K, ...args: Parameters<AppCoreEvents[K]>): void {
+    for (const l of (this.listeners[event] ?? []) as Set<(...a: unknown[]) => void>) l(...args);
+  }
+
+  private labHandles(lab: DemoLab): DeviceHandle[] {
+    return lab
+      .list()
+      .filter((u) => u.plugged)
+      .map((u) => ({
+        id: u.spec.id,
+        port: `lab:${u.spec.id}`,
+        label: u.spec.label,
+        simulated: true,
+        identity: [
+          { name: 'serial', value: u.spec.serial },
+          { name: 'lab scenario', value: u.spec.scenario },
+        ],
+        open: () => lab.open(u.spec.id),
+      }));
+  }
+
+  private async autoDetect(deviceId: string): Promise<void> {
+    try {
+      const job = this.startJob('detect', deviceId, {}, { record: false });
+      await this.jobs.get(job.id)?.done();
+    } catch {
+      /* the device went away or is busy; the list shows what is known */
+    }
+  }
+
+  listJobs(): JobSnapshot[] {
+    return [...this.jobs.values()].map((j) => j.snapshot());
+  }
+
+  job(jobId: string): Job<unknown> {
+    const j = this.jobs.get(jobId);
+    if (!j) throw new UnbrickError('usage', 'job.not-found', `No job "${jobId}". It may belong to an earlier session.`);
+    return j;
+  }
+
+  startJob<W extends WorkflowName>(workflow: W, deviceId: string, options: WorkflowOptions[W], flags: { record?: boolean } = {}): JobSnapshot {
+    const device = this.devices.get(deviceId);
+    if (device.busyJobId) {
+      const busy = this.jobs.get(device.busyJobId);
+      if (busy && !busy.finished)
+        throw deviceError('device.busy', `${device.handle.label} is busy with ${busy.workflow}. Wait for it to finish or cancel it first.`, { jobId: busy.id });
+    }
+    const def = WORKFLOW_BUILDERS[workflow]({ devices: this.devices }, deviceId, options);
+    const job = new Job(
+      def,
+      (j) => this.fire('job', j.snapshot()),
+      (j) => this.jobEnded(j, flags.record !== false),
+    );
+    this.jobs.set(job.id, job);
+    this.devices.update(deviceId, { busyJobId: job.id });
+    void job.start();
+    return job.snapshot();
+  }
+
+  resumeJob(jobId: string): JobSnapshot {
+    const job = this.job(jobId);
+    if (!this.devices.has(job.deviceId)) throw deviceError('device.not-found', 'The device of this job is not attached. Reconnect it, then resume.');
+    void job.resume();
+    this.devices.update(job.deviceId, { busyJobId: job.id });
+    return job.snapshot();
+  }
+
+  private jobEnded(job: Job<unknown>, record: boolean): void {
+    this.devices.update(job.deviceId, { busyJobId: undefined });
+    if (!record) return;
+    const snap = job.snapshot();
+    try {
+      this.log.append({
+        unit: this.unitIdentity(job.deviceId),
+        action: job.workflow,
+        operator: this.operator,
+        outcome: snap.state === 'running' || snap.state === 'waiting' ? 'info' : snap.state,
+        summary: snap.error?.message ?? snap.result?.summary ?? snap.state,
+        details: {
+          jobId: snap.id,
+          steps: snap.steps.map((s) => ({ id: s.id, state: s.state })),
+          ...(snap.error ? { error: { code: snap.error.code, kind: snap.error.kind } } : {}),
+          ...(snap.result?.findings ? { findings: snap.result.findings.map((f) => ({ severity: f.severity, code: f.code, text: f.text })) } : {}),
+        },
+      });
+    } catch (err) {
+      // Never lose the fact silently: the job log says the record could not be written.
+      job.log(`Could not write the service record: ${(err as Error).message}`, 'error');
+      this.fire('job', job.snapshot());
+    }
+  }
+
+  /** The identity a service record is filed under: chip UID when learned, else the label serial, else the device id. */
+  unitIdentity(deviceId: string): UnitIdentity {
+    const id: UnitIdentity = { id: deviceId, device: deviceId };
+    if (!this.devices.has(deviceId)) return id;
+    const e = this.devices.get(deviceId);
+    for (const { name, value } of [...e.handle.identity, ...e.learned]) id[name] = value;
+    id.port = e.handle.port;
+    id.id = id['chip uid'] ?? id.serial ?? deviceId;
+    return id;
+  }
+
+  async close(): Promise<void> {
+    for (const j of this.jobs.values()) j.cancel();
+    for (const d of this.disposers.splice(0)) d();
+    await this.lab?.close();
+  }
+}

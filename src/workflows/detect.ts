@@ -1,0 +1,56 @@
+/**
+ * Detect: identify what answers on a device's link (MCUboot serial recovery, a
+ * Zephyr SMP application, an STM32 ROM bootloader, or nothing known) without
+ * changing anything on it. Each probe only asks questions its protocol
+ * answers harmlessly; see probes.ts.
+ */
+import type { DeviceRegistry } from './devices.ts';
+import type { JobDefinition } from './job.ts';
+import { type Identification, type Probe, PROBES } from './probes.ts';
+
+export interface DetectState {
+  found?: Identification;
+  tried: string[];
+}
+
+export function detectJob(registry: DeviceRegistry, deviceId: string, probes: Probe[] = PROBES): JobDefinition<DetectState> {
+  const device = () => registry.get(deviceId).handle;
+  return {
+    workflow: 'detect',
+    deviceId,
+    state: { tried: [] },
+    steps: [
+      {
+        id: 'probe',
+        title: 'Ask the device what it is',
+        async run(ctx) {
+          if (probes.length === 0) {
+            // No protocol client in this build yet: say so rather than guess.
+            ctx.log('No identification probes are available in this build.', 'warn');
+            return { skipped: 'No protocol probes in this build yet.' };
+          }
+          for (const probe of probes) {
+            ctx.log(`Trying ${probe.name}…`);
+            ctx.state.tried.push(probe.name);
+            const found = await probe.identify(device(), ctx.signal);
+            if (found) {
+              ctx.state.found = found;
+              ctx.log(`Answered as ${found.summary}.`);
+              return;
+            }
+          }
+        },
+      },
+    ],
+    result(state) {
+      if (state.found) {
+        registry.update(deviceId, { kind: state.found.kind, summary: state.found.summary, learned: state.found.identity });
+        return { summary: `Identified: ${state.found.summary}.` };
+      }
+      const summary =
+        state.tried.length === 0 ? 'Not identified: this build has no protocol probes yet.' : `Nothing known answered (tried ${state.tried.join(', ')}).`;
+      registry.update(deviceId, { kind: 'unknown', summary });
+      return { summary };
+    },
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The job framework every workflow runs on. A job is a list of typed steps run
+ * in order against one device, with:
+ * - pre-checks that refuse to start, with the reason in plain words;
+ * - progress (bytes, rate, ETA through core/progress.ts) and a log;
+ * - cancellation (AbortSignal) at any point;
+ * - confirmation requests before destructive steps (the job waits for the user);
+ * - resume: a failed or cancelled job continues from the step that stopped,
+ *   with whatever checkpoint that step kept in the job's state (e.g. how many
+ *   bytes of an upload the device already acknowledged).
+ */
+import type { ErrorInfo, Finding, JobSnapshot, JobState, LogLine, ProgressInfo, WorkflowName } from '../api/contract.ts';
+import { cancelledError, UnbrickError, asUnbrickError } from '../core/errors.ts';
+import { ProgressMeter } from '../core/progress.ts';
+import { toErrorInfo } from '../api/protocol.ts';
+
+export interface ConfirmRequest {
+  title: string;
+  message: string;
+  confirmLabel: string;
+}
+
+export interface StepContext<S> {
+  /** The workflow's state: steps read inputs and leave checkpoints here. */
+  state: S;
+  signal: AbortSignal;
+  log(message: string, level?: LogLine['level']): void;
+  /** Starts a progress phase of `total` units (bytes); call `update(done)` as it moves. */
+  progress(phase: string, total: number): { update(done: number): void };
+  /** Waits for the user to allow a destructive step; throws `cancelled` when declined. */
+  confirm(req: ConfirmRequest): Promise<void>;
+}
+
+export interface Step<S> {
+  id: string;
+  title: string;
+  /** Returns a reason to mark the step skipped instead of done. */
+  run(ctx: StepContext<S>): Promise<void | { skipped: string }>;
+}
+
+export interface JobResult {
+  summary: string;
+  findings?: Finding[];
+}
+
+export interface JobDefinition<S> {
+  workflow: WorkflowName;
+  deviceId: string;
+  state: S;
+  steps: Step<S>[];
+  /** Runs before anything touches the device; a returned string refuses the job with that reason. */
+  precheck?(): Promise<string | undefined> | string | undefined;
+  result(state: S): JobResult;
+}
+
+type StepState = JobSnapshot['steps'][number]['state'];
+const LOG_LIMIT = 500;
+const PROGRESS_INTERVAL_MS = 100;
+
+let counter = 0;
+const newJobId = () => `job-${Date.now().toString(36)}-${(++counter).toString(36)}`;
+
+export class Job<S = unknown> {
+  readonly id = newJobId();
+  state: JobState = 'running';
+  private readonly stepStates: { state: StepState; detail?: string }[];
+  private progressInfo: ProgressInfo | undefined;
+  private confirmation: (JobSnapshot['confirmation'] & object) | undefined;
+  private pendingConfirm: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private error: ErrorInfo | undefined;
+  private result: JobResult | undefined;
+  private readonly logLines: LogLine[] = [];
+  private readonly startedAt = new Date().toISOString();
+  private endedAt: string | undefined;
+  private abort = new AbortController();
+  private lastProgressEmit = 0;
+  private running: Promise<void> | undefined;
+  /** Index of the first step not yet done (where a resume starts). */
+  private next = 0;
+
+  constructor(
+    readonly def: JobDefinition<S>,
+    private readonly emit: (job: Job<S>) => void,
+    private readonly onEnd?: (job: Job<S>) => void,
+  ) {
+    this.stepStates = def.steps.map(() => ({ state: 'pending' }));
+  }
+
+  get workflow(): WorkflowName {
+    return this.def.workflow;
+  }
+
+  get deviceId(): string {
+    return this.def.deviceId;
+  }
+
+  get finished(): boolean {
+    return this.state !== 'running' && this.state !== 'waiting';
+  }
+
+  get resumable(): boolean {
+    return (this.state === 'failed' || this.state === 'cancelled') && this.next < this.def.steps.length && this.error?.kind !== 'check';
+  }
+
+  get errorInfo(): ErrorInfo | undefined {
+    return this.error;
+  }
+
+  /** Starts (or resumes) the job; resolves when it stops for any reason. */
+  start(): Promise<void> {
+    if (this.running && !this.finished) return this.running;
+    this.running = this.run();
+    return this.running;
+  }
+
+  /** Resolves when the current run ends. */
+  done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  resume(): Promise<void> {
+    if (!this.resumable)
+      throw new UnbrickError('usage', 'job.not-resumable', this.finished ? 'This job cannot continue: start it again instead.' : 'This job is still running.');
+    this.abort = new AbortController();
+    this.error = undefined;
+    this.endedAt = undefined;
+    this.state = 'running';
+    this.log('Resuming from where it stopped.');
+    this.running = this.run();
+    return this.running;
+  }
+
+  cancel(): void {
+    if (this.finished) return;
+    this.log('Cancel requested.', 'warn');
+    this.abort.abort();
+    this.pendingConfirm?.reject(cancelledError('Cancelled while waiting for confirmation.'));
+  }
+
+  answer(stepId: string, allow: boolean): void {
+    if (!this.confirmation || !this.pendingConfirm || this.confirmation.stepId !== stepId)
+      throw new UnbrickError('usage', 'job.no-confirmation', 'This job is not waiting for that confirmation (it may have moved on or been cancelled).');
+    const p = this.pendingConfirm;
+    this.pendingConfirm = undefined;
+    this.confirmation = undefined;
+    this.state = 'running';
+    if (allow) {
+      this.log(`Confirmed: ${stepId}.`);
+      p.resolve();
+    } else {
+      this.log(`Declined: ${stepId}. Nothing was changed by this step.`, 'warn');
+      p.reject(cancelledError('You declined the step; nothing was changed by it.'));
+    }
+    this.emit(this);
+  }
+
+  log(message: string, level: LogLine['level'] = 'info'): void {
+    this.logLines.push({ time: new Date().toISOString(), level, message });
+    if (this.logLines.length > LOG_LIMIT) this.logLines.splice(0, this.logLines.length - LOG_LIMIT);
+  }
+
+  snapshot(): JobSnapshot {
+    const s: JobSnapshot = {
+      id: this.id,
+      workflow: this.def.workflow,
+      deviceId: this.def.deviceId,
+      state: this.state,
+      steps: this.def.steps.map((st, i) => {
+        const ss = this.stepStates[i]!;
+        return { id: st.id, title: st.title, state: ss.state, ...(ss.detail ? { detail: ss.detail } : {}) };
+      }),
+      resumable: this.resumable,
+      startedAt: this.startedAt,
+      log: this.logLines.slice(-100),
+    };
+    if (this.progressInfo) s.progress = this.progressInfo;
+    if (this.confirmation) s.confirmation = this.confirmation;
+    if (this.error) s.error = this.error;
+    if (this.result) s.result = this.result;
+    if (this.endedAt) s.endedAt = this.endedAt;
+    return s;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    try {
+      if (this.next === 0 && this.def.precheck) {
+        const reason = await this.def.precheck();
+        if (reason) {
+          this.state = 'refused';
+          this.error = { code: 'job.precheck-failed', kind: 'check', message: reason };
+          this.log(`Refused: ${reason}`, 'error');
+          this.end();
+          return;
+        }
+      }
+      this.emit(this);
+      for (; this.next < this.def.steps.length; this.next++) {
+        const i = this.next;
+        const step = this.def.steps[i]!;
+        if (signal.aborted) throw cancelledError();
+        this.stepStates[i] = { state: 'running' };
+        this.progressInfo = undefined;
+        this.log(`${step.title}…`);
+        this.emit(this);
+        const outcome = await step.run(this.context(step.id, signal));
+        if (signal.aborted) throw cancelledError();
+        this.stepStates[i] = outcome && 'skipped' in outcome ? { state: 'skipped', detail: outcome.skipped } : { state: 'done' };
+        this.emit(this);
+      }
+      this.result = this.def.result(this.def.state);
+      this.state = 'succeeded';
+      this.log(this.result.summary);
+    } catch (err) {
+      // Once cancel was asked, whatever the step threw on the way out (a closed link) is the cancel.
+      const e = signal.aborted ? cancelledError() : asUnbrickError(err);
+      const ss = this.stepStates[this.next];
+      if (ss) ss.state = e.kind === 'cancelled' ? 'cancelled' : 'failed';
+      if (ss) ss.detail = e.message;
+      this.state = e.kind === 'cancelled' ? 'cancelled' : 'failed';
+      this.error = toErrorInfo(e);
+      this.confirmation = undefined;
+      this.pendingConfirm = undefined;
+      this.log(e.message, e.kind === 'cancelled' ? 'warn' : 'error');
+      // A partial result still says what was learned (e.g. diagnose found some things before failing).
+      try {
+        this.result = this.def.result(this.def.state);
+      } catch {
+        this.result = undefined;
+      }
+    }
+    this.end();
+  }
+
+  private end(): void {
+    this.endedAt = new Date().toISOString();
+    this.emit(this);
+    this.onEnd?.(this);
+  }
+
+  private context(stepId: string, signal: AbortSignal): StepContext<S> {
+    return {
+      state: this.def.state,
+      signal,
+      log: (m, level) => {
+        this.log(m, level);
+        this.emit(this);
+      },
+      progress: (phase, total) => {
+        const meter = new ProgressMeter(phase, total, (p) => {
+          this.progressInfo = { phase: p.phase, done: p.done, total: p.total, ...(p.rate !== undefined ? { rate: p.rate } : {}), ...(p.eta !== undefined ? { eta: p.eta } : {}) };
+          const now = performance.now();
+          if (now - this.lastProgressEmit >= PROGRESS_INTERVAL_MS || p.done >= p.total) {
+            this.lastProgressEmit = now;
+            this.emit(this);
+          }
+        });
+        return { update: (done: number) => void meter.update(done) };
+      },
+      confirm: (req) => {
+        if (signal.aborted) return Promise.reject(cancelledError());
+        return new Promise<void>((resolve, reject) => {
+          this.confirmation = { stepId, ...req };
+          this.pendingConfirm = { resolve, reject };
+          this.state = 'waiting';
+          this.log(`Waiting for confirmation: ${req.title}`);
+          this.emit(this);
+        });
+      },
+    };
+  }
+}

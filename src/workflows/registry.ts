@@ -1,0 +1,34 @@
+/**
+ * Which job definition each workflow name builds. Workflows whose protocol
+ * stack has not landed yet refuse at their pre-check with that reason, so the
+ * UI and CLI show it plainly instead of failing halfway.
+ */
+import type { WorkflowName, WorkflowOptions } from '../api/contract.ts';
+import type { DeviceRegistry } from './devices.ts';
+import type { JobDefinition } from './job.ts';
+import { detectJob } from './detect.ts';
+
+export interface WorkflowEnv {
+  devices: DeviceRegistry;
+}
+
+type Builder<W extends WorkflowName> = (env: WorkflowEnv, deviceId: string, options: WorkflowOptions[W]) => JobDefinition<unknown>;
+
+const notYet =
+  (workflow: WorkflowName, needs: string): Builder<WorkflowName> =>
+  (_env, deviceId) => ({
+    workflow,
+    deviceId,
+    state: {},
+    steps: [],
+    precheck: () => `${workflow[0]!.toUpperCase()}${workflow.slice(1)} needs ${needs}, which is not part of this build yet.`,
+    result: () => ({ summary: 'Not run.' }),
+  });
+
+export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
+  detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
+  diagnose: notYet('diagnose', 'the SMP and STM32 clients'),
+  recover: notYet('recover', 'the SMP client and the golden library'),
+  unbrick: notYet('unbrick', 'the STM32 client and golden bundles'),
+  update: notYet('update', 'the SMP client and bundle verification'),
+};
