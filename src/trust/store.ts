@@ -59,7 +59,12 @@ export class TrustStore {
     try {
       for (const b64 of v.roots) {
         const root = parseRoot(new Uint8Array(Buffer.from(b64, 'base64')));
-        if (roots.length === 0) verifySelfSignedRoot(root);
+        if (roots.length === 0) {
+          verifySelfSignedRoot(root);
+          // The first root is trusted because a person confirmed this key's fingerprint: it must still be its signer.
+          const { validKeyids } = checkSignatures(root.envelope, roleRing(root, 'root'));
+          if (!validKeyids.includes(v.confirmedKeyid)) throw new Error('the first root is not signed by the root key confirmed when it was added');
+        }
         // Local revocations do not apply to past rotations: they were accepted before the revocation.
         else verifyRotation(roots[roots.length - 1]!, root);
         roots.push(root);

@@ -222,12 +222,6 @@ async function checkPayload(archive: BundleArchive, p: PayloadInfo, vendor: Vend
   const entryName = PAYLOAD_PREFIX + p.name;
   const entry = archive.entries.get(entryName);
   if (!entry) throw refuse('payload-missing', `The metadata lists ${p.name} but the bundle does not contain it.`, { payload: p.name });
-  if (entry.size !== p.size)
-    throw refuse('payload-size-mismatch', `${p.name} is ${entry.size} bytes; the signed metadata says ${p.size}. The payload was replaced or damaged.`, {
-      payload: p.name,
-      size: entry.size,
-      expected: p.size,
-    });
   const isImage = p.role === 'mcuboot-image';
   let imageKey: ImageKey | undefined;
   if (isImage) {
@@ -236,17 +230,24 @@ async function checkPayload(archive: BundleArchive, p: PayloadInfo, vendor: Vend
     imageKey = vendor.imageKeys.get(p.imageKey!);
     if (!imageKey)
       throw refuse('image-key-unknown', `${p.name} names image-signing key ${p.imageKey!.slice(0, 16)}…, which ${vendor.vendorName}'s root does not list.`, { payload: p.name });
-    if (p.size > MAX_IMAGE_IN_MEMORY) throw refuse('payload-too-large', `${p.name} is too large for an MCUboot image (${p.size} bytes).`, { payload: p.name });
   }
+  // A raw region of the wrong size is refused unread; an MCUboot image is read (bounded) so a
+  // genuine image lifted from another release can be named as such.
+  if (entry.size !== p.size && (!isImage || entry.size > MAX_IMAGE_IN_MEMORY))
+    throw refuse('payload-size-mismatch', `${p.name} is ${entry.size} bytes; the signed metadata says ${p.size}. The payload was replaced or damaged.`, {
+      payload: p.name,
+      size: entry.size,
+      expected: p.size,
+    });
   const hash = createHash('sha256');
-  const image = isImage ? Buffer.allocUnsafe(p.size) : undefined;
+  const image = isImage ? Buffer.allocUnsafe(entry.size) : undefined;
   let got = 0;
   const stream = await archive.stream(entryName);
   try {
     for await (const chunk of stream) {
       throwIfAborted(opts.signal);
       const c = chunk as Buffer;
-      if (got + c.length > p.size) throw refuse('payload-size-mismatch', `${p.name} holds more bytes than the signed size ${p.size}.`, { payload: p.name });
+      if (got + c.length > entry.size) throw inputError('bundle.corrupt-archive', `${p.name} holds more bytes than its declared size.`, { payload: p.name });
       hash.update(c);
       if (image) c.copy(image, got);
       got += c.length;
@@ -258,7 +259,7 @@ async function checkPayload(archive: BundleArchive, p: PayloadInfo, vendor: Vend
     if (e instanceof Error && 'kind' in e) throw e;
     throw inputError('bundle.corrupt-archive', `${p.name} could not be read from the bundle: ${(e as Error).message}.`, { payload: p.name });
   }
-  if (got !== p.size) throw refuse('payload-size-mismatch', `${p.name} ended after ${got} bytes; the signed size is ${p.size}.`, { payload: p.name });
+  if (got !== entry.size) throw inputError('bundle.corrupt-archive', `${p.name} ended after ${got} bytes; its declared size is ${entry.size}.`, { payload: p.name });
   const sha256 = hash.digest('hex');
   const report: PayloadReport = { name: p.name, role: p.role, target: targetKey(p.target), size: p.size, sha256 };
   if (p.version) report.version = p.version;
@@ -274,7 +275,7 @@ async function checkPayload(archive: BundleArchive, p: PayloadInfo, vendor: Vend
   }
 
   const verdict = opts.verifyImage(image, imageKey);
-  if (sha256 !== p.sha256) {
+  if (sha256 !== p.sha256 || got !== p.size) {
     // Tell a genuine image lifted from another release apart from corrupted bytes.
     if (verdict.valid)
       throw refuse('payload-substituted', `${p.name} is a genuine image (version ${verdict.version ?? '?'}) but not the one this bundle's metadata signs: it was taken from another bundle or release. Do not use this bundle.`, {

@@ -90,3 +90,49 @@ export async function makeBundle(lab: Lab, name: string, keys: ImageKey[], over:
   await createBundle(baseSpec(over), lab.dir, keys, out, { now: T0 });
   return out;
 }
+
+/** Reads every entry of a zip (test-only; small bundles). */
+export async function readZip(path: string): Promise<Map<string, Buffer>> {
+  const yauzl = (await import('yauzl')).default;
+  const zip = await yauzl.openPromise(path, { lazyEntries: true, decodeStrings: true });
+  const out = new Map<string, Buffer>();
+  for await (const e of zip.eachEntry()) {
+    const s = await zip.openReadStreamPromise(e);
+    const chunks: Buffer[] = [];
+    for await (const c of s) chunks.push(c as Buffer);
+    out.set(e.fileName, Buffer.concat(chunks));
+  }
+  zip.close();
+  return out;
+}
+
+/** Writes entries as a zip (in the given order; names are taken as they are). */
+export async function writeZip(path: string, entries: [string, Buffer, boolean?][]): Promise<string> {
+  const yazl = (await import('yazl')).default;
+  const { createWriteStream } = await import('node:fs');
+  const zip = new yazl.ZipFile();
+  for (const [name, data, compress] of entries) zip.addBuffer(data, name, { compress: compress ?? false });
+  await new Promise<void>((res, rej) => {
+    const out = createWriteStream(path);
+    out.on('finish', () => res());
+    out.on('error', rej);
+    zip.outputStream.pipe(out);
+    zip.end();
+  });
+  return path;
+}
+
+/** Replaces every occurrence of `from` with `to` (same length) in a file: renames entries in both headers. */
+export function patchBytes(path: string, from: string, to: string): void {
+  if (from.length !== to.length) throw new Error('same length only');
+  const buf = readFileSync(path);
+  let i = buf.indexOf(from);
+  let n = 0;
+  while (i >= 0) {
+    buf.write(to, i, 'latin1');
+    n++;
+    i = buf.indexOf(from, i + 1);
+  }
+  if (n === 0) throw new Error(`"${from}" not found`);
+  writeFileSync(path, buf);
+}
