@@ -90,9 +90,9 @@ function pidAlive(pid: number): boolean {
 }
 
 /** A lock file holding the owner's pid; a lock left by a dead process is taken over. */
-function withLock<T>(logPath: string, fn: () => T): T {
+function withLock<T>(logPath: string, timeoutMs: number, fn: () => T): T {
   const path = lockPath(logPath);
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const fd = openSync(path, 'wx', 0o600);
@@ -156,7 +156,11 @@ export interface AppendOptions {
 export class ServiceLog {
   private readonly listeners = new Set<(e: ServiceEntry) => void>();
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** How long an append waits for another process's lock before giving up. */
+    private readonly lockTimeoutMs = 10_000,
+  ) {}
 
   static inDir(dir: string): ServiceLog {
     return new ServiceLog(join(dir, 'records', 'service-log.jsonl'));
@@ -172,7 +176,7 @@ export class ServiceLog {
     mkdirSync(dirname(this.path), { recursive: true });
     const created = !existsSync(this.path);
     const written: ServiceEntry[] = [];
-    const entry = withLock(this.path, () => {
+    const entry = withLock(this.path, this.lockTimeoutMs, () => {
       const fd = openSync(this.path, 'a+', 0o600);
       try {
         if (created) fsyncDir(dirname(this.path));

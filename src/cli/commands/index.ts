@@ -2,6 +2,7 @@
 import type { CommandGroup } from '../framework.ts';
 import { versionGroup } from './version.ts';
 import { serveGroup } from './serve.ts';
+import { recordsGroup } from './records.ts';
 import { usbGroup, udevGroup } from './usb.ts';
 
-export const groups: CommandGroup[] = [versionGroup, serveGroup, usbGroup, udevGroup];
+export const groups: CommandGroup[] = [versionGroup, serveGroup, recordsGroup, usbGroup, udevGroup];

@@ -1,0 +1,83 @@
+/** `unbrick records`: read, check and export the tamper-evident service log. */
+import { writeFileSync } from 'node:fs';
+import { requireString, stringOpt, intOpt, type CommandGroup, type CommandContext } from '../framework.ts';
+import { dataDir } from '../../core/paths.ts';
+import { usageError, ioError } from '../../core/errors.ts';
+import { ServiceLog } from '../../records/service-log.ts';
+import { reportHtml, unitReport } from '../../records/report.ts';
+
+const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory holding records/ (default: the app data directory)' } };
+const logOf = (ctx: CommandContext) => ServiceLog.inDir(stringOpt(ctx, 'data-dir') ?? dataDir());
+
+export const recordsGroup: CommandGroup = {
+  name: 'records',
+  summary: 'read, verify and export the service log',
+  commands: [
+    {
+      name: 'verify',
+      summary: 'check every entry, link and the head of the service log (exit 1 when tampered)',
+      options: dirOption,
+      async run(ctx) {
+        const log = logOf(ctx);
+        const v = log.verify();
+        const human = v.ok
+          ? [`Service log intact: ${v.entries.length} entries (${log.path}). Head ${v.head}.`, ...v.problems.map((p) => `note: ${p.message}`)]
+          : [`Service log FAILED its integrity check (${log.path}):`, ...v.problems.map((p) => `  line ${p.line}: ${p.message} [${p.code}]`)];
+        return { exitCode: v.ok ? 0 : 1, data: { path: log.path, ok: v.ok, entries: v.entries.length, head: v.head, problems: v.problems }, human };
+      },
+    },
+    {
+      name: 'list',
+      summary: 'print the recorded actions (newest last)',
+      options: {
+        ...dirOption,
+        unit: { type: 'string', value: 'ID', description: 'only this unit (chip UID, serial or device id)' },
+        limit: { type: 'string', value: 'N', description: 'only the last N entries' },
+      },
+      async run(ctx) {
+        const v = logOf(ctx).verify();
+        const unit = stringOpt(ctx, 'unit');
+        let entries = unit ? v.entries.filter((e) => e.unit?.id === unit) : v.entries;
+        const limit = intOpt(ctx, 'limit');
+        if (limit !== undefined) entries = entries.slice(-limit);
+        return {
+          data: { ok: v.ok, entries },
+          human: [
+            ...entries.map((e) => `${String(e.seq).padStart(5)} ${e.time} ${e.unit.id} ${e.action} ${e.outcome}: ${e.summary}`),
+            v.ok ? `(${entries.length} shown; log intact)` : 'WARNING: the service log failed its integrity check; run `unbrick records verify`.',
+          ],
+        };
+      },
+    },
+    {
+      name: 'report',
+      summary: "write one unit's service report (HTML or JSON)",
+      options: {
+        ...dirOption,
+        unit: { type: 'string', value: 'ID', description: 'the unit (chip UID, serial or device id)' },
+        format: { type: 'string', value: 'html|json', description: 'report format', default: 'html' },
+        out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+      },
+      async run(ctx) {
+        const unit = requireString(ctx, 'unit');
+        const format = stringOpt(ctx, 'format') ?? 'html';
+        if (format !== 'html' && format !== 'json') throw usageError('usage.bad-format', `--format must be html or json, got "${format}".`);
+        const log = logOf(ctx);
+        const report = unitReport(unit, log.path, log.verify());
+        const text = format === 'json' ? JSON.stringify(report, null, 2) + '\n' : reportHtml(report);
+        const out = stringOpt(ctx, 'out');
+        if (out) {
+          try {
+            writeFileSync(out, text);
+          } catch (e) {
+            throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
+          }
+        }
+        return {
+          data: { unit, entries: report.entries.length, intact: report.log.intact, ...(out ? { out } : { report }) },
+          human: out ? [`Wrote ${out}: ${report.entries.length} entries for ${unit}; log ${report.log.intact ? 'intact' : 'FAILED its integrity check'}.`] : [text],
+        };
+      },
+    },
+  ],
+};
