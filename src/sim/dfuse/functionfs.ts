@@ -1,0 +1,295 @@
+/**
+ * FunctionFS front end for the DfuSe simulator: makes DfuseDeviceSim a real
+ * USB device behind a Linux gadget (configfs + usb_f_fs), so lsusb, dfu-util
+ * and libusb (the `usb` package) talk to it through the kernel's USB stack.
+ * Used inside the test VM (test/vm/, facts in ../shared/usb-vm.md).
+ *
+ * Kernel interface (include/uapi/linux/usb/functionfs.h): descriptors and
+ * strings are written to ep0 once; then ep0 reads return 12-byte events.
+ * A SETUP event is answered with one ep0 I/O: IN data with write(), OUT data
+ * with read(wLength), a zero-length OUT acknowledged with a zero-length
+ * read(); I/O in the wrong direction stalls (the call fails with EL2HLT).
+ * Reads block, so this runs in its own process, apart from any USB host code.
+ */
+import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseMemoryLayout, pageAt, type MemoryLayout } from '../../formats/dfuse/index.ts';
+import { DfuRequest, DfuseCommand } from '../../dfu/protocol.ts';
+import type { ControlResult, DfuseDeviceSim, SetupPacket } from './device.ts';
+
+const DESCRIPTORS_MAGIC_V2 = 3;
+const STRINGS_MAGIC = 2;
+const HAS_FS_DESC = 1;
+const HAS_HS_DESC = 2;
+const LANG_EN_US = 0x0409;
+
+export const FfsEventType = { BIND: 0, UNBIND: 1, ENABLE: 2, DISABLE: 3, SETUP: 4, SUSPEND: 5, RESUME: 6 } as const;
+const EVENT_SIZE = 12;
+
+export interface FfsEvent {
+  type: number;
+  /** Meaningful for SETUP only (wIndex is already the function's own interface number). */
+  setup: SetupPacket;
+}
+
+/** Counts the descriptors in a run of concatenated USB descriptors (each starts with its bLength). */
+function countDescriptors(bytes: Uint8Array): number {
+  let n = 0;
+  for (let off = 0; off < bytes.length; n++) {
+    const len = bytes[off]!;
+    if (len < 2 || off + len > bytes.length) throw new Error(`malformed descriptor at offset ${off}`);
+    off += len;
+  }
+  return n;
+}
+
+/**
+ * The ep0 descriptor blob (FUNCTIONFS_DESCRIPTORS_MAGIC_V2): the same
+ * interface + DFU functional descriptors for full and high speed (the DFU
+ * interface has no endpoints, so both speeds are identical).
+ */
+export function functionFsDescriptors(interfaceDescriptors: Uint8Array): Uint8Array {
+  const count = countDescriptors(interfaceDescriptors);
+  const headLen = 20;
+  const out = new Uint8Array(headLen + 2 * interfaceDescriptors.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, DESCRIPTORS_MAGIC_V2, true);
+  v.setUint32(4, out.length, true);
+  v.setUint32(8, HAS_FS_DESC | HAS_HS_DESC, true);
+  v.setUint32(12, count, true);
+  v.setUint32(16, count, true);
+  out.set(interfaceDescriptors, headLen);
+  out.set(interfaceDescriptors, headLen + interfaceDescriptors.length);
+  return out;
+}
+
+/** The ep0 strings blob (FUNCTIONFS_STRINGS_MAGIC), US English only; string i+1 of the descriptors is strings[i]. */
+export function functionFsStrings(strings: string[]): Uint8Array {
+  const enc = new TextEncoder();
+  const body = strings.map((s) => enc.encode(s + '\0'));
+  const len = 16 + 2 + body.reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(len);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, STRINGS_MAGIC, true);
+  v.setUint32(4, len, true);
+  v.setUint32(8, strings.length, true);
+  v.setUint32(12, 1, true);
+  v.setUint16(16, LANG_EN_US, true);
+  let off = 18;
+  for (const b of body) {
+    out.set(b, off);
+    off += b.length;
+  }
+  return out;
+}
+
+/** Splits what one ep0 read returned into events (struct usb_functionfs_event). */
+export function decodeFfsEvents(buf: Uint8Array): FfsEvent[] {
+  const events: FfsEvent[] = [];
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = 0; off + EVENT_SIZE <= buf.length; off += EVENT_SIZE) {
+    events.push({
+      type: buf[off + 8]!,
+      setup: {
+        bmRequestType: buf[off]!,
+        bRequest: buf[off + 1]!,
+        wValue: v.getUint16(off + 2, true),
+        wIndex: v.getUint16(off + 4, true),
+        wLength: v.getUint16(off + 6, true),
+      },
+    });
+  }
+  return events;
+}
+
+/**
+ * FunctionFS tells the device that the host chose *an* alternate setting
+ * (ENABLE) but not which one. DfuSe alternate settings name disjoint address
+ * ranges and every host sets the address pointer before reading or writing
+ * (AN3156; dfu-util and Unbrick both do), so the alternate setting is the one
+ * whose memory holds that address.
+ */
+export class AltFromAddress {
+  private readonly layouts: Array<MemoryLayout | undefined>;
+
+  constructor(altNames: string[]) {
+    this.layouts = altNames.map((name) => {
+      try {
+        return parseMemoryLayout(name);
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  /** The alternate setting to select before this request, if it names a Set Address Pointer into a known region. */
+  altFor(setup: SetupPacket, data: Uint8Array): number | undefined {
+    if (setup.bRequest !== DfuRequest.DNLOAD || setup.wValue !== 0 || data.length !== 5 || data[0] !== DfuseCommand.SET_ADDRESS) return undefined;
+    const address = (data[1]! | (data[2]! << 8) | (data[3]! << 16)) + data[4]! * 0x1000000;
+    const alt = this.layouts.findIndex((l) => l !== undefined && pageAt(l, address) !== undefined);
+    return alt >= 0 ? alt : undefined;
+  }
+}
+
+export interface FunctionFsOptions {
+  /** Where the FunctionFS instance is mounted (holds ep0). */
+  dir: string;
+  sim: DfuseDeviceSim;
+  /**
+   * The gadget's UDC file (configfs). When the simulated chip resets, the
+   * device leaves the bus and comes back by unbinding and rebinding it, as a
+   * real chip does when it restarts into its bootloader.
+   */
+  udcFile?: string;
+  udcName?: string;
+  log?: (line: string) => void;
+}
+
+const IN = 0x80;
+
+/** Runs the device until ep0 closes or `signal` aborts. Resolves once descriptors are written via `ready`. */
+export class FunctionFsDevice {
+  private ep0: FileHandle | undefined;
+  private readonly alts: AltFromAddress;
+  private currentAlt = 0;
+  private resetPending = false;
+  private stopped = false;
+  /** Counts of what happened, for logs and tests. */
+  readonly stats = { setups: 0, stalls: 0, resets: 0, enables: 0 };
+
+  constructor(private readonly opts: FunctionFsOptions) {
+    this.alts = new AltFromAddress(opts.sim.backend.altNames);
+    opts.sim.onReset(() => {
+      this.resetPending = true;
+    });
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  /** Opens ep0 and writes descriptors and strings; after this the gadget may be bound to a UDC. */
+  async start(): Promise<void> {
+    this.ep0 = await open(join(this.opts.dir, 'ep0'), 'r+');
+    await this.ep0.write(functionFsDescriptors(this.opts.sim.interfaceDescriptors()), 0, undefined, null);
+    await this.ep0.write(functionFsStrings(this.opts.sim.backend.altNames), 0, undefined, null);
+    this.log('descriptors and strings written');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.ep0?.close().catch(() => {});
+  }
+
+  /** The event loop; returns when ep0 fails (unmounted, closed) or stop() is called. */
+  async run(): Promise<void> {
+    const ep0 = this.ep0;
+    if (!ep0) throw new Error('FunctionFsDevice.start() must run first');
+    const buf = new Uint8Array(EVENT_SIZE * 8);
+    while (!this.stopped) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await ep0.read(buf, 0, buf.length, null));
+      } catch (err) {
+        if (this.stopped) return;
+        // EINTR-like hiccups while the gadget unbinds: keep serving; anything else ends the device.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EINTR' || code === 'EAGAIN') continue;
+        throw err;
+      }
+      for (const ev of decodeFfsEvents(buf.subarray(0, n))) await this.handle(ev);
+    }
+  }
+
+  private async handle(ev: FfsEvent): Promise<void> {
+    switch (ev.type) {
+      case FfsEventType.SETUP:
+        this.stats.setups++;
+        await this.setup(ev.setup);
+        break;
+      case FfsEventType.ENABLE:
+        // SET_CONFIGURATION or SET_INTERFACE: which alternate setting is unknown here (see AltFromAddress).
+        this.stats.enables++;
+        this.log('enable');
+        break;
+      case FfsEventType.BIND:
+      case FfsEventType.UNBIND:
+      case FfsEventType.DISABLE:
+      case FfsEventType.SUSPEND:
+      case FfsEventType.RESUME:
+        this.log(['bind', 'unbind', 'enable', 'disable', 'setup', 'suspend', 'resume'][ev.type] ?? `event ${ev.type}`);
+        break;
+      default:
+        this.log(`unknown FunctionFS event ${ev.type}`);
+    }
+  }
+
+  private async setup(setup: SetupPacket): Promise<void> {
+    const ep0 = this.ep0!;
+    const isIn = (setup.bmRequestType & IN) !== 0;
+    let result: ControlResult;
+    if (isIn) {
+      result = this.opts.sim.control(setup);
+    } else {
+      // OUT data must be read before deciding; after a data stage the kernel completes the status
+      // stage itself, so only zero-length OUT requests can still be refused with a stall.
+      let data = new Uint8Array(0);
+      if (setup.wLength > 0) {
+        const b = new Uint8Array(setup.wLength);
+        const { bytesRead } = await ep0.read(b, 0, b.length, null);
+        data = b.subarray(0, bytesRead);
+      }
+      const alt = this.alts.altFor(setup, data);
+      if (alt !== undefined && alt !== this.currentAlt) {
+        this.opts.sim.setAlt(alt);
+        this.currentAlt = alt;
+      }
+      result = this.opts.sim.control(setup, data);
+      if (setup.wLength > 0) {
+        if (result.kind === 'stall') this.stats.stalls++;
+        await this.afterRequest();
+        return;
+      }
+    }
+    await this.answer(setup, isIn, result);
+    await this.afterRequest();
+  }
+
+  private async answer(setup: SetupPacket, isIn: boolean, result: ControlResult): Promise<void> {
+    const ep0 = this.ep0!;
+    if (result.kind === 'stall') {
+      this.stats.stalls++;
+      // I/O in the opposite direction of the request makes FunctionFS stall ep0 (the call fails, EL2HLT).
+      try {
+        if (isIn) await ep0.read(new Uint8Array(0), 0, 0, null);
+        else await ep0.write(new Uint8Array(0), 0, 0, null);
+      } catch {
+        /* expected: the stall is reported as an error */
+      }
+      return;
+    }
+    if (isIn) {
+      const data = result.kind === 'in' ? result.data.subarray(0, setup.wLength) : new Uint8Array(0);
+      await ep0.write(data, 0, data.length, null);
+    } else {
+      await ep0.read(new Uint8Array(0), 0, 0, null);
+    }
+  }
+
+  /** Lets a reset the simulator scheduled (queueMicrotask) land, then drops off the bus and comes back. */
+  private async afterRequest(): Promise<void> {
+    await Promise.resolve();
+    if (!this.resetPending) return;
+    this.resetPending = false;
+    this.currentAlt = 0;
+    this.stats.resets++;
+    if (!this.opts.udcFile) return;
+    this.log('chip reset: leaving the bus');
+    // Give the host a moment to take the last status reply before the device vanishes.
+    await new Promise((r) => setTimeout(r, 20));
+    await writeFile(this.opts.udcFile, '\n');
+    await new Promise((r) => setTimeout(r, 50));
+    await writeFile(this.opts.udcFile, (this.opts.udcName ?? 'dummy_udc.0') + '\n');
+    this.log('chip reset: back on the bus');
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The simulated DfuSe device as a real USB gadget: runs inside the test VM in its own process (FunctionFS
+ * reads block). Writes descriptors to ep0, then touches --ready so the guest script can bind the UDC.
+ *
+ *   node --import tsx test/vm/device.ts --functionfs DIR [--udc FILE] [--ready FILE] [--serial TEXT]
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DfuseDeviceSim } from '../../src/sim/dfuse/device.ts';
+import { FunctionFsDevice } from '../../src/sim/dfuse/functionfs.ts';
+import { throwawayBackend } from './throwaway-backend.ts';
+
+const { values } = parseArgs({
+  options: {
+    functionfs: { type: 'string' },
+    udc: { type: 'string' },
+    ready: { type: 'string' },
+    serial: { type: 'string', default: '205F38743034' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+if (!values.functionfs) {
+  console.error('usage: device.ts --functionfs DIR [--udc FILE] [--ready FILE]');
+  process.exit(2);
+}
+const log = (line: string) => {
+  if (values.verbose) console.error(`device: ${line}`);
+};
+const sim = new DfuseDeviceSim(throwawayBackend(), { serialNumber: values.serial! });
+const dev = new FunctionFsDevice({ dir: values.functionfs, sim, ...(values.udc ? { udcFile: values.udc } : {}), log });
+await dev.start();
+if (values.ready) writeFileSync(values.ready, `${process.pid}\n`);
+// A blocked ep0 read holds the file open (close would wait for it): leave at once.
+const stop = () => {
+  console.error(`device: stopping (${JSON.stringify(dev.stats)})`);
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+await dev.run();
+console.error(`device: ep0 closed (${JSON.stringify(dev.stats)})`);
