@@ -6,5 +6,8 @@ import { keysGroup } from './keys.ts';
 import { serveGroup } from './serve.ts';
 import { recordsGroup } from './records.ts';
 import { usbGroup, udevGroup } from './usb.ts';
+import { bundleGroup } from './bundle.ts';
+import { trustGroup } from './trust.ts';
+import { goldenGroup } from './golden.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, bundleGroup, trustGroup, goldenGroup];

@@ -1,0 +1,141 @@
+/** `unbrick bundle …`: create, verify and inspect signed offline update bundles. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { inputError, usageError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/bytes.ts';
+import { BundleArchive, METADATA_ENTRY } from '../../formats/bundle/container.ts';
+import { createBundle, readSpec } from '../../formats/bundle/create.ts';
+import { decodeEnvelope } from '../../formats/bundle/dsse.ts';
+import { LIMITS } from '../../formats/bundle/container.ts';
+import { targetKey, type BundleMetadata } from '../../formats/bundle/metadata.ts';
+import type { DeviceIdentity } from '../../formats/bundle/verify.ts';
+import { checkBundle } from '../../trust/check.ts';
+import { TrustStore } from '../../trust/store.ts';
+import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
+import { loadKeyFile } from './trust.ts';
+
+/** --device-id: a JSON file or inline JSON ({vendorId, classId, hardwareRevision, mcuProductId, installed}). */
+function readDeviceId(v: string | undefined): DeviceIdentity | undefined {
+  if (v === undefined) return undefined;
+  const text = v.trim().startsWith('{') ? v : existsSync(v) ? readFileSync(v, 'utf8') : undefined;
+  if (text === undefined) throw usageError('bundle.bad-device-id', `--device-id must be inline JSON or a JSON file; "${v}" is neither.`);
+  try {
+    const d = JSON.parse(text) as Omit<DeviceIdentity, 'mcuProductId'> & { mcuProductId?: number | string };
+    const pid = d.mcuProductId;
+    return { ...d, ...(typeof pid === 'string' ? { mcuProductId: parseInt(pid, pid.startsWith('0x') ? 16 : 10) } : {}) } as DeviceIdentity;
+  } catch (e) {
+    throw usageError('bundle.bad-device-id', `--device-id is not valid JSON: ${(e as Error).message}.`);
+  }
+}
+
+function summary(md: BundleMetadata): string[] {
+  return [
+    `${md.kind} bundle for ${md.product.name} (hardware ${md.product.hardwareRevisions.join(', ')}${md.product.mcuProductId !== undefined ? `, MCU 0x${md.product.mcuProductId.toString(16)}` : ''})`,
+    `  version ${md.version}, sequence ${md.sequence}, created ${md.created}, expires ${md.expires}`,
+    ...md.payloads.map(
+      (p) => `  ${p.name}: ${p.role} -> ${targetKey(p.target)}, ${formatBytes(p.size)}${p.version ? `, version ${p.version}` : ''}${p.securityCounter !== undefined ? `, security counter ${p.securityCounter}` : ''}`,
+    ),
+    ...(md.provisioning ? [`  option bytes: ${JSON.stringify(md.provisioning.optionBytes)}`] : []),
+    ...(md.releaseNotes ? ['  notes: ' + md.releaseNotes.split('\n')[0]] : []),
+  ];
+}
+
+export const bundleGroup: CommandGroup = {
+  name: 'bundle',
+  summary: 'create, verify and inspect signed offline update bundles',
+  commands: [
+    {
+      name: 'create',
+      summary: 'build a bundle from a spec and sign it with release keys',
+      args: 'SPEC.json',
+      description: 'The spec format is in docs/bundle-format.md. MCUboot payloads are verified with their image key before they are bundled.',
+      options: {
+        key: { type: 'string', multiple: true, value: 'PEM', description: 'release private key to sign with (Ed25519 or ECDSA P-256)' },
+        output: { type: 'string', short: 'o', value: 'FILE', description: 'bundle file to write (.ubundle)' },
+      },
+      async run(ctx) {
+        const specPath = requirePositional(ctx, 0, 'SPEC.json');
+        const out = requireString(ctx, 'output');
+        const keys = stringList(ctx, 'key').map(loadKeyFile);
+        const r = await createBundle(readSpec(specPath), dirname(resolve(specPath)), keys, out);
+        return { data: { path: r.path, bytes: r.bytes, signers: r.signers, metadata: r.metadata }, human: [`Wrote ${r.path} (${formatBytes(r.bytes)}), signed by ${r.signers.length} key(s).`, ...summary(r.metadata)] };
+      },
+    },
+    {
+      name: 'verify',
+      summary: 'verify a bundle offline against the trust store, anti-rollback state and a device',
+      args: 'FILE',
+      options: {
+        'device-id': { type: 'string', value: 'JSON|FILE', description: 'the unit: {"vendorId","classId","hardwareRevision","mcuProductId","installed":{"smp:image0":{"version":"1.2.0"}}}' },
+        record: { type: 'boolean', description: 'record the bundle as accepted (raises the anti-rollback floor); use after flashing' },
+      },
+      async run(ctx) {
+        const path = requirePositional(ctx, 0, 'FILE');
+        const notes: string[] = [];
+        const r = await checkBundle(path, {
+          device: readDeviceId(stringOpt(ctx, 'device-id')),
+          record: ctx.values.record === true,
+          signal: ctx.signal,
+          log: (l) => {
+            notes.push(l);
+            ctx.warn(`warning: ${l}`);
+          },
+        });
+        const md = r.report.metadata;
+        return {
+          data: { ok: true, path, vendor: r.report.vendorName, rootVersion: r.report.rootVersion, clock: r.clock, recorded: r.recorded, signatures: r.report.signatures, payloads: r.report.payloads, notes: r.report.notes, metadata: md },
+          human: [
+            `OK: genuine ${md.kind} bundle from ${r.report.vendorName}, signed by ${r.report.signatures.filter((s) => s.status === 'valid').length} trusted release key(s).`,
+            ...summary(md),
+            ...r.report.payloads.map((p) => `  ${p.name}: SHA-256 ${p.sha256}${p.imageHash ? `, MCUboot image valid (key ${p.imageKey!.slice(0, 16)}…)` : ''}`),
+            ...r.report.notes.map((n) => `  note: ${n}`),
+            ...(r.recorded ? ['  recorded as accepted: older releases of this product are refused from now on.'] : []),
+          ],
+        };
+      },
+    },
+    {
+      name: 'inspect',
+      summary: 'show what a bundle claims (signatures checked only if a trust store exists)',
+      args: 'FILE',
+      async run(ctx) {
+        const path = requirePositional(ctx, 0, 'FILE');
+        const archive = await BundleArchive.open(path);
+        try {
+          if (!archive.entries.has(METADATA_ENTRY)) throw inputError('bundle.metadata-missing', `${path} has no ${METADATA_ENTRY}.`);
+          const env = decodeEnvelope(await archive.read(METADATA_ENTRY), 'Bundle metadata envelope', 'bundle', LIMITS.maxMetadataBytes);
+          let claimed: unknown;
+          try {
+            claimed = JSON.parse(Buffer.from(env.payload).toString('utf8'));
+          } catch {
+            throw inputError('bundle.metadata-invalid', 'The metadata is not readable JSON.');
+          }
+          let verdict: { verified: boolean; code?: string; message?: string } = { verified: false, message: 'no trust store on this laptop' };
+          if (TrustStore.exists()) {
+            try {
+              await checkBundle(path, { signal: ctx.signal });
+              verdict = { verified: true };
+            } catch (e) {
+              const u = e as { code?: string; message: string };
+              verdict = { verified: false, code: u.code, message: u.message };
+            }
+          }
+          const entries = [...archive.entries.values()].map((e) => ({ name: e.name, size: e.size, compressedSize: e.compressedSize, method: e.method }));
+          return {
+            data: { path, bytes: archive.fileSize, entries, signatures: env.signatures.map((s) => ({ keyid: s.keyid })), claimed, verdict },
+            human: [
+              verdict.verified ? 'VERIFIED against this laptop\'s trust store.' : `NOT VERIFIED (${verdict.message}). What follows is only what the file claims.`,
+              JSON.stringify(claimed, null, 2),
+              'Entries:',
+              ...entries.map((e) => `  ${e.name}  ${formatBytes(e.size)} (${e.method})`),
+              'Signed by key ids:',
+              ...env.signatures.map((s) => `  ${s.keyid}`),
+            ],
+          };
+        } finally {
+          archive.close();
+        }
+      },
+    },
+  ],
+};
