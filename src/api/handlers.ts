@@ -3,7 +3,6 @@
  * Electron's main process and the server both dispatch to these handlers and
  * forward the core's events, so both front ends behave the same.
  */
-import { readFileSync } from 'node:fs';
 import type { AppCore } from '../workflows/app-core.ts';
 import { deviceError, usageError } from '../core/errors.ts';
 import { unitReport, reportHtml } from '../records/report.ts';
@@ -11,7 +10,8 @@ import { API_VERSION, type EventName, type EventData, type RecordView } from './
 import { createDispatcher, type Handlers } from './protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// Imported (not read at run time) so the bundled Electron main carries it too.
+import pkg from '../../package.json' with { type: 'json' };
 
 function recordView(e: ServiceEntry): RecordView {
   return {
