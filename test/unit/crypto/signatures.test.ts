@@ -1,0 +1,74 @@
+/**
+ * Cross-check with an independent implementation (OpenSSL via node:crypto, which is
+ * also what imgtool's Python `cryptography` uses): signatures we make verify there the
+ * way `imgtool verify` checks them, and our verifiers agree with OpenSSL on edge cases.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants, createPublicKey, sign as osslSign, verify as osslVerify, createPrivateKey } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
+import { bigIntToBytes, bytesToBigInt, derSeq, derUInt } from '../../../src/crypto/asn1.ts';
+import { digest } from '../../../src/crypto/hash.ts';
+import { exportPublicPem, generateKey, type ImageKey } from '../../../src/crypto/keys.ts';
+import { verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../../src/crypto/signatures.ts';
+import { parseImage, signImage } from '../../../src/formats/mcuboot/index.ts';
+
+const pub = (k: ImageKey) => createPublicKey(exportPublicPem(k));
+const payload = new Uint8Array(4096).map((_, i) => (i * 31 + 7) & 0xff);
+
+test('images we sign verify with OpenSSL as imgtool verify would check them', () => {
+  for (const type of ['ecdsa-p256', 'ecdsa-p384', 'ed25519', 'rsa-2048', 'rsa-3072'] as const) {
+    for (const pure of type === 'ed25519' ? [false, true] : [false]) {
+      const key = generateKey(type);
+      const img = signImage(payload, { key, version: '1.0.0', padHeader: true, headerSize: 0x200, pure });
+      const p = parseImage(img);
+      const region = img.subarray(0, p.hashedRegion.end);
+      const sig = p.tlvs.find((t) => [0x20, 0x22, 0x23, 0x24].includes(t.type))!.value;
+      let ok: boolean;
+      if (type === 'ed25519') ok = osslVerify(null, pure ? region : p.hashTlv!.value, pub(key), sig);
+      else if (type.startsWith('rsa')) ok = osslVerify('sha256', region, { key: pub(key), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig);
+      else ok = osslVerify(type === 'ecdsa-p384' ? 'sha384' : 'sha256', region, pub(key), sig);
+      assert.equal(ok, true, `${type}${pure ? ' pure' : ''}`);
+    }
+  }
+});
+
+test('ECDSA: high-S signatures (not normalised by imgtool) are accepted; garbage is not', () => {
+  const key = generateKey('ecdsa-p256');
+  const h = digest('sha256', payload);
+  const sig = p256.sign(h, key.secret!, { prehash: false, format: 'compact' });
+  const r = bytesToBigInt(sig.subarray(0, 32));
+  const s = bytesToBigInt(sig.subarray(32));
+  const n = p256.Point.CURVE().n;
+  const high = derSeq(derUInt(bigIntToBytes(r, 32)), derUInt(bigIntToBytes(n - s, 32)));
+  assert.equal(osslVerify('sha256', payload, pub(key), high), true, 'OpenSSL accepts high-S');
+  assert.equal(verifyEcdsa(key, h, high), true);
+  assert.equal(verifyEcdsa(key, h, high.subarray(0, high.length - 1)), false);
+  assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 1)), false, 'only zero padding may follow the DER value');
+  assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 0, 0)), true, '--pad-sig zeros are fine');
+});
+
+test('RSA-PSS: only salt length 32 is accepted (MCUboot), like imgtool signs', () => {
+  const key = generateKey('rsa-2048');
+  const priv = createPrivateKey({ key: Buffer.from(key.pkcs8!), format: 'der', type: 'pkcs8' });
+  const h = digest('sha256', payload);
+  const s32 = new Uint8Array(osslSign('sha256', payload, { key: priv, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }));
+  const s20 = new Uint8Array(osslSign('sha256', payload, { key: priv, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 }));
+  assert.equal(verifyRsaPss(key, h, s32), true);
+  assert.equal(verifyRsaPss(key, h, s20), false);
+  const flipped = s32.slice();
+  flipped[100]! ^= 1;
+  assert.equal(verifyRsaPss(key, h, flipped), false);
+  assert.equal(verifyRsaPss(key, h, s32.subarray(1)), false);
+});
+
+test('Ed25519 agrees with OpenSSL on random messages and rejects a wrong key', () => {
+  const key = generateKey('ed25519');
+  const other = generateKey('ed25519');
+  for (let i = 0; i < 20; i++) {
+    const m = digest('sha256', Uint8Array.of(i));
+    const sig = new Uint8Array(osslSign(null, m, createPrivateKey({ key: Buffer.from(key.pkcs8!), format: 'der', type: 'pkcs8' })));
+    assert.equal(verifyEd25519(key, m, sig), true);
+    assert.equal(verifyEd25519(other, m, sig), false);
+  }
+});
