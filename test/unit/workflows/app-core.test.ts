@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppCore } from '../../../src/workflows/app-core.ts';
+import { DemoLab } from '../../../src/sim/lab/lab.ts';
+import type { DeviceSummary, JobSnapshot } from '../../../src/api/contract.ts';
+
+async function core(t: { after(fn: () => unknown): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-core-'));
+  const c = new AppCore({ dataDir: dir, lab: new DemoLab(), operator: 'tester@bench', autoDetect: false });
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return c;
+}
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test('the demo lab lists its five units; unplugging one removes it and says so', async (t) => {
+  const c = await core(t);
+  assert.deepEqual(
+    c.devices.list().map((d) => d.id).sort(),
+    ['lab-corrupt-image', 'lab-healthy-pending', 'lab-mcuboot-erased', 'lab-rdp1', 'lab-recovery-empty'],
+  );
+  const seen: DeviceSummary[][] = [];
+  c.on('devices', (l) => seen.push(l));
+  c.lab!.setPlugged('lab-rdp1', false);
+  assert.equal(seen.length, 1);
+  assert.ok(!seen[0]!.some((d) => d.id === 'lab-rdp1'));
+  assert.throws(() => c.devices.get('lab-rdp1'), (e: unknown) => (e as { code?: string }).code === 'device.not-found');
+});
+
+test('a finished job is recorded in the service log under the unit identity', async (t) => {
+  const c = await core(t);
+  const jobs: JobSnapshot[] = [];
+  c.on('job', (j) => jobs.push(j));
+  const started = c.startJob('detect', 'lab-corrupt-image', {});
+  await until(() => jobs.some((j) => j.id === started.id && j.endedAt !== undefined));
+  const v = c.log.verify();
+  assert.equal(v.ok, true);
+  assert.equal(v.entries.length, 1);
+  const e = v.entries[0]!;
+  assert.equal(e.action, 'detect');
+  assert.equal(e.operator, 'tester@bench');
+  assert.equal(e.unit.id, 'UB-LAB-0002');
+  assert.equal(e.unit.serial, 'UB-LAB-0002');
+  assert.equal(e.unit.port, 'lab:lab-corrupt-image');
+  assert.equal((e.details as { jobId: string }).jobId, started.id);
+  // The device is free again.
+  assert.equal(c.devices.list().find((d) => d.id === 'lab-corrupt-image')!.busyJobId, undefined);
+});
+
+test('a refused workflow is recorded as refused, with its reason', async (t) => {
+  const c = await core(t);
+  const done = new Promise<JobSnapshot>((resolve) => c.on('job', (j) => j.endedAt && resolve(j)));
+  c.startJob('update', 'lab-healthy-pending', {});
+  // The update workflow refuses here: its SMP stack is not wired in yet (see workflows/registry.ts).
+  const j = await done;
+  assert.equal(j.state, 'refused');
+  const e = c.log.verify().entries.at(-1)!;
+  assert.equal(e.outcome, 'refused');
+  assert.equal(e.action, 'update');
+  assert.equal(e.summary, j.error!.message);
+});
