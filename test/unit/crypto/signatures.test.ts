@@ -72,3 +72,41 @@ test('Ed25519 agrees with OpenSSL on random messages and rejects a wrong key', (
     assert.equal(verifyEd25519(other, m, sig), false);
   }
 });
+
+test('the cached-key fast path gives exactly the verdicts of noble’s plain verify', async () => {
+  const { ed25519 } = await import('@noble/curves/ed25519.js');
+  const { p384 } = await import('@noble/curves/nist.js');
+  const L = ed25519.Point.Fn.ORDER;
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (const type of ['ed25519', 'ecdsa-p256', 'ecdsa-p384'] as const) {
+    const key = generateKey(type);
+    // Three uses so the first (plain) and the later (cached) paths are both exercised.
+    for (let i = 0; i < 60; i++) {
+      const msg = digest(type === 'ecdsa-p384' ? 'sha384' : 'sha256', Uint8Array.of(i));
+      let sig: Uint8Array;
+      if (type === 'ed25519') sig = ed25519.sign(msg, key.secret!);
+      else sig = (type === 'ecdsa-p256' ? p256 : p384).sign(msg, key.secret!, { prehash: false, format: 'der' });
+      const m2 = msg.slice();
+      if (i % 3 === 1) sig[rnd() % sig.length]! ^= 1 << rnd() % 8;
+      if (i % 3 === 2) m2[rnd() % m2.length]! ^= 1;
+      if (type === 'ed25519' && i === 5) sig.set(bigIntToBytes(bytesToBigInt(sig.subarray(32).slice().reverse()) + L, 32).reverse(), 32); // S + L: non-canonical
+      const plain =
+        type === 'ed25519'
+          ? ed25519.verify(sig, m2, key.publicRaw, { zip215: false })
+          : (() => {
+              try {
+                return (type === 'ecdsa-p256' ? p256 : p384).verify(sig, m2, key.publicRaw, { prehash: false, lowS: false, format: 'der' });
+              } catch {
+                return false;
+              }
+            })();
+      const ours = type === 'ed25519' ? verifyEd25519(key, m2, sig) : verifyEcdsa(key, m2, sig);
+      assert.equal(ours, plain, `${type} #${i}`);
+      if (i % 3 === 0 && i !== 5) assert.equal(ours, true, `${type} #${i} valid`);
+    }
+  }
+  // A small-order Ed25519 key never verifies (noble strict mode), cached or not.
+  const weak = { ...generateKey('ed25519'), publicRaw: Uint8Array.of(1, ...new Uint8Array(31)) };
+  for (let i = 0; i < 3; i++) assert.equal(verifyEd25519(weak, new Uint8Array(32), new Uint8Array(64)), false);
+});
