@@ -76,6 +76,16 @@ const SIG_TLV_FOR: Record<KeyType, number | undefined> = {
   x25519: undefined,
 };
 
+/** Hash algorithms a bootloader built for each key type uses (imgtool enforces the same pairs). */
+const HASHES_FOR: Record<KeyType, HashAlg[]> = {
+  'ecdsa-p256': ['sha256'],
+  'ecdsa-p384': ['sha384'],
+  ed25519: ['sha256', 'sha512'],
+  'rsa-2048': ['sha256'],
+  'rsa-3072': ['sha256'],
+  x25519: [],
+};
+
 /** Hash of the covered region, decrypting the payload first when `aesKey` is given. */
 export function hashCoveredRegion(bytes: Uint8Array, img: McubootImage, alg: HashAlg, aesKey?: Uint8Array): Uint8Array {
   const { hdrSize, imgSize } = img.header;
@@ -186,6 +196,7 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
   let currentVia: 'KEYHASH' | 'PUBKEY' = 'KEYHASH';
   let keyMatched = false;
   let sigTried = false;
+  let hashUnfit: KeyType | undefined;
   const keyHashes = keys.map((k) => digest(alg, k.publicDer));
   let message: Uint8Array | undefined; // pure mode: the covered region (plaintext)
   for (const t of img.tlvs) {
@@ -202,6 +213,11 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
       const key = keys[current]!;
       // A bootloader verifies only the signature type its key produces; others are skipped.
       if (SIG_TLV_FOR[key.type] !== t.type) continue;
+      // ...and is built for one hash per key type (image_validate.c EXPECTED_HASH_TLV).
+      if (!HASHES_FOR[key.type].includes(alg)) {
+        hashUnfit = key.type;
+        continue;
+      }
       sigTried = true;
       let ok: boolean;
       let type: string = key.type;
@@ -236,6 +252,12 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
       r,
       'mcuboot.key-not-found',
       'No KEYHASH/PUBKEY TLV in the image matches the given key(s): it was signed with a different key, so MCUboot would not find its key and rejects the image.',
+    );
+  if (!sigTried && hashUnfit)
+    return fail(
+      r,
+      'mcuboot.hash-alg-for-key',
+      `The image is hashed with ${alg}, which MCUboot never pairs with a ${hashUnfit} key (P-256/RSA use SHA-256, P-384 SHA-384, Ed25519 SHA-256 or SHA-512): re-sign it with the right hash.`,
     );
   if (!sigTried)
     return fail(r, 'mcuboot.no-signature', 'The image names the given key but has no signature of that key type after it: MCUboot rejects it.');

@@ -116,3 +116,21 @@ test('bad sign requests are typed usage/input errors', () => {
   assert.equal(code(() => signImage(p, { key, version: '1', confirm: true })), 'mcuboot.pad-needs-slot-size');
   assert.equal(code(() => signImage(p, { key: generateKey('x25519'), version: '1' })), 'mcuboot.sign-key-type');
 });
+
+test('a signature over a hash the key type is never paired with is not accepted', async () => {
+  const { signEcdsa } = await import('../../../src/crypto/signatures.ts');
+  const { digest } = await import('../../../src/crypto/hash.ts');
+  // Hand-build a P-256 image hashed with SHA-512 (imgtool refuses to make one).
+  const key = generateKey('ecdsa-p256');
+  const unsigned = signImage(new Uint8Array(100), { version: '1', padHeader: true, hash: 'sha512' });
+  const p = parseImage(unsigned);
+  const h = digest('sha512', unsigned.subarray(0, p.hashedRegion.end));
+  const kh = digest('sha512', key.publicDer);
+  const sig = signEcdsa(key, h);
+  const tlv = (type: number, v: Uint8Array) => Uint8Array.of(type, 0, v.length & 0xff, v.length >> 8, ...v);
+  const body = [...tlv(0x12, h), ...tlv(0x01, kh), ...tlv(0x22, sig)];
+  const img = Uint8Array.of(...unsigned.subarray(0, p.hashedRegion.end), 0x07, 0x69, (body.length + 4) & 0xff, (body.length + 4) >> 8, ...body);
+  const r = verifyImage(img, { keys: [publicOnly(key)] });
+  assert.equal(r.code, 'mcuboot.hash-alg-for-key', r.reason);
+  assert.equal(verifyImage(img, {}).valid, true, 'integrity alone is fine');
+});
