@@ -2,20 +2,19 @@
  * The simulated DfuSe device as a real USB gadget: runs inside the test VM in its own process (FunctionFS
  * reads block). Writes descriptors to ep0, then touches --ready so the guest script can bind the UDC.
  *
- *   node --import tsx test/vm/device.ts --functionfs DIR [--udc FILE] [--ready FILE] [--serial TEXT]
+ *   node --import tsx test/vm/device.ts --functionfs DIR [--udc FILE] [--ready FILE] [--time-scale N] [--verbose]
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DfuseDeviceSim } from '../../src/sim/dfuse/device.ts';
 import { FunctionFsDevice } from '../../src/sim/dfuse/functionfs.ts';
-import { throwawayBackend } from './throwaway-backend.ts';
+import { makeVmDevice, VM_DEVICE } from './device-config.ts';
 
 const { values } = parseArgs({
   options: {
     functionfs: { type: 'string' },
     udc: { type: 'string' },
     ready: { type: 'string' },
-    serial: { type: 'string', default: '205F38743034' },
+    'time-scale': { type: 'string', default: '1' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -26,10 +25,14 @@ if (!values.functionfs) {
 const log = (line: string) => {
   if (values.verbose) console.error(`device: ${line}`);
 };
-const sim = new DfuseDeviceSim(throwawayBackend(), { serialNumber: values.serial! });
+const { sim } = makeVmDevice(Number(values['time-scale']));
 const dev = new FunctionFsDevice({ dir: values.functionfs, sim, ...(values.udc ? { udcFile: values.udc } : {}), log });
 await dev.start();
-if (values.ready) writeFileSync(values.ready, `${process.pid}\n`);
+// The ready file carries the serial number for the gadget's string table (configfs, set before binding).
+if (values.ready) {
+  writeFileSync(`${values.ready}.tmp`, `${VM_DEVICE.serialNumber}\n`);
+  renameSync(`${values.ready}.tmp`, values.ready);
+}
 // A blocked ep0 read holds the file open (close would wait for it): leave at once.
 const stop = () => {
   console.error(`device: stopping (${JSON.stringify(dev.stats)})`);

@@ -21,7 +21,6 @@ echo 0x0200 >"$g/bcdUSB"
 mkdir -p "$g/strings/0x409"
 echo "STMicroelectronics" >"$g/strings/0x409/manufacturer"
 echo "DFU in FS Mode" >"$g/strings/0x409/product"
-echo "${UNBRICK_VM_SERIAL:-205F38743034}" >"$g/strings/0x409/serialnumber"
 mkdir -p "$g/configs/c.1/strings/0x409"
 echo "DFU" >"$g/configs/c.1/strings/0x409/configuration"
 echo 100 >"$g/configs/c.1/MaxPower"
@@ -32,7 +31,7 @@ mount -t functionfs dfu /run/ffs/dfu || fail "cannot mount functionfs"
 
 rm -f /run/ffs/ready
 node --import tsx "$repo/test/vm/device.ts" --functionfs /run/ffs/dfu --udc "$g/UDC" --ready /run/ffs/ready \
-  --serial "${UNBRICK_VM_SERIAL:-205F38743034}" ${UNBRICK_VM_DEVICE_VERBOSE:+--verbose} >"$out/device.log" 2>&1 &
+  --time-scale "${UNBRICK_VM_TIME_SCALE:-1}" ${UNBRICK_VM_DEVICE_VERBOSE:+--verbose} >"$out/device.log" 2>&1 &
 dev=$!
 i=0
 while [ ! -f /run/ffs/ready ]; do
@@ -41,6 +40,7 @@ while [ ! -f /run/ffs/ready ]; do
   sleep 0.1
 done
 log "device program ready after $((i / 10)) s"
+head -1 /run/ffs/ready >"$g/strings/0x409/serialnumber"
 echo dummy_udc.0 >"$g/UDC" || fail "cannot bind dummy_udc.0"
 i=0
 until grep -qs df11 /sys/bus/usb/devices/*/idProduct; do

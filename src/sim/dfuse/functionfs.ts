@@ -10,8 +10,13 @@
  * with read(wLength), a zero-length OUT acknowledged with a zero-length
  * read(); I/O in the wrong direction stalls (the call fails with EL2HLT).
  * Reads block, so this runs in its own process, apart from any USB host code.
+ *
+ * Node skips the system call for zero-length reads (and FileHandle for
+ * zero-length writes), so a zero-length status stage is a 1-byte read (the
+ * kernel caps it at wLength = 0) and ep0 I/O goes through callback fs calls.
  */
-import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { close, open, read, write } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMemoryLayout, pageAt, type MemoryLayout } from '../../formats/dfuse/index.ts';
 import { DfuRequest, DfuseCommand } from '../../dfu/protocol.ts';
@@ -147,9 +152,16 @@ export interface FunctionFsOptions {
 
 const IN = 0x80;
 
+/** ep0 I/O on a raw descriptor (position null: ep0 is not seekable). */
+const ep0Read = (fd: number, buf: Uint8Array) =>
+  new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+const ep0Write = (fd: number, buf: Uint8Array) =>
+  new Promise<number>((resolve, reject) => write(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+const openFd = (path: string) => new Promise<number>((resolve, reject) => open(path, 'r+', (err, fd) => (err ? reject(err) : resolve(fd))));
+
 /** Runs the device until ep0 closes or `signal` aborts. Resolves once descriptors are written via `ready`. */
 export class FunctionFsDevice {
-  private ep0: FileHandle | undefined;
+  private ep0: number | undefined;
   private readonly alts: AltFromAddress;
   private currentAlt = 0;
   private resetPending = false;
@@ -170,32 +182,35 @@ export class FunctionFsDevice {
 
   /** Opens ep0 and writes descriptors and strings; after this the gadget may be bound to a UDC. */
   async start(): Promise<void> {
-    this.ep0 = await open(join(this.opts.dir, 'ep0'), 'r+');
-    await this.ep0.write(functionFsDescriptors(this.opts.sim.interfaceDescriptors()), 0, undefined, null);
-    await this.ep0.write(functionFsStrings(this.opts.sim.backend.altNames), 0, undefined, null);
+    this.ep0 = await openFd(join(this.opts.dir, 'ep0'));
+    await ep0Write(this.ep0, functionFsDescriptors(this.opts.sim.interfaceDescriptors()));
+    await ep0Write(this.ep0, functionFsStrings(this.opts.sim.backend.altNames));
     this.log('descriptors and strings written');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.ep0?.close().catch(() => {});
+    if (this.ep0 !== undefined) close(this.ep0, () => {});
   }
 
   /** The event loop; returns when ep0 fails (unmounted, closed) or stop() is called. */
   async run(): Promise<void> {
     const ep0 = this.ep0;
-    if (!ep0) throw new Error('FunctionFsDevice.start() must run first');
+    if (ep0 === undefined) throw new Error('FunctionFsDevice.start() must run first');
     const buf = new Uint8Array(EVENT_SIZE * 8);
+    let failures = 0;
     while (!this.stopped) {
       let n: number;
       try {
-        ({ bytesRead: n } = await ep0.read(buf, 0, buf.length, null));
+        n = await ep0Read(ep0, buf);
+        failures = 0;
       } catch (err) {
         if (this.stopped) return;
-        // EINTR-like hiccups while the gadget unbinds: keep serving; anything else ends the device.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EINTR' || code === 'EAGAIN') continue;
-        throw err;
+        // A read that lands on a setup the host already gave up on fails (EL2HLT, EIDRM, EINTR):
+        // keep serving. Many failures in a row mean ep0 is gone (unmounted): stop.
+        if (++failures > 50) throw err;
+        this.log(`ep0 read failed: ${(err as Error).message}`);
+        continue;
       }
       for (const ev of decodeFfsEvents(buf.subarray(0, n))) await this.handle(ev);
     }
@@ -236,8 +251,7 @@ export class FunctionFsDevice {
       let data = new Uint8Array(0);
       if (setup.wLength > 0) {
         const b = new Uint8Array(setup.wLength);
-        const { bytesRead } = await ep0.read(b, 0, b.length, null);
-        data = b.subarray(0, bytesRead);
+        data = b.subarray(0, await ep0Read(ep0, b));
       }
       const alt = this.alts.altFor(setup, data);
       if (alt !== undefined && alt !== this.currentAlt) {
@@ -261,8 +275,8 @@ export class FunctionFsDevice {
       this.stats.stalls++;
       // I/O in the opposite direction of the request makes FunctionFS stall ep0 (the call fails, EL2HLT).
       try {
-        if (isIn) await ep0.read(new Uint8Array(0), 0, 0, null);
-        else await ep0.write(new Uint8Array(0), 0, 0, null);
+        if (isIn) await ep0Read(ep0, new Uint8Array(1));
+        else await ep0Write(ep0, new Uint8Array(1));
       } catch {
         /* expected: the stall is reported as an error */
       }
@@ -270,9 +284,10 @@ export class FunctionFsDevice {
     }
     if (isIn) {
       const data = result.kind === 'in' ? result.data.subarray(0, setup.wLength) : new Uint8Array(0);
-      await ep0.write(data, 0, data.length, null);
+      await ep0Write(ep0, data);
     } else {
-      await ep0.read(new Uint8Array(0), 0, 0, null);
+      // Status stage of a zero-length OUT: the kernel caps the read at wLength (0).
+      await ep0Read(ep0, new Uint8Array(1));
     }
   }
 
