@@ -15,7 +15,8 @@ import { connectFrontEnd } from '../src/api/handlers.ts';
 import { eventMessage } from '../src/api/protocol.ts';
 import type { ResponseMessage } from '../src/api/contract.ts';
 import { dataDir } from '../src/core/paths.ts';
-import { AppCore } from '../src/workflows/app-core.ts';
+import { AppCore, type PortWatcherOptions } from '../src/workflows/app-core.ts';
+import { hardwareAttached } from '../src/workflows/ports.ts';
 import { DemoLab } from '../src/sim/lab/lab.ts';
 import { readStatic, resolveStatic } from '../src/server/static.ts';
 
@@ -111,6 +112,8 @@ export interface DesktopOptions {
   preloadPath: string;
   dataDir: string;
   lab: boolean;
+  /** Real serial port watching (on in the app; tests pass a fake lister). */
+  ports?: PortWatcherOptions | false;
 }
 
 export interface Desktop {
@@ -133,7 +136,7 @@ export async function startDesktop(electron: Electron, opts: DesktopOptions): Pr
   ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !details.url.startsWith(`${APP_ORIGIN}/`) && !details.url.startsWith('devtools:') }));
   protocol.handle(APP_SCHEME, (request) => rendererResponse(opts.rendererDir, request.url));
 
-  const core = new AppCore({ dataDir: opts.dataDir, ...(opts.lab ? { lab: new DemoLab() } : {}) });
+  const core = new AppCore({ dataDir: opts.dataDir, ...(opts.ports === false ? {} : { ports: opts.ports ?? {} }), ...(opts.lab ? { lab: new DemoLab() } : {}) });
   const window = new BrowserWindow({
     width: 1280,
     height: 820,
@@ -169,6 +172,7 @@ if (process.versions.electron && process.type === 'browser') {
     rendererDir: join(here, '..', 'renderer') + '/',
     preloadPath: join(here, 'preload.cjs'),
     dataDir: dataDir(),
-    lab: process.env.UNBRICK_NO_LAB !== '1',
+    // The demo lab is the default when no hardware is attached.
+    lab: process.env.UNBRICK_LAB === '1' || (process.env.UNBRICK_LAB !== '0' && !(await hardwareAttached())),
   });
 }

@@ -16,6 +16,12 @@ export function errorWords(err: unknown): { message: string; code: string } {
   return { message: err instanceof Error ? err.message : String(err), code: 'ui.error' };
 }
 
+/** Keeps the newest snapshot of each job: an event can overtake the reply that started the job. */
+function mergeJob(jobs: Record<string, JobSnapshot>, job: JobSnapshot): Record<string, JobSnapshot> {
+  const old = jobs[job.id];
+  return old && old.revision > job.revision ? jobs : { ...jobs, [job.id]: job };
+}
+
 export function App({ connection }: { connection: Connection }) {
   const { client } = connection;
   const [status, setStatus] = useState<'connecting' | 'open' | 'lost'>('connecting');
@@ -33,11 +39,11 @@ export function App({ connection }: { connection: Connection }) {
     connection.onStatus(setStatus);
     const offs = [
       client.on('devices.changed', ({ devices }) => setDevices(devices)),
-      client.on('job.updated', ({ job }) => setJobs((j) => ({ ...j, [job.id]: job }))),
+      client.on('job.updated', ({ job }) => setJobs((j) => mergeJob(j, job))),
       client.on('records.appended', () => setRecordsTick((t) => t + 1)),
     ];
     client.call('devices.list', {}).then(({ devices }) => setDevices(devices), ui.fail);
-    client.call('jobs.list', {}).then(({ jobs }) => setJobs(Object.fromEntries(jobs.map((j) => [j.id, j]))), ui.fail);
+    client.call('jobs.list', {}).then(({ jobs }) => setJobs((cur) => jobs.reduce(mergeJob, cur)), ui.fail);
     client.call('app.info', {}).then((info) => setLab(info.lab), ui.fail);
     return () => offs.forEach((off) => off());
   }, [client, connection, ui]);
@@ -57,7 +63,7 @@ export function App({ connection }: { connection: Connection }) {
   const device = devices.find((d) => d.id === selected);
   const start = useCallback(
     (workflow: WorkflowName, deviceId: string) =>
-      client.call('jobs.start', { workflow, deviceId }).then((job) => setJobs((j) => ({ ...j, [job.id]: job })), ui.fail),
+      client.call('jobs.start', { workflow, deviceId }).then((job) => setJobs((j) => mergeJob(j, job)), ui.fail),
     [client, ui],
   );
 

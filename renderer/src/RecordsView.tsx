@@ -34,7 +34,7 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
       {chain && (
         <p className={chain.ok ? 'chain ok' : 'chain bad'} data-testid="chain">
           {chain.ok
-            ? `Log intact: ${chain.entries} entries, every link checked.`
+            ? `Log intact: ${chain.entries} ${chain.entries === 1 ? 'entry' : 'entries'}, every link checked.`
             : `The service log failed its integrity check (${chain.problems.length} problems). Keep the file and contact support.`}
         </p>
       )}

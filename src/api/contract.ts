@@ -118,6 +118,8 @@ export type LogLine = Infer<typeof LogLineSchema>;
 
 export const JobSnapshotSchema = obj({
   id,
+  /** Grows with every change: a client keeps the snapshot with the highest revision (events and replies may cross). */
+  revision: num({ int: true, min: 0 }),
   workflow: oneOf(WORKFLOWS),
   deviceId: id,
   state: oneOf(JOB_STATES),

@@ -12,6 +12,7 @@ import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/ser
 import { DeviceRegistry, type DeviceHandle } from './devices.ts';
 import { Job } from './job.ts';
 import { WORKFLOW_BUILDERS } from './registry.ts';
+import { PortWatcher } from './ports.ts';
 
 export interface AppCoreOptions {
   dataDir: string;
@@ -20,7 +21,11 @@ export interface AppCoreOptions {
   operator?: string;
   /** Identify each device as it appears (on by default). */
   autoDetect?: boolean;
+  /** Watch real serial ports (off by default; the front ends turn it on). */
+  ports?: PortWatcherOptions;
 }
+
+export type PortWatcherOptions = ConstructorParameters<typeof PortWatcher>[1] & {};
 
 export interface AppCoreEvents {
   devices(list: DeviceSummary[]): void;
@@ -52,11 +57,28 @@ export class AppCore {
     this.disposers.push(this.devices.onChange((list) => this.fire('devices', list)));
     this.disposers.push(this.log.onAppend((e) => this.fire('record', e)));
     if (opts.autoDetect !== false) this.disposers.push(this.devices.onAdded((id) => void this.autoDetect(id)));
+    // One device list from every source: the demo lab and real serial ports.
+    let labHandles: DeviceHandle[] = [];
+    let portHandles: DeviceHandle[] = [];
+    const sync = () => this.devices.sync([...portHandles, ...labHandles]);
     if (this.lab) {
       const lab = this.lab;
-      const sync = () => this.devices.sync(this.labHandles(lab));
-      this.disposers.push(lab.onChange(sync));
+      this.disposers.push(
+        lab.onChange(() => {
+          labHandles = this.labHandles(lab);
+          sync();
+        }),
+      );
+      labHandles = this.labHandles(lab);
       sync();
+    }
+    if (opts.ports) {
+      const watcher = new PortWatcher((handles) => {
+        portHandles = handles;
+        sync();
+      }, opts.ports);
+      watcher.start();
+      this.disposers.push(() => watcher.stop());
     }
   }
 

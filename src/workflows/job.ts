@@ -74,16 +74,23 @@ export class Job<S = unknown> {
   private endedAt: string | undefined;
   private abort = new AbortController();
   private lastProgressEmit = 0;
+  private revision = 0;
   private running: Promise<void> | undefined;
   /** Index of the first step not yet done (where a resume starts). */
   private next = 0;
 
+  private readonly emit: (job: Job<S>) => void;
+
   constructor(
     readonly def: JobDefinition<S>,
-    private readonly emit: (job: Job<S>) => void,
+    emit: (job: Job<S>) => void,
     private readonly onEnd?: (job: Job<S>) => void,
   ) {
     this.stepStates = def.steps.map(() => ({ state: 'pending' }));
+    this.emit = (job) => {
+      this.revision++;
+      emit(job);
+    };
   }
 
   get workflow(): WorkflowName {
@@ -162,6 +169,7 @@ export class Job<S = unknown> {
   snapshot(): JobSnapshot {
     const s: JobSnapshot = {
       id: this.id,
+      revision: this.revision,
       workflow: this.def.workflow,
       deviceId: this.def.deviceId,
       state: this.state,

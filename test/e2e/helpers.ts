@@ -21,7 +21,7 @@ export interface Served {
 
 export async function serve(extraArgs: string[] = []): Promise<Served> {
   const dataDir = mkdtempSync(join(tmpdir(), 'unbrick-e2e-'));
-  const child = spawn(process.execPath, ['bin/unbrick.js', 'serve', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/unbrick.js', 'serve', '--lab', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const url = await new Promise<string>((resolve, reject) => {

@@ -2,7 +2,8 @@
  * `unbrick serve`: the app's UI and contract on localhost, for stations without
  * a desktop. Prints the URL (with its one-time token) as the first line.
  */
-import { intOpt, stringOpt, type CommandGroup } from '../framework.ts';
+import { intOpt, stringList, stringOpt, type CommandGroup } from '../framework.ts';
+import { hardwareAttached } from '../../workflows/ports.ts';
 import { dataDir } from '../../core/paths.ts';
 import { AppCore } from '../../workflows/app-core.ts';
 import { DemoLab } from '../../sim/lab/lab.ts';
@@ -22,16 +23,20 @@ export const serveGroup: CommandGroup = {
         'Serves the same UI as the desktop app on 127.0.0.1 and prints its URL, token included, as the first line. ' +
         'Open that URL in a browser on this machine. With no hardware attached the demo lab of simulated units is shown. Stop with Ctrl-C.',
       options: {
-        port: { type: 'string', value: 'N', description: 'port to listen on (default: a free one)' },
+        listen: { type: 'string', value: 'N', description: 'TCP port to listen on (default: a free one)' },
         'data-dir': { type: 'string', value: 'DIR', description: 'where the service log and other state live (default: the app data directory)' },
+        lab: { type: 'boolean', description: 'show the demo lab even when a USB serial adapter is attached' },
         'no-lab': { type: 'boolean', description: 'do not show the demo lab of simulated units' },
+        port: { type: 'string', value: 'PATH', multiple: true, description: 'also watch this serial port (a built-in UART or a pty)' },
       },
       async run(ctx) {
-        const port = intOpt(ctx, 'port', 0)!;
-        if (port < 0 || port > 65535) throw usageError('usage.bad-port', `--port must be 0..65535, got ${port}.`);
+        const port = intOpt(ctx, 'listen', 0)!;
+        if (port < 0 || port > 65535) throw usageError('usage.bad-port', `--listen must be 0..65535, got ${port}.`);
         const dir = stringOpt(ctx, 'data-dir') ?? dataDir();
         await ensureRendererBuilt(DEFAULT_RENDERER_DIR, ctx.warn);
-        const core = new AppCore({ dataDir: dir, ...(ctx.values['no-lab'] ? {} : { lab: new DemoLab() }) });
+        // The demo lab is the default when no hardware is attached.
+        const lab = ctx.values['no-lab'] ? false : ctx.values.lab ? true : !(await hardwareAttached());
+        const core = new AppCore({ dataDir: dir, ports: { extraPaths: stringList(ctx, 'port') }, ...(lab ? { lab: new DemoLab() } : {}) });
         const server = await startServer({ core, rendererDir: DEFAULT_RENDERER_DIR, port });
         // First line of output, always (also with --json): scripts and tests read it.
         process.stdout.write(server.url + '\n');

@@ -21,7 +21,7 @@ async function boot(t: { after(fn: () => unknown): void }) {
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(dir, 'secret.txt'), 'not for the renderer');
   const double = createElectronDouble();
-  const desktop = await startDesktop(double.electron as never, { rendererDir, preloadPath: join(dir, 'preload.cjs'), dataDir: join(dir, 'data'), lab: true });
+  const desktop = await startDesktop(double.electron as never, { rendererDir, preloadPath: join(dir, 'preload.cjs'), dataDir: join(dir, 'data'), lab: true, ports: false });
   t.after(async () => {
     await desktop.core.close();
     rmSync(dir, { recursive: true, force: true });

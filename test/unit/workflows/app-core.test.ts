@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { AppCore } from '../../../src/workflows/app-core.ts';
 import { DemoLab } from '../../../src/sim/lab/lab.ts';
 import type { DeviceSummary, JobSnapshot } from '../../../src/api/contract.ts';
+import { hardwareAttached, type PortInfo } from '../../../src/workflows/ports.ts';
 
 async function core(t: { after(fn: () => unknown): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-core-'));
@@ -70,4 +71,27 @@ test('a refused workflow is recorded as refused, with its reason', async (t) => 
   assert.equal(e.outcome, 'refused');
   assert.equal(e.action, 'update');
   assert.equal(e.summary, j.error!.message);
+});
+
+test('real serial adapters appear and disappear in the same list as the lab', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-core-'));
+  let ports: PortInfo[] = [{ path: '/dev/ttyS0' }];
+  const c = new AppCore({ dataDir: dir, autoDetect: false, ports: { list: async () => ports, intervalMs: 10, extraPaths: ['/dev/pts/99'] } });
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Built-in UARTs are left out unless named; a named path is listed even before the OS lists it.
+  await until(() => c.devices.list().length === 1);
+  assert.deepEqual(c.devices.list().map((d) => d.port), ['/dev/pts/99']);
+  ports = [{ path: '/dev/ttyS0' }, { path: '/dev/ttyUSB0', vendorId: '0403', productId: '6001', manufacturer: 'FTDI', serialNumber: 'A10K' }];
+  await until(() => c.devices.list().length === 2);
+  const usb = c.devices.list().find((d) => d.port === '/dev/ttyUSB0')!;
+  assert.equal(usb.simulated, false);
+  assert.equal(usb.label, 'FTDI on /dev/ttyUSB0');
+  assert.equal(usb.kind, 'identifying');
+  ports = [{ path: '/dev/ttyS0' }];
+  await until(() => c.devices.list().length === 1);
+  assert.equal(await hardwareAttached(async () => ports), false);
+  assert.equal(await hardwareAttached(async () => [{ path: '/dev/ttyACM0', vendorId: '2fe3' }]), true);
 });
