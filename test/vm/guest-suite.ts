@@ -15,6 +15,7 @@ import { openDfuSession, type DfuSession } from '../../src/dfu/session.ts';
 import { findChip } from '../../src/stm32/chips/index.ts';
 import { decodeOptionBytes, encodeOptionBytes, factoryOptionImage } from '../../src/stm32/option-bytes/index.ts';
 import { describeUsb, listUsbDevices, type UsbDeviceLike } from '../../src/transport/usb.ts';
+import { TEST_CHECKS } from './checks.ts';
 import { expectedDevice, VM_DEVICE } from './device-config.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, mode: { type: 'string', default: 'test' } } });
@@ -128,7 +129,7 @@ async function timedAsync<T>(fn: () => Promise<T>): Promise<{ value: T; ms: numb
 
 async function testSuite(): Promise<void> {
 
-  await check('dfu-util lists the device', async () => {
+  await check(TEST_CHECKS.dfuUtilList, async () => {
     const text = dfuUtil(['-l']);
     for (const [alt, name] of expectAlts.entries()) {
       assert(text.includes(`alt=${alt}, name="${name}"`), `no alt=${alt} "${name}" in: ${text}`);
@@ -138,7 +139,7 @@ async function testSuite(): Promise<void> {
   });
 
   const first = new Uint8Array(randomBytes(64 * 1024));
-  await check('dfu-util downloads 64 KiB', async () => {
+  await check(TEST_CHECKS.dfuUtilDownload, async () => {
     const text = dfuDownload(0, FLASH, first);
     const version = /DFU version ([0-9a-f]+)/i.exec(text)?.[1];
     const size = /transfer size (\d+)/i.exec(text)?.[1];
@@ -147,12 +148,12 @@ async function testSuite(): Promise<void> {
     return `DFU version ${version}, transfer size ${size}`;
   });
 
-  await check('dfu-util uploads and reads back the same bytes', async () => {
+  await check(TEST_CHECKS.dfuUtilReadBack, async () => {
     sameBytes(dfuUpload(0, FLASH, first.length), first, 'dfu-util read-back');
     return `${first.length} bytes equal`;
   });
 
-  await check('Unbrick identifies the device over node-usb', async () => {
+  await check(TEST_CHECKS.unbrickIdentify, async () => {
     const dev = await findDfuDevice();
     const info = describeUsb(dev);
     assert(info.role === 'stm32-dfu' || /dfu/i.test(info.role), `role ${info.role}`);
@@ -167,7 +168,7 @@ async function testSuite(): Promise<void> {
     });
   });
 
-  await check('Unbrick reads what dfu-util wrote', async () =>
+  await check(TEST_CHECKS.unbrickReadsDfuUtil, async () =>
     withSession(async (s) => {
       const client = await s.use(0);
       sameBytes(await client.read(FLASH, first.length), first, 'Unbrick read');
@@ -178,7 +179,7 @@ async function testSuite(): Promise<void> {
   // 80 KiB at 0x08008000 covers sectors 2..4 only: sectors 0..1 (dfu-util's data) must survive.
   const second = new Uint8Array(randomBytes(80 * 1024));
   const at = FLASH + 0x8000;
-  await check('Unbrick writes with verify, erasing only the pages covered', async () =>
+  await check(TEST_CHECKS.unbrickWriteVerify, async () =>
     withSession(async (s) => {
       const client = await s.use(0);
       await client.write(at, second, s.alts[0]!.layout!);
@@ -188,12 +189,12 @@ async function testSuite(): Promise<void> {
     }),
   );
 
-  await check('dfu-util reads what Unbrick wrote', async () => {
+  await check(TEST_CHECKS.dfuUtilReadsUnbrick, async () => {
     sameBytes(dfuUpload(0, at, second.length), second, 'dfu-util read of Unbrick data');
     return `${second.length} bytes equal`;
   });
 
-  await check('Unbrick gets a typed error reading outside flash, then recovers', async () =>
+  await check(TEST_CHECKS.unbrickTypedError, async () =>
     withSession(async (s) => {
       const client = await s.use(0);
       let code = '';
@@ -210,7 +211,7 @@ async function testSuite(): Promise<void> {
   );
 
   const chip = findChip(VM_DEVICE.chip);
-  await check('Unbrick option bytes round trip (write, device resets, read back, restore)', async () => {
+  await check(TEST_CHECKS.unbrickOptionBytes, async () => {
     const obAlt = expectAlts.findIndex((n) => n.startsWith('@Option Bytes'));
     const obStart = chip.optionBytes.start!;
     const length = factoryOptionImage(chip).length;

@@ -127,3 +127,65 @@ export async function runVm(opts: VmRunOptions): Promise<VmRunResult> {
   }
   return { runExitCode, timedOut, qemuExitCode, console: consoleText, wallMs: Date.now() - started };
 }
+
+export interface SuiteCheck {
+  name: string;
+  ok: boolean;
+  ms: number;
+  detail: string;
+}
+
+export interface SuiteResults {
+  mode: 'test' | 'bench';
+  /** False when the suite never reached its end (crash, timeout): its checks are then incomplete. */
+  done: boolean;
+  checks: SuiteCheck[];
+  figures: Record<string, number | string>;
+}
+
+export interface StageRun {
+  vm: VmRunResult;
+  results: SuiteResults | undefined;
+  resultsDir: string;
+  /** The last lines of the guest console and the device program's log, for failure messages. */
+  diagnostics: string;
+}
+
+/**
+ * One VM boot: the simulated DfuSe device on the bus (guest-gadget.sh), then guest-suite.ts in `mode`.
+ * Results land in test-artifacts/usb-vm/<mode>-<time>/ (results.json, console.log, device.log).
+ */
+export async function runUsbVmStage(mode: 'test' | 'bench', opts: { timeoutMs?: number; onConsole?: (line: string) => void } = {}): Promise<StageRun> {
+  const resultsDir = join(repoRoot, 'test-artifacts/usb-vm', `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const script = `sh test/vm/guest-gadget.sh /run/vm node --import tsx test/vm/guest-suite.ts --out /run/vm --mode ${mode}`;
+  const vm = await runVm({ script, resultsDir, timeoutMs: opts.timeoutMs ?? 360_000, ...(opts.onConsole ? { onConsole: opts.onConsole } : {}) });
+  let results: SuiteResults | undefined;
+  try {
+    results = JSON.parse(readFileSync(join(resultsDir, 'results.json'), 'utf8')) as SuiteResults;
+  } catch {
+    results = undefined;
+  }
+  const tail = (text: string, n: number) => text.trim().split('\n').slice(-n).join('\n');
+  let device = '';
+  let gadgetError = '';
+  try {
+    device = readFileSync(join(resultsDir, 'device.log'), 'utf8');
+  } catch {
+    /* not started */
+  }
+  try {
+    gadgetError = readFileSync(join(resultsDir, 'gadget-error'), 'utf8');
+  } catch {
+    /* none */
+  }
+  const diagnostics = [
+    `VM: ${vm.timedOut ? 'TIMED OUT and was killed' : `powered off after ${(vm.wallMs / 1000).toFixed(0)} s`}, run.sh exit ${vm.runExitCode ?? '(never recorded)'}, qemu exit ${vm.qemuExitCode}`,
+    gadgetError && `gadget setup: ${gadgetError.trim()}`,
+    `guest console (last lines):\n${tail(vm.console, 25)}`,
+    device && `device program log (last lines):\n${tail(device, 10)}`,
+    `full logs: ${resultsDir}`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return { vm, results, resultsDir, diagnostics };
+}
