@@ -121,6 +121,8 @@ export class BundleArchive {
       const entries = new Map<string, ContainerEntry>();
       let total = 0;
       for await (const e of zip.eachEntry()) {
+        // Zip tools often add the folder itself; an empty "payloads/" entry carries nothing and is skipped.
+        if (e.fileNameRaw.toString('latin1') === PAYLOAD_PREFIX && e.uncompressedSize === 0) continue;
         const ce = checkEntry(e);
         if (entries.has(ce.name)) throw bad('duplicate-entry', `The bundle holds "${ce.name}" twice; a reader could see either copy, so it is refused.`, { entry: ce.name });
         total += ce.size;
