@@ -8,14 +8,14 @@
  *   RSA: RSA-OAEP (SHA-256, MGF1-SHA-256) of the image key.
  * ECDH uses @noble/curves; AES-CTR and RSA-OAEP use node:crypto (noble has neither).
  */
-import { constants, createCipheriv, createPrivateKey, privateDecrypt, timingSafeEqual } from 'node:crypto';
+import { constants, createCipheriv, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { inputError } from '../core/errors.ts';
-import type { ImageKey } from './keys.ts';
+import { exportPublicPem, type ImageKey } from './keys.ts';
 
 const ECIES_INFO = new TextEncoder().encode('MCUBoot_ECIES_v1');
 
@@ -100,3 +100,50 @@ export function unwrapImageKey(tlvType: number, tlv: Uint8Array, encKey: ImageKe
       throw inputError('mcuboot.enc-unsupported', `Encryption TLV 0x${tlvType.toString(16)} (${ENC_SCHEMES[tlvType] ?? 'unknown'}) is not supported for decryption.`);
   }
 }
+
+export interface WrappedKey {
+  /** ENC_* TLV type. */
+  tlvType: number;
+  value: Uint8Array;
+}
+
+function eciesWrap(shared: Uint8Array, hash: typeof sha256 | typeof sha512, ephemeralPub: Uint8Array, aesKey: Uint8Array): Uint8Array {
+  const macLen = hash.outputLen;
+  const okm = hkdf(hash, shared, undefined, ECIES_INFO, aesKey.length + macLen);
+  const wrapped = aesCtr(okm.subarray(0, aesKey.length), aesKey);
+  const mac = hmac(hash, okm.subarray(aesKey.length), wrapped);
+  const out = new Uint8Array(ephemeralPub.length + macLen + wrapped.length);
+  out.set(ephemeralPub, 0);
+  out.set(mac, ephemeralPub.length);
+  out.set(wrapped, ephemeralPub.length + macLen);
+  return out;
+}
+
+/**
+ * Wraps a fresh AES image key for the device's public encryption key, as imgtool -E does:
+ * P-256 -> ENC_EC256, X25519 -> ENC_X25519 (or ENC_X25519_SHA512 with hmacSha 512), RSA-2048 -> ENC_RSA2048.
+ */
+export function wrapImageKey(encKey: ImageKey, aesKey: Uint8Array, hmacSha: 256 | 512 = 256): WrappedKey {
+  switch (encKey.type) {
+    case 'ecdsa-p256': {
+      if (hmacSha !== 256) throw inputError('mcuboot.enc-hmac', 'ECIES-P256 uses HMAC-SHA256 only.');
+      const eph = p256.utils.randomSecretKey();
+      const shared = p256.getSharedSecret(eph, encKey.publicRaw, true).subarray(1);
+      return { tlvType: 0x32, value: eciesWrap(shared, sha256, p256.getPublicKey(eph, false), aesKey) };
+    }
+    case 'x25519': {
+      const eph = x25519.utils.randomSecretKey();
+      const shared = x25519.getSharedSecret(eph, encKey.publicRaw);
+      return { tlvType: hmacSha === 512 ? 0x34 : 0x33, value: eciesWrap(shared, hmacSha === 512 ? sha512 : sha256, x25519.getPublicKey(eph), aesKey) };
+    }
+    case 'rsa-2048': {
+      if (hmacSha !== 256) throw inputError('mcuboot.enc-hmac', 'RSA-OAEP key wrapping has no HMAC option.');
+      const key = createPublicKey(exportPublicPem(encKey));
+      return { tlvType: 0x30, value: new Uint8Array(publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, aesKey)) };
+    }
+    default:
+      throw inputError('mcuboot.enc-key-type', `A ${encKey.type} key cannot encrypt images; use a P-256, X25519 or RSA-2048 key (imgtool keygen -t ecdsa-p256|x25519|rsa-2048).`);
+  }
+}
+
+export const randomAesKey = (bits: 128 | 256): Uint8Array => new Uint8Array(randomBytes(bits / 8));

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { formatBytes, fromHex, toHex } from '../../core/bytes.ts';
 import { inputError, usageError } from '../../core/errors.ts';
+import { randomAesKey } from '../../crypto/image-encryption.ts';
 import { loadKey, publicOnly, type ImageKey } from '../../crypto/keys.ts';
 import { writeIntelHex } from '../../formats/ihex.ts';
 import {
@@ -205,6 +206,10 @@ const signCommand = {
     vid: { type: 'string', value: 'NAME', description: 'vendor UUID TLV (UUIDv5 of NAME)' },
     cid: { type: 'string', value: 'NAME', description: 'image class UUID TLV (UUIDv5 of NAME under the vendor UUID)' },
     'custom-tlv': { type: 'string', multiple: true, value: 'TYPE=VALUE', description: 'protected vendor TLV, VALUE as 0xHEX or text' },
+    encrypt: { type: 'string', short: 'E', value: 'PEM', description: "encrypt for this device key (P-256, X25519 or RSA-2048 public key)" },
+    'encrypt-keylen': { type: 'string', value: '128|256', description: 'AES key size for --encrypt', default: '128' },
+    'hmac-sha': { type: 'string', value: '256|512', description: 'HKDF/HMAC hash for X25519 key wrapping', default: '256' },
+    clear: { type: 'boolean', description: 'with --encrypt: mark and add the key but keep the payload in plaintext' },
     'hex-addr': { type: 'string', short: 'x', value: 'ADDR', description: 'address for Intel HEX output (default: from a .hex INPUT)' },
     force: { type: 'boolean', description: 'overwrite OUTPUT if it exists' },
   },
@@ -223,6 +228,12 @@ const signCommand = {
     const erased = num(ctx, 'erased-val') ?? 0xff;
     if (erased !== 0 && erased !== 0xff) throw usageError('usage.bad-erased-val', '--erased-val must be 0 or 0xff.');
     const deps = stringOpt(ctx, 'dependencies');
+    const encPath = stringOpt(ctx, 'encrypt');
+    const keylen = num(ctx, 'encrypt-keylen') ?? 128;
+    if (keylen !== 128 && keylen !== 256) throw usageError('usage.bad-keylen', '--encrypt-keylen must be 128 or 256.');
+    const hmacSha = num(ctx, 'hmac-sha') ?? 256;
+    if (hmacSha !== 256 && hmacSha !== 512) throw usageError('usage.bad-hmac-sha', '--hmac-sha must be 256 or 512.');
+    if (ctx.values.clear === true && !encPath) throw usageError('usage.clear-needs-encrypt', '--clear only makes sense with --encrypt.');
     const opts: SignOptions = {
       key,
       version: requireString(ctx, 'version'),
@@ -248,10 +259,16 @@ const signCommand = {
       vid: stringOpt(ctx, 'vid'),
       cid: stringOpt(ctx, 'cid'),
       customTlvs: stringList(ctx, 'custom-tlv').map(parseCustomTlv),
+      encryptFor: encPath ? readKeyFile(encPath) : undefined,
+      encryptKeyBits: keylen,
+      hmacSha,
+      clear: ctx.values.clear === true,
     };
+    // A fresh AES key we keep, so an encrypted result can be self-checked through its plaintext.
+    if (opts.encryptFor) opts.aesKey = randomAesKey(keylen as 128 | 256);
     const image = signImage(input.bytes, opts);
     // Self-check with the public half, exactly as the bootloader would.
-    const check = verifyImage(image, { keys: key ? [publicOnly(key)] : [] });
+    const check = verifyImage(image, { keys: key ? [publicOnly(key)] : [], aesKey: opts.aesKey });
     if (!check.valid) throw inputError('mcuboot.sign-self-check', `The signed image did not verify (${check.reason}); nothing was written.`);
     const toHexFile = /\.(hex|ihex|ihx)$/i.test(outPath);
     let address: number | undefined;
@@ -279,6 +296,7 @@ const signCommand = {
       human: [
         `wrote ${outPath}: ${formatBytes(image.length)}, version ${check.version}, ${check.hashAlgorithm} ${check.hash}`,
         key ? `  signed with ${key.type} (sha256:${key.fingerprint.slice(0, 16)}…), ${check.signature?.keyTlv}` : '  unsigned (hash only)',
+        ...(check.encryption ? [`  encrypted AES-${check.encryption.aesBits} for a ${opts.encryptFor!.type} key (${check.encryption.scheme})${opts.clear ? ', payload left in plaintext' : ''}`] : []),
         ...(check.trailer ? [`  padded to ${formatBytes(image.length)}, ${check.trailer.confirmed ? 'confirmed' : 'not confirmed'}`] : []),
       ],
     };

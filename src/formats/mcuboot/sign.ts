@@ -13,6 +13,7 @@ import { concatBytes, fromHex } from '../../core/bytes.ts';
 import { digest, type HashAlg } from '../../crypto/hash.ts';
 import type { ImageKey } from '../../crypto/keys.ts';
 import { signEcdsa, signEd25519, signRsaPss } from '../../crypto/signatures.ts';
+import { aesCtr, randomAesKey, wrapImageKey } from '../../crypto/image-encryption.ts';
 import {
   BOOT_MAGIC,
   BOOT_MAGIC_ALIGNED_TAIL,
@@ -75,6 +76,16 @@ export interface SignOptions {
   cid?: string;
   /** Vendor TLVs in the protected area (imgtool --custom-tlv). */
   customTlvs?: { type: number; value: Uint8Array }[];
+  /** Encrypt for this device key (imgtool -E): P-256, X25519 or RSA-2048 public key. */
+  encryptFor?: ImageKey;
+  /** AES key size (imgtool --encrypt-keylen); default 128. */
+  encryptKeyBits?: 128 | 256;
+  /** HKDF/HMAC hash for X25519 (imgtool --hmac-sha); default 256. */
+  hmacSha?: 256 | 512;
+  /** Set the flag and add the key TLV but leave the payload in plaintext (imgtool --clear). */
+  clear?: boolean;
+  /** AES image key to use instead of a fresh random one (16 or 32 bytes, matching encryptKeyBits). */
+  aesKey?: Uint8Array;
 }
 
 const VERSION_RE = /^(\d+)(?:\.(\d+)(?:\.(\d+)(?:\+(\d+))?)?)?$/;
@@ -167,12 +178,14 @@ function checkHashForKey(key: ImageKey | undefined, alg: HashAlg, pure: boolean)
 }
 
 /** Bytes imgtool reserves at the end of the slot for the boot trailer. */
-export function trailerSize(o: { align?: number; maxAlign?: number; overwriteOnly?: boolean; maxSectors?: number }): number {
+export function trailerSize(o: { align?: number; maxAlign?: number; overwriteOnly?: boolean; maxSectors?: number; encrypted?: boolean }): number {
   const align = o.align ?? 1;
   const maxAlign = o.maxAlign ?? Math.max(DEFAULT_MAX_ALIGN, align);
   const magicArea = Math.ceil(16 / maxAlign) * maxAlign;
   if (o.overwriteOnly) return maxAlign * 2 + magicArea;
-  return (o.maxSectors ?? DEFAULT_MAX_SECTORS) * 3 * align + maxAlign * 4 + magicArea;
+  // Swap status, then two slots' saved image keys when encrypted (imgtool: align_up(16, max_align) each).
+  const keys = o.encrypted ? 2 * Math.ceil(16 / maxAlign) * maxAlign : 0;
+  return (o.maxSectors ?? DEFAULT_MAX_SECTORS) * 3 * align + keys + maxAlign * 4 + magicArea;
 }
 
 export function bootMagic(maxAlign: number): Uint8Array {
@@ -207,6 +220,9 @@ export function signImage(payload: Uint8Array, o: SignOptions): Uint8Array {
       throw inputError('mcuboot.header-not-reserved', `The input does not start with ${hdrSize} zero bytes for the header: use --pad-header to add them.`);
     body = payload.slice();
   }
+  // imgtool pads header + payload with zeros to a multiple of 16 before encrypting (img_size includes it).
+  const enc = o.encryptFor;
+  if (enc && body.length % 16) body = concatBytes(body, new Uint8Array(16 - (body.length % 16)));
   const imgSize = body.length - hdrSize;
 
   // Public key hash: also the boot record's signer id.
@@ -254,6 +270,8 @@ export function signImage(payload: Uint8Array, o: SignOptions): Uint8Array {
   if (o.ramLoadAddress !== undefined) flags |= IMAGE_FLAGS.RAM_LOAD!;
   if (o.romFixedAddress !== undefined) flags |= IMAGE_FLAGS.ROM_FIXED!;
   if (o.nonBootable) flags |= IMAGE_FLAGS.NON_BOOTABLE!;
+  const aesBits = o.encryptKeyBits ?? 128;
+  if (enc) flags |= aesBits === 256 ? IMAGE_FLAGS.ENCRYPTED_AES256! : IMAGE_FLAGS.ENCRYPTED_AES128!;
   const hdr = new DataView(body.buffer, body.byteOffset, IMAGE_HEADER_SIZE);
   hdr.setUint32(0, IMAGE_MAGIC, true);
   hdr.setUint32(4, (o.romFixedAddress ?? o.ramLoadAddress ?? 0) >>> 0, true);
@@ -292,13 +310,25 @@ export function signImage(payload: Uint8Array, o: SignOptions): Uint8Array {
         break;
     }
   }
-  let image = concatBytes(covered, area(TLV_INFO_MAGIC, unprot));
+  let imageBody = covered;
+  if (enc) {
+    const aesKey = o.aesKey ?? randomAesKey(aesBits);
+    if (aesKey.length * 8 !== aesBits) throw usageError('mcuboot.bad-aes-key', `The AES image key must be ${aesBits / 8} bytes.`);
+    const wrapped = wrapImageKey(enc, aesKey, o.hmacSha ?? 256);
+    unprot.push(tlv(wrapped.tlvType, wrapped.value));
+    // Only the payload is encrypted; header and TLVs stay plaintext, hash and signature are over the plaintext.
+    if (!o.clear) {
+      imageBody = covered.slice();
+      imageBody.set(aesCtr(aesKey, covered.subarray(hdrSize, hdrSize + imgSize)), hdrSize);
+    }
+  }
+  let image = concatBytes(imageBody, area(TLV_INFO_MAGIC, unprot));
 
   const slot = o.slotSize ?? 0;
   const pad = !!(o.pad || o.confirm);
   if (pad && !slot) throw usageError('mcuboot.pad-needs-slot-size', 'Padding (--pad/--confirm) needs the slot size (--slot-size).');
   if (slot) {
-    const tsize = trailerSize({ align, maxAlign, overwriteOnly: o.overwriteOnly, maxSectors: o.maxSectors });
+    const tsize = trailerSize({ align, maxAlign, overwriteOnly: o.overwriteOnly, maxSectors: o.maxSectors, encrypted: !!enc });
     if (image.length + tsize > slot)
       throw usageError(
         'mcuboot.image-too-large',

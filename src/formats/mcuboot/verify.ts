@@ -26,6 +26,8 @@ export interface VerifyOptions {
   keys?: ImageKey[];
   /** Private key to unwrap the AES key of an encrypted image. */
   encKey?: ImageKey;
+  /** The AES image key itself, when already known (e.g. right after signing). */
+  aesKey?: Uint8Array;
   /** Reject unprotected TLVs outside bootutil's allow list (MCUBOOT_USE_TLV_ALLOW_LIST). */
   tlvAllowList?: boolean;
 }
@@ -162,6 +164,10 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
       // imgtool --clear: flag and key TLV present, payload still in plaintext (valid in the primary slot).
       r = { ...r, encryption: { aesBits, scheme, payload: 'plaintext' } };
       r.warnings = [...r.warnings, 'The encrypted flag is set but the payload is stored in plaintext (imgtool --clear).'];
+    } else if (opts.aesKey) {
+      aesKey = opts.aesKey;
+      computed = hashCoveredRegion(bytes, img, alg, aesKey);
+      r = { ...r, encryption: { aesBits, scheme, payload: 'decrypted' } };
     } else if (!opts.encKey) {
       return fail(
         { ...r, computedHash: null },

@@ -67,6 +67,13 @@ test('keys generate + image sign + image verify + image info round trip', () => 
     assert.equal(info.code, 0);
     assert.equal(info.json().hexAddress, 0x08020000);
     assert.equal(info.json().header.versionString, '1.2.3+4');
+    const enc = join(dir, 'app.enc.bin');
+    const e = unbrick('image', 'sign', v('payloads/p1k.bin'), enc, '-k', key, '-v', '2', '--pad-header', '-E', v('keys/enc-x25519.pub.pem'), '--json');
+    assert.equal(e.code, 0, e.err);
+    assert.equal(unbrick('image', 'verify', enc, '--key', pub).code, 1, 'encrypted: cannot check without the key');
+    const d = unbrick('image', 'verify', enc, '--key', pub, '--enc-key', v('keys/enc-x25519.pem'), '--json');
+    assert.equal(d.code, 0, d.out);
+    assert.equal(d.json().encryption.payload, 'decrypted');
     const other = unbrick('image', 'verify', out, '--key', v('keys/ecdsa-p256-a.pub.pem'), '--json');
     assert.equal(other.code, 1);
     assert.equal(other.json().code, 'mcuboot.key-not-found');

@@ -130,6 +130,18 @@ export function signOptionsFromImgtool(argv: string[]): { opts: SignOptions; pay
       case '-x':
         hexAddress = num(v());
         break;
+      case '-E':
+        opts.encryptFor = loadKey(readFileSync(join(VECTORS, v()), 'utf8'));
+        break;
+      case '--encrypt-keylen':
+        opts.encryptKeyBits = num(v()) as 128 | 256;
+        break;
+      case '--hmac-sha':
+        opts.hmacSha = num(v()) as 256 | 512;
+        break;
+      case '--clear':
+        opts.clear = true;
+        break;
       case '-e':
         if (v() !== 'little') throw new Error('big-endian output is not produced');
         break;
