@@ -82,6 +82,8 @@ export interface Trailer {
   imageOkOffsetFromEnd?: number;
   copyDone?: number;
   swapInfo?: number;
+  /** swap_info decoded (low nibble; bootutil BOOT_SWAP_TYPE_*), 'unset' when erased. */
+  swapType?: 'unset' | 'none' | 'test' | 'perm' | 'revert' | 'fail' | 'panic' | 'unknown';
   swapSize?: number;
   /** image_ok == 0x01. */
   confirmed?: boolean;
@@ -288,7 +290,12 @@ function decodeTrailer(bytes: Uint8Array, tlvEnd: number): Trailer | null {
     t.confirmed = t.imageOk === 0x01;
   }
   if (copyDoneOff >= tlvEnd) t.copyDone = bytes[copyDoneOff]!;
-  if (swapInfoOff >= tlvEnd) t.swapInfo = bytes[swapInfoOff]!;
+  if (swapInfoOff >= tlvEnd) {
+    const v = bytes[swapInfoOff]!;
+    t.swapInfo = v;
+    const names = { 1: 'none', 2: 'test', 3: 'perm', 4: 'revert', 5: 'fail', 0xf: 'panic' } as const;
+    t.swapType = v === 0xff || v === 0x00 ? 'unset' : (names[(v & 0x0f) as keyof typeof names] ?? 'unknown');
+  }
   if (swapSizeOff >= tlvEnd) t.swapSize = new DataView(bytes.buffer, bytes.byteOffset + swapSizeOff, 4).getUint32(0, true);
   return t;
 }
