@@ -27,6 +27,9 @@ import {
   writeProtectFrame,
 } from './codec.ts';
 
+/** Quiet time that marks the end of a reply burst (a 15-byte Get reply lasts 17 ms at 9600 baud). */
+const SETTLE_MS = 25;
+
 export interface ClientOptions {
   /** Budget for an ordinary one-byte reply (ACK, Get data). Default 1000 ms. */
   replyMs?: number;
@@ -156,12 +159,18 @@ export class An3155Client {
   private async command(code: number, extraAckMs?: number): Promise<void> {
     await this.ensureSynced();
     this.opts.trace?.(`> ${COMMAND_NAMES[code] ?? code.toString(16)}`);
-    await this.send(commandFrame(code));
-    try {
-      await this.expectAck(extraAckMs ?? this.opts.replyMs, `${COMMAND_NAMES[code] ?? 'command'} (0x${code.toString(16).padStart(2, '0')})`);
-    } catch (e) {
-      if (e instanceof NackError) throw new CommandRefused(code);
-      throw e;
+    const what = `${COMMAND_NAMES[code] ?? 'command'} (0x${code.toString(16).padStart(2, '0')})`;
+    // A NACK right after the command pair: noise, or a real refusal (RDP active, command
+    // missing). After a resync a second NACK is a refusal.
+    for (let attempt = 0; ; attempt++) {
+      await this.send(commandFrame(code));
+      try {
+        return await this.expectAck(extraAckMs ?? this.opts.replyMs, what);
+      } catch (e) {
+        if (!(e instanceof NackError)) throw e;
+        if (attempt === 1) throw new CommandRefused(code);
+        await this.resync(); // a byte out of step also earns a NACK
+      }
     }
   }
 
@@ -174,18 +183,17 @@ export class An3155Client {
   /**
    * Sends 0x7F until the bootloader answers. ACK: it measured our baud rate.
    * NACK: it was already synchronised (protocol.md 1, stm32flash's "interface
-   * was not closed properly" case), which is just as good.
+   * was not closed properly" case), which is just as good. A reply followed by
+   * more bytes was a stale answer to something else, so it does not count.
    */
   async sync(attempts = 6): Promise<void> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      this.discardInput();
+      await this.settle(SETTLE_MS);
       await this.send(new Uint8Array([SYNC]));
       try {
         const [b] = await this.read(1, i === 0 ? this.opts.replyMs / 2 : this.opts.replyMs, 'sync (0x7F)');
-        if (b === ACK || b === NACK) {
-          // A NACK may be one of several (stale bytes); let the line settle.
-          if (b === NACK) await this.settle(50);
+        if ((b === ACK || b === NACK) && (await this.settle(SETTLE_MS)) === 0) {
           this.synced = true;
           return;
         }
@@ -201,53 +209,75 @@ export class An3155Client {
     );
   }
 
-  /** Waits until nothing arrives for ms, then drops it. */
-  private async settle(ms: number): Promise<void> {
-    for (;;) {
-      const before = this.buffered();
-      await new Promise((r) => setTimeout(r, ms));
-      if (this.buffered() === before) break;
-    }
+  /** Waits until nothing arrives for ms, then drops what came; returns how many bytes were dropped. */
+  private async settle(ms: number): Promise<number> {
+    let dropped = this.buffered();
     this.discardInput();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, ms));
+      const n = this.buffered();
+      this.discardInput();
+      if (n === 0) return dropped;
+      dropped += n;
+    }
   }
 
   /**
    * Brings the bootloader back to command-wait after noise or a lost reply:
-   * `FF 00` is an invalid command that any state eventually answers with NACK
-   * (stm32flash stm32_resync). Falls back to 0x7F for a chip that reset.
+   * `FF 00` is an invalid command that command-wait answers with exactly one
+   * NACK (stm32flash stm32_resync). If a lost byte left the bootloader one byte
+   * out of step, `FF 00` reads as `00 FF` = Get; a lone 0xFF restores the
+   * pairing. Silence means it is still swallowing a long block (a burst of
+   * pairs completes it) or it reset and waits for 0x7F (harmless mid-block).
    */
-  async resync(maxPairs = 300): Promise<void> {
-    await this.settle(30);
-    for (let i = 0; i < maxPairs; i++) {
-      await this.send(new Uint8Array([0xff, 0x00]));
-      try {
-        const [b] = await this.read(1, i < 3 ? 100 : 30, 'resync');
-        if (b === NACK) {
-          await this.settle(30);
-          // Confirm: in command-wait an FF 00 pair earns exactly one NACK.
-          await this.send(new Uint8Array([0xff, 0x00]));
-          const [c] = await this.read(1, this.opts.replyMs, 'resync confirmation');
-          if (c === NACK) {
-            this.synced = true;
-            return;
-          }
-        }
-      } catch (e) {
-        if (!(e instanceof UnbrickError) || e.code !== 'stm32.timeout') throw e;
-        // Silence for a while: maybe the chip reset and waits for 0x7F.
-        if (i === 10 || i === 100) {
-          this.synced = false;
-          try {
-            await this.sync(1);
-            return;
-          } catch {
-            /* keep trying */
-          }
-        }
+  async resync(rounds = 8): Promise<void> {
+    const probeMs = Math.min(this.opts.replyMs, 200);
+    for (let round = 0; round < rounds; round++) {
+      await this.settle(SETTLE_MS);
+      const r = await this.probe(probeMs);
+      if (r === 'clean') {
+        this.synced = true;
+        return;
       }
+      if (r === 'other') continue;
+      await this.send(new Uint8Array([SYNC]));
+      const [a] = await this.read(1, probeMs, 'sync during resync').catch(() => [undefined]);
+      if (a === ACK && (await this.settle(SETTLE_MS)) === 0 && (await this.probe(probeMs)) === 'clean') {
+        this.synced = true;
+        return;
+      }
+      // Enough pairs to complete the longest block a command can be waiting for (Write Memory, 258 bytes).
+      await this.send(new Uint8Array(264).map((_, i) => (i % 2 ? 0x00 : 0xff)));
     }
     this.synced = false;
     await this.sync();
+  }
+
+  /**
+   * One resync probe that also checks the byte pairing: a lone 0xFF first. In
+   * step, the bootloader holds it and the following 0x00 makes the invalid
+   * pair `FF 00`, answered by exactly one NACK ('clean'). One byte out of step,
+   * the lone 0xFF completes a pair and earns an answer at once; after that the
+   * pairing is right again and `FF 00` must give the clean NACK.
+   */
+  private async probe(ms: number): Promise<'clean' | 'other' | 'silent'> {
+    const one = async (): Promise<number | undefined> => {
+      const [b] = await this.read(1, ms, 'resync').catch((e: unknown) => {
+        if (e instanceof UnbrickError && e.code === 'stm32.timeout') return [undefined];
+        throw e;
+      });
+      return b;
+    };
+    await this.send(new Uint8Array([0xff]));
+    let b = await one();
+    if (b !== undefined) {
+      await this.settle(SETTLE_MS);
+      await this.send(new Uint8Array([0xff, 0x00]));
+    } else await this.send(new Uint8Array([0x00]));
+    b = await one();
+    if (b === undefined) return 'silent';
+    const extra = await this.settle(SETTLE_MS);
+    return b === NACK && extra === 0 ? 'clean' : 'other';
   }
 
   /** After a command that resets the chip: wait for the reset, then sync again. */
