@@ -140,3 +140,25 @@ test('rollback to an older sequence and downgrade in an update are refused; gold
     lab.cleanup();
   }
 });
+
+test('a provisioning bundle carries its option-byte policy through verification and obeys the sequence floor', async () => {
+  const lab = new Lab();
+  try {
+    const v = makeVendor();
+    lab.trust(v);
+    const optionBytes = { rdpLevel: 1 as const, wrp: [{ start: 0x08000000, end: 0x08008000 }], borLevel: 2, userBits: { nRST_STOP: true } };
+    const spec = (sequence: number) => ({
+      kind: 'provisioning' as const,
+      sequence,
+      provisioning: { optionBytes },
+      payloads: [{ file: vectorImage('ed25519_basic'), name: 'mcuboot.bin', role: 'bootloader' as const, target: { kind: 'address' as const, address: 0x08000000 }, version: '1.10.0' }],
+    });
+    const p = await makeBundle(lab, 'prov.ubundle', [v.releaseKeys[0]!], spec(30));
+    const r = await checkBundle(p, { dir: lab.dataDir, clock: T0 + DAY, record: true });
+    assert.deepEqual(r.report.metadata.provisioning, { optionBytes });
+    const older = await makeBundle(lab, 'prov-old.ubundle', [v.releaseKeys[0]!], spec(29));
+    await assert.rejects(checkBundle(older, { dir: lab.dataDir, clock: T0 + DAY }), (e: Error & { code?: string }) => e.code === 'bundle.rollback');
+  } finally {
+    lab.cleanup();
+  }
+});
