@@ -52,7 +52,8 @@ export async function checkBundle(path: string, opts: CheckOptions = {}): Promis
   });
   let recorded = false;
   if (opts.record) {
-    saveRollbackState(raiseFloor(state, report.metadata, clock!.effective), dir);
+    // Re-read right before writing so a record made meanwhile by another process is kept.
+    saveRollbackState(raiseFloor(loadRollbackState(dir), report.metadata, clock!.effective), dir);
     recorded = true;
   }
   return { report, clock: clock!, recorded };
