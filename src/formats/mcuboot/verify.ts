@@ -188,7 +188,11 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
     }
   }
   r = { ...r, computedHash: toHex(computed) };
-  if (!bytesEqual(computed, hashTlv.value))
+  // bootutil compares every TLV of its hash type, not just the first.
+  const hashCopies = img.tlvs.filter((t) => t.type === hashTlv.type);
+  if (hashCopies.some((t) => t.length !== HASH_LEN[alg]))
+    return fail(r, 'mcuboot.bad-hash-length', `A second ${hashTlv.name} TLV has the wrong length: the TLV area is corrupted.`);
+  if (!hashCopies.every((t) => bytesEqual(computed, t.value)))
     return fail(
       r,
       'mcuboot.hash-mismatch',
@@ -207,7 +211,13 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
   let message: Uint8Array | undefined; // pure mode: the covered region (plaintext)
   for (const t of img.tlvs) {
     if (t.type === TLV.KEYHASH) {
-      current = keyHashes.findIndex((h) => bytesEqual(h, t.value));
+      // bootutil_find_key: longer than the digest aborts validation; otherwise it compares only
+      // `len` bytes and takes the first key whose hash starts with them.
+      if (t.length > HASH_LEN[alg])
+        return fail(r, 'mcuboot.bad-keyhash-length', `The KEYHASH TLV is ${t.length} bytes, longer than the ${alg} digest: MCUboot rejects the image.`);
+      current = keyHashes.findIndex((h) => bytesEqual(h.subarray(0, t.length), t.value));
+      if (current >= 0 && t.length < HASH_LEN[alg])
+        r = { ...r, warnings: [...r.warnings, `The KEYHASH TLV holds only ${t.length} of ${HASH_LEN[alg]} bytes; MCUboot matches keys on that prefix alone.`] };
       currentVia = 'KEYHASH';
       keyMatched ||= current >= 0;
     } else if (t.type === TLV.PUBKEY) {
@@ -225,6 +235,10 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
         continue;
       }
       sigTried = true;
+      // image_validate.c: a wrong length for the expected signature type aborts validation.
+      const lenOk = key.type === 'ed25519' ? t.length === 64 : key.rsa ? t.length === key.rsa.bits / 8 : t.length <= 128;
+      if (!lenOk)
+        return fail(r, 'mcuboot.bad-signature-length', `The ${t.name} signature TLV is ${t.length} bytes, not a length MCUboot accepts for a ${key.type} key.`);
       let ok: boolean;
       let type: string = key.type;
       if (key.type === 'ed25519' && img.sigPure) {
