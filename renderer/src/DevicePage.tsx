@@ -30,7 +30,7 @@ export function DevicePage({
     <section className="device-page" data-testid="device-page">
       <h2>{device.label}</h2>
       <p className="what" data-testid="device-kind">
-        {KIND_WORDS[device.kind] ?? device.kind} — {device.summary}
+        {device.kind === 'identifying' || device.kind === 'unknown' ? `${KIND_WORDS[device.kind]}: ${device.summary}` : device.summary}
       </p>
       {detail && (
         <table className="identity">

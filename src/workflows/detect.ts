@@ -6,11 +6,14 @@
  */
 import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition } from './job.ts';
+import { UnbrickError } from '../core/errors.ts';
 import { type Identification, type Probe, PROBES } from './probes.ts';
 
 export interface DetectState {
   found?: Identification;
   tried: string[];
+  /** Why the link could not be used at all (unplugged, no simulator, port busy). */
+  unreachable?: string;
 }
 
 export function detectJob(registry: DeviceRegistry, deviceId: string, probes: Probe[] = PROBES): JobDefinition<DetectState> {
@@ -32,7 +35,14 @@ export function detectJob(registry: DeviceRegistry, deviceId: string, probes: Pr
           for (const probe of probes) {
             ctx.log(`Trying ${probe.name}…`);
             ctx.state.tried.push(probe.name);
-            const found = await probe.identify(device(), ctx.signal);
+            let found;
+            try {
+              found = await probe.identify(device(), ctx.signal);
+            } catch (e) {
+              // A link that cannot be opened answers no probe: say why, once.
+              if (e instanceof UnbrickError && (e.code.startsWith('lab.') || e.code === 'io.open-failed')) ctx.state.unreachable = e.message;
+              throw e;
+            }
             if (found) {
               ctx.state.found = found;
               ctx.log(`Answered as ${found.summary}.`);
@@ -47,8 +57,11 @@ export function detectJob(registry: DeviceRegistry, deviceId: string, probes: Pr
         registry.update(deviceId, { kind: state.found.kind, summary: state.found.summary, learned: state.found.identity });
         return { summary: `Identified: ${state.found.summary}.` };
       }
-      const summary =
-        state.tried.length === 0 ? 'Not identified: this build has no protocol probes yet.' : `Nothing known answered (tried ${state.tried.join(', ')}).`;
+      const summary = state.unreachable
+        ? `Cannot reach it: ${state.unreachable}`
+        : state.tried.length === 0
+          ? 'Not identified: this build has no protocol probes yet.'
+          : `Nothing known answered (tried ${state.tried.join(', ')}).`;
       registry.update(deviceId, { kind: 'unknown', summary });
       return { summary };
     },

@@ -15,7 +15,14 @@ export interface DeviceHandle {
   simulated: boolean;
   /** Identity known before any probing (serial number on the label, adapter serial). */
   identity: { name: string; value: string }[];
-  open(): Promise<ByteTransport>;
+  /** Opens the link with the framing a protocol needs (simulated links ignore it). */
+  open(framing?: LinkFraming): Promise<ByteTransport>;
+}
+
+export interface LinkFraming {
+  baudRate?: number;
+  /** 'even' for the STM32 ROM bootloader (8E1), 'none' for SMP (8N1). */
+  parity?: 'none' | 'even';
 }
 
 export interface DeviceEntry {

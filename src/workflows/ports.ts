@@ -32,8 +32,7 @@ export function portHandle(p: PortInfo): DeviceHandle {
     label: p.manufacturer ? `${p.manufacturer} on ${p.path}` : `Serial port ${p.path}`,
     simulated: false,
     identity,
-    // Probes reopen with the framing their protocol needs; this default suits SMP (8N1).
-    open: () => openSerial({ path: p.path, baudRate: 115200, parity: 'none' }),
+    open: (framing) => openSerial({ path: p.path, baudRate: framing?.baudRate ?? 115200, parity: framing?.parity ?? 'none' }),
   };
 }
 

@@ -7,6 +7,7 @@ import type { WorkflowName, WorkflowOptions } from '../api/contract.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition } from './job.ts';
 import { detectJob } from './detect.ts';
+import { diagnoseJob } from './diagnose.ts';
 
 export interface WorkflowEnv {
   devices: DeviceRegistry;
@@ -27,7 +28,7 @@ const notYet =
 
 export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
-  diagnose: notYet('diagnose', 'the SMP and STM32 clients'),
+  diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId) as JobDefinition<unknown>,
   recover: notYet('recover', 'the SMP client and the golden library'),
   unbrick: notYet('unbrick', 'the STM32 client and golden bundles'),
   update: notYet('update', 'the SMP client and bundle verification'),

@@ -6,6 +6,7 @@
  */
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabUnitSpec } from './units.ts';
+import { stm32Board } from './stm32-board.ts';
 
 export interface LabSimulator {
   /** Connects the simulator to a fresh cable (the previous one, if any, was cut). */
@@ -15,8 +16,11 @@ export interface LabSimulator {
 
 export type LabSimulatorFactory = (spec: LabUnitSpec) => Promise<LabSimulator>;
 
-const factories: Partial<Record<LabUnitSpec['answersWith'], LabSimulatorFactory>> = {};
-
 export function simulatorFor(spec: LabUnitSpec): LabSimulatorFactory | undefined {
-  return factories[spec.answersWith];
+  switch (spec.answersWith) {
+    case 'stm32-rom':
+      return async (s) => stm32Board(s);
+    default:
+      return undefined; // MCUboot serial recovery and Zephyr SMP: wired in when their simulators land
+  }
 }

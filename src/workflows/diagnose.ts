@@ -1,0 +1,68 @@
+/**
+ * Diagnose: read everything the device will tell and turn it into findings in
+ * plain words with a severity. Changes nothing on the device. Which reader
+ * runs depends on what detect found (STM32 ROM bootloader today; SMP readers
+ * for MCUboot serial recovery and Zephyr join as the SMP client lands).
+ */
+import type { Diagnosis } from '../api/contract.ts';
+import { deviceError } from '../core/errors.ts';
+import type { DeviceRegistry } from './devices.ts';
+import type { JobDefinition } from './job.ts';
+import { openStm32, type Stm32Link } from './stm32-link.ts';
+import { diagnoseStm32 } from './diagnose-stm32.ts';
+
+export interface DiagnoseState {
+  diagnosis?: Diagnosis;
+}
+
+export function diagnoseJob(registry: DeviceRegistry, deviceId: string): JobDefinition<DiagnoseState> {
+  const entry = () => registry.get(deviceId);
+  let link: Stm32Link | undefined;
+  return {
+    workflow: 'diagnose',
+    deviceId,
+    state: {},
+    precheck() {
+      const e = entry();
+      if (e.kind === 'identifying') return 'The device is still being identified. Wait a moment, then diagnose it.';
+      if (e.kind === 'stm32-rom') return undefined;
+      if (e.kind === 'unknown') return `Unbrick does not know what this device is (${e.summary}). Check the cable and power, run Detect again, then diagnose.`;
+      return `Diagnosing a device in ${e.summary} needs the SMP client, which is not part of this build yet.`;
+    },
+    steps: [
+      {
+        id: 'connect',
+        title: 'Connect to the STM32 ROM bootloader',
+        async run(ctx) {
+          link = await openStm32(entry().handle, ctx.signal);
+          ctx.log(`Connected: ${link.session.chip.name}, bootloader v${link.session.info.version >> 4}.${link.session.info.version & 0xf}.`);
+        },
+      },
+      {
+        id: 'read',
+        title: 'Read protection, option bytes, bootloader and slots',
+        async run(ctx) {
+          if (!link) throw deviceError('diagnose.not-connected', 'The connection was lost before reading. Run Diagnose again.');
+          try {
+            const r = await diagnoseStm32(link.session, ctx);
+            ctx.state.diagnosis = r.diagnosis;
+            registry.update(deviceId, { diagnosis: r.diagnosis });
+          } finally {
+            await link.close();
+            link = undefined;
+          }
+        },
+      },
+    ],
+    result(state) {
+      if (link) void link.close();
+      const d = state.diagnosis;
+      if (!d) return { summary: 'No diagnosis.' };
+      const worst = d.findings.filter((f) => f.severity === 'critical').length;
+      return {
+        summary: worst ? `${worst} critical finding${worst > 1 ? 's' : ''}: ${d.findings.find((f) => f.severity === 'critical')!.text}` : 'No critical findings.',
+        findings: d.findings,
+      };
+    },
+  };
+}
