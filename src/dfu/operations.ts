@@ -8,6 +8,7 @@
 import { checkError, deviceError, usageError, UnbrickError } from '../core/errors.ts';
 import type { ProgressListener } from '../core/progress.ts';
 import type { FirmwareSegment } from '../formats/firmware-file.ts';
+import { layoutSize } from '../formats/dfuse/index.ts';
 import { type ChipInfo, CHIPS, eraseUnits } from '../stm32/chips/index.ts';
 import { codecFor, decodeOptionBytes, encodeOptionBytes, type OptionBytes, type Rdp2Confirmation } from '../stm32/option-bytes/index.ts';
 import { pagesCovering } from './client.ts';
@@ -19,28 +20,43 @@ export interface DfuIdentity {
   transferSize: number;
   dfuVersion: string;
   alts: Array<{ alt: number; name: string }>;
-  /** The chip whose flash geometry and option-byte address match the device's memory descriptions. */
-  chip?: { pid: string; name: string; family: string };
+  /** Chips whose flash geometry and option-byte address match the device's memory descriptions. */
+  candidates: Array<{ pid: string; name: string; family: string }>;
   readProtected: boolean;
 }
 
 /**
- * Finds the chip table entries that fit what the device describes: flash
- * start and page sizes in alt 0, the option-byte address in alt 1. DFU does
- * not report the product ID, so this is the cross-check the issue asks for.
+ * The chip table entries that fit what the device describes: flash start and
+ * page sizes in alt 0, the option-byte address in alt 1. DFU does not report
+ * the product ID, so several parts can fit one layout (an F405 and an F412
+ * look alike); they are all returned.
  */
-export function matchChip(alts: DfuAlt[]): ChipInfo | undefined {
+export function matchChips(alts: DfuAlt[]): ChipInfo[] {
   const flash = alts.find((a) => a.layout && /flash/i.test(a.layout.name))?.layout;
   const ob = alts.find((a) => a.layout && /option/i.test(a.layout.name))?.layout;
-  if (!flash) return undefined;
+  if (!flash) return [];
   const sizes = flash.segments.flatMap((s) => Array<number>(s.pageCount).fill(s.pageSize));
-  const fits = CHIPS.filter((c) => {
+  return CHIPS.filter((c) => {
     if (c.flash.start !== flash.segments[0]!.start) return false;
     const units = eraseUnits(c).map((u) => u.size);
     if (units.length !== sizes.length || units.some((u, i) => u !== sizes[i])) return false;
-    return !ob || c.optionBytes.start === ob.segments[0]!.start;
+    // The option-byte memory's address and size tell look-alike families apart (G07x vs G431 vs L41x).
+    return !ob || (c.optionBytes.start === ob.segments[0]!.start && codecFor(c).regions(c).reduce((n, r) => n + r.length, 0) === layoutSize(ob));
   });
-  return fits.length === 1 ? fits[0] : undefined;
+}
+
+/**
+ * The chip whose option bytes are decoded: safe only when every candidate
+ * stores them in the same place with the same encoding.
+ */
+function requireChip(session: DfuSession): ChipInfo {
+  const fits = matchChips(session.alts);
+  const first = fits[0];
+  const same = (c: ChipInfo) =>
+    c.optionBytes.layout === first!.optionBytes.layout && JSON.stringify(codecFor(c).regions(c)) === JSON.stringify(codecFor(first!).regions(first!));
+  if (!first || !fits.every(same))
+    throw deviceError('dfu.unknown-chip', "The device's memory layout does not tell which chip it is, so its option bytes cannot be decoded safely.");
+  return first;
 }
 
 function flashAlt(session: DfuSession): DfuAlt & { layout: NonNullable<DfuAlt['layout']> } {
@@ -55,16 +71,10 @@ function optionAlt(session: DfuSession): DfuAlt & { layout: NonNullable<DfuAlt['
   return alt as DfuAlt & { layout: NonNullable<DfuAlt['layout']> };
 }
 
-function requireChip(session: DfuSession): ChipInfo {
-  const chip = matchChip(session.alts);
-  if (!chip) throw deviceError('dfu.unknown-chip', 'The device\'s memory layout matches no single chip in the table, so its option bytes cannot be decoded safely.');
-  return chip;
-}
-
 const isVendorError = (e: unknown) => e instanceof UnbrickError && (e.code === 'dfu.errVENDOR' || e.code === 'usb.stall');
 
 export async function identifyDfu(session: DfuSession): Promise<DfuIdentity> {
-  const chip = matchChip(session.alts);
+  const candidates = matchChips(session.alts).map((c) => ({ pid: `0x${c.pid.toString(16)}`, name: c.name, family: c.family }));
   let readProtected = false;
   const flash = session.alts.find((a) => a.layout && /flash/i.test(a.layout.name));
   if (flash?.layout) {
@@ -84,7 +94,7 @@ export async function identifyDfu(session: DfuSession): Promise<DfuIdentity> {
     transferSize: session.functional.transferSize,
     dfuVersion: session.functional.dfuVersion.toString(16).padStart(4, '0'),
     alts: session.alts.map((a) => ({ alt: a.alt, name: a.name })),
-    ...(chip ? { chip: { pid: `0x${chip.pid.toString(16)}`, name: chip.name, family: chip.family } } : {}),
+    candidates,
     readProtected,
   };
 }
