@@ -5,11 +5,12 @@
  * image hash TLV and version, exactly like bootutil. The simulators never
  * carry their own copy of MCUboot verification.
  *
- * Until `verifyImage` is available, `STOPGAP` reads the image length, version
- * and hash TLV and checks the hash only; `signatureChecked` tells callers
- * (and tests) which one is in effect.
+ * `readSlotImage` only finds where the image ends in a slot and reads what
+ * devices report (version, hash TLV); `HASH_ONLY` is for devices built
+ * without signature checking.
  */
 import { createHash } from 'node:crypto';
+import { loadKey, verifyImage } from '../../formats/mcuboot/index.ts';
 
 export interface ImageVersion {
   major: number;
@@ -69,7 +70,8 @@ export function readSlotImage(slot: Uint8Array): { image: SlotImage; hashedEnd: 
   return { image: { wellFormed: true, valid: false, hash, version, flags, length: end }, hashedEnd };
 }
 
-export const STOPGAP: ImageChecker = {
+/** Integrity only (a device built without a signature check). */
+export const HASH_ONLY: ImageChecker = {
   signatureChecked: false,
   check(slot) {
     const r = readSlotImage(slot);
@@ -80,46 +82,16 @@ export const STOPGAP: ImageChecker = {
   },
 };
 
-interface RealVerify {
-  verifyImage(bytes: Uint8Array, opts: { keys: unknown[] }): { valid: boolean; reason?: string };
-}
-interface RealKeys {
-  loadKey(pem: string): unknown;
-}
-
-/** The real module, when it is in the tree (looked up at run time so this file builds either way). */
-async function loadReal(): Promise<{ verify: RealVerify; keys: RealKeys } | undefined> {
-  for (const name of ['index.ts', 'verify.ts']) {
-    try {
-      const mod = (await import(new URL(`../../formats/mcuboot/${name}`, import.meta.url).href)) as Partial<RealVerify>;
-      if (typeof mod.verifyImage === 'function') {
-        const keys = (await import(new URL('../../crypto/keys.ts', import.meta.url).href)) as RealKeys;
-        return { verify: mod as RealVerify, keys };
-      }
-    } catch {
-      /* not there yet */
-    }
-  }
-  return undefined;
-}
-
-const real = await loadReal();
-
-/** A checker for a device holding these public keys (PEM). */
+/** A checker for a device holding these public keys (PEM): bootutil-exact verdicts from src/formats/mcuboot. */
 export function imageChecker(keyPems: string[]): ImageChecker {
-  if (!real) return STOPGAP;
-  const keys = keyPems.map((k) => real.keys.loadKey(k));
+  const keys = keyPems.map((k) => loadKey(k));
   return {
     signatureChecked: true,
     check(slot) {
       const r = readSlotImage(slot);
       if (!r) return NO_IMAGE;
-      try {
-        const v = real.verify.verifyImage(slot.subarray(0, r.image.length), { keys });
-        return { ...r.image, valid: !!v.valid, ...(v.reason ? { reason: v.reason } : {}) };
-      } catch (e) {
-        return { ...r.image, valid: false, reason: (e as Error).message };
-      }
+      const v = verifyImage(slot.subarray(0, r.image.length), { keys });
+      return { ...r.image, valid: v.valid, ...(v.reason ? { reason: v.reason } : {}) };
     },
   };
 }
