@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { toHex } from '../../core/bytes.ts';
 import { usageError } from '../../core/errors.ts';
 import { digest } from '../../crypto/hash.ts';
-import { exportPrivatePem, exportPublicPem, generateKey, isPrivate, KEY_TYPES, type KeyType } from '../../crypto/keys.ts';
+import { bootloaderPrivateDer, exportCSource, exportPrivatePem, exportPublicPem, generateKey, isPrivate, KEY_TYPES, type KeyType } from '../../crypto/keys.ts';
 import { requirePositional, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { readKeyFile } from './image.ts';
 
@@ -67,8 +67,46 @@ const infoCommand = {
   },
 };
 
+const EXPORT_FORMATS = ['pem', 'raw', 'c', 'hash', 'private-c', 'private-raw'] as const;
+
+const exportCommand = {
+  name: 'export',
+  summary: 'export a key for a bootloader build or another tool (like imgtool getpub/getpubhash/getpriv)',
+  args: 'FILE',
+  description:
+    'pem: public key PEM; raw: the exact public key bytes MCUboot embeds (DER); c: those bytes as a C array; hash: SHA-256 of them (getpubhash); private-c / private-raw: the private decryption key as the bootloader embeds it (getpriv).',
+  options: {
+    format: { type: 'string', short: 'f', value: 'FORMAT', description: EXPORT_FORMATS.join('|'), default: 'pem' },
+    out: { type: 'string', short: 'o', value: 'FILE', description: 'write to FILE instead of stdout' },
+    force: { type: 'boolean', description: 'overwrite FILE if it exists' },
+  },
+  async run(ctx: CommandContext) {
+    const file = requirePositional(ctx, 0, 'FILE');
+    const format = (stringOpt(ctx, 'format') ?? 'pem') as (typeof EXPORT_FORMATS)[number];
+    if (!EXPORT_FORMATS.includes(format)) throw usageError('usage.bad-format', `--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+    const key = readKeyFile(file);
+    const content: string | Uint8Array =
+      format === 'pem' ? exportPublicPem(key)
+      : format === 'raw' ? key.publicDer
+      : format === 'c' ? exportCSource(key, 'public')
+      : format === 'hash' ? digest('sha256', key.publicDer)
+      : format === 'private-c' ? exportCSource(key, 'private')
+      : bootloaderPrivateDer(key);
+    const out = stringOpt(ctx, 'out');
+    const binary = content instanceof Uint8Array;
+    if (out) {
+      refuseOverwrite(ctx, out);
+      writeFileAtomic(out, content);
+    } else if (binary && !ctx.json && ctx.tty) throw usageError('usage.binary-to-terminal', `--format ${format} is binary: give --out FILE (or --json for hex).`);
+    const data = { file, type: key.type, format, ...(out ? { out } : { content: binary ? toHex(content) : content }) };
+    const human = out ? [`wrote ${format} of ${file} to ${out}`] : binary ? [] : [(content as string).trimEnd()];
+    if (!out && binary && !ctx.json) process.stdout.write(content);
+    return { data, human };
+  },
+};
+
 export const keysGroup: CommandGroup = {
   name: 'keys',
   summary: 'generate and inspect image signing/encryption keys',
-  commands: [generateCommand, infoCommand] as CommandGroup['commands'],
+  commands: [generateCommand, infoCommand, exportCommand] as CommandGroup['commands'],
 };

@@ -82,3 +82,15 @@ test('unreadable keys are typed input errors', () => {
   spki[spki.length - 1]! ^= 0xff; // point off the curve
   assert.equal(codeOf(encodePem('PUBLIC KEY', spki)), 'keys.malformed');
 });
+
+test('C arrays and raw forms match imgtool getpub -e lang-c / getpriv / getpub -e raw', async () => {
+  const { exportCSource, bootloaderPrivateDer } = await import('../../../src/crypto/keys.ts');
+  for (const [name, entry] of Object.entries(manifest.keys)) {
+    const priv = loadKey(read(entry.private_pem).toString('utf8'));
+    assert.equal(exportCSource(priv, 'public'), read(entry.public_c).toString('utf8'), name);
+    if (entry.purpose === 'encrypt') {
+      assert.equal(exportCSource(priv, 'private'), read(`keys/${name}.priv.c`).toString('utf8'), `${name} getpriv`);
+      assert.ok(bootloaderPrivateDer(priv).length > 32);
+    }
+  }
+});

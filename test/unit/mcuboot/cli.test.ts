@@ -81,3 +81,11 @@ test('keys generate + image sign + image verify + image info round trip', () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('keys export reproduces imgtool getpub -e lang-c and getpubhash', () => {
+  const c = unbrick('keys', 'export', v('keys/ecdsa-p256-a.pem'), '--format', 'c');
+  assert.equal(c.code, 0, c.err);
+  assert.equal(c.out, readFileSync(v('keys/ecdsa-p256-a.pub.c'), 'utf8'));
+  const h = unbrick('keys', 'export', v('keys/ed25519-a.pub.pem'), '--format', 'hash', '--json');
+  assert.equal(h.json().content, readFileSync(v('keys/ed25519-a.pubhash.sha256.bin')).toString('hex'));
+});
