@@ -148,16 +148,17 @@ function checkSegments(s: Stm32Session, segments: Segment[]): void {
 }
 
 /** The image laid over erased flash, per erase unit (what each unit must hold afterwards). */
-function unitImages(chip: ChipInfo, segments: Segment[]): Map<number, { unit: EraseUnit; data: Uint8Array; covered: number }> {
-  const out = new Map<number, { unit: EraseUnit; data: Uint8Array; covered: number }>();
+function unitImages(chip: ChipInfo, segments: Segment[]): Map<number, UnitImage & { covered: number }> {
+  const out = new Map<number, UnitImage & { covered: number }>();
   for (const seg of segments)
     for (const u of unitsCovering(chip, seg.address, seg.data.length)) {
       let e = out.get(u.index);
-      if (!e) out.set(u.index, (e = { unit: u, data: new Uint8Array(u.size).fill(0xff), covered: 0 }));
+      if (!e) out.set(u.index, (e = { unit: u, data: new Uint8Array(u.size).fill(0xff), covered: 0, ranges: [] }));
       const from = Math.max(seg.address, u.address);
       const to = Math.min(seg.address + seg.data.length, u.address + u.size);
       e.data.set(seg.data.subarray(from - seg.address, to - seg.address), from - u.address);
       e.covered += to - from;
+      e.ranges.push([from - u.address, to - u.address]);
     }
   return out;
 }
@@ -237,7 +238,8 @@ export async function writeImage(s: Stm32Session, segments: Segment[], o: WriteO
   };
 }
 
-type UnitImage = { unit: EraseUnit; data: Uint8Array };
+/** What one erase unit must hold afterwards; `ranges` = the offsets the image itself covers. */
+type UnitImage = { unit: EraseUnit; data: Uint8Array; ranges: Array<[number, number]> };
 
 async function eraseAndWrite(s: Stm32Session, units: UnitImage[], erase: Set<number>, o: OpOptions, ms: { erase: number; write: number }): Promise<{ blocks: number; skipped: number }> {
   const t0 = performance.now();
@@ -294,8 +296,9 @@ async function verifyUnits(s: Stm32Session, units: UnitImage[], o: OpOptions, ms
       const crc = await withRetry(s, 'checksum', () => s.client.getChecksum(u.unit.address, u.unit.size, 5000), o.signal);
       if (crc !== stm32Crc(u.data)) bad.push(u.unit.index);
     } else
-      for (let off = 0; off < u.unit.size; off += BLOCK) {
-        const want = u.data.subarray(off, off + BLOCK);
+      // Read back what the image covers (reading the erased rest of a 128 KB sector would double the time).
+      for (const off of blockOffsets(u.ranges)) {
+        const want = u.data.subarray(off, Math.min(off + BLOCK, u.unit.size));
         const read = () => withRetry(s, `reading back 0x${(u.unit.address + off).toString(16)}`, () => s.client.readMemory(u.unit.address + off, want.length), o.signal);
         // Read Memory data carries no checksum: a mismatch is read once more before it counts.
         if (Buffer.compare(await read(), want) !== 0 && Buffer.compare(await read(), want) !== 0) {
@@ -307,6 +310,13 @@ async function verifyUnits(s: Stm32Session, units: UnitImage[], o: OpOptions, ms
   }
   ms.verify += performance.now() - t0;
   return bad;
+}
+
+/** 256-byte block offsets (aligned) touching the given ranges. */
+function blockOffsets(ranges: Array<[number, number]>): number[] {
+  const set = new Set<number>();
+  for (const [a, b] of ranges) for (let off = a - (a % BLOCK); off < b; off += BLOCK) set.add(off);
+  return [...set].sort((x, y) => x - y);
 }
 
 function verifyFailed(s: Stm32Session, bad: number[]): UnbrickError {

@@ -9,5 +9,7 @@ import { usbGroup, udevGroup } from './usb.ts';
 import { bundleGroup } from './bundle.ts';
 import { trustGroup } from './trust.ts';
 import { goldenGroup } from './golden.ts';
+import { stm32Group } from './stm32.ts';
+import { simGroup } from './sim.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, bundleGroup, trustGroup, goldenGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup];

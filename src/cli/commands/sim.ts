@@ -1,0 +1,9 @@
+/** `unbrick sim …`: simulated devices on pseudo-terminals (one command per simulator). */
+import type { CommandGroup } from '../framework.ts';
+import { simStm32Command } from './stm32.ts';
+
+export const simGroup: CommandGroup = {
+  name: 'sim',
+  summary: 'run a simulated device on a pseudo-terminal',
+  commands: [simStm32Command],
+};

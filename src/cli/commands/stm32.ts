@@ -1,0 +1,354 @@
+/**
+ * `unbrick stm32 ...`: the STM32 system bootloader over a UART (AN3155), and
+ * `unbrick sim stm32` (registered in sim.ts): a simulated chip on a pty.
+ */
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { formatBytes } from '../../core/bytes.ts';
+import { usageError } from '../../core/errors.ts';
+import type { Progress } from '../../core/progress.ts';
+import { loadFirmware } from '../../formats/firmware-file.ts';
+import { formatPid } from '../../stm32/chips/index.ts';
+import { COMMAND_NAMES, formatVersion } from '../../stm32/an3155/codec.ts';
+import { ENTRY_WIRINGS, type EntryWiring, MANUAL_ENTRY_STEPS } from '../../stm32/entry.ts';
+import * as ops from '../../stm32/operations.ts';
+import { applyOptionChanges, parsePageList } from '../../stm32/option-bytes/changes.ts';
+import { describeOptionBytes, describeRdp, formatRuns, RDP2_CONFIRMATION } from '../../stm32/option-bytes/index.ts';
+import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
+import { openSerial } from '../../transport/serial.ts';
+import { MODELLED_CHIPS, startStm32PtySim } from '../../sim/stm32/index.ts';
+import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
+
+const MASS_ERASE_FLAG = 'yes-i-understand-mass-erase';
+const READOUT_FLAG = 'yes-i-understand-readout-protection';
+
+const PORT_OPTIONS: Record<string, OptionSpec> = {
+  port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, COM3)' },
+  baud: { type: 'string', value: 'N', description: 'baud rate', default: '115200' },
+  parity: { type: 'string', value: 'even|none', description: 'UART parity: even (8E1, the bootloader) or none for a pseudo-terminal (default: none on /dev/pts/*, else even)' },
+  entry: { type: 'string', value: 'WIRING', description: `enter the bootloader with the adapter's lines: ${ENTRY_WIRINGS.join(', ')}`, default: 'none' },
+  'invert-lines': { type: 'boolean', description: 'the entry lines are inverted (asserted = pin low)' },
+};
+
+/** Progress on stderr: a redrawn line on a terminal, phase changes otherwise. */
+function progressPrinter(ctx: CommandContext): (p: Progress) => void {
+  let lastPhase = '';
+  let lastDraw = 0;
+  return (p) => {
+    const now = performance.now();
+    const finished = p.done >= p.total;
+    if (ctx.tty) {
+      if (!finished && now - lastDraw < 100 && p.phase === lastPhase) return;
+      lastDraw = now;
+      const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
+      const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
+      const rate = p.rate && p.phase !== 'Erasing' ? `  ${formatBytes(Math.round(p.rate))}/s` : '';
+      const eta = p.eta !== undefined && !finished ? `  ${Math.ceil(p.eta)} s left` : '';
+      process.stderr.write(`\r${p.phase.padEnd(10)} [${bar}] ${String(pct).padStart(3)}%${rate}${eta}\x1b[K${finished ? '\n' : ''}`);
+    } else if (p.phase !== lastPhase) ctx.warn(`${p.phase}...`);
+    lastPhase = p.phase;
+  };
+}
+
+async function ask(ctx: CommandContext, question: string): Promise<string | undefined> {
+  if (!ctx.tty || !process.stdin.isTTY) return undefined;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+/** A destructive step goes ahead with its flag, or with the typed word on a terminal; never by default. */
+async function confirm(ctx: CommandContext, flag: string, what: string, word: string): Promise<void> {
+  if (ctx.values[flag]) return;
+  const answer = await ask(ctx, `${what}\nType ${word} to go ahead: `);
+  if (answer !== word) throw usageError('stm32.confirm-required', `${what} Not done. To confirm in a script, add --${flag}.`);
+}
+
+function parity(ctx: CommandContext, path: string): 'even' | 'none' {
+  const p = stringOpt(ctx, 'parity');
+  if (p === undefined) return path.startsWith('/dev/pts/') ? 'none' : 'even';
+  if (p !== 'even' && p !== 'none') throw usageError('usage.bad-parity', '--parity is even or none.');
+  return p;
+}
+
+async function withSession<T>(ctx: CommandContext, fn: (s: Stm32Session) => Promise<T>): Promise<T> {
+  const path = requireString(ctx, 'port');
+  const wiring = (stringOpt(ctx, 'entry') ?? 'none') as EntryWiring;
+  if (!ENTRY_WIRINGS.includes(wiring)) throw usageError('usage.bad-entry', `--entry is one of ${ENTRY_WIRINGS.join(', ')}.`);
+  const transport = await openSerial({ path, baudRate: intOpt(ctx, 'baud', 115200), parity: parity(ctx, path) });
+  try {
+    let session: Stm32Session;
+    try {
+      session = await connectStm32(transport, { wiring, invertLines: !!ctx.values['invert-lines'], signal: ctx.signal });
+    } catch (e) {
+      if (e instanceof Error && 'code' in e && e.code === 'stm32.no-bootloader' && wiring === 'none') ctx.warn(MANUAL_ENTRY_STEPS.join('\n'));
+      throw e;
+    }
+    return await fn(session);
+  } finally {
+    await transport.close();
+  }
+}
+
+const unitWord = (s: Stm32Session) => (s.chip.flash.layout === 'sectors' ? 'sectors' : 'pages');
+
+const commands: Command[] = [
+  {
+    name: 'info',
+    summary: 'identify the chip and bootloader, and show its protection',
+    options: PORT_OPTIONS,
+    async run(ctx) {
+      return withSession(ctx, async (s) => {
+        const rdp = await ops.probeReadout(s);
+        const ob = rdp === 0 ? await ops.readOptionBytes(s).catch(() => undefined) : undefined;
+        const data = {
+          chip: { pid: formatPid(s.chip.pid), name: s.chip.name, family: s.chip.family, flashBytes: s.chip.flash.size, flashStart: s.chip.flash.start },
+          bootloader: { version: formatVersion(s.info.version), commands: s.info.commands.map((c) => COMMAND_NAMES[c] ?? `0x${c.toString(16)}`), getChecksum: s.hasChecksum },
+          readoutProtection: rdp,
+          optionBytes: ob,
+        };
+        const human = [
+          `Chip: ${s.chip.name} (PID ${formatPid(s.chip.pid)}), ${formatBytes(s.chip.flash.size)} flash at 0x${s.chip.flash.start.toString(16)}`,
+          `Bootloader: V${formatVersion(s.info.version)}, commands ${data.bootloader.commands.join(' ')}`,
+          rdp === 1 ? `Readout protection: ${describeRdp(1)}` : 'Readout protection: off',
+          ...(ob ? describeOptionBytes(s.chip, ob) : []),
+        ];
+        return { data, human };
+      });
+    },
+  },
+  {
+    name: 'read',
+    summary: 'read flash (or any readable area) to a file',
+    args: 'FILE',
+    options: { ...PORT_OPTIONS, address: { type: 'string', value: 'ADDR', description: 'start address (default: flash start)' }, length: { type: 'string', value: 'N', description: 'bytes (default: all flash)' } },
+    async run(ctx) {
+      const file = requirePositional(ctx, 0, 'FILE');
+      return withSession(ctx, async (s) => {
+        const address = intOpt(ctx, 'address', s.chip.flash.start)!;
+        const length = intOpt(ctx, 'length', s.chip.flash.end - address)!;
+        const data = await ops.readMemory(s, address, length, { onProgress: progressPrinter(ctx), signal: ctx.signal });
+        writeFileSync(file, data);
+        return { data: { file, address, bytes: data.length }, human: [`Read ${formatBytes(data.length)} from 0x${address.toString(16)} into ${file}.`] };
+      });
+    },
+  },
+  {
+    name: 'write',
+    summary: 'write a .bin (at --address) or .hex file: erases only the pages it covers, then verifies',
+    args: 'FILE',
+    options: {
+      ...PORT_OPTIONS,
+      address: { type: 'string', value: 'ADDR', description: 'load address of a .bin file (default: flash start)' },
+      'no-verify': { type: 'boolean', description: 'skip the verify (not recommended)' },
+    },
+    async run(ctx) {
+      const path = requirePositional(ctx, 0, 'FILE');
+      const isBin = !/\.(hex|ihex|dfu)$/i.test(path);
+      return withSession(ctx, async (s) => {
+        const fw = loadFirmware(path, isBin ? intOpt(ctx, 'address', s.chip.flash.start) : intOpt(ctx, 'address'));
+        const r = await ops.writeImage(s, fw.segments, { verify: !ctx.values['no-verify'], onProgress: progressPrinter(ctx), signal: ctx.signal });
+        const human = [
+          `Wrote ${formatBytes(r.bytes)}: erased ${unitWord(s)} ${formatRuns(r.erasedUnits) || 'none'}, ${r.blocksWritten} blocks written, ${r.blocksSkipped} erased-content blocks skipped${r.unchangedUnits.length ? `, ${unitWord(s)} ${formatRuns(r.unchangedUnits)} already up to date` : ''}.`,
+          r.verify === 'none' ? 'Not verified.' : `Verified by ${r.verify === 'checksum' ? 'Get Checksum (CRC-32)' : 'reading back'}.`,
+          ...(r.partialUnits.length ? [`Note: the image only partly covers ${unitWord(s)} ${formatRuns(r.partialUnits)}; the rest of them is now erased.`] : []),
+        ];
+        return { data: r, human };
+      });
+    },
+  },
+  {
+    name: 'verify',
+    summary: 'compare flash with a .bin or .hex file (Get Checksum where available, else read-back)',
+    args: 'FILE',
+    options: { ...PORT_OPTIONS, address: { type: 'string', value: 'ADDR', description: 'load address of a .bin file (default: flash start)' } },
+    async run(ctx) {
+      const path = requirePositional(ctx, 0, 'FILE');
+      const isBin = !/\.(hex|ihex|dfu)$/i.test(path);
+      return withSession(ctx, async (s) => {
+        const fw = loadFirmware(path, isBin ? intOpt(ctx, 'address', s.chip.flash.start) : intOpt(ctx, 'address'));
+        const how = await ops.verifyImage(s, fw.segments, { onProgress: progressPrinter(ctx), signal: ctx.signal });
+        return { data: { match: true, method: how }, human: [`Flash matches ${path} (${how}).`] };
+      });
+    },
+  },
+  {
+    name: 'erase',
+    summary: 'erase pages/sectors (--pages LIST) or the whole flash (--all)',
+    options: {
+      ...PORT_OPTIONS,
+      pages: { type: 'string', value: 'LIST', description: 'pages (sectors on F2/F4/F7), e.g. 0-7,12' },
+      all: { type: 'boolean', description: 'erase the whole flash' },
+      [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm --all without a prompt' },
+    },
+    async run(ctx) {
+      const pages = stringOpt(ctx, 'pages');
+      if (!pages && !ctx.values.all) throw usageError('usage.missing-option', 'Give --pages LIST or --all.');
+      if (ctx.values.all) await confirm(ctx, MASS_ERASE_FLAG, 'This erases the WHOLE flash.', 'ERASE');
+      return withSession(ctx, async (s) => {
+        if (ctx.values.all) {
+          const how = await ops.massErase(s, { onProgress: progressPrinter(ctx), signal: ctx.signal });
+          return { data: { erased: 'all', method: how }, human: [`Whole flash erased (${how}).`] };
+        }
+        const list = parsePageList(pages!);
+        await ops.erasePages(s, list, { onProgress: progressPrinter(ctx), signal: ctx.signal });
+        return { data: { erased: list }, human: [`Erased ${unitWord(s)} ${formatRuns(list)}.`] };
+      });
+    },
+  },
+  {
+    name: 'protect',
+    summary: 'write-protect pages/sectors (replaces the current set), and/or turn on readout protection',
+    options: {
+      ...PORT_OPTIONS,
+      pages: { type: 'string', value: 'LIST', description: 'pages/sectors to write-protect, e.g. 0-3' },
+      readout: { type: 'boolean', description: 'also set readout protection level 1 (lifting it later erases all flash)' },
+      policy: { type: 'string', value: 'JSON', description: 'a protection policy: {"wrpPages":"0-3","rdp":1}' },
+      [READOUT_FLAG]: { type: 'boolean', description: 'confirm --readout without a prompt' },
+    },
+    async run(ctx) {
+      const policyText = stringOpt(ctx, 'policy');
+      let pages = stringOpt(ctx, 'pages');
+      let readout = !!ctx.values.readout;
+      if (policyText) {
+        let p: { wrpPages?: string | number[]; rdp?: number };
+        try {
+          p = JSON.parse(policyText) as typeof p;
+        } catch {
+          throw usageError('stm32.bad-policy', '--policy must be JSON, e.g. {"wrpPages":"0-3","rdp":1}.');
+        }
+        if (p.rdp !== undefined && p.rdp !== 0 && p.rdp !== 1) throw usageError('stm32.bad-policy', 'A policy sets rdp 0 or 1; level 2 is only reachable through "ob set" with its own confirmation.');
+        pages = Array.isArray(p.wrpPages) ? p.wrpPages.join(',') : (p.wrpPages ?? 'none');
+        readout = p.rdp === 1;
+      }
+      if (!pages && !readout) throw usageError('usage.missing-option', 'Give --pages LIST, --readout or --policy.');
+      if (readout) await confirm(ctx, READOUT_FLAG, 'Readout protection stops all reads and writes; removing it later ERASES ALL FLASH.', 'PROTECT');
+      return withSession(ctx, async (s) => {
+        const out: string[] = [];
+        let wrp: number[] | undefined;
+        if (pages !== undefined) {
+          const list = parsePageList(pages);
+          if (list.length) wrp = (await ops.protectPages(s, list)).wrpPages;
+          else await ops.writeUnprotect(s);
+          out.push(list.length ? `Write-protected ${unitWord(s)}: ${formatRuns(wrp!)}.` : 'Write protection cleared.');
+        }
+        if (readout) {
+          await ops.readoutProtect(s);
+          out.push('Readout protection is on (level 1).');
+        }
+        return { data: { wrpPages: wrp ?? null, readoutProtection: readout }, human: out };
+      });
+    },
+  },
+  {
+    name: 'unprotect',
+    summary: 'remove write protection (default), or readout protection with --readout (ERASES ALL FLASH)',
+    options: { ...PORT_OPTIONS, readout: { type: 'boolean', description: 'remove readout protection: mass-erases the whole flash' }, [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm --readout without a prompt' } },
+    async run(ctx) {
+      if (ctx.values.readout) await confirm(ctx, MASS_ERASE_FLAG, 'Removing readout protection ERASES ALL FLASH (the chip does it, it cannot be stopped).', 'ERASE');
+      return withSession(ctx, async (s) => {
+        if (ctx.values.readout) {
+          await ops.readoutUnprotect(s, { onProgress: progressPrinter(ctx) });
+          return { data: { readoutProtection: 0, flashErased: true }, human: ['Readout protection removed; the flash is erased and the chip has reset.'] };
+        }
+        await ops.writeUnprotect(s);
+        return { data: { writeProtection: 'cleared' }, human: ['Write protection cleared; the chip has reset.'] };
+      });
+    },
+  },
+  {
+    name: 'ob',
+    summary: 'option bytes: "ob show" explains them; "ob set --rdp/--wrp/--user" changes them (the chip resets)',
+    args: 'show|set',
+    options: {
+      ...PORT_OPTIONS,
+      rdp: { type: 'string', value: '0|1|2', description: 'readout protection level (2 also needs --rdp2-confirm)' },
+      wrp: { type: 'string', value: 'LIST', description: 'write-protected pages/sectors, e.g. "0-3" or "none"' },
+      user: { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'a USER/BOR option field' },
+      'rdp2-confirm': { type: 'string', value: 'TEXT', description: `RDP level 2 is IRREVERSIBLE: pass the exact text "${RDP2_CONFIRMATION}"` },
+    },
+    async run(ctx) {
+      const sub = requirePositional(ctx, 0, 'show|set');
+      if (sub === 'show')
+        return withSession(ctx, async (s) => {
+          const ob = await ops.readOptionBytes(s);
+          return { data: { chip: s.chip.name, optionBytes: ob }, human: describeOptionBytes(s.chip, ob) };
+        });
+      if (sub !== 'set') throw usageError('usage.bad-arguments', 'Use "stm32 ob show" or "stm32 ob set".');
+      const changes = { rdp: stringOpt(ctx, 'rdp'), wrp: stringOpt(ctx, 'wrp'), user: stringList(ctx, 'user') };
+      if (changes.rdp === undefined && changes.wrp === undefined && !changes.user.length) throw usageError('usage.missing-option', 'Nothing to change: give --rdp, --wrp or --user.');
+      const phrase = stringOpt(ctx, 'rdp2-confirm');
+      if (changes.rdp?.trim() === '2') {
+        if (phrase !== RDP2_CONFIRMATION) throw usageError('stm32.rdp2-needs-confirmation', `RDP level 2 permanently disables the bootloader and debug access. To do it anyway, add --rdp2-confirm "${RDP2_CONFIRMATION}".`);
+        if (ctx.tty && (await ask(ctx, 'Type LOCK FOREVER to set RDP level 2: ')) !== 'LOCK FOREVER') throw usageError('stm32.confirm-required', 'RDP level 2 not set.');
+      }
+      if (changes.rdp?.trim() === '1') await confirm(ctx, READOUT_FLAG, 'Readout protection stops all reads and writes; removing it later ERASES ALL FLASH.', 'PROTECT');
+      return withSession(ctx, async (s) => {
+        const ob = await ops.readOptionBytes(s);
+        const next = applyOptionChanges(s.chip, ob, changes);
+        const back = await ops.writeOptionBytes(s, next, phrase === RDP2_CONFIRMATION && changes.rdp?.trim() === '2' ? { confirmRdpLevel2: RDP2_CONFIRMATION } : {});
+        const shown = back ?? next;
+        return { data: { chip: s.chip.name, optionBytes: shown, readBack: !!back }, human: ['Option bytes written; the chip reset to load them.', ...describeOptionBytes(s.chip, shown)] };
+      });
+    },
+  },
+];
+
+export const stm32Group: CommandGroup = {
+  name: 'stm32',
+  summary: 'STM32 ROM bootloader over a UART (AN3155): info, read, write, verify, erase, protect, unprotect, option bytes',
+  commands,
+};
+
+/** `unbrick sim stm32`: a simulated STM32 with its bootloader on a pseudo-terminal. */
+export const simStm32Command: Command = {
+  name: 'stm32',
+  summary: 'a simulated STM32 with its system bootloader on a pty (first output line: the pty path)',
+  description: `Chips: ${MODELLED_CHIPS.join(', ')} (or any product ID from the chip table, e.g. 0x410). Hosts open the pty as 8N1 (a pty has no parity; stm32flash needs -m 8n1); timing is that of 8E1. Runs until Ctrl-C.`,
+  options: {
+    chip: { type: 'string', value: 'NAME', description: 'chip to simulate' },
+    baud: { type: 'string', value: 'N', description: 'line pacing (0 = unpaced, for use behind linesim)', default: '115200' },
+    'get-checksum': { type: 'boolean', description: 'offer Get Checksum (0xA1), as newer bootloaders do' },
+    'time-scale': { type: 'string', value: 'X', description: 'multiply flash erase/program times (1 = datasheet)', default: '1' },
+    'readout-protected': { type: 'boolean', description: 'start with RDP level 1' },
+    'write-protected': { type: 'string', value: 'CODES', description: 'start with Write Protect sector codes set, e.g. 0-1' },
+    corrupt: { type: 'string', value: 'P', description: 'fault: flip a bit with probability P per byte' },
+    drop: { type: 'string', value: 'P', description: 'fault: drop a byte with probability P' },
+    'stall-after': { type: 'string', value: 'N', description: 'fault: go silent after N received bytes (for --stall-ms)' },
+    'stall-ms': { type: 'string', value: 'MS', description: 'fault: stall length', default: '2000' },
+    'disconnect-after': { type: 'string', value: 'N', description: 'fault: cut the line after N received bytes' },
+    'reset-after': { type: 'string', value: 'N', description: 'fault: reset the chip after N received bytes' },
+    seed: { type: 'string', value: 'N', description: 'fault random seed', default: '1' },
+  },
+  async run(ctx) {
+    const num = (name: string) => {
+      const v = stringOpt(ctx, name);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw usageError('usage.bad-number', `--${name} must be a non-negative number.`);
+      return n;
+    };
+    const sim = startStm32PtySim({
+      chip: requireString(ctx, 'chip'),
+      baud: num('baud') ?? 115200,
+      getChecksum: !!ctx.values['get-checksum'],
+      timeScale: num('time-scale') ?? 1,
+      resetAfterGoMs: 1000,
+      faults: { corrupt: num('corrupt'), drop: num('drop'), stallAfter: num('stall-after'), stallMs: num('stall-ms'), disconnectAfter: num('disconnect-after'), resetAfter: num('reset-after'), seed: num('seed') },
+    });
+    const wp = stringOpt(ctx, 'write-protected');
+    if (wp) sim.sim.chip.setWriteProtect(parsePageList(wp));
+    if (ctx.values['readout-protected']) sim.sim.chip.setReadoutProtect();
+    if (wp || ctx.values['readout-protected']) sim.sim.reset();
+    process.stdout.write(`${sim.path}\n`);
+    const info = sim.sim.chip.info;
+    ctx.warn(`Simulating ${info.name} (PID ${formatPid(info.pid)}) on ${sim.path}; ${sim.sim.chip.timing.text}. Ctrl-C stops.`);
+    await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
+    const st = sim.sim.chip.snapshot();
+    sim.close();
+    return { data: { path: sim.path, chip: info.name, rdpLevel: st.rdpLevel, wrpPages: st.wrpPages, resets: sim.sim.resets }, human: [] };
+  },
+};
