@@ -145,6 +145,15 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
     if (opts.tlvAllowList) return fail(r, 'mcuboot.tlv-not-allowed', msg);
   }
 
+  if (img.compressed)
+    r = {
+      ...r,
+      warnings: [
+        ...r.warnings,
+        `The image is compressed (${img.compressed}); the hash and signature of the compressed form are checked, the DECOMP_SHA/DECOMP_SIGNATURE of the decompressed form are not.`,
+      ],
+    };
+
   // The hash TLV: bootutil requires exactly one configured type with the digest's exact length.
   const hashTlv = img.tlvs.find((t) => HASH_TLVS[t.type] !== undefined);
   if (!hashTlv) return fail(r, 'mcuboot.no-hash', 'The image has no SHA256/SHA384/SHA512 TLV, so MCUboot cannot check its integrity.');
