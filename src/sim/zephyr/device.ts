@@ -1,0 +1,423 @@
+/**
+ * A Zephyr application with the SMP server over its console UART, modelled
+ * on samples/subsys/mgmt/mcumgr/smp_svr as recorded in
+ * ../shared/vectors/smp-zephyr (Zephyr 3.4.99; its README is the spec). Two
+ * 128-byte line buffers, 4 packet buffers of 384 bytes, v1 `rc` versus v2
+ * `err` answers, success without `rc`, `match` at the end of an upload, and
+ * log lines on the same UART.
+ *
+ * Below the application sits MCUboot (`bootloader: 'mcuboot'`): a reset runs
+ * the swap for a tested image, reverts it when it was not confirmed, and keeps
+ * a confirmed one. `bootloader: 'none'` is the recording's native_sim, where
+ * nothing runs between resets and pending stays pending.
+ */
+import { NorFlash, sectorsFromRuns, type FlashTiming } from '../flash.ts';
+import { SmpDevice, type Reply } from '../smp/device.ts';
+import { zephyrFrame } from '../smp/console.ts';
+import { bulk, parseRequest, responsePacket, zcbor, zmap } from '../smp/request.ts';
+import { bootGo, eraseRange, setConfirmed, setPending, swapType, PowerLoss, type ImageSlots, type SwapType } from '../smp/boot.ts';
+import { readSlotImage, versionText, type ImageChecker } from '../smp/image-check.ts';
+import { CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
+import type { SmpHeader } from '../../smp/header.ts';
+import { createHash } from 'node:crypto';
+
+export interface ZephyrOptions {
+  checker: ImageChecker;
+  slotSize?: number;
+  sectorSize?: number;
+  /** MCUMGR_TRANSPORT_NETBUF_SIZE: the largest decoded frame. */
+  bufSize?: number;
+  /** MCUMGR_TRANSPORT_NETBUF_COUNT. */
+  bufCount?: number;
+  /** UART_MCUMGR_RX_BUF_COUNT. */
+  lineBufs?: number;
+  timing?: FlashTiming;
+  bootloader?: 'mcuboot' | 'none';
+  /** Fault injection: reset once an upload reaches this offset. */
+  resetAtUploadOffset?: number;
+  /** Fault injection: lose power after this many swapped sectors at the next swap. */
+  powerLossAfterSectors?: number;
+  /** Boot time after the 250 ms reset delay. */
+  bootMs?: number;
+}
+
+/** MGMT_ERR codes (smp v1 `rc`). */
+const M = { EOK: 0, EUNKNOWN: 1, ENOMEM: 2, EINVAL: 3, ENOENT: 5, EBADSTATE: 6, ENOTSUP: 8, ECORRUPT: 9, UNSUPPORTED_TOO_NEW: 13 } as const;
+/** IMG_MGMT_ERR codes (v2 `err.rc` in group 1). */
+const IMG = { UNKNOWN: 1, HASH_NOT_FOUND: 8, NO_FREE_SLOT: 9, FLASH_OPEN_FAILED: 10, INVALID_OFFSET: 20, INVALID_LENGTH: 21, INVALID_IMAGE_HEADER: 22, INVALID_IMAGE_HEADER_MAGIC: 23, INVALID_HASH: 24, IMAGE_ALREADY_PENDING: 28, TOO_LARGE: 30, DATA_OVERRUN: 31 } as const;
+
+/** img_mgmt_translate_error_code: how a group-1 error reads to an SMP v1 client. */
+function imgToV1(code: number): number {
+  if ([20, 21, 22, 24, 14, 19, 5, 7].includes(code)) return M.EINVAL;
+  if ([9, 28, 32, 33, 27].includes(code)) return M.EBADSTATE;
+  if (code === 15) return M.ENOMEM;
+  return M.EUNKNOWN;
+}
+
+const IMAGE_MAGIC = 0x96f3b83d;
+const NATIVE_SIM_INFO = { s: 'Zephyr', n: 'unknown', r: '', v: '3.4.99', b: 'Sun Nov 22 01:55:44 2026', m: 'posix', p: 'unknown', i: 'native_sim_64', o: 'Zephyr' };
+
+export class ZephyrDevice extends SmpDevice {
+  readonly flash: NorFlash;
+  readonly slots: ImageSlots;
+  readonly storage: { offset: number; size: number };
+  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors'>> & Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors'>;
+  private upload: { active: boolean; off: number; size: number; sha: Uint8Array } = { active: false, off: 0, size: 0, sha: new Uint8Array(0) };
+  private lastResponseHeader: Uint8Array = new Uint8Array(8);
+  private bootedAt = performance.now();
+  lastBoot?: { swapped: SwapType; bootable: boolean; reason?: string };
+  /** The stats counter `ticks` (a test can pin it). */
+  statTicks: () => number = () => Math.floor((performance.now() - this.bootedAt) / 1000);
+
+  constructor(options: ZephyrOptions) {
+    const bufSize = options.bufSize ?? 384;
+    const bufCount = options.bufCount ?? 4;
+    super({ lineMax: 128, lineBufs: options.lineBufs ?? 2, mode: 'queued', packetBufs: bufCount, maxDecoded: bufSize, style: 'zephyr' });
+    this.opts = {
+      checker: options.checker,
+      slotSize: options.slotSize ?? 0x69000,
+      sectorSize: options.sectorSize ?? 4096,
+      bufSize,
+      bufCount,
+      lineBufs: options.lineBufs ?? 2,
+      bootloader: options.bootloader ?? 'mcuboot',
+      resetAtUploadOffset: options.resetAtUploadOffset,
+      powerLossAfterSectors: options.powerLossAfterSectors,
+      bootMs: options.bootMs ?? 0,
+    };
+    const { slotSize, sectorSize } = this.opts;
+    // native_sim layout: mcuboot 0xC000, slot0, slot1, then storage (scratch is unused by swap-move).
+    const boot = 0xc000;
+    const storage = 0x4000;
+    const total = boot + 2 * slotSize + storage;
+    this.flash = new NorFlash(sectorsFromRuns([[total / sectorSize, sectorSize]]), 0xff, options.timing);
+    this.slots = { primary: { offset: boot, size: slotSize }, secondary: { offset: boot + slotSize, size: slotSize } };
+    this.storage = { offset: boot + 2 * slotSize, size: storage };
+  }
+
+  /** Largest image MCUboot can swap in (two sectors of swap-move overhead). */
+  get maxImageSize(): number {
+    return this.opts.slotSize - 2 * this.opts.sectorSize;
+  }
+
+  /** Places an image in a slot, as a factory programmer would. */
+  program(slot: 0 | 1, bytes: Uint8Array): void {
+    const area = slot === 0 ? this.slots.primary : this.slots.secondary;
+    eraseRange(this.flash, area.offset, area.size);
+    this.flash.program(area.offset, bytes);
+  }
+
+  protected boot(): number {
+    this.upload = { active: false, off: 0, size: 0, sha: new Uint8Array(0) };
+    this.bootedAt = performance.now();
+    if (this.opts.bootloader === 'none') return 0;
+    try {
+      const out = bootGo(this.flash, this.slots, this.opts.checker, { powerLossAfter: this.opts.powerLossAfterSectors });
+      this.lastBoot = out;
+      return out.ms;
+    } catch (e) {
+      if (!(e instanceof PowerLoss)) throw e;
+      this.opts.powerLossAfterSectors = undefined;
+      return this.boot();
+    }
+  }
+
+  private logLine(level: 'err' | 'inf', module: string, text: string): string {
+    const ms = performance.now() - this.bootedAt;
+    const hh = String(Math.floor(ms / 3600000)).padStart(2, '0');
+    const mm = String(Math.floor(ms / 60000) % 60).padStart(2, '0');
+    const ss = String(Math.floor(ms / 1000) % 60).padStart(2, '0');
+    const mss = String(Math.floor(ms) % 1000).padStart(3, '0');
+    const color = level === 'err' ? '\x1b[1;31m' : '\x1b[0m';
+    return `[${hh}:${mm}:${ss}.${mss},000] ${color}<${level}> ${module}: ${text}\x1b[0m\r\n`;
+  }
+
+  private send(h: SmpHeader, body: CborValue, extra: Omit<Reply, 'wire'> = {}): Reply {
+    const packet = responsePacket(h, zcbor(body));
+    this.lastResponseHeader = packet.slice(0, 8);
+    return { wire: zephyrFrame(packet), ...extra };
+  }
+
+  private rc(h: SmpHeader, rc: number, extra: Omit<Reply, 'wire'> = {}): Reply {
+    return this.send(h, zmap([['rc', rc]]), extra);
+  }
+
+  /** A group error: `err` map for SMP v2, the translated `rc` for v1. */
+  private groupErr(h: SmpHeader, group: number, code: number, v1: number, extra: Omit<Reply, 'wire'> = {}): Reply {
+    if (h.version === 1) return this.send(h, zmap([['err', zmap([['group', group], ['rc', code]])]]), extra);
+    return this.rc(h, v1, extra);
+  }
+
+  private imgErr(h: SmpHeader, code: number, extra: Omit<Reply, 'wire'> = {}): Reply {
+    return this.groupErr(h, 1, code, imgToV1(code), extra);
+  }
+
+  protected handle(packet: Uint8Array): Reply {
+    const req = parseRequest(packet);
+    if (!req) return {};
+    const h = req.header;
+    if (h.op !== 0 && h.op !== 2) return {};
+    // Header versions 2 and 3 do not exist yet: UNSUPPORTED_TOO_NEW, answered as v2.
+    if (h.version > 1) return this.rc({ ...h, version: 1 }, M.UNSUPPORTED_TOO_NEW);
+    if (h.len > req.cbor.length) return this.rc(h, M.ECORRUPT);
+    const cbor = req.cbor.subarray(0, h.len);
+    const body = cbor.length ? req.body : undefined;
+    if (cbor.length && (!body || body.t !== 'map')) return this.rc(h, M.EINVAL);
+    const read = h.op === 0;
+    const key = `${h.group}/${h.id}/${read ? 'r' : 'w'}`;
+    switch (key) {
+      case '0/0/r':
+      case '0/0/w': {
+        const f = bulk(body, { d: 'tstr' }, { emptyOk: true });
+        if (!f) return this.rc(h, M.EINVAL);
+        return this.send(h, zmap([['r', f.d ?? '']]));
+      }
+      case '0/2/r':
+        return this.send(h, zmap([['tasks', this.tasks()]]));
+      case '0/5/w':
+        return this.send(h, zmap([]), { after: () => this.reset(250 + this.opts.bootMs) });
+      case '0/6/r':
+        return this.send(h, zmap([['buf_size', this.opts.bufSize], ['buf_count', this.opts.bufCount]]));
+      case '0/7/r':
+        return this.info(h, body);
+      case '0/8/r': {
+        const f = bulk(body, { query: 'tstr' }, { emptyOk: true });
+        if (!f) return this.rc(h, M.EINVAL);
+        if (f.query === undefined) return this.send(h, zmap([['bootloader', 'MCUboot']]));
+        // Mode 3 = swap without scratch (swap-move).
+        if (f.query === 'mode') return this.send(h, zmap([['mode', 3]]));
+        return this.rc(h, M.EINVAL);
+      }
+      case '1/0/r':
+        return this.send(h, this.imageList());
+      case '1/0/w':
+        return this.stateWrite(h, body);
+      case '1/1/w':
+        return this.doUpload(h, body);
+      case '1/5/w':
+        return this.erase(h, body);
+      case '2/1/r':
+        return this.send(h, zmap([['rc', 0], ['stat_list', ['flash_sim_stats', 'flash_sim_thresholds', 'smp_svr_stats']]]));
+      case '2/0/r':
+        return this.statShow(h, body);
+      case '3/0/r':
+      case '3/0/w':
+      case '3/1/w':
+        // No settings handler is registered in the sample: every key is unknown.
+        return this.groupErr(h, 3, 3, M.ENOENT);
+      case '3/2/w':
+      case '3/3/r':
+      case '3/3/w':
+        return this.send(h, zmap([]));
+      case '63/0/w': {
+        const ms = eraseRange(this.flash, this.storage.offset, this.storage.size);
+        return this.send(h, zmap([]), { delayMs: ms });
+      }
+      default:
+        return this.rc(h, M.ENOTSUP);
+    }
+  }
+
+  private tasks(): CborValue {
+    // The sample's threads have no names, so os_mgmt keys them by priority.
+    const t: Array<[number, number, number]> = [
+      [-16, 0, 16],
+      [3, 1, 128],
+      [-1, 2, 2],
+      [15, 3, 0],
+      [0, 4, 16],
+    ];
+    return new CborMap(
+      t.map(([prio, tid, state]) => [String(prio), zmap([['prio', prio], ['tid', tid], ['state', state]])]),
+      true,
+    );
+  }
+
+  private info(h: SmpHeader, body: CborItem | undefined): Reply {
+    const f = bulk(body, { format: 'tstr' }, { emptyOk: true });
+    if (!f) return this.rc(h, M.EINVAL);
+    const fmt = f.format ?? 's';
+    const order = ['s', 'n', 'r', 'v', 'b', 'm', 'p', 'i', 'o'] as const;
+    const want = new Set<string>();
+    for (const c of fmt) {
+      if (c === 'a') order.forEach((x) => want.add(x));
+      else if ((order as readonly string[]).includes(c)) want.add(c);
+      else return this.groupErr(h, 0, 2, M.EINVAL); // OS_MGMT_ERR_INVALID_FORMAT
+    }
+    const out = order.filter((c) => want.has(c)).map((c) => NATIVE_SIM_INFO[c]);
+    return this.send(h, zmap([['output', out.join(' ')]]));
+  }
+
+  private statShow(h: SmpHeader, body: CborItem | undefined): Reply {
+    const f = bulk(body, { name: 'tstr' });
+    if (f?.name === 'smp_svr_stats') return this.send(h, zmap([['name', 'smp_svr_stats'], ['fields', zmap([['ticks', this.statTicks()], ['s1', 0]])]]));
+    const logs = [this.logLine('err', 'mcumgr_stat_grp', `Invalid stat name: ${f?.name ?? ''}`)];
+    // Zephyr 3.4 quirks, as recorded: v2 names group 63 instead of 2; v1 sends the previous
+    // response's header again with no payload at all.
+    if (h.version === 1) return this.send(h, zmap([['err', zmap([['group', 63], ['rc', 3]])]]), { logs });
+    return { wire: zephyrFrame(this.lastResponseHeader), logs };
+  }
+
+  private slotImage(slot: 0 | 1) {
+    const area = slot === 0 ? this.slots.primary : this.slots.secondary;
+    return readSlotImage(this.flash.read(area.offset, area.size))?.image;
+  }
+
+  /** img_mgmt_state_flags for one slot (slot 0 is always the active one). */
+  private flags(slot: 0 | 1) {
+    const type = swapType(this.flash, this.slots);
+    const f = { pending: false, confirmed: false, active: slot === 0, permanent: false };
+    if (type === 'none' && slot === 0) f.confirmed = true;
+    if (type === 'test') (slot === 0 ? (f.confirmed = true) : (f.pending = true));
+    if (type === 'perm') {
+      if (slot === 0) f.confirmed = true;
+      else f.pending = f.permanent = true;
+    }
+    if (type === 'revert' && slot === 1) f.confirmed = true;
+    return f;
+  }
+
+  private imageList(): CborValue {
+    const images: CborValue[] = [];
+    for (const slot of [0, 1] as const) {
+      const img = this.slotImage(slot);
+      if (!img?.hash) continue;
+      const f = this.flags(slot);
+      images.push(
+        zmap([
+          ['slot', slot],
+          ['version', versionText(img.version)],
+          ['hash', img.hash],
+          ['bootable', !(img.flags & 0x10)],
+          ['pending', f.pending],
+          ['confirmed', f.confirmed],
+          ['active', f.active],
+          ['permanent', f.permanent],
+        ]),
+      );
+    }
+    return zmap([['images', images], ['splitStatus', 0]]);
+  }
+
+  private stateWrite(h: SmpHeader, body: CborItem | undefined): Reply {
+    const f = bulk(body, { hash: 'bstr', confirm: 'bool' }, { emptyOk: true });
+    if (!f) return this.rc(h, M.EINVAL);
+    const confirm = !!f.confirm;
+    let slot: 0 | 1;
+    if (!f.hash || f.hash.length === 0) {
+      if (!confirm) return this.imgErr(h, IMG.INVALID_HASH);
+      slot = 0;
+    } else {
+      if (f.hash.length !== 32) return this.rc(h, M.EINVAL);
+      const found = ([0, 1] as const).find((s) => {
+        const img = this.slotImage(s);
+        return img?.hash && Buffer.compare(Buffer.from(img.hash), Buffer.from(f.hash!)) === 0;
+      });
+      if (found === undefined) return this.imgErr(h, IMG.HASH_NOT_FOUND);
+      slot = found;
+    }
+    const type = swapType(this.flash, this.slots);
+    let ms = 0;
+    if (slot === 0) {
+      // Confirming the running image: refused while another image is pending (recorded: rc 6).
+      if (!confirm || type === 'test' || type === 'perm') return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
+      ms = setConfirmed(this.flash, this.slots).ms;
+    } else {
+      if (type !== 'none') return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
+      ms = setPending(this.flash, this.slots, confirm).ms;
+    }
+    return this.send(h, this.imageList(), { delayMs: ms });
+  }
+
+  private erase(h: SmpHeader, body: CborItem | undefined): Reply {
+    const f = bulk(body, { slot: 'uint' }, { emptyOk: true });
+    if (!f) return this.rc(h, M.EINVAL);
+    const slot = f.slot ?? 1;
+    if (slot !== 0 && slot !== 1) {
+      const line = this.logLine('err', 'mcumgr_img_grp', 'Failed to open flash area ID 255: -2');
+      return this.imgErr(h, IMG.FLASH_OPEN_FAILED, { logs: [line, line] });
+    }
+    const fl = this.flags(slot);
+    if (fl.active || fl.pending || fl.permanent || (slot === 1 && fl.confirmed)) return this.imgErr(h, IMG.NO_FREE_SLOT);
+    const area = this.slots.secondary;
+    if (this.flash.isErased(area.offset, area.size)) return this.imgErr(h, IMG.UNKNOWN);
+    const ms = eraseRange(this.flash, area.offset, area.size);
+    this.upload = { active: false, off: 0, size: 0, sha: new Uint8Array(0) };
+    return this.send(h, zmap([]), { delayMs: ms });
+  }
+
+  private uploadFail(h: SmpHeader, code: number, logs: string[] = []): Reply {
+    this.upload = { active: false, off: 0, size: 0, sha: new Uint8Array(0) };
+    logs.push(this.logLine('err', 'mcumgr_img_grp', `Image upload inspect failed: ${code}`));
+    return this.imgErr(h, code, { logs });
+  }
+
+  private uploadAnswer(h: SmpHeader, ms: number): Reply {
+    const u = this.upload;
+    const entries: Array<[string, CborValue]> = [['off', u.off]];
+    if (u.active && u.off === u.size && u.sha.length) {
+      const area = this.slots.secondary;
+      const sum = createHash('sha256').update(this.flash.read(area.offset, u.size)).digest();
+      entries.push(['match', Buffer.compare(sum.subarray(0, u.sha.length), Buffer.from(u.sha)) === 0]);
+    }
+    return this.send(h, zmap(entries), { delayMs: ms });
+  }
+
+  private doUpload(h: SmpHeader, body: CborItem | undefined): Reply {
+    const f = bulk(body, { image: 'uint', data: 'bstr', len: 'uint', off: 'uint', sha: 'bstr', upgrade: 'bool' });
+    if (!f) return this.rc(h, M.EINVAL);
+    if (f.off === undefined) return this.uploadFail(h, IMG.INVALID_OFFSET);
+    const data = f.data ?? new Uint8Array(0);
+    const area = this.slots.secondary;
+    let ms = 0;
+    const logs: string[] = [];
+    if (f.off === 0) {
+      if (f.len === undefined) return this.uploadFail(h, IMG.INVALID_LENGTH);
+      const sha = f.sha ?? new Uint8Array(0);
+      const u = this.upload;
+      // Same length and sha as the upload in progress (or just finished): resume from where it is.
+      if (u.active && sha.length && u.size === f.len && Buffer.compare(Buffer.from(u.sha), Buffer.from(sha)) === 0) return this.uploadAnswer(h, 0);
+      if (data.length < 32) return this.uploadFail(h, IMG.INVALID_IMAGE_HEADER);
+      if (new DataView(data.buffer, data.byteOffset).getUint32(0, true) !== IMAGE_MAGIC) return this.uploadFail(h, IMG.INVALID_IMAGE_HEADER_MAGIC);
+      if (sha.length > 32) return this.uploadFail(h, IMG.INVALID_HASH);
+      const type = swapType(this.flash, this.slots);
+      if (type === 'test' || type === 'perm') return this.uploadFail(h, IMG.NO_FREE_SLOT);
+      if (f.len > area.size) return this.uploadFail(h, IMG.TOO_LARGE, [this.logLine('err', 'mcumgr_img_grp', `Upload too large for slot: ${f.len} > ${area.size}`)]);
+      this.upload = { active: true, off: 0, size: f.len, sha };
+      // Progressive erase: first sector now, and the trailer sector so no stale state survives.
+      const first = this.flash.sectors[this.flash.sectorAt(area.offset)]!;
+      const trailer = this.flash.sectors[this.flash.sectorAt(area.offset + area.size - 1)]!;
+      for (const [s, what] of [[first, 'image slot'], [trailer, 'image slot trailer']] as const) {
+        if (!this.flash.isErased(s.offset, s.size)) {
+          ms += eraseRange(this.flash, s.offset, s.size);
+          logs.push(this.logLine('inf', 'mcumgr_img_grp', `Erased 0x${s.size.toString(16)} bytes of ${what}`));
+        }
+      }
+    } else {
+      const u = this.upload;
+      if (!u.active || f.off !== u.off) return this.uploadAnswer(h, 0);
+      if (f.off + data.length > u.size) return this.uploadFail(h, IMG.DATA_OVERRUN);
+    }
+    const u = this.upload;
+    if (data.length) {
+      const start = area.offset + u.off;
+      const end = start + data.length;
+      // Erase each sector the first time the write reaches into it.
+      for (const i of this.flash.sectorsCovering(start, data.length)) {
+        const s = this.flash.sectors[i]!;
+        if (s.offset >= start && !this.flash.isErased(s.offset, s.size)) ms += this.flash.eraseSector(i);
+        else if (s.offset >= start) ms += this.flash.timing.eraseMs(s.size);
+      }
+      ms += this.flash.program(start, data);
+      u.off += end - start;
+    }
+    const reply = this.uploadAnswer(h, ms);
+    if (logs.length) reply.logs = logs;
+    const at = this.opts.resetAtUploadOffset;
+    if (at !== undefined && u.off >= at) {
+      this.opts.resetAtUploadOffset = undefined;
+      return { delayMs: ms, after: () => this.reset(this.opts.bootMs) };
+    }
+    return reply;
+  }
+}
