@@ -268,7 +268,10 @@ export class ZephyrDevice extends SmpDevice {
     const type = swapType(this.flash, this.slots);
     const f = { pending: false, confirmed: false, active: slot === 0, permanent: false };
     if (type === 'none' && slot === 0) f.confirmed = true;
-    if (type === 'test') (slot === 0 ? (f.confirmed = true) : (f.pending = true));
+    if (type === 'test') {
+      if (slot === 0) f.confirmed = true;
+      else f.pending = true;
+    }
     if (type === 'perm') {
       if (slot === 0) f.confirmed = true;
       else f.pending = f.permanent = true;
@@ -317,7 +320,7 @@ export class ZephyrDevice extends SmpDevice {
       slot = found;
     }
     const type = swapType(this.flash, this.slots);
-    let ms = 0;
+    let ms: number;
     if (slot === 0) {
       // Confirming the running image: refused while another image is pending (recorded: rc 6).
       if (!confirm || type === 'test' || type === 'perm') return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
