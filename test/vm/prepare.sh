@@ -27,7 +27,7 @@ busybox=/bin/busybox
 # Which kernel package: the explicit one, else what backports' linux-image-amd64 depends on, else a cached .deb.
 pkg="${UNBRICK_VM_KERNEL:-}"
 if [ -z "$pkg" ]; then
-  pkg="$(apt-cache show 'linux-image-amd64' 2>/dev/null | awk '/^Depends: linux-image-6\.12\./{print $2; exit}')"
+  pkg="$(apt-cache show 'linux-image-amd64' 2>/dev/null | awk '/^Depends: linux-image-6\.12\./ && !found {print $2; found=1}')"
 fi
 if [ -z "$pkg" ]; then
   cached="$(ls "$cache"/deb/linux-image-6.12.*_amd64.deb 2>/dev/null | sort -V | tail -1 || true)"

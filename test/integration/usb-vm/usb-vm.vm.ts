@@ -24,6 +24,7 @@ test('USB VM stage: dfu-util and Unbrick against the simulated DfuSe device on a
   const { results } = run;
   console.log(`  VM stage: ${(run.vm.wallMs / 1000).toFixed(0)} s wall, logs in ${run.resultsDir}`);
   assert.ok(results, `The guest wrote no results.\n${run.diagnostics}`);
+  for (const c of results.checks) console.log(`  guest: ${c.ok ? 'PASS' : 'FAIL'} ${c.name} (${(c.ms / 1000).toFixed(1)} s): ${c.detail}`);
 
   for (const name of Object.values(TEST_CHECKS)) {
     await t.test(name, () => {
