@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { writeIntelHex } from '../../../src/formats/ihex.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VECTORS } from './vectors.ts';
@@ -67,6 +68,12 @@ test('keys generate + image sign + image verify + image info round trip', () => 
     assert.equal(info.code, 0);
     assert.equal(info.json().hexAddress, 0x08020000);
     assert.equal(info.json().header.versionString, '1.2.3+4');
+    // Intel HEX in, Intel HEX out: the header goes in front of the input's address (as imgtool does).
+    const hexIn = join(dir, 'fw.hex');
+    writeFileSync(hexIn, writeIntelHex({ segments: [{ address: 0x08020200, data: readFileSync(v('payloads/p1k.bin')) }] }));
+    const hexOut = join(dir, 'fw.signed.hex');
+    assert.equal(unbrick('image', 'sign', hexIn, hexOut, '-k', key, '-v', '1', '--pad-header', '-H', '0x200').code, 0);
+    assert.equal(unbrick('image', 'info', hexOut, '--json').json().hexAddress, 0x08020000);
     const enc = join(dir, 'app.enc.bin');
     const e = unbrick('image', 'sign', v('payloads/p1k.bin'), enc, '-k', key, '-v', '2', '--pad-header', '-E', v('keys/enc-x25519.pub.pem'), '--json');
     assert.equal(e.code, 0, e.err);
