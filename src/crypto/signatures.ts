@@ -1,6 +1,6 @@
 /**
  * The signature primitives MCUboot uses, exactly as bootutil checks them:
- * - ECDSA P-256/P-384 over the image digest, ASN.1 DER (trailing --pad-sig zeros allowed);
+ * - ECDSA P-256/P-384 over the image digest, DER read the way bootutil reads it (see decodeEcdsaSignature);
  * - Ed25519 over the digest bytes (default) or over the hashed region (pure);
  * - RSASSA-PSS, SHA-256, MGF1-SHA-256, salt length 32, over the SHA-256 digest.
  * ECDSA and Ed25519 use @noble/curves. RSA verify is plain modular arithmetic plus
@@ -10,34 +10,64 @@
 import { constants, sign as nodeSign, createPrivateKey } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { bigIntToBytes, bytesToBigInt, readDer } from './asn1.ts';
+import { bigIntToBytes, bytesToBigInt } from './asn1.ts';
 import { digest } from './hash.ts';
 import type { ImageKey } from './keys.ts';
 
 const PSS_SALT_LEN = 32;
 
-/** Length of a DER ECDSA signature, ignoring --pad-sig zero padding after it. */
-export function derSignatureLength(sig: Uint8Array): number | undefined {
-  try {
-    return readDer(sig).size;
-  } catch {
-    return undefined;
+/** mbedtls_asn1_get_tag: tag, then a short or long (1-4 byte) length that must fit before `end`. */
+function asn1Tag(sig: Uint8Array, at: number, tag: number): { start: number; len: number } | undefined {
+  if (at >= sig.length || sig[at] !== tag) return undefined;
+  let p = at + 1;
+  if (p >= sig.length) return undefined;
+  let len = sig[p++]!;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 4 || p + n > sig.length) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + sig[p++]!;
   }
+  return len > sig.length - p ? undefined : { start: p, len };
+}
+
+/**
+ * The ECDSA (r, s) as MCUboot's bootutil_decode_sig reads them (image_ecdsa.c, tinycrypt
+ * path, Zephyr's default): a SEQUENCE that fits in the TLV, two INTEGERs taken as their last
+ * `size` bytes (left-padded when shorter); bytes after the SEQUENCE (--pad-sig padding) are ignored.
+ */
+export function decodeEcdsaSignature(sig: Uint8Array, size: number): { r: bigint; s: bigint } | undefined {
+  const seq = asn1Tag(sig, 0, 0x30);
+  if (!seq) return undefined;
+  const out: bigint[] = [];
+  let p = seq.start;
+  for (let i = 0; i < 2; i++) {
+    const int = asn1Tag(sig, p, 0x02);
+    if (!int) return undefined;
+    const v = sig.subarray(int.start, int.start + int.len);
+    out.push(bytesToBigInt(v.length >= size ? v.subarray(v.length - size) : v));
+    p = int.start + int.len;
+  }
+  return { r: out[0]!, s: out[1]! };
 }
 
 export function verifyEcdsa(key: ImageKey, hash: Uint8Array, sig: Uint8Array): boolean {
   if (key.type !== 'ecdsa-p256' && key.type !== 'ecdsa-p384') return false;
-  const len = derSignatureLength(sig);
-  if (len === undefined) return false;
-  // Bytes after the DER value must be --pad-sig zeros.
-  for (let i = len; i < sig.length; i++) if (sig[i] !== 0) return false;
   const curve = key.type === 'ecdsa-p256' ? p256 : p384;
+  const Fn = curve.Point.Fn;
+  const rs = decodeEcdsaSignature(sig, Fn.BYTES);
+  // uECC_verify / SEC 1 §4.1.4: r and s must lie in [1, n-1].
+  if (!rs || rs.r <= 0n || rs.s <= 0n || rs.r >= Fn.ORDER || rs.s >= Fn.ORDER) return false;
+  const { r, s } = rs;
   const cached = cachedPoint(key);
   try {
-    if (!cached) return curve.verify(sig.subarray(0, len), hash, key.publicRaw, { prehash: false, lowS: false, format: 'der' });
-    // Same steps as noble's verify (SEC 1 §4.1.4), with the key's point decoded and precomputed once.
-    const { r, s } = curve.Signature.fromBytes(sig.subarray(0, len), 'der');
-    const Fn = curve.Point.Fn;
+    if (!cached) {
+      const compact = new Uint8Array(2 * Fn.BYTES);
+      compact.set(bigIntToBytes(r, Fn.BYTES), 0);
+      compact.set(bigIntToBytes(s, Fn.BYTES), Fn.BYTES);
+      return curve.verify(compact, hash, key.publicRaw, { prehash: false, lowS: false, format: 'compact' });
+    }
+    // Same steps as noble's verify, with the key's point decoded and precomputed once.
     const e = Fn.create(bitsToInt(hash, Fn.BITS));
     const is = Fn.inv(s);
     const R = curve.Point.BASE.multiplyUnsafe(Fn.create(e * is)).add((cached as typeof curve.Point.BASE).multiplyUnsafe(Fn.create(r * is)));

@@ -10,7 +10,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { bigIntToBytes, bytesToBigInt, derSeq, derUInt } from '../../../src/crypto/asn1.ts';
 import { digest } from '../../../src/crypto/hash.ts';
 import { exportPublicPem, generateKey, type ImageKey } from '../../../src/crypto/keys.ts';
-import { verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../../src/crypto/signatures.ts';
+import { decodeEcdsaSignature, verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../../src/crypto/signatures.ts';
 import { parseImage, signImage } from '../../../src/formats/mcuboot/index.ts';
 
 const pub = (k: ImageKey) => createPublicKey(exportPublicPem(k));
@@ -44,8 +44,18 @@ test('ECDSA: high-S signatures (not normalised by imgtool) are accepted; garbage
   assert.equal(osslVerify('sha256', payload, pub(key), high), true, 'OpenSSL accepts high-S');
   assert.equal(verifyEcdsa(key, h, high), true);
   assert.equal(verifyEcdsa(key, h, high.subarray(0, high.length - 1)), false);
-  assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 1)), false, 'only zero padding may follow the DER value');
+  // bootutil_decode_sig (tinycrypt path) ignores what follows the SEQUENCE: --pad-sig zeros or anything else.
   assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 0, 0)), true, '--pad-sig zeros are fine');
+  assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 0x55)), true, 'trailing bytes are not read');
+  // ...and takes an INTEGER's last 32 bytes: a minimal 33-byte r (leading 0x00) and a short s both decode.
+  const rs = decodeEcdsaSignature(high, 32)!;
+  assert.equal(rs.r, r);
+  assert.equal(rs.s, n - s);
+  assert.equal(decodeEcdsaSignature(Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x07), 32)?.s, 7n);
+  assert.equal(decodeEcdsaSignature(Uint8Array.of(0x30, 0x06, 0x02, 0x05, 0x05), 32), undefined, 'INTEGER overruns the TLV');
+  // r = 0 or s >= n are never valid.
+  assert.equal(verifyEcdsa(key, h, derSeq(derUInt(0), derUInt(bigIntToBytes(s, 32)))), false);
+  assert.equal(verifyEcdsa(key, h, derSeq(derUInt(bigIntToBytes(r, 32)), derUInt(bigIntToBytes(n + s, 33)))), false);
 });
 
 test('RSA-PSS: only salt length 32 is accepted (MCUboot), like imgtool signs', () => {
@@ -95,8 +105,13 @@ test('the cached-key fast path gives exactly the verdicts of noble’s plain ver
         type === 'ed25519'
           ? ed25519.verify(sig, m2, key.publicRaw, { zip215: false })
           : (() => {
+              // Reference: noble's own verify of the (r, s) that bootutil's DER reading yields.
+              const size = type === 'ecdsa-p256' ? 32 : 48;
+              const rs = decodeEcdsaSignature(sig, size);
+              if (!rs) return false;
               try {
-                return (type === 'ecdsa-p256' ? p256 : p384).verify(sig, m2, key.publicRaw, { prehash: false, lowS: false, format: 'der' });
+                const compact = Uint8Array.of(...bigIntToBytes(rs.r, size), ...bigIntToBytes(rs.s, size));
+                return (type === 'ecdsa-p256' ? p256 : p384).verify(compact, m2, key.publicRaw, { prehash: false, lowS: false, format: 'compact' });
               } catch {
                 return false;
               }
