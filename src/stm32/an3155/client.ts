@@ -62,6 +62,7 @@ export class An3155Client {
   private chunks: Uint8Array[] = [];
   private waiter: (() => void) | undefined;
   private closedErr: Error | undefined;
+  private writeErr: Error | undefined;
   private synced = false;
   readonly counters: LineCounters = { sent: 0, received: 0 };
   readonly opts: Required<Omit<ClientOptions, 'signal' | 'trace'>> & Pick<ClientOptions, 'signal' | 'trace'>;
@@ -102,10 +103,20 @@ export class An3155Client {
     this.chunks = [];
   }
 
+  /**
+   * Queues bytes for the line. It does not wait for the OS to take them: the
+   * reply cannot come earlier anyway, and skipping that wait saves a thread-pool
+   * round trip per exchange (three per 256-byte write). A failed write is
+   * reported by the next read.
+   */
   async send(bytes: Uint8Array): Promise<void> {
     if (this.opts.signal?.aborted) throw cancelledError();
+    if (this.writeErr) throw this.writeErr;
     this.counters.sent += bytes.length;
-    await this.transport.write(bytes);
+    this.transport.write(bytes).catch((e: unknown) => {
+      this.writeErr = e instanceof Error ? e : new Error(String(e));
+      this.waiter?.();
+    });
   }
 
   /** Reads exactly n bytes within ms, or throws stm32.timeout. */
@@ -113,6 +124,7 @@ export class An3155Client {
     const deadline = performance.now() + ms;
     while (this.buffered() < n) {
       if (this.opts.signal?.aborted) throw cancelledError();
+      if (this.writeErr) throw deviceError('stm32.disconnected', `Writing to the serial port failed: ${this.writeErr.message}`);
       if (this.closedErr) throw deviceError('stm32.disconnected', `The serial link closed while waiting for ${what} (cable unplugged or adapter gone).`);
       const left = deadline - performance.now();
       if (left <= 0)
