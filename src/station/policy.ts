@@ -64,7 +64,18 @@ export type LineEvent =
   | { type: 'port-gone'; port: string }
   | { type: 'unit-started'; port: string; unit?: string }
   | { type: 'unit-identified'; port: string; unit: string }
-  | { type: 'unit-finished'; port: string; ok: boolean; unit?: string; code?: string; reason?: string; portFault?: boolean }
+  | {
+      type: 'unit-finished';
+      port: string;
+      ok: boolean;
+      unit?: string;
+      code?: string;
+      reason?: string;
+      /** The port itself failed (cannot open, nothing answers): counts toward disabling the port, not against the line. */
+      portFault?: boolean;
+      /** Not the unit's or the line's doing (pulled mid-run, station restarted): the port shows fail, the failure rate ignores it. */
+      notCounted?: boolean;
+    }
   | { type: 'approve-pilot' }
   | { type: 'resume' }
   | { type: 'enable-port'; port: string };
@@ -147,6 +158,7 @@ export function reduceLine(s: LineState, e: LineEvent, cfg: PolicyConfig): LineS
           reason: disabled ? `Port disabled after ${faults} faults in a row (last: ${e.reason ?? e.code ?? 'unknown'}). Check its cable and hub, then enable it.` : e.reason,
         });
       }
+      if (e.notCounted) return withPort({ ...s, failed: s.failed + 1 }, e.port, { ...p, state: 'fail', unit, reason: e.reason, code: e.code });
       const recent = [...s.recent, { ok: false, ...(e.code ? { code: e.code } : {}) }].slice(-cfg.window);
       let next: LineState = withPort({ ...s, failed: s.failed + 1, recent }, e.port, { ...p, state: 'fail', unit, reason: e.reason, code: e.code, faultsInARow: 0 });
       const stop = next.mode === 'stopped' ? undefined : failureStop(recent, cfg);

@@ -121,3 +121,12 @@ test('the reducer does not mutate its input (state can be persisted and replayed
   assert.equal(JSON.stringify(s0), frozen);
   assert.deepEqual(JSON.parse(JSON.stringify(s1)), s1);
 });
+
+test('a failure that is not the unit\'s doing (unplugged, station restarted) shows on the port but does not stop the line', () => {
+  const cfg: PolicyConfig = { ...DEFAULT_POLICY, window: 2, threshold: 0.4 };
+  let s = initialLineState();
+  for (let i = 0; i < 4; i++) s = apply(s, unit('p', false, { notCounted: true, code: 'station.unplugged', reason: 'pulled' }), cfg);
+  assert.deepEqual([s.mode, s.failed, s.recent.length, s.ports.p!.state, s.ports.p!.faultsInARow], ['running', 4, 0, 'fail', 0]);
+  s = apply(s, [...unit('p', false, { code: 'a' }), ...unit('p', false, { code: 'a' })], cfg);
+  assert.equal(s.mode, 'stopped');
+});

@@ -1,0 +1,480 @@
+/**
+ * The station orchestrator: watches ports, runs the provisioning recipe on
+ * each unit that appears (up to N at once), records every attempt in the
+ * service log, and applies the line policy (pilot lot, failure-rate stop,
+ * faulty ports). The recipe is injected: the station knows nothing about
+ * STM32 or MCUboot, only about units, ports, per-unit data and results.
+ *
+ * Crash safety: the batch state (line policy state and the units running) is
+ * rewritten atomically after every change. A station restarted after a crash
+ * or power cut resumes the batch, records each unit that was running as
+ * failed (`station.interrupted`), and lets it be re-run; its per-unit data
+ * entry stays reserved for it, so the re-run gets the same entry.
+ *
+ * Unplugging a unit mid-run aborts its recipe (through its AbortSignal),
+ * records it as failed (`station.unplugged`) and frees the port for the
+ * next unit once the recipe has let go of it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.ts';
+import { asUnbrickError, inputError, UnbrickError } from '../core/errors.ts';
+import type { EntryInput, ServiceLog } from '../records/service-log.ts';
+import type { DataPool, Reservation } from './data-pool.ts';
+import { DEFAULT_POLICY, initialLineState, mayStart, reduceLine, runningCount, type LineEvent, type LineState, type PolicyConfig, type PortStatus } from './policy.ts';
+import { unitKey, unitRecordEntry, unitRows, type StepTiming, type UnitOutcome } from './unit-record.ts';
+
+/** A port the station may run a unit on (a USB serial adapter, a simulated link, …). */
+export interface StationPort {
+  /** Stable key, normally the OS path. */
+  id: string;
+  label?: string;
+  /** Whatever the recipe needs to reach the unit (a DeviceHandle, a simulator). */
+  handle?: unknown;
+}
+
+export interface UnitFacts {
+  chipUid?: string;
+  serial?: string;
+  target?: string;
+  chip?: string;
+  versions?: Record<string, string>;
+  hashes?: Record<string, string>;
+  optionBytes?: Record<string, string>;
+}
+
+/** What a recipe gets for one unit. */
+export interface UnitContext {
+  readonly port: StationPort;
+  /** Aborted when the unit is unplugged or the station stops: stop talking to the unit. */
+  readonly signal: AbortSignal;
+  readonly batch: string;
+  readonly station: string;
+  readonly operator: string;
+  /** Whether this batch hands out per-unit data. */
+  readonly hasData: boolean;
+  /** Names the unit (chip UID, else serial) as soon as it is known; needed before `takeData`. */
+  identify(facts: UnitFacts & ({ chipUid: string } | { serial: string })): void;
+  /** Records versions, hashes, option bytes … as they become known. */
+  note(facts: UnitFacts): void;
+  /** Reserves this unit's per-unit data entry (the same one on a re-run). */
+  takeData(): Promise<Reservation>;
+  /** Runs and times one step; its name appears in the unit's record and on the screen. */
+  step<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** Provisions one unit. Resolves with a short summary when the unit passed; throws (an UnbrickError) when it failed. */
+export type Recipe = (ctx: UnitContext) => Promise<string | void>;
+
+export interface StationOptions {
+  /** Holds batch.json (the resumable batch state). */
+  dir: string;
+  log: ServiceLog;
+  recipe: Recipe;
+  batch: string;
+  station: string;
+  operator: string;
+  parallel?: number;
+  policy?: Partial<PolicyConfig>;
+  pool?: DataPool;
+  /** Bundle and other input files, quoted in every unit record. */
+  inputs?: { name: string; sha256: string; size?: number }[];
+  now?: () => number;
+}
+
+export interface PortView extends PortStatus {
+  id: string;
+  label?: string;
+  step?: string;
+  elapsedMs?: number;
+}
+
+export interface StationSnapshot {
+  batch: string;
+  station: string;
+  mode: LineState['mode'];
+  reason?: string;
+  parallel: number;
+  started: number;
+  passed: number;
+  failed: number;
+  running: number;
+  ports: PortView[];
+}
+
+interface PersistedBatch {
+  format: 'unbrick-station-batch';
+  version: 1;
+  batch: string;
+  station: string;
+  createdAt: string;
+  line: LineState;
+  /** Units running when this was written: recorded as interrupted after a crash. */
+  running: Record<string, { unit?: string; facts: UnitFacts; startedAt: string; step?: string; dataEntry?: string }>;
+}
+
+interface Running {
+  abort: AbortController;
+  startedAt: number;
+  unit?: string;
+  facts: UnitFacts;
+  step?: string;
+  dataEntry?: string;
+  /** Why the station gave up on it before the recipe finished (unplugged, stopped). */
+  abandoned?: UnbrickError;
+}
+
+export const BATCH_FILE = 'batch.json';
+
+export class Station {
+  private line: LineState;
+  private readonly cfg: PolicyConfig;
+  private readonly parallel: number;
+  private readonly ports = new Map<string, StationPort>();
+  private readonly running = new Map<string, Running>();
+  /** Ports whose abandoned recipe has not returned yet: no new unit there until it has. */
+  private readonly settling = new Set<string>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly listeners = new Set<(s: StationSnapshot) => void>();
+  private readonly now: () => number;
+  private readonly createdAt: string;
+  private stopped = false;
+  /** Set when a record could not be written: the line must not go on unrecorded. */
+  private fatal: UnbrickError | undefined;
+
+  private constructor(
+    private readonly o: StationOptions,
+    saved: PersistedBatch | undefined,
+  ) {
+    this.cfg = { ...DEFAULT_POLICY, ...o.policy };
+    this.parallel = Math.max(1, o.parallel ?? 1);
+    this.now = o.now ?? (() => Date.now());
+    this.line = saved?.line ?? initialLineState();
+    this.createdAt = saved?.createdAt ?? new Date(this.now()).toISOString();
+    // Ports are re-reported by the watcher; until then none is known to hold a unit.
+    for (const [id, p] of Object.entries(this.line.ports)) this.line.ports[id] = { ...p, present: false };
+    for (const [port, r] of Object.entries(saved?.running ?? {})) this.recordInterrupted(port, r);
+    this.persist();
+  }
+
+  /** Opens the batch in `dir`: resumes it when batch.json is there, starts it otherwise. */
+  static open(o: StationOptions): Station {
+    const path = join(o.dir, BATCH_FILE);
+    let saved: PersistedBatch | undefined;
+    if (existsSync(path)) {
+      try {
+        saved = JSON.parse(readFileSync(path, 'utf8')) as PersistedBatch;
+      } catch {
+        throw inputError('station.batch-unreadable', `The batch state ${path} cannot be read; keep it for support and start a new batch directory.`, { path });
+      }
+      if (saved.format !== 'unbrick-station-batch' || saved.version !== 1 || typeof saved.line !== 'object')
+        throw inputError('station.batch-unreadable', `${path} is not an Unbrick station batch.`, { path });
+      if (saved.batch !== o.batch)
+        throw inputError('station.batch-mismatch', `${o.dir} holds batch "${saved.batch}", not "${o.batch}". Use its name to resume it, or another directory for a new batch.`, {
+          saved: saved.batch,
+        });
+    }
+    return new Station(o, saved);
+  }
+
+  // ---- inputs: ports and operator decisions ---------------------------------
+
+  /** The full list of ports that show a unit now. Ports that vanished while running a unit abort it. */
+  updatePorts(ports: StationPort[]): void {
+    const now = new Set(ports.map((p) => p.id));
+    for (const id of [...this.ports.keys()]) {
+      if (now.has(id)) continue;
+      this.ports.delete(id);
+      const r = this.running.get(id);
+      if (r && !r.abandoned) {
+        r.abandoned = new UnbrickError(
+          'cancelled',
+          'station.unplugged',
+          `The unit was unplugged${r.step ? ` during "${r.step}"` : ''}. Plug it in again to re-run it.`,
+        );
+        r.abort.abort(r.abandoned);
+      }
+      this.dispatch({ type: 'port-gone', port: id });
+    }
+    for (const p of ports) {
+      if (this.ports.has(p.id)) continue;
+      this.ports.set(p.id, p);
+      this.dispatch({ type: 'port-present', port: p.id });
+    }
+    this.schedule();
+  }
+
+  approvePilot(): void {
+    this.dispatch({ type: 'approve-pilot' });
+    this.schedule();
+  }
+
+  /** Restarts a line that stopped itself (after someone looked at why). */
+  resume(): void {
+    this.dispatch({ type: 'resume' });
+    this.schedule();
+  }
+
+  enablePort(id: string): void {
+    this.dispatch({ type: 'enable-port', port: id });
+    this.schedule();
+  }
+
+  // ---- outputs ---------------------------------------------------------------
+
+  onChange(listener: (s: StationSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): StationSnapshot {
+    const t = this.now();
+    const ids = new Set([...Object.keys(this.line.ports), ...this.ports.keys()]);
+    const ports = [...ids].sort().map((id) => {
+      const r = this.running.get(id);
+      const label = this.ports.get(id)?.label;
+      return {
+        id,
+        ...(this.line.ports[id] ?? { state: 'idle' as const, present: this.ports.has(id), faultsInARow: 0 }),
+        ...(label ? { label } : {}),
+        ...(r?.step ? { step: r.step } : {}),
+        ...(r ? { elapsedMs: t - r.startedAt } : {}),
+      };
+    });
+    return {
+      batch: this.o.batch,
+      station: this.o.station,
+      mode: this.line.mode,
+      ...(this.line.reason ? { reason: this.line.reason } : {}),
+      parallel: this.parallel,
+      started: this.line.started,
+      passed: this.line.passed,
+      failed: this.line.failed,
+      running: this.running.size,
+      ports,
+    };
+  }
+
+  get lineState(): LineState {
+    return this.line;
+  }
+
+  /** Resolves once no unit is running (or settling). */
+  async idle(): Promise<void> {
+    while (this.tasks.size) await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Stops starting units, aborts the running ones (recorded as cancelled), waits for them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const r of this.running.values()) {
+      if (r.abandoned) continue;
+      r.abandoned = new UnbrickError('cancelled', 'station.stopped', 'The station was stopped while this unit ran. Re-run it.');
+      r.abort.abort(r.abandoned);
+    }
+    await this.idle();
+    this.persist();
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  private dispatch(e: LineEvent): void {
+    this.line = reduceLine(this.line, e, this.cfg);
+    this.persist();
+    this.notify();
+  }
+
+  private notify(): void {
+    if (!this.listeners.size) return;
+    const snap = this.snapshot();
+    for (const l of this.listeners) l(snap);
+  }
+
+  private persist(): void {
+    const running: PersistedBatch['running'] = {};
+    for (const [port, r] of this.running)
+      running[port] = {
+        ...(r.unit ? { unit: r.unit } : {}),
+        facts: r.facts,
+        startedAt: new Date(r.startedAt).toISOString(),
+        ...(r.step ? { step: r.step } : {}),
+        ...(r.dataEntry ? { dataEntry: r.dataEntry } : {}),
+      };
+    const doc: PersistedBatch = { format: 'unbrick-station-batch', version: 1, batch: this.o.batch, station: this.o.station, createdAt: this.createdAt, line: this.line, running };
+    writeFileAtomic(join(this.o.dir, BATCH_FILE), JSON.stringify(doc, null, 1) + '\n');
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.fatal) return;
+    for (const [id, port] of this.ports) {
+      if (this.running.size >= this.parallel) break;
+      if (this.running.has(id) || this.settling.has(id)) continue;
+      if (!mayStart(this.line, id).ok) continue;
+      this.start(port);
+    }
+  }
+
+  private start(port: StationPort): void {
+    const r: Running = { abort: new AbortController(), startedAt: this.now(), facts: {} };
+    this.running.set(port.id, r);
+    this.dispatch({ type: 'unit-started', port: port.id });
+    const task = this.runUnit(port, r).finally(() => {
+      this.tasks.delete(task);
+      this.schedule();
+    });
+    this.tasks.add(task);
+  }
+
+  private async runUnit(port: StationPort, r: Running): Promise<void> {
+    const steps: StepTiming[] = [];
+    let reservation: Reservation | undefined;
+    const ctx: UnitContext = {
+      port,
+      signal: r.abort.signal,
+      batch: this.o.batch,
+      station: this.o.station,
+      operator: this.o.operator,
+      hasData: !!this.o.pool,
+      identify: (facts) => {
+        Object.assign(r.facts, facts);
+        r.unit = unitKey({ ...r.facts, port: port.id });
+        this.dispatch({ type: 'unit-identified', port: port.id, unit: r.unit });
+      },
+      note: (facts) => {
+        for (const [k, v] of Object.entries(facts)) {
+          const key = k as keyof UnitFacts;
+          const cur = r.facts[key];
+          (r.facts as Record<string, unknown>)[key] = typeof v === 'object' && typeof cur === 'object' ? { ...cur, ...v } : v;
+        }
+      },
+      takeData: async () => {
+        if (!this.o.pool) throw inputError('station.no-data', 'This batch has no per-unit data list (--data).');
+        if (!r.unit || (!r.facts.chipUid && !r.facts.serial))
+          throw inputError('station.unit-unknown', 'The recipe asked for per-unit data before naming the unit; identify it first (chip UID or serial).');
+        if (reservation) return reservation;
+        reservation = await this.o.pool.reserve(r.unit);
+        r.dataEntry = reservation.entry.id;
+        this.persist();
+        return reservation;
+      },
+      step: async (name, fn) => {
+        r.step = name;
+        this.persist(); // after a crash, the record says which step was under way
+        this.notify();
+        const t0 = performance.now();
+        try {
+          const out = await fn();
+          steps.push({ name, ok: true, ms: performance.now() - t0 });
+          return out;
+        } catch (e) {
+          steps.push({ name, ok: false, ms: performance.now() - t0 });
+          throw e;
+        }
+      },
+    };
+
+    let summary: string | void = undefined;
+    let error: UnbrickError | undefined;
+    const recipe = (async () => this.o.recipe(ctx))();
+    try {
+      // An unplug settles the unit at once, even if the recipe is slow to notice.
+      summary = await Promise.race([
+        recipe,
+        new Promise<never>((_, reject) => {
+          if (r.abort.signal.aborted) reject(r.abort.signal.reason);
+          r.abort.signal.addEventListener('abort', () => reject(r.abort.signal.reason), { once: true });
+        }),
+      ]);
+      if (reservation && !r.abandoned) await this.o.pool!.commit(reservation.unit, reservation.entry.id);
+    } catch (e) {
+      error = r.abandoned ?? asUnbrickError(e);
+    }
+    if (r.abandoned && !error) error = r.abandoned;
+    const settled = recipe.then(
+      () => {},
+      () => {},
+    );
+
+    const ok = !error;
+    const outcome: UnitOutcome = {
+      batch: this.o.batch,
+      station: this.o.station,
+      operator: this.o.operator,
+      port: port.id,
+      ok,
+      reason: error ? error.message : summary || 'Provisioned.',
+      ...(error ? { code: error.code } : {}),
+      ...r.facts,
+      ...(reservation ? { dataEntry: reservation.entry.id } : {}),
+      steps,
+      totalMs: this.now() - r.startedAt,
+      ...(this.o.inputs ? { inputs: this.o.inputs } : {}),
+    };
+    const identified = !!(r.facts.chipUid || r.facts.serial);
+    const notCounted = error?.code === 'station.unplugged' || error?.code === 'station.stopped';
+    const portFault = !ok && !notCounted && !identified && (error!.kind === 'io' || error!.kind === 'device');
+    this.record(unitRecordEntry(outcome));
+    this.running.delete(port.id);
+    this.settling.add(port.id);
+    this.dispatch({
+      type: 'unit-finished',
+      port: port.id,
+      ok,
+      ...(r.unit ? { unit: r.unit } : {}),
+      ...(error ? { code: error.code, reason: error.message } : {}),
+      ...(portFault ? { portFault } : {}),
+      ...(notCounted ? { notCounted } : {}),
+    });
+    await settled;
+    this.settling.delete(port.id);
+  }
+
+  private record(entry: EntryInput): void {
+    try {
+      this.o.log.append(entry);
+    } catch (e) {
+      // Provisioning without a record is not allowed: stop the line and say why.
+      this.fatal = asUnbrickError(e);
+      this.line = { ...this.line, mode: 'stopped', reason: `Line stopped: a unit record could not be written (${this.fatal.message}). Fix the disk, then restart the station.` };
+    }
+  }
+
+  private recordInterrupted(port: string, r: PersistedBatch['running'][string]): void {
+    // A crash between appending the unit's record and saving the batch state: the record is there, use it.
+    const recorded = unitRows(this.o.log.verify().entries, this.o.batch)
+      .reverse()
+      .find((row) => row.port === port && row.time >= r.startedAt);
+    if (recorded) {
+      const e: LineEvent = { type: 'unit-finished', port, ok: recorded.ok, unit: recorded.unit, ...(recorded.code ? { code: recorded.code } : {}), ...(recorded.ok ? {} : { reason: recorded.reason }) };
+      this.line = reduceLine(this.line, e, this.cfg);
+      return;
+    }
+    const message = `The station stopped${r.step ? ` during "${r.step}"` : ''} while this unit ran (crash or power loss). Re-run it${r.dataEntry ? '; it keeps its per-unit data entry' : ''}.`;
+    this.record(
+      unitRecordEntry({
+        batch: this.o.batch,
+        station: this.o.station,
+        operator: this.o.operator,
+        port,
+        ok: false,
+        code: 'station.interrupted',
+        reason: message,
+        ...r.facts,
+        ...(r.dataEntry ? { dataEntry: r.dataEntry } : {}),
+        totalMs: Math.max(0, this.now() - Date.parse(r.startedAt)),
+        ...(this.o.inputs ? { inputs: this.o.inputs } : {}),
+      }),
+    );
+    this.line = reduceLine(this.line, { type: 'unit-finished', port, ok: false, code: 'station.interrupted', reason: message, notCounted: true, ...(r.unit ? { unit: r.unit } : {}) }, this.cfg);
+  }
+
+  /** Whether the line can go on (false after a record could not be written). */
+  get healthy(): boolean {
+    return !this.fatal;
+  }
+
+  /** Units running now (for tests and the screen). */
+  get runningUnits(): number {
+    return runningCount(this.line);
+  }
+}
