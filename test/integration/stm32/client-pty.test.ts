@@ -83,7 +83,7 @@ test('CLI: stm32 info/write/verify/ob --json against the simulator; destructive 
     assert.equal(JSON.parse(w.stdout).verify, 'read-back');
     assert.deepEqual(sim.sim.chip.flash.data.subarray(0, img.length), img);
     assert.equal((await cli('stm32', 'verify', join(dir, 'fw.bin'), '--port', sim.path)).code, 0);
-    img[10] ^= 0xff;
+    img[10] = img[10]! ^ 0xff;
     writeFileSync(join(dir, 'other.bin'), img);
     const bad = await cli('stm32', 'verify', join(dir, 'other.bin'), '--port', sim.path, '--json');
     assert.equal(bad.code, 1);
