@@ -106,6 +106,9 @@ function ecKey(type: 'ecdsa-p256' | 'ecdsa-p384', point: Uint8Array, secret?: Ui
 
 function edKey(type: 'ed25519' | 'x25519', raw: Uint8Array, secret?: Uint8Array): Omit<ImageKey, 'fingerprint'> {
   const oid = type === 'ed25519' ? OID.ed25519 : OID.x25519;
+  // No honest Ed25519 key is of small order; trusting one would let anyone forge (MCUboot does not check).
+  if (type === 'ed25519' && ed25519.Point.fromBytes(raw, true).isSmallOrder())
+    throw inputError('keys.weak-key', 'This Ed25519 public key is a small-order point: signatures for it can be forged. It cannot be a real signing key.');
   const base = { type, publicRaw: raw, publicDer: edSpki(oid, raw) };
   if (!secret) return base;
   const pkcs8 = derSeq(derUInt(0), derSeq(derOid(oid)), derOctets(derOctets(secret)));

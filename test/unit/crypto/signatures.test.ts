@@ -9,7 +9,8 @@ import { constants, createPublicKey, sign as osslSign, verify as osslVerify, cre
 import { p256 } from '@noble/curves/nist.js';
 import { bigIntToBytes, bytesToBigInt, derSeq, derUInt } from '../../../src/crypto/asn1.ts';
 import { digest } from '../../../src/crypto/hash.ts';
-import { exportPublicPem, generateKey, type ImageKey } from '../../../src/crypto/keys.ts';
+import { exportPublicPem, generateKey, loadKey, type ImageKey } from '../../../src/crypto/keys.ts';
+import { encodePem } from '../../../src/crypto/pem.ts';
 import { decodeEcdsaSignature, verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../../src/crypto/signatures.ts';
 import { parseImage, signImage } from '../../../src/formats/mcuboot/index.ts';
 
@@ -83,7 +84,7 @@ test('Ed25519 agrees with OpenSSL on random messages and rejects a wrong key', (
   }
 });
 
-test('the cached-key fast path gives exactly the verdicts of noble’s plain verify', async () => {
+test('verdicts agree with noble’s verify on honest and corrupted signatures, cached key or not', async () => {
   const { ed25519 } = await import('@noble/curves/ed25519.js');
   const { p384 } = await import('@noble/curves/nist.js');
   const L = ed25519.Point.Fn.ORDER;
@@ -121,7 +122,24 @@ test('the cached-key fast path gives exactly the verdicts of noble’s plain ver
       if (i % 3 === 0 && i !== 5) assert.equal(ours, true, `${type} #${i} valid`);
     }
   }
-  // A small-order Ed25519 key never verifies (noble strict mode), cached or not.
-  const weak = { ...generateKey('ed25519'), publicRaw: Uint8Array.of(1, ...new Uint8Array(31)) };
-  for (let i = 0; i < 3; i++) assert.equal(verifyEd25519(weak, new Uint8Array(32), new Uint8Array(64)), false);
+  // Small-order Ed25519 keys are refused when loaded (anyone could forge for them).
+  assert.throws(() => loadKey(encodePem('PUBLIC KEY', Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 1, ...new Uint8Array(31)))), /small-order/);
+});
+
+test('Ed25519 is checked like MCUboot (cofactorless): a signer-crafted R with a torsion part is rejected', async () => {
+  const { ed25519, ED25519_TORSION_SUBGROUP } = await import('@noble/curves/ed25519.js');
+  const key = generateKey('ed25519');
+  const P = ed25519.Point;
+  const { scalar } = ed25519.utils.getExtendedPublicKey(key.secret!);
+  const msg = digest('sha256', Uint8Array.of(42));
+  const le = (b: Uint8Array) => bytesToBigInt(Uint8Array.from(b).reverse());
+  const r = 0x1234567890abcdefn;
+  const T = P.fromHex(ED25519_TORSION_SUBGROUP[1]!);
+  assert.equal(T.isSmallOrder(), true);
+  const R2 = P.BASE.multiply(r).add(T).toBytes();
+  const k = P.Fn.create(le(digest('sha512', R2, key.publicRaw, msg)));
+  const S = P.Fn.create(r + k * scalar);
+  const sig = Uint8Array.of(...R2, ...bigIntToBytes(S, 32).reverse());
+  assert.equal(ed25519.verify(sig, msg, key.publicRaw, { zip215: false }), true, 'RFC 8032 cofactored check accepts it');
+  for (let i = 0; i < 3; i++) assert.equal(verifyEd25519(key, msg, sig), false, 'MCUboot’s byte comparison of R does not');
 });
