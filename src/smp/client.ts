@@ -1,0 +1,189 @@
+/**
+ * An SMP client over any byte transport: one request per sequence number,
+ * answers matched by sequence/group/id/op, a timeout per request, retries
+ * that resend the same frame (same sequence, so a late answer to the first
+ * try still counts), and resynchronisation after garbage: the frame reader
+ * drops bad frames and skips console text, and a start line always restarts
+ * it. Devices never answer frames they cannot decode, so silence is the only
+ * error signal on the wire; timeouts are sized from the frame's wire time.
+ */
+import { cancelledError, deviceError, ioError, throwIfAborted } from '../core/errors.ts';
+import type { ByteTransport } from '../transport/types.ts';
+import { encodeCbor, decodeCbor, type CborValue } from './cbor.ts';
+import { encodeFrame, FrameReader, frameWireLength } from './frame.ts';
+import { decodeHeader, encodeHeader, type SmpHeader } from './header.ts';
+import { answerError } from './errors.ts';
+
+export interface SmpClientOptions {
+  /** Line rate used to size timeouts (0 = unknown/fast). */
+  baud?: number;
+  /** Base answer timeout, on top of the frames' wire time. */
+  timeoutMs?: number;
+  retries?: number;
+  /** 0 = SMP v1 header (default, understood by every device), 1 = SMP v2. */
+  version?: number;
+  /** Pause between lines of one frame, for devices with few line buffers on fast links. */
+  lineGapMs?: number;
+}
+
+export interface SmpRequest {
+  op: 'read' | 'write';
+  group: number;
+  id: number;
+  body?: CborValue;
+  /** What this is, in words, for error messages ("image upload"). */
+  what: string;
+  timeoutMs?: number;
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+export interface SmpAnswer {
+  header: SmpHeader;
+  /** Decoded CBOR (plain object), or {} for an empty payload. */
+  body: Record<string, unknown>;
+}
+
+interface Waiter {
+  match(h: SmpHeader): boolean;
+  resolve(a: SmpAnswer): void;
+}
+
+export class SmpClient {
+  private seq = Math.floor(Math.random() * 256);
+  private waiters: Waiter[] = [];
+  private readonly reader: FrameReader;
+  private closed: Error | undefined;
+  readonly stats = { badFrames: 0, textLines: 0, timeouts: 0, retries: 0 };
+  private textListener?: (line: string) => void;
+
+  constructor(
+    readonly transport: ByteTransport,
+    readonly opts: SmpClientOptions = {},
+  ) {
+    this.reader = new FrameReader((e) => {
+      if (e.kind === 'bad-frame') this.stats.badFrames++;
+      else if (e.kind === 'text') {
+        this.stats.textLines++;
+        this.textListener?.(Buffer.from(e.line).toString('utf8').replace(/\r$/, ''));
+      } else this.onPacket(e.packet);
+    });
+    transport.onData((d) => this.reader.push(d));
+    transport.onClose((err) => {
+      this.closed = err ?? new Error('closed');
+    });
+  }
+
+  /** Console text the device prints on the same line (Zephyr logs). */
+  onText(listener: (line: string) => void): void {
+    this.textListener = listener;
+  }
+
+  private onPacket(packet: Uint8Array): void {
+    if (packet.length < 8) return void this.stats.badFrames++;
+    const header = decodeHeader(packet);
+    let body: Record<string, unknown> = {};
+    // Trust the frame, not the header length (Zephyr 3.4 can send a header with no payload).
+    const cbor = packet.subarray(8);
+    if (cbor.length) {
+      try {
+        const v = decodeCbor(cbor);
+        if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)) body = v as Record<string, unknown>;
+        else return void this.stats.badFrames++;
+      } catch {
+        return void this.stats.badFrames++;
+      }
+    }
+    const i = this.waiters.findIndex((w) => w.match(header));
+    if (i < 0) return; // a stale answer to an earlier, already settled request
+    const [w] = this.waiters.splice(i, 1);
+    w!.resolve({ header, body });
+  }
+
+  /** Wire time of n bytes at the configured rate, in ms. */
+  wireMs(bytes: number): number {
+    return this.opts.baud ? (bytes * 10 * 1000) / this.opts.baud : 0;
+  }
+
+  /** Frames go out whole and in order, even when requests are pipelined. */
+  private writeChain: Promise<void> = Promise.resolve();
+
+  private sendFrame(frame: Uint8Array): Promise<void> {
+    const p = this.writeChain.then(() => this.writeFrame(frame));
+    this.writeChain = p.catch(() => {});
+    return p;
+  }
+
+  private async writeFrame(frame: Uint8Array): Promise<void> {
+    if (this.closed) throw ioError('io.port-closed', `${this.transport.description} is closed (cable unplugged?).`);
+    if (!this.opts.lineGapMs) return this.transport.write(frame);
+    let start = 0;
+    for (let i = 0; i < frame.length; i++)
+      if (frame[i] === 0x0a) {
+        await this.transport.write(frame.subarray(start, i + 1));
+        start = i + 1;
+        await new Promise((r) => setTimeout(r, this.opts.lineGapMs));
+      }
+  }
+
+  /** Sends a request and waits for its answer; errors in the answer are NOT thrown here. */
+  async call(req: SmpRequest): Promise<SmpAnswer> {
+    const op = req.op === 'read' ? 0 : 2;
+    const cbor = encodeCbor(req.body ?? {});
+    const seq = this.seq;
+    this.seq = (this.seq + 1) & 0xff;
+    const header: SmpHeader = { op, version: this.opts.version ?? 0, flags: 0, len: cbor.length, group: req.group, seq, id: req.id };
+    const packet = new Uint8Array(8 + cbor.length);
+    packet.set(encodeHeader(header));
+    packet.set(cbor, 8);
+    const frame = encodeFrame(packet);
+    const retries = req.retries ?? this.opts.retries ?? 3;
+    const timeout = (req.timeoutMs ?? this.opts.timeoutMs ?? 1500) + this.wireMs(frame.length + frameWireLength(64));
+    let answer: SmpAnswer | undefined;
+    const waiter: Waiter = {
+      match: (h) => h.seq === seq && h.group === req.group && h.id === req.id && (h.op === op + 1 || h.op === op + 2),
+      resolve: (a) => {
+        answer = a;
+        wake?.();
+      },
+    };
+    let wake: (() => void) | undefined;
+    this.waiters.push(waiter);
+    try {
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        throwIfAborted(req.signal);
+        if (attempt > 0) this.stats.retries++;
+        await this.sendFrame(frame);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, timeout);
+          const onAbort = () => resolve();
+          req.signal?.addEventListener('abort', onAbort, { once: true });
+          wake = () => {
+            clearTimeout(t);
+            req.signal?.removeEventListener('abort', onAbort);
+            resolve();
+          };
+          if (answer) wake();
+        });
+        if (answer) return answer;
+        if (req.signal?.aborted) throw cancelledError();
+        this.stats.timeouts++;
+      }
+    } finally {
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+    }
+    throw deviceError('smp.timeout', `No answer from the device to ${req.what} after ${retries + 1} tries. Check the port, the baud rate, and that the device is in serial recovery or running an SMP-enabled application.`, { group: req.group, id: req.id });
+  }
+
+  /** `call`, then throws the device's error (rc / err) in plain words. */
+  async request(req: SmpRequest): Promise<Record<string, unknown>> {
+    const a = await this.call(req);
+    const err = answerError(a.body, req.what);
+    if (err) throw err;
+    return a.body;
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
