@@ -1,0 +1,130 @@
+/**
+ * Simulated STM32 units for station tests and the bench: each is the STM32
+ * bootloader simulator (in-process, or on a paced pty at a real baud rate)
+ * with a factory "UID" at the end of its flash, and a test recipe that
+ * provisions it through Unbrick's AN3155 client: identify, write the
+ * application, verify, per-unit data to a flash address, read the option
+ * bytes. The concrete provisioning recipe (bundles, workflows) replaces this
+ * recipe; the station does not care which one it runs.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { createStm32Simulator, inProcessTransport, startStm32PtySim, type Stm32BootloaderSim, type Stm32Faults } from '../../../src/sim/stm32/index.ts';
+import { connectStm32 } from '../../../src/stm32/session.ts';
+import { readMemory, readOptionBytes, verifyImage, writeImage } from '../../../src/stm32/operations.ts';
+import { openSerial } from '../../../src/transport/serial.ts';
+import { prng } from '../../../src/sim/stm32/faults.ts';
+import type { ByteTransport } from '../../../src/transport/types.ts';
+import type { Recipe, StationPort } from '../../../src/station/station.ts';
+
+export const UID_BYTES = 12;
+/** Where the test recipe writes per-unit data: a unit of its own on every modelled chip. */
+export const DATA_OFFSET = 0x8000;
+
+export interface SimUnitHandle {
+  sim: Stm32BootloaderSim;
+  uid: string;
+  open(): Promise<ByteTransport & { cut?(): void }>;
+  /** The last transport opened (to cut it: an unplug). */
+  link?: ByteTransport & { cut?(): void };
+  close(): void;
+}
+
+export function testImage(n: number, seed = 11): Uint8Array {
+  const r = prng(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+}
+
+function burnUid(sim: Stm32BootloaderSim, seed: number): string {
+  const uid = testImage(UID_BYTES, seed);
+  const size = sim.chip.info.flash.end - sim.chip.info.flash.start;
+  sim.chip.flash.program(size - 16, uid);
+  return bytesToHex(uid);
+}
+
+/** One simulated unit reached in-process (fast, unpaced). */
+export function inProcessUnit(chip: string, seed: number, faults?: Stm32Faults): SimUnitHandle {
+  const sim = createStm32Simulator({ chip, timeScale: 0.01, ...(faults ? { faults } : {}) });
+  const h: SimUnitHandle = {
+    sim,
+    uid: burnUid(sim, seed),
+    async open() {
+      h.link = inProcessTransport(sim);
+      return h.link;
+    },
+    close: () => sim.close(),
+  };
+  return h;
+}
+
+/** One simulated unit on a pty paced at `baud` (8E1 timing), opened through serialport like a real adapter. */
+export function ptyUnit(chip: string, seed: number, baud: number, timeScale = 1): SimUnitHandle & { path: string } {
+  const p = startStm32PtySim({ chip, baud, timeScale });
+  const h: SimUnitHandle & { path: string } = {
+    sim: p.sim,
+    path: p.path,
+    uid: burnUid(p.sim, seed),
+    async open() {
+      h.link = await openSerial({ path: p.path, baudRate: baud, parity: 'none' });
+      return h.link;
+    },
+    close: () => p.close(),
+  };
+  return h;
+}
+
+/** A port where nothing answers (a dead adapter, a unit without power). */
+export function deadPort(): SimUnitHandle {
+  return {
+    sim: undefined as unknown as Stm32BootloaderSim,
+    uid: '',
+    async open() {
+      return { description: 'dead', async write() {}, onData() {}, onClose() {}, async close() {} };
+    },
+    close() {},
+  };
+}
+
+export const simPort = (id: string, h: SimUnitHandle): StationPort => ({ id, label: `sim ${id}`, handle: h });
+
+/** Per-unit data as the test recipe writes it: the entry's JSON, padded with 0xFF to 8 bytes. */
+export function dataBlock(fields: Record<string, string>): Uint8Array {
+  const text = new TextEncoder().encode(JSON.stringify(fields));
+  const out = new Uint8Array(Math.ceil((text.length + 1) / 8) * 8).fill(0xff);
+  out.set(text);
+  out[text.length] = 0;
+  return out;
+}
+
+export function readDataBlock(sim: Stm32BootloaderSim): Record<string, string> | undefined {
+  const raw = sim.chip.flash.read(DATA_OFFSET, 256);
+  const end = raw.indexOf(0);
+  if (end <= 0 || raw[0] === 0xff) return undefined;
+  return JSON.parse(new TextDecoder().decode(raw.subarray(0, end))) as Record<string, string>;
+}
+
+export function stm32TestRecipe(app: Uint8Array, client: { replyMs?: number; writeAckMs?: number } = { replyMs: 300, writeAckMs: 500 }): Recipe {
+  const appHash = bytesToHex(sha256(app));
+  return async (ctx) => {
+    const h = ctx.port.handle as SimUnitHandle;
+    const link = await ctx.step('open', () => h.open());
+    try {
+      const s = await ctx.step('identify', () => connectStm32(link, client));
+      const start = s.chip.flash.start;
+      const uid = await ctx.step('read uid', () => readMemory(s, s.chip.flash.end - 16, UID_BYTES, { signal: ctx.signal }));
+      ctx.identify({ chipUid: bytesToHex(uid), chip: s.chip.name, target: 'stm32', versions: { bootloader: `${s.info.version >> 4}.${s.info.version & 15}` } });
+      const segments = [{ address: start, data: app }];
+      await ctx.step('write', () => writeImage(s, segments, { signal: ctx.signal, verify: false }));
+      await ctx.step('verify', () => verifyImage(s, segments, { signal: ctx.signal }));
+      ctx.note({ hashes: { 'app.bin': appHash }, versions: { application: '1.0.0' } });
+      const data = await ctx.takeData();
+      const block = [{ address: start + DATA_OFFSET, data: dataBlock(data.entry.fields) }];
+      await ctx.step('per-unit data', () => writeImage(s, block, { signal: ctx.signal, verify: true }));
+      const ob = await ctx.step('final check', () => readOptionBytes(s, { signal: ctx.signal }));
+      ctx.note({ serial: data.entry.fields.serial ?? data.entry.id, optionBytes: { rdp: `level ${ob.rdp.level}`, wrp: ob.wrpPages.length ? ob.wrpPages.join(',') : 'none' } });
+      return `Provisioned as ${data.entry.id}.`;
+    } finally {
+      await link.close().catch(() => {});
+    }
+  };
+}
