@@ -4,6 +4,9 @@
  * bit per sector) and SPRMOD (bit 15). Dual-bank F42x/43x/469/479 add a block at
  * 0x1FFEC000 whose +8 holds nWRP for sectors 12-23 (chips.json F2F4,
  * OpenOCD stm32f2x.c; complements confirmed by source f4_ob_complement).
+ * OPTCR bit positions (BOR_LEV 3:2, BFB2 4, WDG_SW 5, nRST_STOP 6,
+ * nRST_STDBY 7, RDP 15:8, nWRP 27:16, SPRMOD 31) checked against CMSIS
+ * stm32f4xx.h FLASH_OPTCR_*_Pos through the code index.
  */
 import { levelFromRaw } from './engine.ts';
 import { bit, bits, imageFrom } from './common.ts';

@@ -3,6 +3,9 @@
  * slots): OPTR, PCROP1A, WRP1AR, WRP1BR, PCROP1B, SECR. WRP areas as on L4 with
  * the page mask pages-1 (chips.json G0, OpenOCD stm32l4x.c). G0B1/C1 bank-2
  * WRP registers are not located in the reference data, so only bank 1 is decoded.
+ * OPTR positions up to IWDG_SW (BORR_EN 8, BORF_LEV 10:9, BORR_LEV 12:11,
+ * nRST_STOP 13, nRST_STDBY 14, nRST_SHDW 15, IWDG_SW 16) checked against a
+ * CMSIS stm32g0xx.h through the code index; the rest as chips.json recalls RM0444.
  */
 import { levelFromRaw } from './engine.ts';
 import { bit, bits, imageFrom, pageMask, pagesPerBank, tableRegion } from './common.ts';

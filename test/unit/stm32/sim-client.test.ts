@@ -169,3 +169,13 @@ test('the protocol details the hosts rely on', async () => {
   assert.equal(await ops.massErase(s), 'global');
   assert.ok(sim.chip.flash.isErased(0, sim.chip.flash.size));
 });
+
+test('a real-length F4 mass erase (8 s, datasheet typical) does not trip the short reply timeout', async () => {
+  const sim = createStm32Simulator({ chip: 'f405', timeScale: 1 });
+  const s = await connectStm32(inProcessTransport(sim), { replyMs: 300 });
+  sim.chip.flash.data.fill(0x00, 0, 16);
+  const t0 = performance.now();
+  assert.equal(await ops.massErase(s), 'global');
+  assert.ok(performance.now() - t0 >= 7900, 'the simulator took the datasheet time');
+  assert.ok(sim.chip.flash.isErased(0, sim.chip.flash.size));
+});
