@@ -8,6 +8,7 @@ import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition } from './job.ts';
 import { detectJob } from './detect.ts';
 import { diagnoseJob } from './diagnose.ts';
+import { unbrickJob } from './unbrick.ts';
 
 export interface WorkflowEnv {
   devices: DeviceRegistry;
@@ -30,6 +31,6 @@ export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
   diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId) as JobDefinition<unknown>,
   recover: notYet('recover', 'the SMP client and the golden library'),
-  unbrick: notYet('unbrick', 'the STM32 client and golden bundles'),
+  unbrick: (env, deviceId) => unbrickJob(env.devices, deviceId) as JobDefinition<unknown>,
   update: notYet('update', 'the SMP client and bundle verification'),
 };

@@ -21,7 +21,14 @@ export class DemoLab {
   private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe }>();
   private readonly listeners = new Set<() => void>();
 
-  constructor(specs: readonly LabUnitSpec[] = LAB_UNITS) {
+  /**
+   * @param line how the lab's cables behave: by default like a 115200-baud UART
+   *   (8E1 for the STM32 units, 8N1 for SMP ones), so rates and ETAs are real.
+   */
+  constructor(
+    specs: readonly LabUnitSpec[] = LAB_UNITS,
+    private readonly line: { baud: number } = { baud: 115200 },
+  ) {
     for (const spec of specs) this.units.set(spec.id, { spec, plugged: true });
   }
 
@@ -40,6 +47,7 @@ export class DemoLab {
     if (u.plugged === plugged) return;
     u.plugged = plugged;
     if (!plugged) u.cable?.cut(new Error('cable unplugged'));
+    else u.sim?.powerCycle?.();
     u.cable = undefined;
     for (const l of this.listeners) l();
   }
@@ -57,7 +65,7 @@ export class DemoLab {
       throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
     u.sim ??= await factory(u.spec);
     u.cable?.cut();
-    const cable = createPipe(`lab:${unitId}`);
+    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10 });
     u.cable = cable;
     u.sim.attach(cable.device);
     return cable.host;

@@ -5,6 +5,7 @@
  */
 import type { ByteTransport } from '../../transport/types.ts';
 import { ioError } from '../../core/errors.ts';
+import { PacedLine } from '../line.ts';
 
 export interface Pipe {
   host: ByteTransport;
@@ -13,16 +14,34 @@ export interface Pipe {
   cut(err?: Error): void;
 }
 
-export function createPipe(description: string): Pipe {
+export interface PipeOptions {
+  /** Paces each direction like a UART at this baud rate (0 or absent: unpaced). */
+  baud?: number;
+  /** Bits per byte on the wire: 10 for 8N1, 11 for 8E1. */
+  frameBits?: number;
+}
+
+export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
   type End = { listener?: (d: Uint8Array) => void; closeListeners: ((e?: Error) => void)[]; buffered: Uint8Array[] };
   const ends: [End, End] = [
     { closeListeners: [], buffered: [] },
     { closeListeners: [], buffered: [] },
   ];
   let closed = false;
+  const deliverTo = (peer: End) => (data: Uint8Array) => {
+    if (closed) return;
+    if (peer.listener) peer.listener(data);
+    else peer.buffered.push(data);
+  };
+  // One paced line per direction; baud 0 delivers at once (still asynchronously, below).
+  const lines = new Map<End, PacedLine>([
+    [ends[1], new PacedLine(opts.baud ?? 0, opts.frameBits ?? 10, deliverTo(ends[1]))],
+    [ends[0], new PacedLine(opts.baud ?? 0, opts.frameBits ?? 10, deliverTo(ends[0]))],
+  ]);
   const cut = (err?: Error) => {
     if (closed) return;
     closed = true;
+    for (const l of lines.values()) l.close();
     for (const e of ends) for (const l of e.closeListeners) queueMicrotask(() => l(err));
   };
   const make = (self: End, peer: End, name: string): ByteTransport => ({
@@ -30,11 +49,7 @@ export function createPipe(description: string): Pipe {
     async write(data) {
       if (closed) throw ioError('io.closed', `${name}: the link is closed.`);
       const copy = Uint8Array.from(data);
-      setImmediate(() => {
-        if (closed) return;
-        if (peer.listener) peer.listener(copy);
-        else peer.buffered.push(copy);
-      });
+      setImmediate(() => !closed && lines.get(peer)!.push(copy));
     },
     onData(l) {
       self.listener = l;

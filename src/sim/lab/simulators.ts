@@ -11,6 +11,8 @@ import { stm32Board } from './stm32-board.ts';
 export interface LabSimulator {
   /** Connects the simulator to a fresh cable (the previous one, if any, was cut). */
   attach(device: ByteTransport): void;
+  /** The unit's power was cycled (its cable plugged back in): it boots again. */
+  powerCycle?(): void;
   dispose?(): Promise<void>;
 }
 

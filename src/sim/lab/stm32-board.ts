@@ -27,6 +27,8 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
   return {
     sim,
     attach: (device) => sim.attach(device),
+    // Lab boards keep BOOT0 high: after power-up the ROM bootloader waits for 0x7F again.
+    powerCycle: () => sim.reset(),
     dispose: async () => sim.close(),
   };
 }

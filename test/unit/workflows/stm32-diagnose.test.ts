@@ -14,7 +14,7 @@ import type { JobSnapshot } from '../../../src/api/contract.ts';
 
 async function labCore(t: { after(fn: () => unknown): void }, ids: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-diag-'));
-  const c = new AppCore({ dataDir: dir, lab: new DemoLab(LAB_UNITS.filter((u) => ids.includes(u.id))), operator: 't@b', autoDetect: false });
+  const c = new AppCore({ dataDir: dir, lab: new DemoLab(LAB_UNITS.filter((u) => ids.includes(u.id)), { baud: 0 }), operator: 't@b', autoDetect: false });
   t.after(async () => {
     await c.close();
     rmSync(dir, { recursive: true, force: true });

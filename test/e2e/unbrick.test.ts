@@ -1,0 +1,78 @@
+/**
+ * Full unbrick from the UI (server mode, demo lab at 115200 baud, Chromium):
+ * every destructive step is confirmed in a dialog; a write is cancelled
+ * midway and resumed; progress shows rate and ETA.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { launchBrowser, screenshot, serve } from './helpers.ts';
+
+async function confirm(page: Page, title: RegExp) {
+  const dialog = page.getByTestId('confirm-dialog');
+  const heading = dialog.locator('h4', { hasText: title });
+  await heading.waitFor({ timeout: 30_000 });
+  await dialog.getByTestId('confirm-allow').click();
+  await heading.waitFor({ state: 'detached' });
+}
+
+async function startUnbrick(page: Page, id: string) {
+  await page.getByTestId(`device-${id}`).and(page.locator('[data-kind=stm32-rom]')).waitFor({ timeout: 30_000 });
+  await page.getByTestId(`device-${id}`).click();
+  await page.getByTestId('start-unbrick').click();
+  await page.getByTestId('start-dialog').getByText('May erase the whole chip').waitFor();
+  await page.getByTestId('start-confirm').click();
+}
+
+test('fully unbrick the unit whose MCUboot is erased, confirming each destructive step', { timeout: 180_000 }, async (t) => {
+  const served = await serve();
+  t.after(() => served.stop());
+  const { page, close } = await launchBrowser();
+  t.after(close);
+  await page.goto(served.url);
+
+  await startUnbrick(page, 'lab-mcuboot-erased');
+  await confirm(page, /Lift write protection on sectors 0-1\?/);
+  await screenshot(page, '07-unbrick-confirm');
+  await confirm(page, /Erase sectors 0-1, 5 and write the golden images\?/);
+  const progress = page.getByTestId('progress');
+  await progress.getByText('Writing').waitFor({ timeout: 30_000 });
+  // Rate and ETA are shown while writing (bytes per second over the paced lab line).
+  await page.getByTestId('rate').filter({ hasText: /KiB\/s/ }).waitFor();
+  await page.getByTestId('eta').filter({ hasText: /\d+ s|\d+ min/ }).waitFor();
+  await screenshot(page, '08-unbrick-progress');
+  await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 120_000 });
+  assert.match(await page.getByTestId('job-result').innerText(), /written and verified .*sectors 0-3 protected again/);
+  await screenshot(page, '09-unbrick-done');
+});
+
+test('cancel the write midway, then resume it to completion', { timeout: 180_000 }, async (t) => {
+  const served = await serve();
+  t.after(() => served.stop());
+  const { page, close } = await launchBrowser();
+  t.after(close);
+  await page.goto(served.url);
+
+  await startUnbrick(page, 'lab-rdp1');
+  await confirm(page, /Erase the whole chip/);
+  await confirm(page, /Lift write protection/);
+  await confirm(page, /Erase sectors .* and write/);
+  await page.getByTestId('progress').getByText('Writing').waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1500);
+  await page.getByTestId('job-cancel').click();
+  await page.locator('[data-testid=job][data-state=cancelled]').waitFor({ timeout: 30_000 });
+  assert.match(await page.getByTestId('job-error').innerText(), /Cancelled/);
+  await screenshot(page, '10-write-cancelled');
+
+  await page.getByTestId('job-resume').click();
+  await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 120_000 });
+  assert.match(await page.getByTestId('job-result').innerText(), /readout protection was removed/);
+  await page.locator('details.log').click();
+  assert.match(await page.locator('details.log pre').innerText(), /Resuming the write at block [1-9]\d*/);
+
+  // Both runs are on the record: cancelled, then succeeded.
+  await page.getByTestId('nav-records').click();
+  const rows = page.getByTestId('record-entries').locator('tbody tr');
+  await rows.filter({ hasText: /unbrick\s*succeeded/ }).waitFor();
+  await rows.filter({ hasText: /unbrick\s*cancelled/ }).waitFor();
+});
