@@ -6,10 +6,13 @@ import { keysGroup } from './keys.ts';
 import { serveGroup } from './serve.ts';
 import { recordsGroup } from './records.ts';
 import { usbGroup, udevGroup } from './usb.ts';
+import { dfuGroup } from './dfu.ts';
 import { bundleGroup } from './bundle.ts';
 import { trustGroup } from './trust.ts';
 import { goldenGroup } from './golden.ts';
 import { stm32Group } from './stm32.ts';
 import { simGroup } from './sim.ts';
+import { smpGroup } from './smp.ts';
+import { portsGroup } from './ports.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup, smpGroup, portsGroup];

@@ -1,9 +1,11 @@
 /** `unbrick sim …`: simulated devices on pseudo-terminals (one command per simulator). */
 import type { CommandGroup } from '../framework.ts';
 import { simStm32Command } from './stm32.ts';
+import { simMcubootCommand } from '../../sim/mcuboot-serial/command.ts';
+import { simZephyrCommand } from '../../sim/zephyr/command.ts';
 
 export const simGroup: CommandGroup = {
   name: 'sim',
   summary: 'run a simulated device on a pseudo-terminal',
-  commands: [simStm32Command],
+  commands: [simStm32Command, simMcubootCommand, simZephyrCommand],
 };

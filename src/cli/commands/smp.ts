@@ -1,0 +1,210 @@
+/** `unbrick smp …`: SMP (mcumgr) over a serial port: MCUboot serial recovery and Zephyr SMP apps. */
+import { readFileSync } from 'node:fs';
+import type { Command, CommandContext, CommandGroup, OptionSpec } from '../framework.ts';
+import { intOpt, requireString } from '../framework.ts';
+import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/bytes.ts';
+import type { Progress } from '../../core/progress.ts';
+import { openSerial } from '../../transport/serial.ts';
+import { SmpClient } from '../../smp/client.ts';
+import { bootloaderInfo, echo, info, params, reset } from '../../smp/groups/os.ts';
+import { erase, list, setState, slotInfo, type SlotState } from '../../smp/groups/image.ts';
+import { eraseStorage } from '../../smp/groups/storage.ts';
+import { uploadImage } from '../../smp/upload.ts';
+
+const PORT_OPTIONS: Record<string, OptionSpec> = {
+  port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, or a simulator pty)' },
+  baud: { type: 'string', value: 'N', description: 'baud rate, 8N1', default: '115200' },
+  timeout: { type: 'string', value: 'MS', description: 'answer timeout per try', default: '1500' },
+  'line-gap': { type: 'string', value: 'MS', description: 'pause between lines of a frame (USB CDC devices with few line buffers)', default: '0' },
+  'smp-v2': { type: 'boolean', description: 'send SMP version 2 headers (group errors come back as err maps)' },
+};
+
+async function withClient<T>(ctx: CommandContext, fn: (c: SmpClient) => Promise<T>): Promise<T> {
+  const baud = intOpt(ctx, 'baud', 115200)!;
+  const transport = await openSerial({ path: requireString(ctx, 'port'), baudRate: baud });
+  const client = new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs: intOpt(ctx, 'line-gap', 0)!, version: ctx.values['smp-v2'] ? 1 : 0 });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Runs a query, turning "not supported" into undefined so `info` can show what the device offers. */
+async function optional<T>(p: Promise<T>): Promise<T | { unsupported: true }> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof UnbrickError && (e.code === 'smp.unsupported' || e.code === 'smp.einval')) return { unsupported: true };
+    throw e;
+  }
+}
+
+function slotLines(slots: SlotState[]): string[] {
+  if (!slots.length) return ['No valid image on the device.'];
+  return slots.map((s) => {
+    const flags = (['active', 'confirmed', 'pending', 'permanent', 'bootable'] as const).filter((k) => s[k]);
+    return `image ${s.image} slot ${s.slot}  v${s.version}  ${s.hash}  ${flags.join(' ')}`;
+  });
+}
+
+function progressPrinter(ctx: CommandContext): (p: Progress) => void {
+  let lastTenth = -1;
+  let lastDraw = 0;
+  return (p) => {
+    const frac = p.total ? p.done / p.total : 0;
+    const rate = p.rate ? `${formatBytes(Math.round(p.rate))}/s` : '';
+    const eta = p.eta !== undefined ? `ETA ${Math.ceil(p.eta)} s` : '';
+    if (ctx.tty && !ctx.json) {
+      const now = performance.now();
+      if (now - lastDraw < 100 && p.done < p.total) return;
+      lastDraw = now;
+      const w = 30;
+      const bar = '#'.repeat(Math.round(frac * w)).padEnd(w, '.');
+      process.stderr.write(`\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}%  ${formatBytes(p.done)} / ${formatBytes(p.total)}  ${rate}  ${eta}   `);
+      if (p.done >= p.total) process.stderr.write('\n');
+      return;
+    }
+    const tenth = Math.floor(frac * 10);
+    if (tenth !== lastTenth) {
+      lastTenth = tenth;
+      ctx.warn(`${p.phase}: ${(frac * 100).toFixed(0)}% (${p.done}/${p.total} bytes) ${rate} ${eta}`.trim());
+    }
+  };
+}
+
+const portCommand = (c: Omit<Command, 'options'> & { options?: Record<string, OptionSpec> }): Command => ({ ...c, options: { ...PORT_OPTIONS, ...c.options } });
+
+function needYes(ctx: CommandContext, what: string): void {
+  if (!ctx.values.yes) throw usageError('usage.confirm-required', `${what} cannot be undone. Add --yes to go ahead.`);
+}
+
+const commands: Command[] = [
+  portCommand({
+    name: 'info',
+    summary: 'what the device is and offers: MCUmgr parameters, OS and bootloader info, slots',
+    async run(ctx) {
+      const data = await withClient(ctx, async (c) => {
+        const p = await params(c);
+        return {
+          params: p ?? { unsupported: true },
+          os: await optional(info(c, 'a')),
+          bootloader: await optional(bootloaderInfo(c)),
+          slotInfo: await optional(slotInfo(c)),
+          images: await list(c),
+        };
+      });
+      const show = (v: unknown) => (v && typeof v === 'object' && 'unsupported' in v ? 'not supported by this device' : JSON.stringify(v));
+      return {
+        data,
+        human: [`MCUmgr params: ${show(data.params)}`, `OS: ${show(data.os)}`, `Bootloader: ${show(data.bootloader)}`, `Slot info: ${show(data.slotInfo)}`, ...slotLines(data.images)],
+      };
+    },
+  }),
+  portCommand({
+    name: 'echo',
+    summary: 'echo a text through the device (link check)',
+    args: 'TEXT',
+    async run(ctx) {
+      const text = ctx.positionals.join(' ') || 'unbrick';
+      const r = await withClient(ctx, (c) => echo(c, text));
+      return { data: { echo: r }, human: [r] };
+    },
+  }),
+  portCommand({
+    name: 'params',
+    summary: 'MCUmgr buffer size and count',
+    async run(ctx) {
+      const p = await withClient(ctx, (c) => params(c));
+      if (!p) return { data: { supported: false }, human: ['This device does not support MCUmgr parameters (assume a 512-byte buffer).'] };
+      return { data: { supported: true, bufSize: p.bufSize, bufCount: p.bufCount }, human: [`buffer ${p.bufSize} bytes x ${p.bufCount}`] };
+    },
+  }),
+  portCommand({
+    name: 'slots',
+    summary: 'list images with slot, version, hash and flags',
+    async run(ctx) {
+      const slots = await withClient(ctx, (c) => list(c));
+      return { data: { slots }, human: slotLines(slots) };
+    },
+  }),
+  portCommand({
+    name: 'upload',
+    summary: 'upload an MCUboot image (resumes where the device allows), then check the device lists its hash',
+    args: 'FILE',
+    options: {
+      image: { type: 'string', value: 'N', description: 'image number (multi-image or direct-upload slot id)' },
+      'no-verify': { type: 'boolean', description: 'do not check the image list afterwards' },
+    },
+    async run(ctx) {
+      const file = ctx.positionals[0];
+      if (!file) throw usageError('usage.missing-argument', 'FILE (the signed image) is required.');
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(readFileSync(file));
+      } catch (e) {
+        throw inputError('input.unreadable', `Cannot read ${file}: ${(e as Error).message}`);
+      }
+      const image = intOpt(ctx, 'image');
+      const r = await withClient(ctx, (c) => uploadImage(c, bytes, { ...(image !== undefined ? { image } : {}), onProgress: progressPrinter(ctx), signal: ctx.signal, noVerify: !!ctx.values['no-verify'] }));
+      const rate = r.bytes / r.seconds;
+      return {
+        data: { bytesSent: r.bytesSent, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), hash: r.reportedHash ?? null, imageHash: r.hash, restarts: r.restarts, ...(r.match !== undefined ? { match: r.match } : {}), chunk: r.plan },
+        human: [`Uploaded ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(rate))}/s).`, r.reportedHash ? `The device lists the image: hash ${r.reportedHash}.` : `Image hash ${r.hash} (not checked).`],
+      };
+    },
+  }),
+  portCommand({
+    name: 'test',
+    summary: 'mark an image for one test boot (reverted at the next reset unless confirmed)',
+    args: 'HASH',
+    async run(ctx) {
+      const hash = ctx.positionals[0];
+      if (!hash) throw usageError('usage.missing-argument', 'HASH (from `unbrick smp slots`) is required.');
+      const slots = await withClient(ctx, (c) => setState(c, { hash, confirm: false }));
+      return { data: { slots }, human: slotLines(slots) };
+    },
+  }),
+  portCommand({
+    name: 'confirm',
+    summary: 'make an image permanent (no HASH: the running image)',
+    args: '[HASH]',
+    async run(ctx) {
+      const hash = ctx.positionals[0];
+      const slots = await withClient(ctx, (c) => setState(c, { ...(hash ? { hash } : {}), confirm: true }));
+      return { data: { slots }, human: slotLines(slots) };
+    },
+  }),
+  portCommand({
+    name: 'erase',
+    summary: 'erase an image slot (default the secondary) or, with --storage, the storage partition',
+    options: {
+      slot: { type: 'string', value: 'N', description: 'slot to erase' },
+      storage: { type: 'boolean', description: 'erase the storage partition instead (settings, logs)' },
+      yes: { type: 'boolean', description: 'confirm the erase' },
+    },
+    async run(ctx) {
+      const storage = !!ctx.values.storage;
+      const slot = intOpt(ctx, 'slot');
+      needYes(ctx, storage ? 'Erasing the storage partition' : `Erasing slot ${slot ?? 1}`);
+      await withClient(ctx, (c) => (storage ? eraseStorage(c) : erase(c, slot)));
+      return { data: { erased: storage ? 'storage' : `slot ${slot ?? 1}` }, human: [storage ? 'Storage partition erased.' : `Slot ${slot ?? 1} erased.`] };
+    },
+  }),
+  portCommand({
+    name: 'reset',
+    summary: 'reset the device (MCUboot swaps or reverts images at boot)',
+    options: { force: { type: 'boolean', description: 'ask the app to reset even if it would refuse' } },
+    async run(ctx) {
+      await withClient(ctx, (c) => reset(c, !!ctx.values.force));
+      return { data: { reset: true }, human: ['The device is resetting.'] };
+    },
+  }),
+];
+
+export const smpGroup: CommandGroup = {
+  name: 'smp',
+  summary: 'SMP (mcumgr) over serial: MCUboot serial recovery and Zephyr apps: info, echo, params, slots, upload, test, confirm, erase, reset',
+  commands,
+};
