@@ -3,24 +3,21 @@
  * `unbrick sim stm32` (registered in sim.ts): a simulated chip on a pty.
  */
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import { formatBytes } from '../../core/bytes.ts';
 import { usageError } from '../../core/errors.ts';
-import type { Progress } from '../../core/progress.ts';
 import { loadFirmware } from '../../formats/firmware-file.ts';
 import { formatPid } from '../../stm32/chips/index.ts';
 import { COMMAND_NAMES, formatVersion } from '../../stm32/an3155/codec.ts';
 import { ENTRY_WIRINGS, type EntryWiring, MANUAL_ENTRY_STEPS } from '../../stm32/entry.ts';
 import * as ops from '../../stm32/operations.ts';
 import { applyOptionChanges, parsePageList } from '../../stm32/option-bytes/changes.ts';
-import { describeOptionBytes, describeRdp, formatRuns, RDP2_CONFIRMATION } from '../../stm32/option-bytes/index.ts';
+import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option-bytes/index.ts';
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { MODELLED_CHIPS, startStm32PtySim } from '../../sim/stm32/index.ts';
-import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
+import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
+import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
 
-const MASS_ERASE_FLAG = 'yes-i-understand-mass-erase';
-const READOUT_FLAG = 'yes-i-understand-readout-protection';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, COM3)' },
@@ -29,43 +26,6 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   entry: { type: 'string', value: 'WIRING', description: `enter the bootloader with the adapter's lines: ${ENTRY_WIRINGS.join(', ')}`, default: 'none' },
   'invert-lines': { type: 'boolean', description: 'the entry lines are inverted (asserted = pin low)' },
 };
-
-/** Progress on stderr: a redrawn line on a terminal, phase changes otherwise. */
-function progressPrinter(ctx: CommandContext): (p: Progress) => void {
-  let lastPhase = '';
-  let lastDraw = 0;
-  return (p) => {
-    const now = performance.now();
-    const finished = p.done >= p.total;
-    if (ctx.tty) {
-      if (!finished && now - lastDraw < 100 && p.phase === lastPhase) return;
-      lastDraw = now;
-      const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
-      const bar = '#'.repeat(Math.floor(pct / 4)).padEnd(25, '.');
-      const rate = p.rate && p.phase !== 'Erasing' ? `  ${formatBytes(Math.round(p.rate))}/s` : '';
-      const eta = p.eta !== undefined && !finished ? `  ${Math.ceil(p.eta)} s left` : '';
-      process.stderr.write(`\r${p.phase.padEnd(10)} [${bar}] ${String(pct).padStart(3)}%${rate}${eta}\x1b[K${finished ? '\n' : ''}`);
-    } else if (p.phase !== lastPhase) ctx.warn(`${p.phase}...`);
-    lastPhase = p.phase;
-  };
-}
-
-async function ask(ctx: CommandContext, question: string): Promise<string | undefined> {
-  if (!ctx.tty || !process.stdin.isTTY) return undefined;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-  }
-}
-
-/** A destructive step goes ahead with its flag, or with the typed word on a terminal; never by default. */
-async function confirm(ctx: CommandContext, flag: string, what: string, word: string): Promise<void> {
-  if (ctx.values[flag]) return;
-  const answer = await ask(ctx, `${what}\nType ${word} to go ahead: `);
-  if (answer !== word) throw usageError('stm32.confirm-required', `${what} Not done. To confirm in a script, add --${flag}.`);
-}
 
 function parity(ctx: CommandContext, path: string): 'even' | 'none' {
   const p = stringOpt(ctx, 'parity');
@@ -265,10 +225,7 @@ const commands: Command[] = [
     args: 'show|set',
     options: {
       ...PORT_OPTIONS,
-      rdp: { type: 'string', value: '0|1|2', description: 'readout protection level (2 also needs --rdp2-confirm)' },
-      wrp: { type: 'string', value: 'LIST', description: 'write-protected pages/sectors, e.g. "0-3" or "none"' },
-      user: { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'a USER/BOR option field' },
-      'rdp2-confirm': { type: 'string', value: 'TEXT', description: `RDP level 2 is IRREVERSIBLE: pass the exact text "${RDP2_CONFIRMATION}"` },
+      ...OB_SET_OPTIONS,
     },
     async run(ctx) {
       const sub = requirePositional(ctx, 0, 'show|set');
@@ -278,18 +235,11 @@ const commands: Command[] = [
           return { data: { chip: s.chip.name, optionBytes: ob }, human: describeOptionBytes(s.chip, ob) };
         });
       if (sub !== 'set') throw usageError('usage.bad-arguments', 'Use "stm32 ob show" or "stm32 ob set".');
-      const changes = { rdp: stringOpt(ctx, 'rdp'), wrp: stringOpt(ctx, 'wrp'), user: stringList(ctx, 'user') };
-      if (changes.rdp === undefined && changes.wrp === undefined && !changes.user.length) throw usageError('usage.missing-option', 'Nothing to change: give --rdp, --wrp or --user.');
-      const phrase = stringOpt(ctx, 'rdp2-confirm');
-      if (changes.rdp?.trim() === '2') {
-        if (phrase !== RDP2_CONFIRMATION) throw usageError('stm32.rdp2-needs-confirmation', `RDP level 2 permanently disables the bootloader and debug access. To do it anyway, add --rdp2-confirm "${RDP2_CONFIRMATION}".`);
-        if (ctx.tty && (await ask(ctx, 'Type LOCK FOREVER to set RDP level 2: ')) !== 'LOCK FOREVER') throw usageError('stm32.confirm-required', 'RDP level 2 not set.');
-      }
-      if (changes.rdp?.trim() === '1') await confirm(ctx, READOUT_FLAG, 'Readout protection stops all reads and writes; removing it later ERASES ALL FLASH.', 'PROTECT');
+      const { changes, writeOptions } = await obSetRequest(ctx);
       return withSession(ctx, async (s) => {
         const ob = await ops.readOptionBytes(s);
         const next = applyOptionChanges(s.chip, ob, changes);
-        const back = await ops.writeOptionBytes(s, next, phrase === RDP2_CONFIRMATION && changes.rdp?.trim() === '2' ? { confirmRdpLevel2: RDP2_CONFIRMATION } : {});
+        const back = await ops.writeOptionBytes(s, next, writeOptions);
         const shown = back ?? next;
         return { data: { chip: s.chip.name, optionBytes: shown, readBack: !!back }, human: ['Option bytes written; the chip reset to load them.', ...describeOptionBytes(s.chip, shown)] };
       });
