@@ -1,0 +1,160 @@
+// The STM32 ROM-bootloader provisioning recipe on simulated units of four families, run by the
+// station: payloads written and verified, WRP over the bootloader, per-unit data, RDP level 1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { Station } from '../../../src/station/station.ts';
+import { LocalDataPool } from '../../../src/station/local-pool.ts';
+import { parseCsvEntries } from '../../../src/station/data-source.ts';
+import { ServiceLog } from '../../../src/records/service-log.ts';
+import { unitRows } from '../../../src/station/unit-record.ts';
+import { checkStm32Bundle, dataBytes, stm32RomRecipe, wrpPagesFor } from '../../../src/station/recipes/stm32-rom.ts';
+import { connectStm32 } from '../../../src/stm32/session.ts';
+import { findChip } from '../../../src/stm32/chips/index.ts';
+import type { BundleMetadata, OptionBytePolicy } from '../../../src/formats/bundle/metadata.ts';
+import { UnbrickError } from '../../../src/core/errors.ts';
+import { DATA_OFFSET, inProcessUnit, readDataBlock, simPort, testImage, type SimUnitHandle } from './stm32-units.ts';
+
+const FLASH = 0x08000000;
+const boot = testImage(6 * 1024, 1);
+const app = testImage(10 * 1024, 2);
+
+function metadata(policy: OptionBytePolicy, extra: Partial<BundleMetadata> = {}): BundleMetadata {
+  const p = (name: string, role: 'bootloader' | 'stm32-region', address: number, data: Uint8Array) => ({ name, role, target: { kind: 'address' as const, address }, size: data.length, sha256: bytesToHex(sha256(data)) });
+  return {
+    type: 'unbrick.bundle',
+    specVersion: 1,
+    kind: 'provisioning',
+    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000002', name: 'Widget', hardwareRevisions: ['A'] },
+    version: '1.0.0',
+    sequence: 1,
+    created: '2026-11-01T00:00:00Z',
+    expires: '2027-11-01T00:00:00Z',
+    releaseNotes: '',
+    payloads: [p('boot.bin', 'bootloader', FLASH, boot), p('app.bin', 'stm32-region', FLASH + 0x4000, app)],
+    provisioning: { optionBytes: policy },
+    ...extra,
+  };
+}
+
+const payloads = new Map([
+  ['boot.bin', boot],
+  ['app.bin', app],
+]);
+const connect = async (handle: unknown) => {
+  const h = handle as SimUnitHandle;
+  const link = await h.open();
+  return { session: await connectStm32(link, { replyMs: 300, writeAckMs: 500 }), link, close: () => link.close() };
+};
+const uidAddress = (chip: { flash: { end: number } }) => chip.flash.end - 16;
+
+function setup(t: { after(fn: () => void): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-rom-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const csv = 'serial,mac\n' + Array.from({ length: 20 }, (_, i) => `W-${1000 + i},02:00:00:00:00:${i.toString(16).padStart(2, '0')}\n`).join('');
+  const pool = LocalDataPool.open({ entries: parseCsvEntries(csv), journalPath: join(dir, 'pool.journal') });
+  t.after(() => void pool.close());
+  return { dir, pool, log: ServiceLog.inDir(dir) };
+}
+
+test('four families provisioned in parallel: payloads, WRP over the bootloader, per-unit data, RDP 1', { timeout: 120_000 }, async (t) => {
+  const { dir, pool, log } = setup(t);
+  const units = ['f103', 'f405', 'l476', 'g071'].map((c, i) => inProcessUnit(c, 200 + i));
+  t.after(() => units.forEach((u) => u.close()));
+  const policy: OptionBytePolicy = { rdpLevel: 1, wrp: [{ start: FLASH, end: FLASH + 0x4000 }] };
+  const recipe = stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress });
+  const st = Station.open({ dir, log, recipe, batch: 'rom', station: 's', operator: 'op', parallel: 4, pool });
+  st.updatePorts(units.map((u, i) => simPort(`p${i}`, u)));
+  await st.idle();
+  const rows = unitRows(log.verify().entries, 'rom');
+  assert.equal(rows.length, 4);
+  for (const [i, u] of units.entries()) {
+    const r = rows.find((x) => x.port === `p${i}`)!;
+    assert.equal(r.ok, true, `${u.sim.chip.info.name}: ${r.reason}`);
+    assert.equal(r.chipUid, u.uid);
+    assert.deepEqual(r.hashes, { 'app.bin': bytesToHex(sha256(app)), 'boot.bin': bytesToHex(sha256(boot)) });
+    assert.deepEqual(
+      r.steps?.map((s) => s.name),
+      ['connect', 'identify', 'read uid', 'write', 'verify', 'option bytes', 'per-unit data', 'readout protection', 'final check'],
+    );
+    const flash = u.sim.chip.flash;
+    assert.deepEqual(flash.read(0, boot.length), boot);
+    assert.deepEqual(flash.read(0x4000, app.length), app);
+    assert.equal(readDataBlock(u.sim)?.serial, r.serial);
+    assert.equal(r.serial, r.dataEntry);
+    assert.deepEqual([...u.sim.chip.wrp].sort((a, b) => a - b), wrpPagesFor(u.sim.chip.info, policy));
+    assert.equal(u.sim.chip.rdpLevel, 1);
+  }
+  assert.equal(new Set(rows.map((r) => r.dataEntry)).size, 4);
+});
+
+test('a protected unit is refused unless the batch allows lifting protection (a mass erase)', { timeout: 60_000 }, async (t) => {
+  const { dir, pool, log } = setup(t);
+  const u = inProcessUnit('f103', 300);
+  t.after(() => u.close());
+  // The unit arrives readout-protected; the UID area survives (it is outside main flash on a real chip).
+  const pre = await connect(u);
+  const { readoutProtect } = await import('../../../src/stm32/operations.ts');
+  await readoutProtect(pre.session);
+  await pre.close();
+  const policy: OptionBytePolicy = { rdpLevel: 0, wrp: [] };
+  const st = Station.open({ dir, log, recipe: stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress }), batch: 'rom', station: 's', operator: 'op', pool });
+  st.updatePorts([simPort('p0', u)]);
+  await st.idle();
+  const first = unitRows(log.verify().entries)[0]!;
+  assert.deepEqual([first.ok, first.code], [false, 'station.unit-protected']);
+  assert.equal(u.sim.chip.rdpLevel, 1, 'nothing was erased');
+  assert.equal((await pool.status()).reserved, 0, 'no data entry taken');
+
+  // With --allow-unprotect: the mass erase lifts protection. The UID is read where the simulator has no ROM content (zeros).
+  const st2 = Station.open({
+    dir: join(dir, 'b2'),
+    log,
+    recipe: stm32RomRecipe({ metadata: metadata(policy), payloads, allowUnprotect: true, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress: () => 0x1ffff000 }),
+    batch: 'rom2',
+    station: 's',
+    operator: 'op',
+    pool,
+  });
+  st2.updatePorts([simPort('p0', u)]);
+  await st2.idle();
+  const second = unitRows(log.verify().entries, 'rom2')[0]!;
+  assert.equal(u.sim.chip.rdpLevel, 0, 'protection lifted');
+  // The simulator does not model the ROM's UID: the recipe refuses to guess an identity.
+  assert.deepEqual([second.ok, second.code], [false, 'station.no-uid']);
+});
+
+test('bundles and policies the recipe cannot carry out are refused before the line starts', () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof UnbrickError);
+      return e.code;
+    }
+    return 'none';
+  };
+  const ok = metadata({ rdpLevel: 0, wrp: [] });
+  assert.equal(code(() => checkStm32Bundle(ok)), 'none');
+  assert.equal(code(() => checkStm32Bundle({ ...ok, kind: 'update' })), 'station.not-provisioning');
+  assert.equal(
+    code(() => checkStm32Bundle({ ...ok, payloads: [{ ...ok.payloads[0]!, role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 } }] })),
+    'station.recipe-unavailable',
+  );
+  assert.equal(code(() => checkStm32Bundle(metadata({ rdpLevel: 2, allowLevel2: true, wrp: [] }))), 'station.policy-unsupported');
+  assert.equal(code(() => checkStm32Bundle(metadata({ rdpLevel: 0, wrp: [], borLevel: 2 }))), 'station.policy-unsupported');
+  assert.equal(code(() => stm32RomRecipe({ metadata: ok, payloads: new Map() })), 'station.payload-missing');
+  // WRP ranges map to the erase units they touch.
+  assert.deepEqual(wrpPagesFor(findChip('f405'), { rdpLevel: 0, wrp: [{ start: FLASH, end: FLASH + 0x4001 }] }), [0, 1]);
+  assert.deepEqual(wrpPagesFor(findChip('f103'), { rdpLevel: 0, wrp: [{ start: FLASH + 0x400, end: FLASH + 0x800 }] }), [1]);
+  // Per-unit data: JSON NUL-terminated or a hex field, padded to 8 bytes with erased bytes.
+  const j = dataBytes({ serial: 'S1' });
+  assert.equal(j.length % 8, 0);
+  assert.equal(new TextDecoder().decode(j.subarray(0, j.indexOf(0))), '{"serial":"S1"}');
+  assert.deepEqual([...dataBytes({ key: 'a1b2c3' }, 'key')], [0xa1, 0xb2, 0xc3, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  assert.equal(code(() => dataBytes({ key: 'xyz' }, 'key')), 'station.data-field');
+});
