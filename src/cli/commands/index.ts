@@ -14,5 +14,6 @@ import { stm32Group } from './stm32.ts';
 import { simGroup } from './sim.ts';
 import { smpGroup } from './smp.ts';
 import { portsGroup } from './ports.ts';
+import { stationGroup } from './station.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup, smpGroup, portsGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup];

@@ -1,0 +1,224 @@
+/** `unbrick station`: the factory provisioning station (run a batch, control it, report on it). */
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { usageError, ioError } from '../../core/errors.ts';
+import { dataDir } from '../../core/paths.ts';
+import { canonicalJson } from '../../records/canonical.ts';
+import { ServiceLog, verifyLogText, type ServiceEntry, type VerifyResult } from '../../records/service-log.ts';
+import { batchCsv, batchHtml, batchReport } from '../../station/batch-report.ts';
+import { openStationRun, requestControl } from '../../station/setup.ts';
+import { StationDb } from '../../station/shared-db.ts';
+import type { StationSnapshot } from '../../station/station.ts';
+import { defaultOperator } from '../../workflows/app-core.ts';
+import { intOpt, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
+
+const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory (trust store, service log, batches); default: the app data directory' } };
+const dataDirOf = (ctx: CommandContext) => stringOpt(ctx, 'data-dir') ?? dataDir();
+
+function parsePorts(v: string | undefined): 'auto' | string[] {
+  if (v === undefined || v === 'auto') return 'auto';
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!list.length) throw usageError('usage.bad-ports', '--ports must be "auto" or a comma-separated list of port paths.');
+  return list;
+}
+
+function percentOpt(ctx: CommandContext, name: string): number | undefined {
+  const v = stringOpt(ctx, name);
+  if (v === undefined) return undefined;
+  const n = Number(v.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw usageError('usage.bad-number', `--${name} must be a percentage between 0 and 100, got "${v}".`);
+  return n / 100;
+}
+
+/** One line per change a person on the line needs to see. */
+function describeChanges(prev: StationSnapshot | undefined, s: StationSnapshot): string[] {
+  const out: string[] = [];
+  if (!prev || prev.mode !== s.mode) out.push(s.mode === 'running' ? `LINE RUNNING (batch ${s.batch})` : `LINE ${s.mode === 'stopped' ? 'STOPPED' : 'PAUSED'}: ${s.reason ?? ''}`);
+  for (const p of s.ports) {
+    const before = prev?.ports.find((x) => x.id === p.id);
+    if (before?.state === p.state && before.unit === p.unit) continue;
+    if (p.state === 'running' && before?.state !== 'running') out.push(`${p.id}: running`);
+    else if (p.state === 'pass') out.push(`${p.id}: PASS ${p.unit ?? ''}`);
+    else if (p.state === 'fail') out.push(`${p.id}: FAIL ${p.unit ?? ''}: ${p.reason ?? ''}`);
+    else if (p.state === 'disabled') out.push(`${p.id}: DISABLED: ${p.reason ?? ''}`);
+  }
+  return out;
+}
+
+/** Checks each station's chain in records read back from the line database. */
+function verifyStations(entries: (ServiceEntry & { station?: string })[], byStation: Map<string, ServiceEntry[]>): VerifyResult {
+  const problems: VerifyResult['problems'] = [];
+  for (const [station, list] of byStation) {
+    const v = verifyLogText(list.map((e) => canonicalJson(e) + '\n').join(''));
+    for (const p of v.problems) if (p.code !== 'log.head-missing') problems.push({ ...p, message: `station ${station}: ${p.message}` });
+  }
+  return { ok: problems.length === 0, entries, head: '', problems };
+}
+
+export const stationGroup: CommandGroup = {
+  name: 'station',
+  summary: 'factory provisioning station: run a batch unattended, approve or resume it, report on it',
+  commands: [
+    {
+      name: 'run',
+      summary: 'provision every unit that appears on the ports with a provisioning bundle (Ctrl-C stops)',
+      description:
+        'Units are identified by their chip UID; each takes one entry of the per-unit data list (--data), once, even across crashes and stations (--db). ' +
+        'Every attempt is recorded in the service log. The line pauses after the pilot lot (--pilot) until `unbrick station approve`, and stops itself when ' +
+        'more than --threshold of the last --window units fail, until `unbrick station resume`. This version provisions STM32 units through their ROM bootloader.',
+      options: {
+        ...dirOption,
+        bundle: { type: 'string', value: 'FILE', description: 'the signed provisioning bundle (.ubundle)' },
+        ports: { type: 'string', value: 'auto|LIST', description: 'which ports to watch: every USB serial adapter, or comma-separated paths', default: 'auto' },
+        parallel: { type: 'string', value: 'N', description: 'units provisioned at once', default: '1' },
+        data: { type: 'string', value: 'FILE', description: 'per-unit data list (CSV with a header row, or JSON)' },
+        'data-address': { type: 'string', value: 'ADDR', description: 'flash address the per-unit data is written to' },
+        'data-field': { type: 'string', value: 'NAME', description: 'write this entry field (hex) as raw bytes instead of the entry as JSON' },
+        db: { type: 'string', value: 'URL', description: 'line database (PostgreSQL connection string; also UNBRICK_STATION_DB): shared data pool and records' },
+        pool: { type: 'string', value: 'NAME', description: 'name of the shared data pool in the line database (default: the data file name)' },
+        pilot: { type: 'string', value: 'N', description: 'pause for review after the first N units' },
+        window: { type: 'string', value: 'N', description: 'units the failure rate is computed over', default: '20' },
+        threshold: { type: 'string', value: 'PCT', description: 'stop the line when more than this share of the window failed', default: '20' },
+        batch: { type: 'string', value: 'NAME', description: 'batch name (resumes it if it exists; default: product-version-date)' },
+        station: { type: 'string', value: 'NAME', description: 'this station\'s name on the line (default: the host name)' },
+        operator: { type: 'string', value: 'WHO', description: 'who runs the line (default: user@host)' },
+        'allow-unprotect': { type: 'boolean', description: 'lift readout protection on units that arrive protected (ERASES their flash)' },
+        'uid-address': { type: 'string', value: 'ADDR', description: 'read the unit identity here instead of the chip\'s unique-ID register' },
+        'max-units': { type: 'string', value: 'N', description: 'stop after N units have finished (scripted runs)' },
+      },
+      async run(ctx) {
+        const dir = dataDirOf(ctx);
+        const parallel = intOpt(ctx, 'parallel', 1)!;
+        if (parallel < 1 || parallel > 64) throw usageError('usage.bad-number', '--parallel must be between 1 and 64.');
+        const maxUnits = intOpt(ctx, 'max-units');
+        const run = await openStationRun(
+          {
+            bundle: requireString(ctx, 'bundle'),
+            dataDir: dir,
+            station: stringOpt(ctx, 'station') ?? hostname(),
+            operator: stringOpt(ctx, 'operator') ?? defaultOperator(),
+            ports: parsePorts(stringOpt(ctx, 'ports')),
+            parallel,
+            ...(stringOpt(ctx, 'batch') ? { batch: stringOpt(ctx, 'batch')! } : {}),
+            ...(intOpt(ctx, 'pilot') !== undefined ? { pilot: intOpt(ctx, 'pilot')! } : {}),
+            window: intOpt(ctx, 'window', 20)!,
+            threshold: percentOpt(ctx, 'threshold') ?? 0.2,
+            ...(stringOpt(ctx, 'data') ? { data: stringOpt(ctx, 'data')! } : {}),
+            ...((stringOpt(ctx, 'db') ?? process.env.UNBRICK_STATION_DB) ? { db: (stringOpt(ctx, 'db') ?? process.env.UNBRICK_STATION_DB)! } : {}),
+            ...(stringOpt(ctx, 'pool') ? { pool: stringOpt(ctx, 'pool')! } : {}),
+            ...(intOpt(ctx, 'data-address') !== undefined ? { dataAddress: intOpt(ctx, 'data-address')! } : {}),
+            ...(stringOpt(ctx, 'data-field') ? { dataField: stringOpt(ctx, 'data-field')! } : {}),
+            ...(ctx.values['allow-unprotect'] ? { allowUnprotect: true } : {}),
+            ...(intOpt(ctx, 'uid-address') !== undefined ? { uidAddress: intOpt(ctx, 'uid-address')! } : {}),
+            say: (l) => ctx.warn(l),
+          },
+          ctx.signal,
+        );
+        let prev: StationSnapshot | undefined;
+        const show = (s: StationSnapshot) => {
+          for (const line of describeChanges(prev, s)) ctx.warn(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+          prev = s;
+        };
+        ctx.warn(`Station ${run.station.snapshot().station}: batch ${run.batch} (${run.metadata.product.name} ${run.metadata.version}), ${parallel} at once. Ctrl-C stops.`);
+        show(run.station.snapshot());
+        const unsubscribe = run.station.onChange(show);
+        await new Promise<void>((resolve) => {
+          if (ctx.signal.aborted) return resolve();
+          ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+          if (maxUnits !== undefined) {
+            const check = () => {
+              const s = run.station.snapshot();
+              if (s.passed + s.failed >= maxUnits && s.running === 0) resolve();
+            };
+            run.station.onChange(check);
+            check();
+          }
+        });
+        unsubscribe();
+        await run.stop();
+        const s = run.station.snapshot();
+        const pool = run.pool ? await run.pool.status().catch(() => undefined) : undefined;
+        return {
+          exitCode: s.failed > 0 ? 1 : 0,
+          data: { batch: run.batch, batchDir: run.batchDir, mode: s.mode, reason: s.reason, started: s.started, passed: s.passed, failed: s.failed, ports: s.ports, pool, sync: run.sync?.status },
+          human: [
+            `Batch ${run.batch}: ${s.passed} passed, ${s.failed} failed (${s.started} started).${s.mode !== 'running' ? ` Line ${s.mode}: ${s.reason ?? ''}` : ''}`,
+            ...(pool ? [`Per-unit data: ${pool.committed} used, ${pool.reserved} reserved, ${pool.free} left of ${pool.total}.`] : []),
+            ...(run.sync ? [`Line database: ${run.sync.status.online ? 'in sync' : `OFFLINE (${run.sync.status.pending} records to send)`}.`] : []),
+            `Report: unbrick station report --batch ${run.batch}`,
+          ],
+        };
+      },
+    },
+    ...(['approve', 'resume'] as const).map((what) => ({
+      name: what,
+      summary: what === 'approve' ? 'approve the pilot lot of a running batch so the line continues' : 'restart a line that stopped itself (after finding why)',
+      options: { ...dirOption, batch: { type: 'string' as const, value: 'NAME', description: 'the batch' } },
+      async run(ctx: CommandContext) {
+        const batch = requireString(ctx, 'batch');
+        const path = requestControl(dataDirOf(ctx), batch, what);
+        return { data: { batch, requested: what, path }, human: [`Asked the station running batch ${batch} to ${what}.`] };
+      },
+    })),
+    {
+      name: 'report',
+      summary: 'write a batch report (CSV, JSON or HTML) from the unit records',
+      description: 'From this station\'s service log, or with --db from the line database (every station\'s records).',
+      options: {
+        ...dirOption,
+        batch: { type: 'string', value: 'NAME', description: 'only this batch (default: every station record)' },
+        format: { type: 'string', value: 'csv|json|html', description: 'report format', default: 'html' },
+        out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+        db: { type: 'string', value: 'URL', description: 'read the records of every station from the line database' },
+      },
+      async run(ctx) {
+        const format = stringOpt(ctx, 'format') ?? 'html';
+        if (!['csv', 'json', 'html'].includes(format)) throw usageError('usage.bad-format', `--format must be csv, json or html, got "${format}".`);
+        const batch = stringOpt(ctx, 'batch');
+        let verified: VerifyResult;
+        let source: string;
+        const url = stringOpt(ctx, 'db');
+        if (url) {
+          const db = await StationDb.connect(url, { station: 'report' });
+          try {
+            const rows = await db.query<{ station: string; entry: ServiceEntry }>('SELECT station, entry FROM station_unit_records ORDER BY station, seq');
+            const byStation = new Map<string, ServiceEntry[]>();
+            for (const r of rows) byStation.set(r.station, [...(byStation.get(r.station) ?? []), r.entry]);
+            verified = verifyStations(
+              rows.map((r) => r.entry),
+              byStation,
+            );
+            source = `line database (${byStation.size} stations)`;
+          } finally {
+            await db.close();
+          }
+        } else {
+          const log = ServiceLog.inDir(dataDirOf(ctx));
+          verified = log.verify();
+          source = log.path;
+        }
+        const report = batchReport(verified, source, batch !== undefined ? { batch } : {});
+        const text = format === 'csv' ? batchCsv(report) : format === 'json' ? JSON.stringify(report, null, 2) + '\n' : batchHtml(report);
+        const out = stringOpt(ctx, 'out');
+        if (out) {
+          try {
+            writeFileSync(out, text);
+          } catch (e) {
+            throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
+          }
+        }
+        const t = report.totals;
+        return {
+          exitCode: report.log.intact ? 0 : 1,
+          data: { ...(batch ? { batch } : {}), totals: t, failures: report.failures, intact: report.log.intact, ...(out ? { out } : { report }) },
+          human: out
+            ? [`Wrote ${out}: ${t.units} units, ${t.passed} passed, ${t.failed} failed, ${t.attempts} attempts; records ${report.log.intact ? 'intact' : 'FAILED their integrity check'}.`]
+            : [text],
+        };
+      },
+    },
+  ],
+};

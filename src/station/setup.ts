@@ -1,0 +1,202 @@
+/**
+ * Assembles a running station from its configuration: the verified
+ * provisioning bundle, the recipe, the per-unit data pool (local journal, or
+ * the line database when one is named), the service log and its sync, the
+ * batch state, and the port watcher. The CLI, the server and the app share it.
+ *
+ * Operator decisions reach a running station through files in the batch's
+ * `control/` folder (`approve`, `resume`), written by `unbrick station
+ * approve|resume` from another terminal or by the app.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { checkError, ioError, usageError } from '../core/errors.ts';
+import { BundleArchive, PAYLOAD_PREFIX } from '../formats/bundle/container.ts';
+import type { BundleMetadata } from '../formats/bundle/metadata.ts';
+import { ServiceLog } from '../records/service-log.ts';
+import { checkBundle } from '../trust/check.ts';
+import { PortWatcher, type PortLister } from '../workflows/ports.ts';
+import type { DataPool } from './data-pool.ts';
+import { parseEntries } from './data-source.ts';
+import { LocalDataPool } from './local-pool.ts';
+import { RecordSync } from './record-sync.ts';
+import { stm32RomRecipe } from './recipes/stm32-rom.ts';
+import { StationDb } from './shared-db.ts';
+import { Station, type StationPort } from './station.ts';
+
+export interface StationConfig {
+  bundle: string;
+  dataDir: string;
+  station: string;
+  operator: string;
+  /** 'auto': every USB serial adapter; otherwise exactly these paths. */
+  ports: 'auto' | string[];
+  parallel: number;
+  batch?: string;
+  pilot?: number;
+  window?: number;
+  threshold?: number;
+  data?: string;
+  db?: string;
+  pool?: string;
+  dataAddress?: number;
+  dataField?: string;
+  allowUnprotect?: boolean;
+  uidAddress?: number;
+  pollMs?: number;
+  /** Port lister (tests); default: the OS list. */
+  list?: PortLister;
+  say?: (line: string) => void;
+}
+
+export interface StationRun {
+  station: Station;
+  batch: string;
+  batchDir: string;
+  metadata: BundleMetadata;
+  pool?: DataPool;
+  sync?: RecordSync;
+  stop(): Promise<void>;
+}
+
+export const batchesDir = (dataDir: string) => join(dataDir, 'station', 'batches');
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'batch';
+
+export function defaultBatchName(md: BundleMetadata, now = new Date()): string {
+  return safeName(`${md.product.name}-${md.version}-${now.toISOString().slice(0, 10)}`);
+}
+
+/** Asks a running station (any process) to approve its pilot lot or resume after a stop. */
+export function requestControl(dataDir: string, batch: string, what: 'approve' | 'resume'): string {
+  const dir = join(batchesDir(dataDir), safeName(batch));
+  if (!existsSync(join(dir, 'batch.json'))) throw usageError('station.no-batch', `No station batch "${batch}" in ${batchesDir(dataDir)}.`);
+  mkdirSync(join(dir, 'control'), { recursive: true });
+  const path = join(dir, 'control', what);
+  writeFileSync(path, new Date().toISOString());
+  return path;
+}
+
+async function loadPayloads(path: string, md: BundleMetadata): Promise<Map<string, Uint8Array>> {
+  const archive = await BundleArchive.open(path);
+  try {
+    const out = new Map<string, Uint8Array>();
+    for (const p of md.payloads) {
+      const bytes = await archive.read(PAYLOAD_PREFIX + p.name);
+      // The file could have changed since it was verified: check again what is actually used.
+      if (bytesToHex(sha256(bytes)) !== p.sha256) throw checkError('station.bundle-changed', `Payload ${p.name} changed after the bundle was verified; refusing it.`);
+      out.set(p.name, bytes);
+    }
+    return out;
+  } finally {
+    archive.close();
+  }
+}
+
+export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): Promise<StationRun> {
+  const say = cfg.say ?? (() => {});
+  const checked = await checkBundle(cfg.bundle, { dir: cfg.dataDir, signal, log: say });
+  const md = checked.report.metadata;
+  const payloads = await loadPayloads(cfg.bundle, md);
+  const recipe = stm32RomRecipe({
+    metadata: md,
+    payloads,
+    ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
+    ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
+    ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
+    ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
+  });
+  if (cfg.data && cfg.dataAddress === undefined) throw usageError('station.data-address', '--data needs --data-address: where in flash the per-unit data goes.');
+  const batch = safeName(cfg.batch ?? defaultBatchName(md));
+  const batchDir = join(batchesDir(cfg.dataDir), batch);
+  mkdirSync(batchDir, { recursive: true });
+  const bundleBytes = readFileSync(cfg.bundle);
+  const inputs = [{ name: basename(cfg.bundle), sha256: bytesToHex(sha256(bundleBytes)), size: bundleBytes.length }];
+
+  const closers: (() => Promise<void>)[] = [];
+  let db: StationDb | undefined;
+  let pool: DataPool | undefined;
+  let sync: RecordSync | undefined;
+  try {
+    if (cfg.db) {
+      db = await StationDb.connect(cfg.db, { station: cfg.station });
+      const d = db;
+      closers.push(() => d.close());
+    }
+    if (cfg.data) {
+      let text: string;
+      try {
+        text = readFileSync(cfg.data, 'utf8');
+      } catch (e) {
+        throw ioError('station.data-unreadable', `Cannot read the per-unit data list ${cfg.data}: ${(e as Error).message}`, undefined, e);
+      }
+      const entries = parseEntries(cfg.data, text);
+      if (db) pool = await db.dataPool(cfg.pool ?? safeName(basename(cfg.data)), entries);
+      else pool = LocalDataPool.open({ entries, journalPath: join(batchDir, 'data.journal'), station: cfg.station });
+      const p = pool;
+      closers.push(() => p.close());
+    }
+    const log = ServiceLog.inDir(cfg.dataDir);
+    if (db) {
+      sync = new RecordSync(db, log);
+      sync.start();
+      const s = sync;
+      closers.unshift(async () => {
+        await s.stop();
+        await s.syncNow();
+      });
+    }
+    const station = Station.open({
+      dir: batchDir,
+      log,
+      recipe,
+      batch,
+      station: cfg.station,
+      operator: cfg.operator,
+      parallel: cfg.parallel,
+      policy: { pilot: cfg.pilot ?? 0, ...(cfg.window ? { window: cfg.window } : {}), ...(cfg.threshold !== undefined ? { threshold: cfg.threshold } : {}) },
+      ...(pool ? { pool } : {}),
+      inputs,
+    });
+    const wanted = cfg.ports === 'auto' ? undefined : new Set(cfg.ports);
+    const watcher = new PortWatcher(
+      (handles) => {
+        const ports: StationPort[] = handles.filter((h) => !wanted || wanted.has(h.port ?? '')).map((h) => ({ id: h.port ?? h.id, label: h.label, handle: h }));
+        station.updatePorts(ports);
+      },
+      { ...(cfg.list ? { list: cfg.list } : {}), intervalMs: cfg.pollMs ?? 1000, ...(wanted ? { extraPaths: [...wanted] } : {}) },
+    );
+    watcher.start();
+    const controlDir = join(batchDir, 'control');
+    const control = setInterval(() => {
+      if (!existsSync(controlDir)) return;
+      for (const name of readdirSync(controlDir)) {
+        try {
+          unlinkSync(join(controlDir, name));
+        } catch {
+          continue;
+        }
+        if (name === 'approve') station.approvePilot();
+        else if (name === 'resume') station.resume();
+      }
+    }, cfg.pollMs ?? 1000);
+    return {
+      station,
+      batch,
+      batchDir,
+      metadata: md,
+      ...(pool ? { pool } : {}),
+      ...(sync ? { sync } : {}),
+      async stop() {
+        watcher.stop();
+        clearInterval(control);
+        await station.stop();
+        for (const c of closers) await c().catch(() => {});
+      },
+    };
+  } catch (e) {
+    for (const c of closers) await c().catch(() => {});
+    throw e;
+  }
+}

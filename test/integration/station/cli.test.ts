@@ -1,0 +1,122 @@
+// `unbrick station run|report|approve` end to end: a signed provisioning bundle, two simulated
+// STM32 units on real pseudo-terminals, the CLI in a child process opening them with serialport.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createBundle } from '../../../src/formats/bundle/create.ts';
+import { findChip } from '../../../src/stm32/chips/index.ts';
+import { parseCsvRows } from '../../../src/station/data-source.ts';
+import { CSV_COLUMNS } from '../../../src/station/batch-report.ts';
+import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
+import { DATA_OFFSET, ptyUnit, readDataBlock, testImage } from './stm32-units.ts';
+
+function cli(dataDir: string, args: string[]): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/unbrick.js', ...args, '--json'], { env: { ...process.env, UNBRICK_DATA_DIR: dataDir } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('exit', (status) => {
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(out) as Record<string, unknown>;
+      } catch {
+        json = { unparsed: out };
+      }
+      resolve({ status, json, stderr: err });
+    });
+  });
+}
+
+test('station run provisions two units on ptys from a signed bundle; report and control commands', { timeout: 120_000 }, async (t) => {
+  const lab = new Lab();
+  t.after(() => lab.cleanup());
+  const vendor = makeVendor();
+  lab.trust(vendor);
+  const chip = findChip('f103');
+  const boot = testImage(4096, 5);
+  const app = testImage(6000, 6);
+  lab.file('boot.bin', boot);
+  lab.file('app.bin', app);
+  const bundle = join(lab.dir, 'prov.ubundle');
+  await createBundle(
+    {
+      kind: 'provisioning',
+      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Acme Sensor', hardwareRevisions: ['A'], mcuProductId: chip.pid },
+      version: '3.1.0',
+      sequence: 3,
+      validDays: 30,
+      payloads: [
+        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
+        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
+      ],
+      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+    },
+    lab.dir,
+    [vendor.releaseKeys[0]!],
+    bundle,
+  );
+  const csv = lab.file('serials.csv', 'serial,mac\nAS-0001,02:00:00:00:00:01\nAS-0002,02:00:00:00:00:02\nAS-0003,02:00:00:00:00:03\n');
+  const units = [ptyUnit('f103', 501, 0, 0.02), ptyUnit('f103', 502, 0, 0.02)];
+  t.after(() => units.forEach((u) => u.close()));
+
+  const r = await cli(lab.dataDir, [
+    'station',
+    'run',
+    '--bundle',
+    bundle,
+    '--ports',
+    units.map((u) => u.path).join(','),
+    '--parallel',
+    '2',
+    '--data',
+    csv,
+    '--data-address',
+    String(chip.flash.start + DATA_OFFSET),
+    '--uid-address',
+    String(chip.flash.end - 16),
+    '--batch',
+    'B1',
+    '--station',
+    'line1-st1',
+    '--operator',
+    'ana',
+    '--max-units',
+    '2',
+  ]);
+  assert.equal(r.status, 0, `${JSON.stringify(r.json)}\n${r.stderr}`);
+  assert.deepEqual([r.json.passed, r.json.failed, r.json.mode], [2, 0, 'running']);
+  assert.deepEqual(r.json.pool, { total: 3, free: 1, reserved: 0, committed: 2 });
+  assert.match(r.stderr, /PASS/);
+  const serials = units.map((u) => readDataBlock(u.sim)?.serial).sort();
+  assert.deepEqual(serials, ['AS-0001', 'AS-0002']);
+  for (const u of units) {
+    assert.deepEqual(u.sim.chip.flash.read(0, boot.length), boot);
+    assert.deepEqual([...u.sim.chip.wrp], [0, 1, 2, 3]);
+  }
+
+  const out = join(lab.dir, 'report.csv');
+  const rep = await cli(lab.dataDir, ['station', 'report', '--batch', 'B1', '--format', 'csv', '--out', out]);
+  assert.equal(rep.status, 0, JSON.stringify(rep.json));
+  const rows = parseCsvRows(readFileSync(out, 'utf8'));
+  assert.equal(rows.length, 3);
+  const col = (row: number, name: (typeof CSV_COLUMNS)[number]) => rows[row]!.cells[CSV_COLUMNS.indexOf(name)];
+  assert.deepEqual([1, 2].map((i) => [col(i, 'result'), col(i, 'station'), col(i, 'operator'), col(i, 'chip')]), [
+    ['pass', 'line1-st1', 'ana', chip.name],
+    ['pass', 'line1-st1', 'ana', chip.name],
+  ]);
+  assert.deepEqual([1, 2].map((i) => col(i, 'chip_uid')).sort(), units.map((u) => u.uid).sort());
+
+  const ok = await cli(lab.dataDir, ['station', 'approve', '--batch', 'B1']);
+  assert.equal(ok.status, 0);
+  const none = await cli(lab.dataDir, ['station', 'resume', '--batch', 'nope']);
+  assert.deepEqual([none.status, none.json.error], [2, 'station.no-batch']);
+  const bad = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--data', csv]);
+  assert.deepEqual([bad.status, bad.json.error], [2, 'station.data-address']);
+  writeFileSync(join(lab.dir, 'junk.ubundle'), 'not a zip');
+  const junk = await cli(lab.dataDir, ['station', 'run', '--bundle', join(lab.dir, 'junk.ubundle')]);
+  assert.equal(junk.status, 2, JSON.stringify(junk.json));
+});
