@@ -20,7 +20,7 @@ function cli(dataDir: string, args: string[]): Promise<{ status: number | null; 
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (err += String(d)));
     child.on('exit', (status) => {
-      let json: Record<string, unknown> = {};
+      let json: Record<string, unknown>;
       try {
         json = JSON.parse(out) as Record<string, unknown>;
       } catch {
