@@ -15,6 +15,7 @@ import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { MODELLED_CHIPS, startStm32PtySim } from '../../sim/stm32/index.ts';
+import { prng } from '../../sim/stm32/faults.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
 import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
 
@@ -265,6 +266,7 @@ export const simStm32Command: Command = {
     'time-scale': { type: 'string', value: 'X', description: 'multiply flash erase/program times (1 = datasheet)', default: '1' },
     'readout-protected': { type: 'boolean', description: 'start with RDP level 1' },
     'write-protected': { type: 'string', value: 'CODES', description: 'start with Write Protect sector codes set, e.g. 0-1' },
+    'old-firmware': { type: 'string', value: 'KIB', description: 'start with this much programmed (non-blank) flash, like a unit in the field' },
     corrupt: { type: 'string', value: 'P', description: 'fault: flip a bit with probability P per byte' },
     drop: { type: 'string', value: 'P', description: 'fault: drop a byte with probability P' },
     'stall-after': { type: 'string', value: 'N', description: 'fault: go silent after N received bytes (for --stall-ms)' },
@@ -289,6 +291,12 @@ export const simStm32Command: Command = {
       resetAfterGoMs: 1000,
       faults: { corrupt: num('corrupt'), drop: num('drop'), stallAfter: num('stall-after'), stallMs: num('stall-ms'), disconnectAfter: num('disconnect-after'), resetAfter: num('reset-after'), seed: num('seed') },
     });
+    const old = num('old-firmware');
+    if (old) {
+      const rand = prng(num('seed') ?? 1);
+      const n = Math.min(old * 1024, sim.sim.chip.flash.size);
+      sim.sim.chip.flash.program(0, Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)));
+    }
     const wp = stringOpt(ctx, 'write-protected');
     if (wp) sim.sim.chip.setWriteProtect(parsePageList(wp));
     if (ctx.values['readout-protected']) sim.sim.chip.setReadoutProtect();
