@@ -1,8 +1,8 @@
 /**
  * Diagnose: read everything the device will tell and turn it into findings in
  * plain words with a severity. Changes nothing on the device. Which reader
- * runs depends on what detect found (STM32 ROM bootloader today; SMP readers
- * for MCUboot serial recovery and Zephyr join as the SMP client lands).
+ * runs depends on what detect found: the STM32 ROM bootloader (flash read
+ * straight through it) or SMP (MCUboot serial recovery, a Zephyr application).
  */
 import type { Diagnosis } from '../api/contract.ts';
 import { deviceError } from '../core/errors.ts';
@@ -10,6 +10,8 @@ import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition } from './job.ts';
 import { openStm32, type Stm32Link } from './stm32-link.ts';
 import { diagnoseStm32 } from './diagnose-stm32.ts';
+import { diagnoseSmp } from './diagnose-smp.ts';
+import { openSmp } from './smp-link.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
@@ -25,23 +27,34 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string): JobDefi
     precheck() {
       const e = entry();
       if (e.kind === 'identifying') return 'The device is still being identified. Wait a moment, then diagnose it.';
-      if (e.kind === 'stm32-rom') return undefined;
       if (e.kind === 'unknown') return `Unbrick does not know what this device is (${e.summary}). Check the cable and power, run Detect again, then diagnose.`;
-      return `Diagnosing a device in ${e.summary} needs the SMP client, which is not part of this build yet.`;
+      return undefined;
     },
     steps: [
       {
         id: 'connect',
-        title: 'Connect to the STM32 ROM bootloader',
+        title: 'Connect to the device',
         async run(ctx) {
-          link = await openStm32(entry().handle, ctx.signal);
+          const e = entry();
+          if (e.kind === 'mcuboot-serial' || e.kind === 'zephyr-smp') {
+            const smp = await openSmp(e.handle);
+            try {
+              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal);
+              registry.update(deviceId, { diagnosis: ctx.state.diagnosis });
+            } finally {
+              await smp.close();
+            }
+            return;
+          }
+          link = await openStm32(e.handle, ctx.signal);
           ctx.log(`Connected: ${link.session.chip.name}, bootloader v${link.session.info.version >> 4}.${link.session.info.version & 0xf}.`);
         },
       },
       {
         id: 'read',
-        title: 'Read protection, option bytes, bootloader and slots',
+        title: 'Read slots, protection and option bytes',
         async run(ctx) {
+          if (ctx.state.diagnosis) return; // an SMP device told everything while connecting
           if (!link) throw deviceError('diagnose.not-connected', 'The connection was lost before reading. Run Diagnose again.');
           try {
             const r = await diagnoseStm32(link.session, ctx);

@@ -7,7 +7,7 @@
  * store's golden library (src/trust) are the next source to wire in here.
  */
 import { createHash } from 'node:crypto';
-import { decodeImage, versionString } from '../formats/mcuboot/index.ts';
+import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
 import { LAB_PRODUCT, labApplicationImage, labBootloaderImage } from '../sim/lab/product.ts';
 import type { ProductLayout } from './diagnose-stm32.ts';
 
@@ -44,4 +44,10 @@ export function goldenForStm32(pid: number): GoldenSet | undefined {
     application: { name: 'app-1.2.0.signed.bin', address: LAB_PRODUCT.partitions.slot0.address, data: app, sha256: sha256(app), version: versionString(h.version).replace(/\+0$/, '') },
     wrpSectors: LAB_PRODUCT.policy.wrpSectors,
   };
+}
+
+/** Golden application images known to this station, by their MCUboot image hash. */
+export function goldenApplications(): { name: string; version: string; imageHash: string; image: Uint8Array }[] {
+  const app = labApplicationImage('1.2.0');
+  return [{ name: 'app-1.2.0 (demo lab)', version: '1.2.0', imageHash: imageHashHex(app), image: app }];
 }

@@ -11,6 +11,9 @@ import { An3155Client } from '../stm32/an3155/client.ts';
 import { identify as identifyStm32 } from '../stm32/session.ts';
 import { formatPid } from '../stm32/chips/index.ts';
 import { UnbrickError } from '../core/errors.ts';
+import { SmpClient } from '../smp/client.ts';
+import * as imageGroup from '../smp/groups/image.ts';
+import * as osGroup from '../smp/groups/os.ts';
 
 export interface Identification {
   kind: Exclude<DeviceKind, 'identifying' | 'unknown'>;
@@ -52,4 +55,43 @@ export const stm32Probe: Probe = {
   },
 };
 
-export const PROBES: Probe[] = [stm32Probe];
+/**
+ * SMP over the serial console (8N1): an echo tells an SMP device from
+ * anything else; OS information (group 0, id 7) exists in Zephyr's SMP server
+ * but not in MCUboot's serial recovery, which answers it "not supported".
+ */
+export const smpProbe: Probe = {
+  name: 'SMP (MCUboot serial recovery or Zephyr)',
+  async identify(device, signal) {
+    const link = await device.open({ parity: 'none', baudRate: 115200 });
+    try {
+      const c = new SmpClient(link, { baud: 115200, timeoutMs: 600, retries: 1 });
+      try {
+        await c.request({ op: 'write', group: 0, id: 0, body: { d: 'unbrick' }, what: 'echo', signal });
+      } catch (e) {
+        if (e instanceof UnbrickError && e.kind === 'cancelled') throw e;
+        return undefined;
+      }
+      const slots = await imageGroup.list(c).catch(() => []);
+      const active = slots.find((x) => x.active) ?? slots[0];
+      let os: string | undefined;
+      try {
+        os = await osGroup.info(c, 'a');
+      } catch {
+        os = undefined;
+      }
+      if (os !== undefined)
+        return {
+          kind: 'zephyr-smp',
+          summary: `Zephyr application${active?.version ? ` ${active.version}` : ''} (SMP)`,
+          identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : [])],
+        };
+      return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }] };
+    } finally {
+      await link.close();
+    }
+  },
+};
+
+/** The STM32 probe first: see the file comment. */
+export const PROBES: Probe[] = [stm32Probe, smpProbe];

@@ -9,6 +9,7 @@ import type { JobDefinition } from './job.ts';
 import { detectJob } from './detect.ts';
 import { diagnoseJob } from './diagnose.ts';
 import { unbrickJob } from './unbrick.ts';
+import { recoverJob } from './recover.ts';
 
 export interface WorkflowEnv {
   devices: DeviceRegistry;
@@ -30,7 +31,7 @@ const notYet =
 export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
   diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId) as JobDefinition<unknown>,
-  recover: notYet('recover', 'the SMP client and the golden library'),
+  recover: (env, deviceId, options) => recoverJob(env.devices, deviceId, options) as JobDefinition<unknown>,
   unbrick: (env, deviceId) => unbrickJob(env.devices, deviceId) as JobDefinition<unknown>,
   update: notYet('update', 'the SMP client and bundle verification'),
 };

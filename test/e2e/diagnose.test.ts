@@ -43,3 +43,41 @@ test('diagnose the erased-MCUboot and the RDP-1 units from the UI', { timeout: 1
   // The list shows each unit's health after diagnosis.
   await page.locator('[data-testid=device-lab-rdp1].health-critical').waitFor();
 });
+
+test('diagnose the SMP units, then recover the corrupt one from the UI', { timeout: 150_000 }, async (t) => {
+  const served = await serve();
+  t.after(() => served.stop());
+  const { page, close } = await launchBrowser();
+  t.after(close);
+  await page.goto(served.url);
+
+  const open = async (id: string, kind: string) => {
+    await page.getByTestId(`device-${id}`).and(page.locator(`[data-kind=${kind}]`)).waitFor({ timeout: 30_000 });
+    await page.getByTestId(`device-${id}`).click();
+  };
+  const run = async (workflow: string, state = 'succeeded') => {
+    await page.getByTestId(`start-${workflow}`).click();
+    await page.getByTestId('start-confirm').click();
+    const confirm = page.getByTestId('confirm-allow');
+    const done = page.locator(`[data-testid=job][data-state=${state}]`);
+    await Promise.race([confirm.waitFor({ timeout: 60_000 }).then(() => confirm.click()), done.waitFor({ timeout: 60_000 })]);
+    await done.waitFor({ timeout: 90_000 });
+  };
+  const finding = (re: RegExp) => page.getByTestId('finding').filter({ hasText: re }).first().waitFor({ timeout: 15_000 });
+
+  await open('lab-healthy-pending', 'zephyr-smp');
+  await run('diagnose');
+  await finding(/Slot 1 holds a pending test image 1\.3\.0/);
+  await finding(/Slot 0 holds image 1\.2\.0, confirmed and matches the golden image/);
+  await screenshot(page, '11-diagnose-pending-test');
+
+  await open('lab-corrupt-image', 'mcuboot-serial');
+  await run('diagnose');
+  await finding(/Slot 0 holds no valid image/);
+  await run('recover');
+  assert.match(await page.getByTestId('job-result').innerText(), /Recovered: golden image 1\.2\.0 written, hash checked/);
+  await screenshot(page, '12-recovered');
+  await run('diagnose');
+  await finding(/Slot 0 holds image 1\.2\.0/);
+  assert.equal(await page.getByTestId('finding').filter({ hasText: /no valid image/ }).count(), 0);
+});

@@ -1,10 +1,18 @@
 /**
  * The product every demo-lab unit is: an STM32F405 board running MCUboot and a
  * signed application, with the partition layout a real product would publish.
- * Images are built deterministically at lab start (unsigned, hash-checked
- * MCUboot images: the lab teaches flows, not key handling).
+ * Images are built at lab start and signed with a lab key made for this
+ * process (ECDSA P-256), which the lab's simulated MCUboot trusts.
  */
 import { signImage } from '../../formats/mcuboot/index.ts';
+import { exportPublicPem, generateKey, type ImageKey } from '../../crypto/keys.ts';
+
+let labKey: ImageKey | undefined;
+/** The lab product's image-signing key: made once per process (the lab's devices trust its public half). */
+export function labSigningKey(): ImageKey {
+  return (labKey ??= generateKey('ecdsa-p256'));
+}
+export const labPublicKeyPem = (): string => exportPublicPem(labSigningKey());
 
 export interface Partition {
   address: number;
@@ -39,8 +47,8 @@ export function labBootloaderImage(): Uint8Array {
   return img;
 }
 
-/** The lab application at a version: a deterministic payload, signed (hash-only) as an MCUboot image. */
-export function labApplicationImage(version: string, opts: { confirm?: boolean; pad?: boolean } = {}): Uint8Array {
+/** The lab application at a version: a deterministic payload, signed with the lab key as an MCUboot image. */
+export function labApplicationImage(version: string, opts: { confirm?: boolean; pad?: boolean; slotSize?: number } = {}): Uint8Array {
   const payload = new Uint8Array(40 * 1024);
   const seed = [...version].reduce((a, c) => a * 33 + c.charCodeAt(0), 5381) >>> 0;
   let x = seed || 1;
@@ -51,9 +59,10 @@ export function labApplicationImage(version: string, opts: { confirm?: boolean; 
     payload[i] = x & 0xff;
   }
   return signImage(payload, {
+    key: labSigningKey(),
     version,
     padHeader: true,
-    slotSize: LAB_PRODUCT.partitions.slot0.size,
+    slotSize: opts.slotSize ?? LAB_PRODUCT.partitions.slot0.size,
     align: 8,
     ...(opts.pad || opts.confirm ? { pad: true } : {}),
     ...(opts.confirm ? { confirm: true } : {}),

@@ -1,12 +1,13 @@
 /**
  * Which simulator plays each lab unit. A simulator takes the device end of a
  * cable and answers on it (MCUboot serial recovery, a Zephyr SMP app, the STM32
- * ROM bootloader). Scenarios whose simulator has not landed yet return
- * undefined: the lab lists them but says plainly that they cannot answer.
+ * ROM bootloader). A scenario without a simulator returns undefined: the lab
+ * lists it but says plainly that it cannot answer.
  */
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabUnitSpec } from './units.ts';
 import { stm32Board } from './stm32-board.ts';
+import { smpBoard } from './smp-board.ts';
 
 export interface LabSimulator {
   /** Connects the simulator to a fresh cable (the previous one, if any, was cut). */
@@ -22,7 +23,8 @@ export function simulatorFor(spec: LabUnitSpec): LabSimulatorFactory | undefined
   switch (spec.answersWith) {
     case 'stm32-rom':
       return async (s) => stm32Board(s);
-    default:
-      return undefined; // MCUboot serial recovery and Zephyr SMP: wired in when their simulators land
+    case 'mcuboot-serial':
+    case 'zephyr-smp':
+      return async (s) => smpBoard(s);
   }
 }

@@ -1,0 +1,145 @@
+/**
+ * Recover through MCUboot serial recovery: push the matching golden image to
+ * slot 0, check the hash the device then lists, reset, and check that the unit
+ * answers again with the golden image in place. A cancelled or failed upload
+ * is resumed by uploading again (the image is rewritten from its start; the
+ * slot held no valid image before, so nothing is lost meanwhile).
+ */
+import { checkError, deviceError } from '../core/errors.ts';
+import * as imageGroup from '../smp/groups/image.ts';
+import * as osGroup from '../smp/groups/os.ts';
+import { uploadImage } from '../smp/upload.ts';
+import type { DeviceRegistry } from './devices.ts';
+import type { JobDefinition, StepContext } from './job.ts';
+import { openSmp, type SmpLink } from './smp-link.ts';
+import { goldenApplications } from './golden.ts';
+
+export interface RecoverState {
+  goldenId?: string;
+  golden?: { name: string; version: string; imageHash: string; bytes: number; sha256?: string };
+  /** The user allowed the write (kept across a resume). */
+  allowed?: boolean;
+  uploaded?: { seconds: number; restarts: number };
+  listedHash?: string;
+  cameBack?: string;
+}
+
+export function recoverJob(registry: DeviceRegistry, deviceId: string, options: { goldenId?: string }): JobDefinition<RecoverState> {
+  const entry = () => registry.get(deviceId);
+  let smp: SmpLink | undefined;
+  let image: Uint8Array | undefined;
+  const state: RecoverState = options.goldenId ? { goldenId: options.goldenId } : {};
+  const client = async () => (smp ??= await openSmp(entry().handle)).client;
+  const drop = async () => {
+    const s = smp;
+    smp = undefined;
+    await s?.close().catch(() => {});
+  };
+  const steps: JobDefinition<RecoverState>['steps'] = [
+    {
+      id: 'golden',
+      title: 'Find the golden image',
+      async run(ctx) {
+        const all = goldenApplications();
+        const g = ctx.state.goldenId ? all.find((x) => x.name === ctx.state.goldenId) : all[0];
+        if (!g) throw deviceError('recover.no-golden', `No golden image "${ctx.state.goldenId}" in the library. Import the product's golden bundle, then try again.`);
+        image = g.image;
+        ctx.state.golden = { name: g.name, version: g.version, imageHash: g.imageHash, bytes: g.image.length };
+        ctx.log(`Golden image ${g.name}, ${g.image.length} bytes, hash ${g.imageHash.slice(0, 16)}….`);
+      },
+    },
+    {
+      id: 'upload',
+      title: 'Upload the golden image to slot 0',
+      async run(ctx) {
+        const g = ctx.state.golden!;
+        if (!ctx.state.allowed)
+          await ctx.confirm({
+            title: `Write ${g.name} to slot 0?`,
+            message: `Uploads the golden application ${g.version} (${g.bytes} bytes) through MCUboot serial recovery. Whatever slot 0 holds now is replaced.`,
+            confirmLabel: 'Write the golden image',
+          });
+        ctx.state.allowed = true; // a resumed upload does not ask again
+        const c = await client();
+        const meter = ctx.progress('Uploading image', g.bytes);
+        const r = await uploadImage(c, image!, { signal: ctx.signal, onProgress: (p) => meter.update(p.done) });
+        ctx.state.uploaded = { seconds: r.seconds, restarts: r.restarts };
+        ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s.`);
+      },
+    },
+    {
+      id: 'check',
+      title: 'Check the hash the device lists',
+      async run(ctx) {
+        const listed = await imageGroup.list(await client());
+        const s0 = listed.find((s) => s.image === 0 && s.slot === 0);
+        ctx.state.listedHash = s0?.hash;
+        if (!s0 || s0.hash !== ctx.state.golden!.imageHash)
+          throw checkError(
+            'recover.hash-mismatch',
+            `After the upload the device lists ${s0 ? `hash ${s0.hash.slice(0, 16)}…` : 'no image'} in slot 0, not the golden image's ${ctx.state.golden!.imageHash.slice(0, 16)}…. Run Recover again; if it repeats, the unit's flash may be failing.`,
+          );
+        ctx.log('The device lists the golden image hash in slot 0.');
+      },
+    },
+    {
+      id: 'reset',
+      title: 'Restart the unit',
+      async run() {
+        await osGroup.reset(await client());
+        await drop();
+      },
+    },
+    {
+      id: 'back',
+      title: 'Check the unit answers again',
+      async run(ctx) {
+        // MCUboot answers after its reset delay (~250 ms) and boot checks; give it a few tries.
+        for (let i = 0; i < 10 && !ctx.signal.aborted; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          try {
+            const listed = await imageGroup.list(await client());
+            const s0 = listed.find((s) => s.image === 0 && s.slot === 0);
+            if (s0?.hash === ctx.state.golden!.imageHash) {
+              ctx.state.cameBack = s0.version;
+              ctx.log(`The unit answers with image ${s0.version} in slot 0.`);
+              return;
+            }
+          } catch {
+            await drop();
+          }
+        }
+        throw deviceError('recover.no-answer', 'The unit did not answer after its restart. Check power and the cable, then run Detect.');
+      },
+    },
+  ];
+  return {
+    workflow: 'recover',
+    deviceId,
+    state,
+    precheck() {
+      const e = entry();
+      if (e.kind === 'mcuboot-serial') return undefined;
+      if (e.kind === 'stm32-rom') return 'This unit answers with the STM32 ROM bootloader, not MCUboot: use Full unbrick.';
+      if (e.kind === 'zephyr-smp') return 'This unit runs its application; Recover is for units in MCUboot serial recovery. Use Offline update to change its image.';
+      return `Recover needs a unit in MCUboot serial recovery; this one is: ${e.summary}. Hold its recovery button while resetting it, then run Detect.`;
+    },
+    steps: steps.map((st) => ({
+      ...st,
+      async run(ctx: StepContext<RecoverState>) {
+        try {
+          return await st.run(ctx);
+        } catch (err) {
+          await drop();
+          throw err;
+        } finally {
+          if (ctx.signal.aborted) await drop();
+        }
+      },
+    })),
+    result(s) {
+      if (s.cameBack) return { summary: `Recovered: golden image ${s.golden!.version} written, hash checked, and the unit answers again after its restart.` };
+      return { summary: s.uploaded ? 'The image was uploaded but the recovery did not finish.' : 'Nothing was written.' };
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Detect, diagnose and recover on the demo lab's SMP units (real SMP client
+ * and upload engine, MCUboot serial-recovery and Zephyr simulators).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppCore } from '../../../src/workflows/app-core.ts';
+import { DemoLab } from '../../../src/sim/lab/lab.ts';
+import { LAB_UNITS } from '../../../src/sim/lab/units.ts';
+import type { Job } from '../../../src/workflows/job.ts';
+
+const SMP_UNITS = ['lab-recovery-empty', 'lab-corrupt-image', 'lab-healthy-pending'];
+
+async function labCore(t: { after(fn: () => unknown): void }, baud = 0) {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-'));
+  const c = new AppCore({ dataDir: dir, lab: new DemoLab(LAB_UNITS.filter((u) => SMP_UNITS.includes(u.id)), { baud }), operator: 't@b', autoDetect: false });
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const id of SMP_UNITS) await c.job(c.startJob('detect', id, {}).id).done();
+  return c;
+}
+
+async function finish(job: Job<unknown>, allow = true, midway?: () => boolean) {
+  while (!job.finished) {
+    const s = job.snapshot();
+    if (s.confirmation) job.answer(s.confirmation.stepId, allow);
+    if (midway?.()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('detect tells MCUboot serial recovery from a Zephyr application', { timeout: 30_000 }, async (t) => {
+  const c = await labCore(t);
+  const kinds = Object.fromEntries(c.devices.list().map((d) => [d.id, d.kind]));
+  assert.deepEqual(kinds, { 'lab-recovery-empty': 'mcuboot-serial', 'lab-corrupt-image': 'mcuboot-serial', 'lab-healthy-pending': 'zephyr-smp' });
+  assert.match(c.devices.list().find((d) => d.id === 'lab-healthy-pending')!.summary, /Zephyr application 1\.2\.0/);
+});
+
+test('diagnose: no valid image in slot 0 for the recovery units; a pending test image 1.3.0 on the healthy one', { timeout: 30_000 }, async (t) => {
+  const c = await labCore(t);
+  const codes: Record<string, string[]> = {};
+  for (const id of SMP_UNITS) {
+    const j = c.job(c.startJob('diagnose', id, {}).id);
+    await j.done();
+    assert.equal(j.snapshot().state, 'succeeded', j.snapshot().error?.message);
+    codes[id] = j.snapshot().result!.findings!.map((f) => `${f.severity}:${f.code}`);
+  }
+  assert.deepEqual(codes['lab-recovery-empty'], ['warning:mcuboot.in-recovery', 'critical:slot.no-valid-image']);
+  assert.deepEqual(codes['lab-corrupt-image'], ['warning:mcuboot.in-recovery', 'critical:slot.no-valid-image']);
+  assert.deepEqual(codes['lab-healthy-pending'], ['ok:slot.valid', 'info:slot.pending-test']);
+  const d = c.devices.get('lab-healthy-pending').diagnosis!;
+  assert.deepEqual(d.slots!.map((s) => [s.slot, s.version, s.flags.join('+'), s.golden ?? '-']), [
+    [0, '1.2.0', 'active+confirmed+bootable', 'app-1.2.0 (demo lab)'],
+    [1, '1.3.0', 'pending+bootable', '-'],
+  ]);
+  const pending = c.job(c.listJobs().at(-1)!.id).snapshot().result!.findings![1]!;
+  assert.match(pending.text, /Slot 1 holds a pending test image 1\.3\.0/);
+});
+
+test('recover the corrupt unit: asks first, uploads, checks the listed hash, restarts, answers again', { timeout: 60_000 }, async (t) => {
+  const c = await labCore(t);
+  const j = c.job(c.startJob('recover', 'lab-corrupt-image', {}).id);
+  await finish(j);
+  const s = j.snapshot();
+  assert.equal(s.state, 'succeeded', s.error?.message);
+  assert.deepEqual(
+    s.steps.map((x) => x.state),
+    ['done', 'done', 'done', 'done', 'done'],
+  );
+  const d = c.job(c.startJob('diagnose', 'lab-corrupt-image', {}).id);
+  await d.done();
+  assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.valid' && /golden/.test(f.text)));
+  const rec = c.log.verify().entries.find((e) => e.action === 'recover')!;
+  assert.equal(rec.outcome, 'succeeded');
+  assert.equal(rec.unit.id, 'UB-LAB-0002');
+});
+
+test('recover refuses a unit that runs its application, and declining the write leaves the unit as it was', { timeout: 60_000 }, async (t) => {
+  const c = await labCore(t);
+  const refused = c.job(c.startJob('recover', 'lab-healthy-pending', {}).id);
+  await refused.done();
+  assert.equal(refused.snapshot().state, 'refused');
+  assert.match(refused.snapshot().error!.message, /Offline update/);
+
+  const declined = c.job(c.startJob('recover', 'lab-recovery-empty', {}).id);
+  await finish(declined, false);
+  assert.equal(declined.snapshot().state, 'cancelled');
+  const d = c.job(c.startJob('diagnose', 'lab-recovery-empty', {}).id);
+  await d.done();
+  assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.no-valid-image'));
+});
+
+test('a recovery upload cancelled midway resumes without asking again and completes', { timeout: 60_000 }, async (t) => {
+  const c = await labCore(t, 230_400);
+  const j = c.job(c.startJob('recover', 'lab-recovery-empty', {}).id);
+  await finish(j, true, () => {
+    const p = j.snapshot().progress;
+    return !!p && p.phase === 'Uploading image' && p.done > p.total / 3;
+  });
+  j.cancel();
+  await j.done();
+  assert.equal(j.snapshot().state, 'cancelled');
+  assert.equal(j.snapshot().resumable, true);
+  c.resumeJob(j.id);
+  let asked = false;
+  while (!j.finished) {
+    if (j.snapshot().confirmation) asked = true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(asked, false);
+  assert.equal(j.snapshot().state, 'succeeded', j.snapshot().error?.message);
+});
