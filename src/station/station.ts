@@ -125,6 +125,8 @@ interface Running {
 }
 
 export const BATCH_FILE = 'batch.json';
+/** At most this long between a step change and its being on disk. */
+export const STEP_SAVE_MS = 250;
 
 export class Station {
   private line: LineState;
@@ -139,6 +141,7 @@ export class Station {
   private readonly now: () => number;
   private readonly createdAt: string;
   private stopped = false;
+  private saveTimer: NodeJS.Timeout | undefined;
   /** Set when a record could not be written: the line must not go on unrecorded. */
   private fatal: UnbrickError | undefined;
 
@@ -280,7 +283,8 @@ export class Station {
 
   private dispatch(e: LineEvent): void {
     this.line = reduceLine(this.line, e, this.cfg);
-    this.persist();
+    // Port presence is re-reported after a restart: only the rest is worth an fsync'd write.
+    if (e.type !== 'port-present' && e.type !== 'port-gone') this.persist();
     this.notify();
   }
 
@@ -290,7 +294,17 @@ export class Station {
     for (const l of this.listeners) l(snap);
   }
 
+  /** Step changes are saved within STEP_SAVE_MS, coalesced: an fsync'd write per step would slow a busy line. */
+  private persistSoon(): void {
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = undefined;
+      this.persist();
+    }, STEP_SAVE_MS);
+  }
+
   private persist(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     const running: PersistedBatch['running'] = {};
     for (const [port, r] of this.running)
       running[port] = {
@@ -359,7 +373,7 @@ export class Station {
       },
       step: async (name, fn) => {
         r.step = name;
-        this.persist(); // after a crash, the record says which step was under way
+        this.persistSoon();
         this.notify();
         const t0 = performance.now();
         try {
