@@ -31,7 +31,7 @@ mount -t functionfs dfu /run/ffs/dfu || fail "cannot mount functionfs"
 
 rm -f /run/ffs/ready
 node --import tsx "$repo/test/vm/device.ts" --functionfs /run/ffs/dfu --udc "$g/UDC" --ready /run/ffs/ready \
-  --time-scale "${UNBRICK_VM_TIME_SCALE:-1}" ${UNBRICK_VM_DEVICE_VERBOSE:+--verbose} >"$out/device.log" 2>&1 &
+  --time-scale "${UNBRICK_VM_TIME_SCALE:-1}" ${UNBRICK_VM_DEVICE_VERBOSE:+--verbose} ${UNBRICK_VM_DEVICE_TRACE:+--trace} >"$out/device.log" 2>&1 &
 dev=$!
 i=0
 while [ ! -f /run/ffs/ready ]; do

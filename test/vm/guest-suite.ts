@@ -36,15 +36,22 @@ function save(done: boolean): void {
   writeFileSync(join(out, 'results.json'), JSON.stringify({ mode: values.mode, done, checks, figures }, null, 2));
 }
 
-async function check(name: string, fn: () => Promise<string>): Promise<boolean> {
+/** Runs one check; a check that hangs fails after `limitMs` instead of holding up the VM until it is killed. */
+async function check(name: string, fn: () => Promise<string>, limitMs = 150_000): Promise<boolean> {
   const t0 = performance.now();
   let result: CheckResult;
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result after ${limitMs / 1000} s: the tool or the device hung`)), limitMs);
+  });
   try {
-    result = { name, ok: true, ms: 0, detail: await fn() };
+    result = { name, ok: true, ms: 0, detail: await Promise.race([fn(), hung]) };
   } catch (err) {
     const e = err as Error;
     const code = err instanceof UnbrickError ? ` [${err.code}]` : '';
     result = { name, ok: false, ms: 0, detail: `${e.message}${code}` };
+  } finally {
+    clearTimeout(timer);
   }
   result.ms = Math.round(performance.now() - t0);
   checks.push(result);

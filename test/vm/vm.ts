@@ -69,7 +69,12 @@ export interface VmRunResult {
 export async function runVm(opts: VmRunOptions): Promise<VmRunResult> {
   const prepared = prepareVm();
   mkdirSync(opts.resultsDir, { recursive: true });
-  const header = `#!/bin/sh\n# Written by test/vm/vm.ts for one VM run.\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root\ncd '${repoRoot}' || exit 90\n`;
+  // The guest starts with a clean environment: pass on the stage's own knobs (UNBRICK_VM_*).
+  const knobs = Object.entries(process.env)
+    .filter(([k, v]) => k.startsWith('UNBRICK_VM_') && v !== undefined && /^[\w.,:/-]*$/.test(v))
+    .map(([k, v]) => `export ${k}='${v}'\n`)
+    .join('');
+  const header = `#!/bin/sh\n# Written by test/vm/vm.ts for one VM run.\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root\n${knobs}cd '${repoRoot}' || exit 90\n`;
   writeFileSync(join(opts.resultsDir, 'run.sh'), header + opts.script + '\n', { mode: 0o755 });
   const exitFile = join(opts.resultsDir, 'run-exit-code');
   try {
@@ -155,10 +160,11 @@ export interface StageRun {
  * One VM boot: the simulated DfuSe device on the bus (guest-gadget.sh), then guest-suite.ts in `mode`.
  * Results land in test-artifacts/usb-vm/<mode>-<time>/ (results.json, console.log, device.log).
  */
-export async function runUsbVmStage(mode: 'test' | 'bench', opts: { timeoutMs?: number; onConsole?: (line: string) => void } = {}): Promise<StageRun> {
+export async function runUsbVmStage(mode: 'test' | 'bench', opts: { timeoutMs?: number; cpus?: number; onConsole?: (line: string) => void } = {}): Promise<StageRun> {
   const resultsDir = join(repoRoot, 'test-artifacts/usb-vm', `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const script = `sh test/vm/guest-gadget.sh /run/vm node --import tsx test/vm/guest-suite.ts --out /run/vm --mode ${mode}`;
-  const vm = await runVm({ script, resultsDir, timeoutMs: opts.timeoutMs ?? 360_000, ...(opts.onConsole ? { onConsole: opts.onConsole } : {}) });
+  const cpus = Number(process.env.UNBRICK_VM_CPUS) || opts.cpus || 1;
+  const vm = await runVm({ script, resultsDir, cpus, timeoutMs: opts.timeoutMs ?? 360_000, ...(opts.onConsole ? { onConsole: opts.onConsole } : {}) });
   let results: SuiteResults | undefined;
   try {
     results = JSON.parse(readFileSync(join(resultsDir, 'results.json'), 'utf8')) as SuiteResults;

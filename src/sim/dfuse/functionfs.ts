@@ -9,13 +9,13 @@
  * A SETUP event is answered with one ep0 I/O: IN data with write(), OUT data
  * with read(wLength), a zero-length OUT acknowledged with a zero-length
  * read(); I/O in the wrong direction stalls (the call fails with EL2HLT).
- * Reads block, so this runs in its own process, apart from any USB host code.
- *
- * Node skips the system call for zero-length reads (and FileHandle for
- * zero-length writes), so a zero-length status stage is a 1-byte read (the
- * kernel caps it at wLength = 0) and ep0 I/O goes through callback fs calls.
+ * Reads block, so this runs in its own process, apart from any USB host code,
+ * and uses blocking calls on purpose: no thread-pool hand-off per USB request
+ * (that cost is real under an emulated CPU). Node skips the system call for a
+ * zero-length read, so a zero-length status stage is a 1-byte read (the
+ * kernel caps it at wLength = 0).
  */
-import { close, open, read, write } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMemoryLayout, pageAt, type MemoryLayout } from '../../formats/dfuse/index.ts';
@@ -148,16 +148,15 @@ export interface FunctionFsOptions {
   udcFile?: string;
   udcName?: string;
   log?: (line: string) => void;
+  /** Log every control request too (debugging). */
+  trace?: boolean;
 }
 
 const IN = 0x80;
 
-/** ep0 I/O on a raw descriptor (position null: ep0 is not seekable). */
-const ep0Read = (fd: number, buf: Uint8Array) =>
-  new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
-const ep0Write = (fd: number, buf: Uint8Array) =>
-  new Promise<number>((resolve, reject) => write(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
-const openFd = (path: string) => new Promise<number>((resolve, reject) => open(path, 'r+', (err, fd) => (err ? reject(err) : resolve(fd))));
+/** Blocking ep0 I/O on a raw descriptor (position null: ep0 is not seekable). */
+const ep0Read = (fd: number, buf: Uint8Array): number => readSync(fd, buf, 0, buf.length, null);
+const ep0Write = (fd: number, buf: Uint8Array): number => writeSync(fd, buf, 0, buf.length, null);
 
 /** Runs the device until ep0 closes or `signal` aborts. Resolves once descriptors are written via `ready`. */
 export class FunctionFsDevice {
@@ -182,15 +181,17 @@ export class FunctionFsDevice {
 
   /** Opens ep0 and writes descriptors and strings; after this the gadget may be bound to a UDC. */
   async start(): Promise<void> {
-    this.ep0 = await openFd(join(this.opts.dir, 'ep0'));
-    await ep0Write(this.ep0, functionFsDescriptors(this.opts.sim.interfaceDescriptors()));
-    await ep0Write(this.ep0, functionFsStrings(this.opts.sim.backend.altNames));
+    this.ep0 = openSync(join(this.opts.dir, 'ep0'), 'r+');
+    ep0Write(this.ep0, functionFsDescriptors(this.opts.sim.interfaceDescriptors()));
+    ep0Write(this.ep0, functionFsStrings(this.opts.sim.backend.altNames));
     this.log('descriptors and strings written');
   }
 
-  async stop(): Promise<void> {
+  /** Closes ep0 (the gadget goes away). run() blocks in ep0 reads, so a process that serves ends by exiting. */
+  stop(): void {
     this.stopped = true;
-    if (this.ep0 !== undefined) close(this.ep0, () => {});
+    if (this.ep0 !== undefined) closeSync(this.ep0);
+    this.ep0 = undefined;
   }
 
   /** The event loop; returns when ep0 fails (unmounted, closed) or stop() is called. */
@@ -202,7 +203,7 @@ export class FunctionFsDevice {
     while (!this.stopped) {
       let n: number;
       try {
-        n = await ep0Read(ep0, buf);
+        n = ep0Read(ep0, buf);
         failures = 0;
       } catch (err) {
         if (this.stopped) return;
@@ -251,7 +252,7 @@ export class FunctionFsDevice {
       let data = new Uint8Array(0);
       if (setup.wLength > 0) {
         const b = new Uint8Array(setup.wLength);
-        data = b.subarray(0, await ep0Read(ep0, b));
+        data = b.subarray(0, ep0Read(ep0, b));
       }
       const alt = this.alts.altFor(setup, data);
       if (alt !== undefined && alt !== this.currentAlt) {
@@ -260,6 +261,7 @@ export class FunctionFsDevice {
       }
       result = this.opts.sim.control(setup, data);
       if (setup.wLength > 0) {
+        if (this.opts.trace) this.log(`setup ${setup.bmRequestType.toString(16)} req ${setup.bRequest} val ${setup.wValue} len ${setup.wLength} (data read) -> ${result.kind}`);
         if (result.kind === 'stall') this.stats.stalls++;
         await this.afterRequest();
         return;
@@ -271,12 +273,13 @@ export class FunctionFsDevice {
 
   private async answer(setup: SetupPacket, isIn: boolean, result: ControlResult): Promise<void> {
     const ep0 = this.ep0!;
+    if (this.opts.trace) this.log(`setup ${setup.bmRequestType.toString(16)} req ${setup.bRequest} val ${setup.wValue} len ${setup.wLength} -> ${result.kind}`);
     if (result.kind === 'stall') {
       this.stats.stalls++;
       // I/O in the opposite direction of the request makes FunctionFS stall ep0 (the call fails, EL2HLT).
       try {
-        if (isIn) await ep0Read(ep0, new Uint8Array(1));
-        else await ep0Write(ep0, new Uint8Array(1));
+        if (isIn) ep0Read(ep0, new Uint8Array(1));
+        else ep0Write(ep0, new Uint8Array(1));
       } catch {
         /* expected: the stall is reported as an error */
       }
@@ -284,10 +287,10 @@ export class FunctionFsDevice {
     }
     if (isIn) {
       const data = result.kind === 'in' ? result.data.subarray(0, setup.wLength) : new Uint8Array(0);
-      await ep0Write(ep0, data);
+      ep0Write(ep0, data);
     } else {
       // Status stage of a zero-length OUT: the kernel caps the read at wLength (0).
-      await ep0Read(ep0, new Uint8Array(1));
+      ep0Read(ep0, new Uint8Array(1));
     }
   }
 
