@@ -56,7 +56,7 @@ export class McubootDevice extends SmpDevice {
 
   constructor(options: McubootOptions) {
     const maxReceive = options.maxReceive ?? 1024;
-    super({ lineMax: 128, lineBufs: 8, mode: 'inline', packetBufs: 1, maxDecoded: maxReceive + 1, style: 'mcuboot' });
+    super({ lineMax: 128, lineBufs: 8, mode: 'inline', packetBufs: 1, uartBaud: 115200, maxDecoded: maxReceive + 1, style: 'mcuboot' });
     this.opts = {
       images: options.images ?? 1,
       slotSize: options.slotSize ?? 0x70000,

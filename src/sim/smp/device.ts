@@ -33,6 +33,14 @@ export interface ConsoleModel {
    */
   mode: 'inline' | 'queued';
   packetBufs: number;
+  /**
+   * The device UART's baud rate. Bytes on a real UART arrive spread out, so the
+   * receive work keeps up and lines are only lost when they truly arrive at
+   * once: with 0 (a pty with no UART timing, as in the Zephyr recording) every
+   * chunk written at once counts as simultaneous. Non-zero also avoids losses
+   * that would only come from the simulator's own timer granularity.
+   */
+  uartBaud: number;
   maxDecoded: number;
   style: 'mcuboot' | 'zephyr';
 }
@@ -99,7 +107,7 @@ export abstract class SmpDevice {
   }
 
   private acceptLine(line: Uint8Array | null): void {
-    if (this.console.mode === 'inline' && !this.busy && this.lines.length === 0) return this.processLine(line);
+    if (this.lines.length === 0 && ((this.console.mode === 'inline' && !this.busy) || (this.console.mode === 'queued' && this.console.uartBaud > 0))) return this.processLine(line);
     if (this.lines.length >= this.console.lineBufs) {
       this.stats.linesDropped++;
       return;

@@ -31,6 +31,8 @@ export interface ZephyrOptions {
   bufCount?: number;
   /** UART_MCUMGR_RX_BUF_COUNT. */
   lineBufs?: number;
+  /** The UART's rate (0 = a pty without UART timing, like the recorded native_sim: bursts lose lines). */
+  uartBaud?: number;
   timing?: FlashTiming;
   bootloader?: 'mcuboot' | 'none';
   /** Fault injection: reset once an upload reaches this offset. */
@@ -72,7 +74,7 @@ export class ZephyrDevice extends SmpDevice {
   constructor(options: ZephyrOptions) {
     const bufSize = options.bufSize ?? 384;
     const bufCount = options.bufCount ?? 4;
-    super({ lineMax: 128, lineBufs: options.lineBufs ?? 2, mode: 'queued', packetBufs: bufCount, maxDecoded: bufSize, style: 'zephyr' });
+    super({ lineMax: 128, lineBufs: options.lineBufs ?? 2, mode: 'queued', packetBufs: bufCount, uartBaud: options.uartBaud ?? 115200, maxDecoded: bufSize, style: 'zephyr' });
     this.opts = {
       checker: options.checker,
       slotSize: options.slotSize ?? 0x69000,
@@ -80,6 +82,7 @@ export class ZephyrDevice extends SmpDevice {
       bufSize,
       bufCount,
       lineBufs: options.lineBufs ?? 2,
+      uartBaud: options.uartBaud ?? 115200,
       bootloader: options.bootloader ?? 'mcuboot',
       resetAtUploadOffset: options.resetAtUploadOffset,
       powerLossAfterSectors: options.powerLossAfterSectors,

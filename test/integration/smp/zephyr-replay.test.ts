@@ -17,7 +17,7 @@ const checker = imageChecker([MCUBOOT_DEV_KEY_P256]);
 const running = readShared('vectors', 'smp-zephyr', 'images', 'slot0-running-1.0.0-signed.bin');
 
 function freshDevice(): ZephyrDevice {
-  const dev = new ZephyrDevice({ checker, bootloader: 'none' });
+  const dev = new ZephyrDevice({ checker, bootloader: 'none', uartBaud: 0 });
   dev.program(0, running);
   dev.statTicks = () => 3;
   return dev;
