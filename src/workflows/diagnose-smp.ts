@@ -9,12 +9,13 @@
 import type { Diagnosis, Finding, Slot } from '../api/contract.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import type { SmpClient } from '../smp/client.ts';
-import { goldenApplications } from './golden.ts';
+import { goldenApplications, updateImages } from './golden.ts';
 
 export async function diagnoseSmp(c: SmpClient, kind: 'mcuboot-serial' | 'zephyr-smp', signal: AbortSignal): Promise<Diagnosis> {
   const listed = await imageGroup.list(c);
   if (signal.aborted) throw new Error('cancelled');
-  const golden = goldenApplications();
+  // Golden images and released updates this station knows, by image hash.
+  const golden = [...goldenApplications(), ...updateImages()];
   const findings: Finding[] = [];
   const slots: Slot[] = listed.map((s) => {
     const flags = (['active', 'confirmed', 'pending', 'permanent', 'bootable'] as const).filter((f) => s[f]);

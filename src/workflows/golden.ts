@@ -51,3 +51,9 @@ export function goldenApplications(): { name: string; version: string; imageHash
   const app = labApplicationImage('1.2.0');
   return [{ name: 'app-1.2.0 (demo lab)', version: '1.2.0', imageHash: imageHashHex(app), image: app }];
 }
+
+/** Update images this station can install (the demo lab carries release 1.3.0). */
+export function updateImages(): { name: string; version: string; imageHash: string; image: Uint8Array }[] {
+  const app = labApplicationImage('1.3.0');
+  return [{ name: 'app-1.3.0 (demo lab)', version: '1.3.0', imageHash: imageHashHex(app), image: app }];
+}

@@ -10,6 +10,7 @@ import { detectJob } from './detect.ts';
 import { diagnoseJob } from './diagnose.ts';
 import { unbrickJob } from './unbrick.ts';
 import { recoverJob } from './recover.ts';
+import { updateJob } from './update.ts';
 
 export interface WorkflowEnv {
   devices: DeviceRegistry;
@@ -33,5 +34,5 @@ export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId) as JobDefinition<unknown>,
   recover: (env, deviceId, options) => recoverJob(env.devices, deviceId, options) as JobDefinition<unknown>,
   unbrick: (env, deviceId) => unbrickJob(env.devices, deviceId) as JobDefinition<unknown>,
-  update: notYet('update', 'the SMP client and bundle verification'),
+  update: (env, deviceId, options) => updateJob(env.devices, deviceId, options) as JobDefinition<unknown>,
 };

@@ -63,8 +63,8 @@ test('a finished job is recorded in the service log under the unit identity', as
 test('a refused workflow is recorded as refused, with its reason', async (t) => {
   const c = await core(t);
   const done = new Promise<JobSnapshot>((resolve) => c.on('job', (j) => j.endedAt && resolve(j)));
+  // Without detect the unit is still "identifying": every workflow but detect refuses, saying why.
   c.startJob('update', 'lab-healthy-pending', {});
-  // The update workflow refuses here: its SMP stack is not wired in yet (see workflows/registry.ts).
   const j = await done;
   assert.equal(j.state, 'refused');
   const e = c.log.verify().entries.at(-1)!;

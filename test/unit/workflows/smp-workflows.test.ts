@@ -56,7 +56,7 @@ test('diagnose: no valid image in slot 0 for the recovery units; a pending test 
   const d = c.devices.get('lab-healthy-pending').diagnosis!;
   assert.deepEqual(d.slots!.map((s) => [s.slot, s.version, s.flags.join('+'), s.golden ?? '-']), [
     [0, '1.2.0', 'active+confirmed+bootable', 'app-1.2.0 (demo lab)'],
-    [1, '1.3.0', 'pending+bootable', '-'],
+    [1, '1.3.0', 'pending+bootable', 'app-1.3.0 (demo lab)'],
   ]);
   const pending = c.job(c.listJobs().at(-1)!.id).snapshot().result!.findings![1]!;
   assert.match(pending.text, /Slot 1 holds a pending test image 1\.3\.0/);
@@ -114,4 +114,34 @@ test('a recovery upload cancelled midway resumes without asking again and comple
   }
   assert.equal(asked, false);
   assert.equal(j.snapshot().state, 'succeeded', j.snapshot().error?.message);
+});
+
+test('offline update of the healthy unit: test boot of 1.3.0, wait, confirm; a second run changes nothing', { timeout: 90_000 }, async (t) => {
+  const c = await labCore(t);
+  const j = c.job(c.startJob('update', 'lab-healthy-pending', {}).id);
+  await finish(j);
+  const s = j.snapshot();
+  assert.equal(s.state, 'succeeded', s.error?.message);
+  assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
+  assert.deepEqual(
+    s.steps.map((x) => `${x.id}:${x.state}`),
+    ['image:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
+  );
+  const d = c.job(c.startJob('diagnose', 'lab-healthy-pending', {}).id);
+  await d.done();
+  const slots = c.devices.get('lab-healthy-pending').diagnosis!.slots!;
+  assert.deepEqual(slots.map((x) => [x.slot, x.version, x.flags.includes('confirmed')]), [
+    [0, '1.3.0', true],
+    [1, '1.2.0', false],
+  ]);
+  const again = c.job(c.startJob('update', 'lab-healthy-pending', {}).id);
+  await finish(again);
+  assert.equal(again.snapshot().result!.summary, 'The unit already runs this image; nothing was changed.');
+  assert.deepEqual(
+    c.log
+      .verify()
+      .entries.filter((e) => e.action === 'update')
+      .map((e) => e.outcome),
+    ['succeeded', 'succeeded'],
+  );
 });

@@ -1,0 +1,187 @@
+/**
+ * Offline update of a unit running its application (Zephyr SMP): upload the
+ * new image to slot 1, mark it for a test boot, restart, wait for the unit to
+ * come back, and confirm the new image once it runs (or report that MCUboot
+ * reverted it). The image comes from the station's update set; checking a
+ * signed update bundle before this runs is the bundle verifier's job (not yet
+ * wired into this workflow).
+ */
+import { checkError, deviceError } from '../core/errors.ts';
+import * as imageGroup from '../smp/groups/image.ts';
+import * as osGroup from '../smp/groups/os.ts';
+import { uploadImage } from '../smp/upload.ts';
+import type { DeviceRegistry } from './devices.ts';
+import type { JobDefinition, StepContext } from './job.ts';
+import { openSmp, type SmpLink } from './smp-link.ts';
+import { updateImages } from './golden.ts';
+
+export interface UpdateState {
+  bundleId?: string;
+  confirm: boolean;
+  target?: { name: string; version: string; imageHash: string; bytes: number };
+  allowed?: boolean;
+  uploaded?: boolean;
+  running?: string;
+  reverted?: boolean;
+  confirmed?: boolean;
+}
+
+export function updateJob(registry: DeviceRegistry, deviceId: string, options: { bundleId?: string; confirm?: boolean }): JobDefinition<UpdateState> {
+  const entry = () => registry.get(deviceId);
+  let smp: SmpLink | undefined;
+  let image: Uint8Array | undefined;
+  const client = async () => (smp ??= await openSmp(entry().handle)).client;
+  const drop = async () => {
+    const s = smp;
+    smp = undefined;
+    await s?.close().catch(() => {});
+  };
+  const state: UpdateState = { confirm: options.confirm ?? true, ...(options.bundleId ? { bundleId: options.bundleId } : {}) };
+  const steps: JobDefinition<UpdateState>['steps'] = [
+    {
+      id: 'image',
+      title: 'Pick the update image',
+      async run(ctx) {
+        const all = updateImages();
+        const u = ctx.state.bundleId ? all.find((x) => x.name === ctx.state.bundleId) : all.at(-1);
+        if (!u) throw deviceError('update.no-image', `No update "${ctx.state.bundleId}" on this station.`);
+        const listed = await imageGroup.list(await client());
+        const active = listed.find((s) => s.active);
+        if (active?.hash === u.imageHash && active.confirmed) return { skipped: `The unit already runs ${u.version}, confirmed.` };
+        image = u.image;
+        ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, bytes: u.image.length };
+        // Slot 1 may already hold this very image (an earlier, interrupted update): no need to send it again.
+        if (listed.some((s) => s.slot === 1 && s.hash === u.imageHash)) ctx.state.uploaded = true;
+        else {
+          const other = listed.find((s) => s.slot === 1 && (s.pending || s.confirmed) && !s.active);
+          if (other)
+            throw checkError(
+              'update.slot-busy',
+              `Slot 1 holds image ${other.version}, marked ${other.pending ? 'pending' : 'confirmed'}: the unit refuses a new upload until it has booted or dropped it. Restart the unit once, then run the update again.`,
+            );
+        }
+        ctx.log(`Update ${u.name}; the unit runs ${active?.version ?? 'an unknown image'}${ctx.state.uploaded ? `; slot 1 already holds ${u.version}` : ''}.`);
+      },
+    },
+    {
+      id: 'upload',
+      title: 'Upload the new image to slot 1',
+      async run(ctx) {
+        const t = ctx.state.target;
+        if (!t) return { skipped: 'Nothing to upload.' };
+        if (ctx.state.uploaded && !ctx.state.allowed) {
+          await ctx.confirm({
+            title: `Install ${t.version} on this unit?`,
+            message: `Slot 1 already holds ${t.name}. The unit restarts into it for a test boot and it is confirmed once it runs. If it does not start, MCUboot goes back to the current image by itself.`,
+            confirmLabel: `Install ${t.version}`,
+          });
+          ctx.state.allowed = true;
+          return { skipped: `Slot 1 already holds ${t.version}.` };
+        }
+        if (ctx.state.uploaded) return { skipped: `Slot 1 already holds ${t.version}.` };
+        if (!ctx.state.allowed)
+          await ctx.confirm({
+            title: `Install ${t.version} on this unit?`,
+            message: `Uploads ${t.name} (${t.bytes} bytes) to slot 1, restarts the unit into it for a test boot and confirms it once it runs. If it does not start, MCUboot goes back to the current image by itself.`,
+            confirmLabel: `Install ${t.version}`,
+          });
+        ctx.state.allowed = true;
+        const meter = ctx.progress('Uploading image', t.bytes);
+        await uploadImage(await client(), image!, { signal: ctx.signal, onProgress: (p) => meter.update(p.done) });
+        ctx.state.uploaded = true;
+      },
+    },
+    {
+      id: 'test',
+      title: 'Mark it for a test boot and restart',
+      async run(ctx) {
+        const t = ctx.state.target;
+        if (!t) return { skipped: 'Nothing to test.' };
+        const c = await client();
+        const pendingAlready = (await imageGroup.list(c)).some((s) => s.hash === t.imageHash && s.pending);
+        if (!pendingAlready) {
+          const after = await imageGroup.setState(c, { hash: t.imageHash, confirm: false });
+          if (!after.some((s) => s.hash === t.imageHash && s.pending)) throw checkError('update.not-pending', 'The unit did not mark the new image for a test boot.');
+        } else ctx.log(`${t.version} is already marked for a test boot.`);
+        await osGroup.reset(c);
+        await drop();
+      },
+    },
+    {
+      id: 'wait',
+      title: 'Wait for the unit to boot',
+      async run(ctx) {
+        const t = ctx.state.target;
+        if (!t) return { skipped: 'Nothing to wait for.' };
+        // The swap takes a while (MCUboot moves every sector of both slots): poll until it answers.
+        const deadline = Date.now() + 60_000;
+        const meter = ctx.progress('Waiting for the unit to restart', 1);
+        while (Date.now() < deadline && !ctx.signal.aborted) {
+          await new Promise((r) => setTimeout(r, 700));
+          try {
+            const listed = await imageGroup.list(await client());
+            const active = listed.find((s) => s.active);
+            if (!active) continue;
+            ctx.state.running = active.version;
+            ctx.state.reverted = active.hash !== t.imageHash;
+            meter.update(1);
+            return;
+          } catch {
+            await drop();
+          }
+        }
+        throw deviceError('update.no-answer', 'The unit did not answer within a minute of its restart. Check power and the cable; if it stays silent, diagnose it.');
+      },
+    },
+    {
+      id: 'confirm',
+      title: 'Confirm the new image',
+      async run(ctx) {
+        const t = ctx.state.target;
+        if (!t) return { skipped: 'Nothing to confirm.' };
+        if (ctx.state.reverted)
+          throw checkError('update.reverted', `The unit rolled back: it runs ${ctx.state.running} instead of ${t.version}. The new image did not start or was not accepted; the unit is on its previous image.`);
+        if (!ctx.state.confirm) return { skipped: 'Left as a test boot (not confirmed), as asked: the next restart goes back to the previous image.' };
+        const after = await imageGroup.setState(await client(), { confirm: true });
+        if (!after.some((s) => s.hash === t.imageHash && s.active && s.confirmed)) throw checkError('update.not-confirmed', 'The unit did not confirm the new image.');
+        ctx.state.confirmed = true;
+      },
+    },
+  ];
+  return {
+    workflow: 'update',
+    deviceId,
+    state,
+    precheck() {
+      const e = entry();
+      if (e.kind === 'zephyr-smp') return undefined;
+      if (e.kind === 'mcuboot-serial') return 'This unit is in MCUboot serial recovery, not running its application: use Recover.';
+      if (e.kind === 'stm32-rom') return 'This unit answers with the STM32 ROM bootloader: use Full unbrick.';
+      return `Offline update needs a unit running its application with SMP; this one is: ${e.summary}. Run Detect first.`;
+    },
+    steps: steps.map((st) => ({
+      ...st,
+      async run(ctx: StepContext<UpdateState>) {
+        try {
+          return await st.run(ctx);
+        } catch (err) {
+          await drop();
+          throw err;
+        } finally {
+          if (ctx.signal.aborted) await drop();
+        }
+      },
+    })),
+    result(s) {
+      const t = s.target;
+      if (!t) return { summary: 'The unit already runs this image; nothing was changed.' };
+      if (s.reverted) return { summary: `Rolled back: the unit runs ${s.running}, not ${t.version}.` };
+      if (s.confirmed) {
+        registry.update(deviceId, { summary: `Zephyr application ${t.version} (SMP)` });
+        return { summary: `Updated to ${t.version}: it booted and is confirmed.` };
+      }
+      if (s.running === t.version) return { summary: `Running ${t.version} as a test boot (not confirmed).` };
+      return { summary: s.uploaded ? `Uploaded ${t.version}; the update did not finish.` : 'Nothing was installed.' };
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Offline update from the UI: the healthy unit boots its pending 1.3.0 as a
+ * test, Unbrick waits for it and confirms it; the device page then shows 1.3.0
+ * confirmed in slot 0.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, screenshot, serve } from './helpers.ts';
+
+test('offline update with test boot and confirm', { timeout: 150_000 }, async (t) => {
+  const served = await serve();
+  t.after(() => served.stop());
+  const { page, close } = await launchBrowser();
+  t.after(close);
+  await page.goto(served.url);
+
+  await page.getByTestId('device-lab-healthy-pending').and(page.locator('[data-kind=zephyr-smp]')).waitFor({ timeout: 30_000 });
+  await page.getByTestId('device-lab-healthy-pending').click();
+  await page.getByTestId('start-update').click();
+  await page.getByTestId('start-confirm').click();
+  const dialog = page.getByTestId('confirm-dialog');
+  await dialog.locator('h4', { hasText: 'Install 1.3.0 on this unit?' }).waitFor({ timeout: 30_000 });
+  await screenshot(page, '13-update-confirm');
+  await dialog.getByTestId('confirm-allow').click();
+  await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.getByTestId('job-result').innerText(), 'Updated to 1.3.0: it booted and is confirmed.');
+  await page.getByTestId('device-kind').filter({ hasText: 'Zephyr application 1.3.0' }).waitFor();
+
+  await page.getByTestId('start-diagnose').click();
+  await page.getByTestId('start-confirm').click();
+  await page.getByTestId('finding').filter({ hasText: /Slot 0 holds image 1\.3\.0, confirmed and matches/ }).waitFor({ timeout: 60_000 });
+  await screenshot(page, '14-updated');
+});
