@@ -130,6 +130,12 @@ export async function massErase(s: Stm32Session, o: OpOptions = {}): Promise<'gl
   return 'page-by-page';
 }
 
+/** Mass-erases one bank of a dual-bank part (Extended Erase 0xFFFE / 0xFFFD). */
+export async function eraseBank(s: Stm32Session, bank: 1 | 2): Promise<void> {
+  if (s.chip.flash.banks !== 2 || s.eraseCommand !== 0x44) throw usageError('stm32.no-banks', `${s.chip.name} has no bank erase (it is not a dual-bank part with Extended Erase).`);
+  await s.client.extendedErase({ special: bank === 1 ? EXT_ERASE.bank1 : EXT_ERASE.bank2 }, s.client.opts.massEraseMs);
+}
+
 // ---- images -------------------------------------------------------------------
 
 function checkSegments(s: Stm32Session, segments: Segment[]): void {

@@ -143,13 +143,20 @@ const commands: Command[] = [
       ...PORT_OPTIONS,
       pages: { type: 'string', value: 'LIST', description: 'pages (sectors on F2/F4/F7), e.g. 0-7,12' },
       all: { type: 'boolean', description: 'erase the whole flash' },
+      bank: { type: 'string', value: '1|2', description: 'erase one bank of a dual-bank part' },
       [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm --all without a prompt' },
     },
     async run(ctx) {
       const pages = stringOpt(ctx, 'pages');
-      if (!pages && !ctx.values.all) throw usageError('usage.missing-option', 'Give --pages LIST or --all.');
-      if (ctx.values.all) await confirm(ctx, MASS_ERASE_FLAG, 'This erases the WHOLE flash.', 'ERASE');
+      const bank = stringOpt(ctx, 'bank');
+      if (bank !== undefined && bank !== '1' && bank !== '2') throw usageError('usage.bad-arguments', '--bank is 1 or 2.');
+      if (!pages && !ctx.values.all && !bank) throw usageError('usage.missing-option', 'Give --pages LIST, --bank N or --all.');
+      if (ctx.values.all || bank) await confirm(ctx, MASS_ERASE_FLAG, `This erases the WHOLE ${bank ? `bank ${bank}` : 'flash'}.`, 'ERASE');
       return withSession(ctx, async (s) => {
+        if (bank) {
+          await ops.eraseBank(s, bank === '1' ? 1 : 2);
+          return { data: { erased: `bank ${bank}` }, human: [`Bank ${bank} erased.`] };
+        }
         if (ctx.values.all) {
           const how = await ops.massErase(s, { onProgress: progressPrinter(ctx), signal: ctx.signal });
           return { data: { erased: 'all', method: how }, human: [`Whole flash erased (${how}).`] };

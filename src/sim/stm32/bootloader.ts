@@ -75,6 +75,8 @@ export class Stm32BootloaderSim {
   feed(data: Uint8Array): void {
     if (this.closed) return;
     const got = this.faults.inbound(data);
+    // No bootloader is listening (application running, RDP 2, cable cut): the bytes go nowhere.
+    if (this.phase === 'locked' || this.phase === 'application' || this.phase === 'disconnected') return;
     for (const b of got) this.rx.push(b);
     this.wake?.();
   }

@@ -133,17 +133,15 @@ export class An3155Client {
           ms: Math.round(ms),
         });
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, Math.min(left, 250));
-        const onAbort = () => done();
-        this.opts.signal?.addEventListener('abort', onAbort, { once: true });
-        function done() {
+        const signal = this.opts.signal;
+        const done = () => {
           clearTimeout(t);
+          signal?.removeEventListener('abort', done);
           resolve();
-        }
-        this.waiter = () => {
-          this.opts.signal?.removeEventListener('abort', onAbort);
-          done();
         };
+        const t = setTimeout(done, Math.min(left, 250));
+        signal?.addEventListener('abort', done, { once: true });
+        this.waiter = done;
       });
       this.waiter = undefined;
     }

@@ -179,3 +179,29 @@ test('a real-length F4 mass erase (8 s, datasheet typical) does not trip the sho
   assert.ok(performance.now() - t0 >= 7900, 'the simulator took the datasheet time');
   assert.ok(sim.chip.flash.isErased(0, sim.chip.flash.size));
 });
+
+test('an Intel HEX file with two separate segments is written and verified where its addresses say', async () => {
+  const { writeIntelHex } = await import('../../../src/formats/ihex.ts');
+  const { parseFirmware } = await import('../../../src/formats/firmware-file.ts');
+  const a = image(700, 11);
+  const b = image(300, 12);
+  const text = writeIntelHex({ segments: [{ address: 0x08000000, data: a }, { address: 0x08004010, data: b }] });
+  const fw = parseFirmware(new TextEncoder().encode(text), 'hex');
+  const { sim, s } = await setup({ chip: 'g071' });
+  const r = await ops.writeImage(s, fw.segments);
+  assert.deepEqual(flashAt(sim, 0x08000000, a.length), a);
+  assert.deepEqual(flashAt(sim, 0x08004010, b.length), b);
+  assert.deepEqual(r.erasedUnits, [0, 8]); // only the two 2 KiB pages the file touches
+  assert.equal(await ops.verifyImage(s, fw.segments), 'read-back');
+});
+
+test('bank erase on a dual-bank L476 erases exactly one bank; single-bank parts refuse it', async () => {
+  const { sim, s } = await setup({ chip: 'l476' });
+  sim.chip.flash.data.fill(0);
+  await ops.eraseBank(s, 2);
+  const half = sim.chip.flash.size / 2;
+  assert.ok(sim.chip.flash.isErased(half, half));
+  assert.equal(sim.chip.flash.data[half - 1], 0);
+  const f1 = await setup({ chip: 'f103' });
+  await assert.rejects(ops.eraseBank(f1.s, 1), code('stm32.no-banks'));
+});
