@@ -23,8 +23,9 @@ import { parseEntries } from './data-source.ts';
 import { LocalDataPool } from './local-pool.ts';
 import { RecordSync } from './record-sync.ts';
 import { stm32RomRecipe } from './recipes/stm32-rom.ts';
+import { mcubootSerialRecipe } from './recipes/mcuboot-serial.ts';
 import { StationDb } from './shared-db.ts';
-import { Station, type StationPort } from './station.ts';
+import { Station, type Recipe, type StationPort } from './station.ts';
 
 export interface StationConfig {
   bundle: string;
@@ -78,6 +79,27 @@ export function requestControl(dataDir: string, batch: string, what: 'approve' |
   return path;
 }
 
+/**
+ * The recipe for the bundle's targets: flash addresses -> STM32 ROM bootloader;
+ * SMP images -> MCUboot serial recovery. A bundle mixing both is refused.
+ */
+export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8Array>, cfg: Pick<StationConfig, 'data' | 'dataAddress' | 'dataField' | 'allowUnprotect' | 'uidAddress'>): Recipe {
+  const smp = md.payloads.some((p) => p.target.kind === 'smp');
+  const raw = md.payloads.some((p) => p.target.kind === 'address');
+  if (smp && raw)
+    throw usageError('station.recipe-unavailable', 'The bundle writes both SMP images and flash addresses; a station provisions a unit through one of them. Split it into two bundles.');
+  if (smp) return mcubootSerialRecipe({ metadata: md, payloads, withData: !!cfg.data });
+  if (cfg.data && cfg.dataAddress === undefined) throw usageError('station.data-address', '--data needs --data-address: where in flash the per-unit data goes.');
+  return stm32RomRecipe({
+    metadata: md,
+    payloads,
+    ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
+    ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
+    ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
+    ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
+  });
+}
+
 async function loadPayloads(path: string, md: BundleMetadata): Promise<Map<string, Uint8Array>> {
   const archive = await BundleArchive.open(path);
   try {
@@ -99,15 +121,7 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
   const checked = await checkBundle(cfg.bundle, { dir: cfg.dataDir, signal, log: say });
   const md = checked.report.metadata;
   const payloads = await loadPayloads(cfg.bundle, md);
-  const recipe = stm32RomRecipe({
-    metadata: md,
-    payloads,
-    ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
-    ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
-    ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
-    ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
-  });
-  if (cfg.data && cfg.dataAddress === undefined) throw usageError('station.data-address', '--data needs --data-address: where in flash the per-unit data goes.');
+  const recipe = recipeForBundle(md, payloads, cfg);
   const batch = safeName(cfg.batch ?? defaultBatchName(md));
   const batchDir = join(batchesDir(cfg.dataDir), batch);
   mkdirSync(batchDir, { recursive: true });

@@ -8,8 +8,8 @@
  * reading of "option bytes, then data" would have it: at RDP level 1 the
  * bootloader refuses every write, so the data could not go in afterwards.
  *
- * Bundles with SMP targets (MCUboot images written over SMP) need the SMP
- * provisioning workflow; this recipe refuses them before the line starts.
+ * Bundles with SMP targets (MCUboot images written over SMP) go to the MCUboot
+ * serial-recovery recipe instead; this one refuses them before the line starts.
  */
 import { checkError, deviceError, usageError } from '../../core/errors.ts';
 import type { BundleMetadata, OptionBytePolicy } from '../../formats/bundle/metadata.ts';
@@ -69,7 +69,7 @@ export function checkStm32Bundle(md: BundleMetadata): void {
   if (smp.length)
     throw usageError(
       'station.recipe-unavailable',
-      `Payloads ${smp.map((p) => p.name).join(', ')} go through SMP (MCUboot); the SMP provisioning recipe is not available in this version. Only STM32 ROM-bootloader bundles (address payloads) can be provisioned.`,
+      `Payloads ${smp.map((p) => p.name).join(', ')} go through SMP (MCUboot), which the STM32 ROM bootloader does not speak.`,
     );
   const ob = md.provisioning?.optionBytes;
   if (ob && ob.rdpLevel === 2) throw usageError('station.policy-unsupported', 'The station does not set RDP level 2 (irreversible); set it with `unbrick stm32 ob` on a reviewed unit.');

@@ -1,0 +1,155 @@
+// 8 simulated units, 4 STM32 (ROM bootloader) and 4 MCUboot (serial recovery), provisioned in
+// parallel by one station that picks the recipe per unit, with faults on some ports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Station, type StationPort } from '../../../src/station/station.ts';
+import { LocalDataPool } from '../../../src/station/local-pool.ts';
+import { parseCsvEntries } from '../../../src/station/data-source.ts';
+import { ServiceLog } from '../../../src/records/service-log.ts';
+import { unitRows } from '../../../src/station/unit-record.ts';
+import { byUnitKind, checkMcubootBundle, mcubootSerialRecipe } from '../../../src/station/recipes/mcuboot-serial.ts';
+import { SmpClient } from '../../../src/smp/client.ts';
+import * as imageGroup from '../../../src/smp/groups/image.ts';
+import { createMcubootSim, connectInProcess, type McubootDevice } from '../../../src/sim/mcuboot-serial/index.ts';
+import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
+import type { BundleMetadata } from '../../../src/formats/bundle/metadata.ts';
+import { UnbrickError } from '../../../src/core/errors.ts';
+import { inProcessUnit, readDataBlock, stm32TestRecipe, testImage, type SimUnitHandle } from './stm32-units.ts';
+
+const key = generateSigningKey();
+const stranger = generateSigningKey();
+
+interface McubootUnit {
+  kind: 'mcuboot';
+  dev: McubootDevice;
+  serial: string;
+  link?: ReturnType<typeof connectInProcess>;
+}
+type Unit = McubootUnit | (SimUnitHandle & { kind: 'stm32' });
+
+function mcubootMetadata(img: { bytes: Uint8Array; hash: Uint8Array }): BundleMetadata {
+  return {
+    type: 'unbrick.bundle',
+    specVersion: 1,
+    kind: 'provisioning',
+    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000003', name: 'Gateway', hardwareRevisions: ['A'] },
+    version: '2.0.0',
+    sequence: 1,
+    created: '2026-11-01T00:00:00Z',
+    expires: '2027-11-01T00:00:00Z',
+    releaseNotes: '',
+    payloads: [{ name: 'app.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, size: img.bytes.length, sha256: '', version: '2.0.0', imageHash: Buffer.from(img.hash).toString('hex') }],
+    provisioning: { optionBytes: { rdpLevel: 0, wrp: [] } },
+  };
+}
+
+test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, faulty ones recorded with reasons, no entry twice', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-mixed-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const csv = 'serial\n' + Array.from({ length: 20 }, (_, i) => `MX-${100 + i}`).join('\n') + '\n';
+  const pool = LocalDataPool.open({ entries: parseCsvEntries(csv), journalPath: join(dir, 'pool.journal') });
+  t.after(() => void pool.close());
+  const log = ServiceLog.inDir(dir);
+
+  const image = buildImage({ size: 24_000, version: '2.0.0', key });
+  const mcu = (serial: string): McubootUnit => ({ kind: 'mcuboot', dev: createMcubootSim({ keys: [key.publicPem], flash: 'none' }), serial });
+  const stm = (chip: string, seed: number, faults?: { disconnectAfter: number }): Unit => ({ ...inProcessUnit(chip, seed, faults), kind: 'stm32' });
+  const units: Unit[] = [
+    stm('f103', 1),
+    stm('f405', 2),
+    stm('l476', 3),
+    stm('g071', 4, { disconnectAfter: 3000 }), // cable fails mid-write
+    mcu('ADP-0001'),
+    mcu('ADP-0002'),
+    mcu('ADP-0003'), // unplugged mid-upload
+    mcu('ADP-0004'), // holds a key that does not trust the image
+  ];
+  const wrongKey = units[7] as McubootUnit;
+  wrongKey.dev = createMcubootSim({ keys: [stranger.publicPem], flash: 'none' });
+  t.after(() => units.forEach((u) => (u.kind === 'stm32' ? u.close() : u.link?.close())));
+
+  const mcuboot = mcubootSerialRecipe({
+    metadata: mcubootMetadata(image),
+    payloads: new Map([['app.bin', image.bytes]]),
+    connect: async (h) => {
+      const u = h as McubootUnit;
+      u.link = connectInProcess(u.dev, { baud: 0 });
+      const link = u.link;
+      return { client: new SmpClient(link, { timeoutMs: 300, retries: 2 }), close: () => link.close() };
+    },
+    identity: (h) => (h as McubootUnit).serial,
+    restartPollMs: 150,
+  });
+  const recipe = byUnitKind({ stm32: stm32TestRecipe(testImage(12 * 1024)), mcuboot }, async (h) => (h as Unit).kind);
+  const st = Station.open({ dir, log, recipe, batch: 'mixed', station: 'line2', operator: 'op', parallel: 8, pool, policy: { window: 20 } });
+  const ports: StationPort[] = units.map((u, i) => ({ id: `p${i}`, handle: u }));
+  // Pull p6 the moment its upload starts (the in-process line is fast: react to the change, not a timer).
+  let pulled = false;
+  const off = st.onChange((snap) => {
+    if (pulled || snap.ports.find((p) => p.id === 'p6')?.step !== 'write app.bin') return;
+    pulled = true;
+    queueMicrotask(() => {
+      void (units[6] as McubootUnit).link?.close();
+      st.updatePorts(ports.filter((p) => p.id !== 'p6'));
+    });
+  });
+  st.updatePorts(ports);
+  assert.equal(st.snapshot().running, 8);
+  await st.idle();
+  off();
+  assert.ok(pulled);
+
+  const rows = unitRows(log.verify().entries, 'mixed');
+  const at = (port: string) => rows.find((r) => r.port === port)!;
+  for (const p of ['p0', 'p1', 'p2', 'p4', 'p5']) assert.equal(at(p).ok, true, `${p}: ${at(p).reason}`);
+  for (const p of ['p0', 'p1', 'p2']) {
+    const u = units[Number(p.slice(1))] as SimUnitHandle;
+    assert.equal(at(p).chipUid, u.uid);
+    assert.equal(readDataBlock(u.sim)?.serial, at(p).dataEntry);
+  }
+  for (const p of ['p4', 'p5']) {
+    const u = units[Number(p.slice(1))] as McubootUnit;
+    const r = at(p);
+    assert.deepEqual([r.unit, r.target, r.hashes?.['app.bin']], [u.serial, 'mcuboot', Buffer.from(image.hash).toString('hex')]);
+    assert.deepEqual(
+      r.steps?.map((s) => s.name),
+      ['detect', 'connect', 'identify', 'write app.bin', 'verify', 'restart', 'final check'],
+    );
+    // The unit really holds the image: ask it.
+    const c = new SmpClient(connectInProcess(u.dev, { baud: 0 }), { timeoutMs: 300 });
+    assert.equal((await imageGroup.list(c)).find((s) => s.slot === 0)?.hash, Buffer.from(image.hash).toString('hex'));
+  }
+  assert.equal(at('p3').ok, false);
+  assert.ok(at('p3').code && at('p3').chipUid, 'the STM32 whose cable failed was identified and recorded with its reason');
+  assert.deepEqual([at('p6').ok, at('p6').code], [false, 'station.unplugged']);
+  assert.equal(at('p7').ok, false);
+  assert.match(at('p7').code!, /^(smp|station)\./);
+  assert.ok(at('p7').reason.length > 10);
+
+  const entries = rows.map((r) => r.dataEntry).filter(Boolean);
+  assert.equal(entries.length, 3);
+  assert.equal(new Set(entries).size, entries.length, 'no per-unit entry used twice');
+  assert.equal((await pool.status()).committed, 3);
+});
+
+test('the MCUboot recipe refuses what it cannot do before the line starts', () => {
+  const img = buildImage({ size: 2000, key });
+  const md = mcubootMetadata(img);
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof UnbrickError);
+      return e.code;
+    }
+    return 'none';
+  };
+  assert.equal(code(() => checkMcubootBundle(md, false)), 'none');
+  assert.equal(code(() => checkMcubootBundle(md, true)), 'station.no-data-channel');
+  assert.equal(code(() => checkMcubootBundle({ ...md, provisioning: { optionBytes: { rdpLevel: 1, wrp: [] } } }, false)), 'station.policy-unsupported');
+  assert.equal(code(() => checkMcubootBundle({ ...md, payloads: [{ ...md.payloads[0]!, target: { kind: 'address', address: 0 } }] }, false)), 'station.recipe-unavailable');
+  assert.equal(code(() => mcubootSerialRecipe({ metadata: md, payloads: new Map() })), 'station.payload-missing');
+});
