@@ -1,7 +1,7 @@
 /**
- * Which job definition each workflow name builds. Workflows whose protocol
- * stack has not landed yet refuse at their pre-check with that reason, so the
- * UI and CLI show it plainly instead of failing halfway.
+ * Which job definition each workflow name builds. Each refuses at its
+ * pre-check, with the reason in plain words, when the device is not one it
+ * can work on, so the UI and CLI say so instead of failing halfway.
  */
 import type { WorkflowName, WorkflowOptions } from '../api/contract.ts';
 import type { DeviceRegistry } from './devices.ts';
@@ -17,17 +17,6 @@ export interface WorkflowEnv {
 }
 
 type Builder<W extends WorkflowName> = (env: WorkflowEnv, deviceId: string, options: WorkflowOptions[W]) => JobDefinition<unknown>;
-
-const notYet =
-  (workflow: WorkflowName, needs: string): Builder<WorkflowName> =>
-  (_env, deviceId) => ({
-    workflow,
-    deviceId,
-    state: {},
-    steps: [],
-    precheck: () => `${workflow[0]!.toUpperCase()}${workflow.slice(1)} needs ${needs}, which is not part of this build yet.`,
-    result: () => ({ summary: 'Not run.' }),
-  });
 
 export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
