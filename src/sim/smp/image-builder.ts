@@ -23,9 +23,9 @@ export function generateSigningKey(): SigningKey {
   return { key, publicPem: exportPublicPem(key) };
 }
 
-/** An image of about `size` bytes in total (header 0x200, payload, TLVs). */
+/** An image of at most `size` bytes in total (header 0x200, payload, TLVs of up to 152 bytes with an ECDSA signature). */
 export function buildImage(opts: { size: number; version?: string; key: SigningKey }): BuiltImage {
-  const payload = new Uint8Array(randomBytes(Math.max(16, opts.size - 0x200 - 120)));
+  const payload = new Uint8Array(randomBytes(Math.max(16, opts.size - 0x200 - 152)));
   const bytes = signImage(payload, { key: opts.key.key, version: opts.version ?? '1.0.0', headerSize: 0x200, padHeader: true, align: 4 });
   const info = readSlotImage(bytes);
   if (!info?.image.hash) throw new Error('signImage produced an image without a SHA-256 hash TLV');
