@@ -205,3 +205,12 @@ test('bank erase on a dual-bank L476 erases exactly one bank; single-bank parts 
   const f1 = await setup({ chip: 'f103' });
   await assert.rejects(ops.eraseBank(f1.s, 1), code('stm32.no-banks'));
 });
+
+test('a line that stalls for 1.5 s in the middle of a write: timeouts, resync, and the write completes', async () => {
+  const img = image(12 * 1024, 13);
+  const { sim, s } = await setup({ chip: 'f405', faults: { stallAfter: 5000, stallMs: 1500 } });
+  const t0 = performance.now();
+  await ops.writeImage(s, [{ address: 0x08000000, data: img }]);
+  assert.ok(performance.now() - t0 > 1400, 'the stall happened');
+  assert.deepEqual(flashAt(sim, 0x08000000, img.length), img);
+});
