@@ -68,7 +68,8 @@ export const stationGroup: CommandGroup = {
       description:
         'Units are identified by their chip UID; each takes one entry of the per-unit data list (--data), once, even across crashes and stations (--db). ' +
         'Every attempt is recorded in the service log. The line pauses after the pilot lot (--pilot) until `unbrick station approve`, and stops itself when ' +
-        'more than --threshold of the last --window units fail, until `unbrick station resume`. This version provisions STM32 units through their ROM bootloader.',
+        'more than --threshold of the last --window units fail, until `unbrick station resume`. Bundles writing flash addresses provision STM32 units through their ROM bootloader; ' +
+        'bundles of SMP images provision units in MCUboot serial recovery (no per-unit data there).',
       options: {
         ...dirOption,
         bundle: { type: 'string', value: 'FILE', description: 'the signed provisioning bundle (.ubundle)' },

@@ -1,7 +1,7 @@
 // The line database on a real PostgreSQL server (Debian's postgresql, started per test file).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,4 +221,18 @@ test('two station processes share one data pool: no duplicate, no loss, one stat
     for (const e of provisioned) assert.equal(e.details?.entry, byUnit.get(e.unit.id));
   }
   await db.close();
+
+  // The line's records, from every station, through the CLI: each station's chain checks out.
+  const rep = spawnSync(process.execPath, ['bin/unbrick.js', 'station', 'report', '--db', server.url, '--format', 'json', '--json'], { encoding: 'utf8' });
+  assert.equal(rep.status, 0, rep.stdout + rep.stderr);
+  const out = JSON.parse(rep.stdout) as { intact: boolean; report: { log: { path: string }; rows: unknown[] } };
+  assert.equal(out.intact, true);
+  assert.match(out.report.log.path, /line database \(\d+ stations\)/);
+  // Edit one synced record in the database: the report says so.
+  const edit = await StationDb.connect(server.url, { station: 'editor' });
+  await edit.query(`UPDATE station_unit_records SET entry = jsonb_set(entry, '{summary}', '"edited"') WHERE station = 'station-B' AND seq = 3`);
+  await edit.close();
+  const tampered = spawnSync(process.execPath, ['bin/unbrick.js', 'station', 'report', '--db', server.url, '--format', 'json', '--json'], { encoding: 'utf8' });
+  assert.equal(tampered.status, 1);
+  assert.equal((JSON.parse(tampered.stdout) as { intact: boolean }).intact, false);
 });
