@@ -5,6 +5,7 @@ import { imageGroup } from './image.ts';
 import { keysGroup } from './keys.ts';
 import { serveGroup } from './serve.ts';
 import { recordsGroup } from './records.ts';
+import { runGroup } from './run.ts';
 import { usbGroup, udevGroup } from './usb.ts';
 import { dfuGroup } from './dfu.ts';
 import { bundleGroup } from './bundle.ts';
@@ -16,4 +17,4 @@ import { smpGroup } from './smp.ts';
 import { portsGroup } from './ports.ts';
 import { stationGroup } from './station.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, runGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup];

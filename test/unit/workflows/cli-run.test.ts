@@ -1,0 +1,57 @@
+/**
+ * `unbrick run` from the command line: against an STM32 bootloader simulator
+ * on a real pseudo-terminal (serialport opens it at 8E1, as a USB adapter),
+ * and against a demo-lab unit; destructive steps are declined without --yes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStm32PtySim } from '../../../src/sim/stm32/index.ts';
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/unbrick.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('run diagnose on a pty-hosted STM32: identifies the chip and reads its protection', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-run-'));
+  const sim = startStm32PtySim({ chip: 'f405', baud: 115200, timeScale: 0.1 });
+  t.after(() => {
+    sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const r = await cli(['run', 'diagnose', '--port', sim.path, '--data-dir', dir, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.device.kind, 'stm32-rom');
+  assert.equal(out.job.state, 'succeeded');
+  assert.equal(out.diagnosis.chip.productId, '0x413');
+  // A factory-fresh chip: no bootloader in the product's MCUboot sectors.
+  assert.ok(out.job.result.findings.some((f: { code: string }) => f.code === 'mcuboot.missing'));
+  const rec = await cli(['records', 'list', '--data-dir', dir, '--json']);
+  assert.deepEqual(
+    JSON.parse(rec.stdout).entries.map((e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`),
+    ['diagnose:succeeded'],
+  );
+});
+
+test('run unbrick without --yes and without a terminal declines the destructive step and changes nothing', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-run-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = await cli(['run', 'unbrick', '--lab', 'lab-mcuboot-erased', '--data-dir', dir]);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /Lift write protection on sectors 0-1\? Declined: run again with --yes/);
+  assert.match(r.stdout, /Cancelled: You declined the step; nothing was changed by it\./);
+  const bad = await cli(['run', 'diagnose', '--data-dir', dir]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--port PATH .* or --lab UNIT/);
+});
