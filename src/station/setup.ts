@@ -134,7 +134,12 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
   let sync: RecordSync | undefined;
   try {
     if (cfg.db) {
-      db = await StationDb.connect(cfg.db, { station: cfg.station });
+      // The shared data pool needs the database now; records alone can wait for the network.
+      if (cfg.data) db = await StationDb.connect(cfg.db, { station: cfg.station });
+      else {
+        db = StationDb.lazy(cfg.db, { station: cfg.station });
+        await db.ensureSchema().catch((e: Error) => say(`The line database is not reachable (${e.message}); recording locally and syncing when it is.`));
+      }
       const d = db;
       closers.push(() => d.close());
     }

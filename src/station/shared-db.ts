@@ -92,12 +92,30 @@ export interface StationDbOptions {
 }
 
 export class StationDb {
+  private migrated = false;
+
   private constructor(
     private readonly pool: pg.Pool,
     readonly station: string,
   ) {}
 
+  /** Connects and migrates now; throws when the database cannot be reached. */
   static async connect(url: string, opts: StationDbOptions): Promise<StationDb> {
+    const db = StationDb.lazy(url, opts);
+    try {
+      await db.ensureSchema();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return db;
+  }
+
+  /**
+   * A handle that connects (and migrates) on first use: a station whose records
+   * only need syncing can start while the network is down and catch up later.
+   */
+  static lazy(url: string, opts: StationDbOptions): StationDb {
     if (!opts.station) throw inputError('station.name-missing', 'A station sharing a database needs a name (--station).');
     const pool = new pg.Pool({
       connectionString: url,
@@ -108,14 +126,17 @@ export class StationDb {
     });
     // An idle connection dropped by the server or the network must not crash the station.
     pool.on('error', () => {});
-    const db = new StationDb(pool, opts.station);
+    return new StationDb(pool, opts.station);
+  }
+
+  async ensureSchema(): Promise<void> {
+    if (this.migrated) return;
     try {
-      await db.migrate();
+      await this.migrate();
     } catch (e) {
-      await pool.end().catch(() => {});
       throw dbError(e, 'migrating the schema');
     }
-    return db;
+    this.migrated = true;
   }
 
   /** Runs `fn` in one transaction; rolls back on any error. */
@@ -167,6 +188,7 @@ export class StationDb {
    * an entry whose content differs from the database's copy is refused.
    */
   async dataPool(name: string, entries: PoolEntry[]): Promise<SharedDataPool> {
+    await this.ensureSchema();
     const chunk = 5000;
     for (let i = 0; i < entries.length; i += chunk) {
       const part = entries.slice(i, i + chunk);
@@ -195,6 +217,7 @@ export class StationDb {
 
   /** Highest seq of this station's records in the database, and its hash. */
   async syncCursor(): Promise<{ seq: number; hash: string } | undefined> {
+    await this.ensureSchema();
     let r;
     try {
       r = await this.pool.query<{ seq: string; hash: string }>('SELECT seq, hash FROM station_unit_records WHERE station = $1 ORDER BY seq DESC LIMIT 1', [this.station]);

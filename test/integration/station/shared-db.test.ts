@@ -133,6 +133,18 @@ test('record sync: idempotent, resumes from its cursor, survives a network outag
   );
   assert.deepEqual(await db.records('sync-1'), local);
 
+  // A station that starts while the network is down records locally and catches up later.
+  proxy.cut();
+  const late = StationDb.lazy(`postgres://unbrick@127.0.0.1:${proxy.port}/postgres`, { station: 'sync-late', connectTimeoutMs: 1000, queryTimeoutMs: 2000 });
+  const lateLog = ServiceLog.inDir(tempDir(t));
+  const lateSync = new RecordSync(late, lateLog);
+  lateLog.append(rec(50));
+  assert.equal((await lateSync.syncNow()).online, false);
+  proxy.restore();
+  assert.deepEqual([(await lateSync.syncNow()).online, lateSync.status.cursor], [true, 0]);
+  assert.equal((await late.records('sync-late')).length, 1);
+  await late.close();
+
   // Another log under the same station name is refused, not merged.
   const other = ServiceLog.inDir(tempDir(t));
   for (let i = 0; i < 9; i++) other.append(rec(100 + i));
