@@ -20,6 +20,15 @@ function stm32flash(sim: Stm32PtySim, ...args: string[]): Promise<{ code: number
   });
 }
 
+/** stm32flash exits on the final ACK; the chip's reset (which loads the option bytes) follows a moment later. */
+async function settled(cond: () => boolean, what: string): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > 3000) assert.fail(`simulator state not reached: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const random = (n: number, seed: number) => {
   const r = prng(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
@@ -53,7 +62,7 @@ test('stm32flash: probe, write+verify, read, erase, -j, -k, -u against a simulat
     await stm32flash(sim, '-w', join(dir, 'img.bin'));
     const j = await stm32flash(sim, '-j');
     assert.equal(j.code, 0, j.out);
-    assert.equal(chip.rdpLevel, 1);
+    await settled(() => chip.rdpLevel === 1, 'RDP level 1');
     const denied = await stm32flash(sim, '-r', join(dir, 'denied.bin'), '-S', '0x08000000:256');
     assert.notEqual(denied.code, 0);
     assert.match(denied.out, /NACK/);
@@ -61,7 +70,7 @@ test('stm32flash: probe, write+verify, read, erase, -j, -k, -u against a simulat
     // Readout unprotect: mass erase, RDP level 0.
     const k = await stm32flash(sim, '-k');
     assert.equal(k.code, 0, k.out);
-    assert.equal(chip.rdpLevel, 0);
+    await settled(() => chip.rdpLevel === 0, 'RDP level 0');
     assert.ok(chip.flash.isErased(0, chip.flash.size), 'readout unprotect mass-erases');
 
     // Write unprotect clears WRP (set here through the chip's own Write Protect path).
@@ -70,7 +79,7 @@ test('stm32flash: probe, write+verify, read, erase, -j, -k, -u against a simulat
     assert.deepEqual([...chip.wrp].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7]);
     const u = await stm32flash(sim, '-u');
     assert.equal(u.code, 0, u.out);
-    assert.equal(chip.wrp.size, 0);
+    await settled(() => chip.wrp.size === 0, 'no write protection');
   } finally {
     sim.close();
   }
@@ -94,10 +103,10 @@ for (const [name, pid] of [
       assert.deepEqual(sim.sim.chip.flash.data.subarray(0, img.length), img);
       const j = await stm32flash(sim, '-j');
       assert.equal(j.code, 0, j.out);
-      assert.equal(sim.sim.chip.rdpLevel, 1);
+      await settled(() => sim.sim.chip.rdpLevel === 1, 'RDP level 1');
       const k = await stm32flash(sim, '-k');
       assert.equal(k.code, 0, k.out);
-      assert.equal(sim.sim.chip.rdpLevel, 0);
+      await settled(() => sim.sim.chip.rdpLevel === 0, 'RDP level 0');
       assert.ok(sim.sim.chip.flash.isErased(0, sim.sim.chip.flash.size));
     } finally {
       sim.close();
