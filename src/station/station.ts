@@ -8,8 +8,9 @@
  * Crash safety: the batch state (line policy state and the units running) is
  * rewritten atomically after every change. A station restarted after a crash
  * or power cut resumes the batch, records each unit that was running as
- * failed (`station.interrupted`), and lets it be re-run; its per-unit data
- * entry stays reserved for it, so the re-run gets the same entry.
+ * failed (`station.interrupted`) and runs it again when its port is seen
+ * (it is most likely still plugged in); its per-unit data entry stays
+ * reserved for it, so the re-run gets the same entry.
  *
  * Unplugging a unit mid-run aborts its recipe (through its AbortSignal),
  * records it as failed (`station.unplugged`) and frees the port for the
@@ -480,6 +481,9 @@ export class Station {
       }),
     );
     this.line = reduceLine(this.line, { type: 'unit-finished', port, ok: false, code: 'station.interrupted', reason: message, notCounted: true, ...(r.unit ? { unit: r.unit } : {}) }, this.cfg);
+    // Nobody pulled the unit: it is most likely still on its port, so it runs again as soon as the port is seen.
+    const p = this.line.ports[port];
+    if (p) this.line = { ...this.line, ports: { ...this.line.ports, [port]: { ...p, state: 'idle' } } };
   }
 
   /** Whether the line can go on (false after a record could not be written). */
