@@ -175,6 +175,8 @@ export interface WriteOptions extends OpOptions {
   verify?: boolean;
   /** Skip the option-byte read that refuses writes into write-protected pages (verify still catches them). */
   skipProtectionCheck?: boolean;
+  /** Keep what the pages the image only partly covers hold outside it (read first, written back). */
+  keepRest?: boolean;
 }
 
 export interface WriteResult {
@@ -200,6 +202,15 @@ export async function writeImage(s: Stm32Session, segments: Segment[], o: WriteO
   checkSegments(s, segments);
   const units = [...unitImages(s.chip, segments).values()].sort((a, b) => a.unit.index - b.unit.index);
   if (!o.skipProtectionCheck) await refuseProtected(s, units.map((u) => u.unit.index));
+  if (o.keepRest)
+    for (const u of units.filter((x) => x.covered < x.unit.size)) {
+      // Old content underneath, the image on top; the whole unit is then written and verified.
+      const old = await readMemory(s, u.unit.address, u.unit.size, o);
+      for (const [a, b] of u.ranges) old.set(u.data.subarray(a, b), a);
+      u.data = old;
+      u.ranges = [[0, u.unit.size]];
+      u.covered = u.unit.size;
+    }
 
   const unchanged: number[] = [];
   const toErase: number[] = [];
@@ -236,7 +247,7 @@ export async function writeImage(s: Stm32Session, segments: Segment[], o: WriteO
     bytes: segments.reduce((n, seg) => n + seg.data.length, 0),
     erasedUnits: toErase,
     unchangedUnits: unchanged,
-    partialUnits: units.filter((u) => u.covered < u.unit.size).map((u) => u.unit.index),
+    partialUnits: units.filter((u) => u.covered < u.unit.size).map((u) => u.unit.index), // after keepRest: none
     blocksWritten: written.blocks,
     blocksSkipped: written.skipped,
     verify,

@@ -105,17 +105,18 @@ const commands: Command[] = [
       ...PORT_OPTIONS,
       address: { type: 'string', value: 'ADDR', description: 'load address of a .bin file (default: flash start)' },
       'no-verify': { type: 'boolean', description: 'skip the verify (not recommended)' },
+      'keep-rest': { type: 'boolean', description: 'keep what partly covered pages hold outside the image (read first, written back)' },
     },
     async run(ctx) {
       const path = requirePositional(ctx, 0, 'FILE');
       const isBin = !/\.(hex|ihex|dfu)$/i.test(path);
       return withSession(ctx, async (s) => {
         const fw = loadFirmware(path, isBin ? intOpt(ctx, 'address', s.chip.flash.start) : intOpt(ctx, 'address'));
-        const r = await ops.writeImage(s, fw.segments, { verify: !ctx.values['no-verify'], onProgress: progressPrinter(ctx), signal: ctx.signal });
+        const r = await ops.writeImage(s, fw.segments, { verify: !ctx.values['no-verify'], keepRest: !!ctx.values['keep-rest'], onProgress: progressPrinter(ctx), signal: ctx.signal });
         const human = [
           `Wrote ${formatBytes(r.bytes)}: erased ${unitWord(s)} ${formatRuns(r.erasedUnits) || 'none'}, ${r.blocksWritten} blocks written, ${r.blocksSkipped} erased-content blocks skipped${r.unchangedUnits.length ? `, ${unitWord(s)} ${formatRuns(r.unchangedUnits)} already up to date` : ''}.`,
           r.verify === 'none' ? 'Not verified.' : `Verified by ${r.verify === 'checksum' ? 'Get Checksum (CRC-32)' : 'reading back'}.`,
-          ...(r.partialUnits.length ? [`Note: the image only partly covers ${unitWord(s)} ${formatRuns(r.partialUnits)}; the rest of them is now erased.`] : []),
+          ...(r.partialUnits.length ? [`Note: the image only partly covers ${unitWord(s)} ${formatRuns(r.partialUnits)}; the rest of them is now erased (--keep-rest keeps it).`] : []),
         ];
         return { data: r, human };
       });

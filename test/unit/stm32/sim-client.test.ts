@@ -214,3 +214,18 @@ test('a line that stalls for 1.5 s in the middle of a write: timeouts, resync, a
   assert.ok(performance.now() - t0 > 1400, 'the stall happened');
   assert.deepEqual(flashAt(sim, 0x08000000, img.length), img);
 });
+
+test('keepRest: data sharing a page with the image survives the write', async () => {
+  const { sim, s } = await setup({ chip: 'f103' });
+  const calib = image(64, 21);
+  sim.chip.flash.program(0x3c0, calib); // e.g. calibration data at the end of page 0
+  const app = image(512, 22);
+  const lost = await ops.writeImage(s, [{ address: 0x08000000, data: app }]);
+  assert.deepEqual(lost.partialUnits, [0]);
+  assert.ok(sim.chip.flash.isErased(0x3c0, 64), 'without keepRest the rest of the page is erased');
+  sim.chip.flash.program(0x3c0, calib);
+  const kept = await ops.writeImage(s, [{ address: 0x08000000, data: app }], { keepRest: true });
+  assert.deepEqual(kept.partialUnits, []);
+  assert.deepEqual(flashAt(sim, 0x080003c0, 64), calib);
+  assert.deepEqual(flashAt(sim, 0x08000000, 512), app);
+});
