@@ -3,7 +3,6 @@ export { createStm32Simulator, Stm32BootloaderSim, type Stm32SimOptions, type Si
 export { startStm32PtySim, type Stm32PtySim, type Stm32PtyOptions } from './host.ts';
 export { SimChip, type ChipState } from './chip.ts';
 export { inProcessTransport } from './in-process.ts';
-export { createStm32LabUnit, type Stm32LabScenario, type Stm32LabUnit } from './lab.ts';
 export type { Stm32Faults } from './faults.ts';
 
 /** Chips the simulator models (one of each family the issue names); any chip-table entry also works. */
