@@ -112,7 +112,8 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   const align = opts.alignment ?? 4;
   const stallMs = opts.stallTimeoutMs ?? 30000;
   const meter = new ProgressMeter('Uploading image', size, opts.onProgress);
-  const chunkTimeout = 3000;
+  // An answer comes after the request's wire time (added by the client) plus flash work; sectors erase in under 100 ms.
+  const chunkTimeout = (c.opts.timeoutMs ?? 1500) + 300;
   let confirmed = 0;
   let next = 0;
   let bytesSent = 0;
