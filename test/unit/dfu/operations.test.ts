@@ -4,7 +4,7 @@ import { createDfuseSimulator } from '../../../src/sim/dfuse/index.ts';
 import { openDfuSession } from '../../../src/dfu/session.ts';
 import { identifyDfu, readOptionBytes, readUnprotect, writeFlash, writeOptionBytes, readFlash } from '../../../src/dfu/operations.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
-import { RDP2_CONFIRMATION } from '../../../src/stm32/option-bytes/index.ts';
+import type { RDP2_CONFIRMATION } from '../../../src/stm32/option-bytes/index.ts';
 
 const typed = (code: string) => (e: unknown) => e instanceof UnbrickError && e.code === code;
 const open = async (chip = 'f405') => {
