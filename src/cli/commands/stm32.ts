@@ -19,7 +19,6 @@ import { prng } from '../../sim/stm32/faults.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
 import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
 
-
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, COM3)' },
   baud: { type: 'string', value: 'N', description: 'baud rate', default: '115200' },
