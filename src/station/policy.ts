@@ -121,6 +121,8 @@ export function reduceLine(s: LineState, e: LineEvent, cfg: PolicyConfig): LineS
   switch (e.type) {
     case 'port-present': {
       const p = port(s, e.port);
+      // Seen again without having gone (a station restart re-lists its ports): the same unit, nothing new.
+      if (p.present) return s;
       // A new unit on a port that showed a result: back to idle, ready to run.
       const state = p.state === 'pass' || p.state === 'fail' ? 'idle' : p.state;
       return withPort(s, e.port, { ...p, present: true, state, ...(state === 'idle' && p.state !== 'idle' ? { unit: undefined, reason: undefined, code: undefined } : {}) });

@@ -155,8 +155,8 @@ export class Station {
     this.now = o.now ?? (() => Date.now());
     this.line = saved?.line ?? initialLineState();
     this.createdAt = saved?.createdAt ?? new Date(this.now()).toISOString();
-    // Ports are re-reported by the watcher; until then none is known to hold a unit.
-    for (const [id, p] of Object.entries(this.line.ports)) this.line.ports[id] = { ...p, present: false };
+    // Ports keep their saved presence: a unit still plugged in after a restart is not a new unit.
+    // The first port list tells which ones went away meanwhile (see updatePorts).
     for (const [port, r] of Object.entries(saved?.running ?? {})) this.recordInterrupted(port, r);
     this.persist();
   }
@@ -186,6 +186,8 @@ export class Station {
   /** The full list of ports that show a unit now. Ports that vanished while running a unit abort it. */
   updatePorts(ports: StationPort[]): void {
     const now = new Set(ports.map((p) => p.id));
+    // Ports the saved state shows as holding a unit that are not there now: gone while the station was down.
+    for (const [id, p] of Object.entries(this.line.ports)) if (p.present && !now.has(id) && !this.ports.has(id)) this.dispatch({ type: 'port-gone', port: id });
     for (const id of [...this.ports.keys()]) {
       if (now.has(id)) continue;
       this.ports.delete(id);

@@ -5,12 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBundle } from '../../../src/formats/bundle/create.ts';
-import { findChip } from '../../../src/stm32/chips/index.ts';
 import { parseCsvRows } from '../../../src/station/data-source.ts';
 import { CSV_COLUMNS } from '../../../src/station/batch-report.ts';
-import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
-import { DATA_OFFSET, ptyUnit, readDataBlock, testImage } from './stm32-units.ts';
+import { provisioningLab } from './provisioning-bundle.ts';
+import { DATA_OFFSET, ptyUnit, readDataBlock } from './stm32-units.ts';
 
 function cli(dataDir: string, args: string[]): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
   return new Promise((resolve) => {
@@ -32,33 +30,8 @@ function cli(dataDir: string, args: string[]): Promise<{ status: number | null; 
 }
 
 test('station run provisions two units on ptys from a signed bundle; report and control commands', { timeout: 120_000 }, async (t) => {
-  const lab = new Lab();
+  const { lab, chip, bundle, boot } = await provisioningLab();
   t.after(() => lab.cleanup());
-  const vendor = makeVendor();
-  lab.trust(vendor);
-  const chip = findChip('f103');
-  const boot = testImage(4096, 5);
-  const app = testImage(6000, 6);
-  lab.file('boot.bin', boot);
-  lab.file('app.bin', app);
-  const bundle = join(lab.dir, 'prov.ubundle');
-  await createBundle(
-    {
-      kind: 'provisioning',
-      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Acme Sensor', hardwareRevisions: ['A'], mcuProductId: chip.pid },
-      version: '3.1.0',
-      sequence: 3,
-      validDays: 30,
-      payloads: [
-        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
-        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
-      ],
-      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
-    },
-    lab.dir,
-    [vendor.releaseKeys[0]!],
-    bundle,
-  );
   const csv = lab.file('serials.csv', 'serial,mac\nAS-0001,02:00:00:00:00:01\nAS-0002,02:00:00:00:00:02\nAS-0003,02:00:00:00:00:03\n');
   const units = [ptyUnit('f103', 501, 0, 0.02), ptyUnit('f103', 502, 0, 0.02)];
   t.after(() => units.forEach((u) => u.close()));

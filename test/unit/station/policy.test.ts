@@ -130,3 +130,13 @@ test('a failure that is not the unit\'s doing (unplugged, station restarted) sho
   s = apply(s, [...unit('p', false, { code: 'a' }), ...unit('p', false, { code: 'a' })], cfg);
   assert.equal(s.mode, 'stopped');
 });
+
+test('a port listed again without having gone (station restart) keeps its result: the same unit is not run twice', () => {
+  const cfg = DEFAULT_POLICY;
+  let s = apply(initialLineState(), [{ type: 'port-present', port: 'p' }, { type: 'unit-started', port: 'p' }, { type: 'unit-finished', port: 'p', ok: true, unit: 'U' }], cfg);
+  s = reduceLine(s, { type: 'port-present', port: 'p' }, cfg);
+  assert.deepEqual([s.ports.p!.state, s.ports.p!.unit], ['pass', 'U']);
+  assert.equal(mayStart(s, 'p').ok, false);
+  s = apply(s, [{ type: 'port-gone', port: 'p' }, { type: 'port-present', port: 'p' }], cfg);
+  assert.equal(mayStart(s, 'p').ok, true);
+});

@@ -281,8 +281,11 @@ test('station restart: the batch resumes, the unit running at the crash is recor
       ['p2', 'pass'],
     ],
   );
-  st.updatePorts([port('p1', { uid: 'UID-HELD' })]);
+  // All three units are still plugged in: only the interrupted one runs again.
+  const before = rows(s.log).length;
+  st.updatePorts([port('p0', { uid: 'UID-A' }), port('p1', { uid: 'UID-HELD' }), port('p2', { uid: 'UID-C' })]);
   await st.idle();
+  assert.equal(rows(s.log).length, before + 1);
   const last = rows(s.log).at(-1)!;
   assert.deepEqual([last.unit, last.ok, last.dataEntry, last.attempt], ['UID-HELD', true, heldEntry, 2]);
   assert.equal(st.snapshot().started, 4);

@@ -1,0 +1,50 @@
+/** A trust store and a signed STM32 provisioning bundle for station CLI tests. */
+import { join } from 'node:path';
+import { createBundle } from '../../../src/formats/bundle/create.ts';
+import { findChip, type ChipInfo } from '../../../src/stm32/chips/index.ts';
+import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
+import { TrustStore } from '../../../src/trust/store.ts';
+import { testImage } from './stm32-units.ts';
+
+export interface ProvisioningLab {
+  lab: Lab;
+  /** Sets up a trust store that trusts the bundle's vendor in another data directory (another station). */
+  trustIn(dataDir: string): void;
+  chip: ChipInfo;
+  bundle: string;
+  boot: Uint8Array;
+  app: Uint8Array;
+}
+
+export async function provisioningLab(chipName = 'f103'): Promise<ProvisioningLab> {
+  const lab = new Lab();
+  const vendor = makeVendor();
+  lab.trust(vendor);
+  const chip = findChip(chipName);
+  const boot = testImage(4096, 5);
+  const app = testImage(6000, 6);
+  lab.file('boot.bin', boot);
+  lab.file('app.bin', app);
+  const bundle = join(lab.dir, 'prov.ubundle');
+  await createBundle(
+    {
+      kind: 'provisioning',
+      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Acme Sensor', hardwareRevisions: ['A'], mcuProductId: chip.pid },
+      version: '3.1.0',
+      sequence: 3,
+      validDays: 30,
+      payloads: [
+        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
+        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
+      ],
+      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+    },
+    lab.dir,
+    [vendor.releaseKeys[0]!],
+    bundle,
+  );
+  const trustIn = (dataDir: string) => {
+    TrustStore.init(dataDir).addRoot(vendor.rootBytes, vendor.rootKeys[0]!.fingerprint);
+  };
+  return { lab, trustIn, chip, bundle, boot, app };
+}
