@@ -46,7 +46,7 @@ function mcubootMetadata(img: { bytes: Uint8Array; hash: Uint8Array }): BundleMe
   };
 }
 
-test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, faulty ones recorded with reasons, no entry twice', { timeout: 120_000 }, async (t) => {
+test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, faulty ones recorded with reasons, no entry twice; pilot pause and failure-rate stop', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-mixed-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const csv = 'serial\n' + Array.from({ length: 20 }, (_, i) => `MX-${100 + i}`).join('\n') + '\n';
@@ -84,7 +84,7 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
     restartPollMs: 150,
   });
   const recipe = byUnitKind({ stm32: stm32TestRecipe(testImage(12 * 1024)), mcuboot }, async (h) => (h as Unit).kind);
-  const st = Station.open({ dir, log, recipe, batch: 'mixed', station: 'line2', operator: 'op', parallel: 8, pool, policy: { window: 20 } });
+  const st = Station.open({ dir, log, recipe, batch: 'mixed', station: 'line2', operator: 'op', parallel: 8, pool, policy: { pilot: 8, window: 6, threshold: 0.4 } });
   const ports: StationPort[] = units.map((u, i) => ({ id: `p${i}`, handle: u }));
   // Pull p6 the moment its upload starts (the in-process line is fast: react to the change, not a timer).
   let pulled = false;
@@ -133,6 +133,17 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
   assert.equal(entries.length, 3);
   assert.equal(new Set(entries).size, entries.length, 'no per-unit entry used twice');
   assert.equal((await pool.status()).committed, 3);
+
+  // The pilot lot of 8 paused the line; after approval, a run of units that refuse the image stops it.
+  assert.equal(st.snapshot().mode, 'pilot-review');
+  st.approvePilot();
+  const refusing = [0, 1, 2].map((i): McubootUnit => ({ kind: 'mcuboot', dev: createMcubootSim({ keys: [stranger.publicPem], flash: 'none' }), serial: `ADP-9${i}` }));
+  t.after(() => refusing.forEach((u) => u.link?.close()));
+  st.updatePorts([...ports.filter((p) => p.id !== 'p6'), ...refusing.map((u, i) => ({ id: `q${i}`, handle: u }))]);
+  await st.idle();
+  const snap = st.snapshot();
+  assert.equal(snap.mode, 'stopped');
+  assert.match(snap.reason!, /^Line stopped: \d of the last 6 units failed/);
 });
 
 test('the MCUboot recipe refuses what it cannot do before the line starts', () => {
