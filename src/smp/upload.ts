@@ -120,6 +120,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   let restarts = 0;
   let match: boolean | undefined;
   let lastProgress = performance.now();
+  let silentInARow = 0;
   const inflight: InFlight[] = [];
 
   const send = (at: number) => {
@@ -153,7 +154,9 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     const a = await head.answer;
     if (a instanceof Error) {
       const silent = a instanceof UnbrickError && (a.code === 'smp.timeout' || a.code.startsWith('io.'));
-      if (!silent || performance.now() - lastProgress > stallMs) {
+      silentInARow++;
+      // Give up only when the device stayed silent for several tries and for stallMs.
+      if (!silent || (silentInARow >= 3 && performance.now() - lastProgress > stallMs)) {
         await drain();
         throw a instanceof UnbrickError && a.code === 'smp.timeout' ? deviceError('smp.upload-stalled', `The upload stalled at byte ${confirmed} of ${size}: the device stopped answering. Check the cable and power, then run the upload again (it resumes where the device allows).`, { offset: confirmed }) : a;
       }
@@ -175,6 +178,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     }
     if (typeof a.body.match === 'boolean') match = a.body.match;
     lastProgress = performance.now();
+    silentInARow = 0;
     if (off === head.end) {
       confirmed = off;
       meter.update(confirmed);
