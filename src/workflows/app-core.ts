@@ -135,7 +135,7 @@ export class AppCore {
       if (busy && !busy.finished)
         throw deviceError('device.busy', `${device.handle.label} is busy with ${busy.workflow}. Wait for it to finish or cancel it first.`, { jobId: busy.id });
     }
-    const def = WORKFLOW_BUILDERS[workflow]({ devices: this.devices }, deviceId, options);
+    const def = WORKFLOW_BUILDERS[workflow]({ devices: this.devices, dataDir: this.opts.dataDir }, deviceId, options);
     const job = new Job(
       def,
       (j) => this.fire('job', j.snapshot()),

@@ -11,11 +11,11 @@ import * as imageGroup from '../smp/groups/image.ts';
 import type { SmpClient } from '../smp/client.ts';
 import { goldenApplications, updateImages } from './golden.ts';
 
-export async function diagnoseSmp(c: SmpClient, kind: 'mcuboot-serial' | 'zephyr-smp', signal: AbortSignal): Promise<Diagnosis> {
+export async function diagnoseSmp(c: SmpClient, kind: 'mcuboot-serial' | 'zephyr-smp', signal: AbortSignal, library: { name: string; imageHash: string }[] = []): Promise<Diagnosis> {
   const listed = await imageGroup.list(c);
   if (signal.aborted) throw new Error('cancelled');
   // Golden images and released updates this station knows, by image hash.
-  const golden = [...goldenApplications(), ...updateImages()];
+  const golden = [...library, ...goldenApplications(), ...updateImages()];
   const findings: Finding[] = [];
   const slots: Slot[] = listed.map((s) => {
     const flags = (['active', 'confirmed', 'pending', 'permanent', 'bootable'] as const).filter((f) => s[f]);

@@ -12,12 +12,13 @@ import { openStm32, type Stm32Link } from './stm32-link.ts';
 import { diagnoseStm32 } from './diagnose-stm32.ts';
 import { diagnoseSmp } from './diagnose-smp.ts';
 import { openSmp } from './smp-link.ts';
+import { libraryImages } from './golden.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
 }
 
-export function diagnoseJob(registry: DeviceRegistry, deviceId: string): JobDefinition<DiagnoseState> {
+export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?: string): JobDefinition<DiagnoseState> {
   const entry = () => registry.get(deviceId);
   let link: Stm32Link | undefined;
   return {
@@ -39,7 +40,7 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string): JobDefi
           if (e.kind === 'mcuboot-serial' || e.kind === 'zephyr-smp') {
             const smp = await openSmp(e.handle);
             try {
-              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal);
+              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal, dataDir ? libraryImages(dataDir) : []);
               registry.update(deviceId, { diagnosis: ctx.state.diagnosis });
             } finally {
               await smp.close();

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
 import { LAB_PRODUCT, labApplicationImage, labBootloaderImage } from '../sim/lab/product.ts';
 import type { ProductLayout } from './diagnose-stm32.ts';
+import { GoldenLibrary } from '../trust/golden.ts';
 
 export interface GoldenPayload {
   name: string;
@@ -56,4 +57,19 @@ export function goldenApplications(): { name: string; version: string; imageHash
 export function updateImages(): { name: string; version: string; imageHash: string; image: Uint8Array }[] {
   const app = labApplicationImage('1.3.0');
   return [{ name: 'app-1.3.0 (demo lab)', version: '1.3.0', imageHash: imageHashHex(app), image: app }];
+}
+
+/**
+ * Image hashes of the golden bundles imported into this station's golden
+ * library (`unbrick golden import`), for matching what a unit reports. A
+ * damaged or unreadable library matches nothing rather than failing a diagnosis.
+ */
+export function libraryImages(dataDir: string): { name: string; version: string; imageHash: string }[] {
+  try {
+    return new GoldenLibrary({ dir: dataDir }).entries().flatMap((e) =>
+      e.payloads.filter((p) => p.imageHash).map((p) => ({ name: `${e.product.name} ${e.version} (${p.name})`, version: p.version ?? e.version, imageHash: p.imageHash! })),
+    );
+  } catch {
+    return [];
+  }
 }

@@ -14,13 +14,15 @@ import { updateJob } from './update.ts';
 
 export interface WorkflowEnv {
   devices: DeviceRegistry;
+  /** The data directory (golden library, trust store). */
+  dataDir: string;
 }
 
 type Builder<W extends WorkflowName> = (env: WorkflowEnv, deviceId: string, options: WorkflowOptions[W]) => JobDefinition<unknown>;
 
 export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
-  diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId) as JobDefinition<unknown>,
+  diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId, env.dataDir) as JobDefinition<unknown>,
   recover: (env, deviceId, options) => recoverJob(env.devices, deviceId, options) as JobDefinition<unknown>,
   unbrick: (env, deviceId) => unbrickJob(env.devices, deviceId) as JobDefinition<unknown>,
   update: (env, deviceId, options) => updateJob(env.devices, deviceId, options) as JobDefinition<unknown>,

@@ -1,6 +1,6 @@
 /**
  * Service records through the UI: a workflow run (here one that refuses at
- * its pre-check, a real outcome) lands in the log, the records screen shows it
+ * its pre-check: recover on a unit that runs its application) lands in the log, the records screen shows it
  * with the chain verdict, and the per-unit report exports as HTML and JSON.
  * Also: the page runs under its CSP without a single violation.
  */
@@ -20,20 +20,22 @@ test('a refused workflow explains itself, is recorded, and the unit report expor
   });
 
   await page.goto(served.url);
+  await page.getByTestId('device-lab-healthy-pending').and(page.locator('[data-kind=zephyr-smp]')).waitFor({ timeout: 30_000 });
   await page.getByTestId('device-lab-healthy-pending').click();
-  await page.getByTestId('start-update').click();
+  // Recover is for units in serial recovery: on a unit running its application it refuses, saying what to use.
+  await page.getByTestId('start-recover').click();
   // A destructive workflow is described before it starts.
-  await page.getByTestId('start-dialog').getByText('Verifies a bundle').waitFor();
+  await page.getByTestId('start-dialog').getByText('Writes the matching golden image').waitFor();
   await page.getByTestId('start-confirm').click();
   const job = page.getByTestId('job');
   await job.and(page.locator('[data-state=refused]')).waitFor();
-  assert.match(await page.getByTestId('job-error').innerText(), /not part of this build yet/);
+  assert.match(await page.getByTestId('job-error').innerText(), /runs its application.*Use Offline update/);
   await screenshot(page, '03-workflow-refused');
 
   await page.getByTestId('nav-records').click();
   await page.getByTestId('chain').filter({ hasText: 'Log intact: 1 entry,' }).waitFor();
   const row = page.getByTestId('record-entries').locator('tbody tr').first();
-  assert.match(await row.innerText(), /UB-LAB-0005\s+update\s+refused/);
+  assert.match(await row.innerText(), /UB-LAB-0005\s+recover\s+refused/);
   await screenshot(page, '04-service-records');
 
   const [html] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-html-UB-LAB-0005').click()]);
