@@ -16,14 +16,17 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, or a simulator pty)' },
   baud: { type: 'string', value: 'N', description: 'baud rate, 8N1', default: '115200' },
   timeout: { type: 'string', value: 'MS', description: 'answer timeout per try', default: '1500' },
-  'line-gap': { type: 'string', value: 'MS', description: 'pause between lines of a frame (USB CDC devices with few line buffers)', default: '0' },
+  'line-gap': { type: 'string', value: 'MS', description: 'pause between lines of a frame (default 2 on USB CDC ports such as ttyACM, whose devices may have only two line buffers; 0 elsewhere)' },
   'smp-v2': { type: 'boolean', description: 'send SMP version 2 headers (group errors come back as err maps)' },
 };
 
 async function withClient<T>(ctx: CommandContext, fn: (c: SmpClient) => Promise<T>): Promise<T> {
   const baud = intOpt(ctx, 'baud', 115200)!;
-  const transport = await openSerial({ path: requireString(ctx, 'port'), baudRate: baud });
-  const client = new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs: intOpt(ctx, 'line-gap', 0)!, version: ctx.values['smp-v2'] ? 1 : 0 });
+  const path = requireString(ctx, 'port');
+  // A USB CDC port delivers a frame at USB speed, not at the baud rate (smp-zephyr README, "Pacing").
+  const lineGapMs = intOpt(ctx, 'line-gap', /ttyACM|usbmodem/i.test(path) ? 2 : 0)!;
+  const transport = await openSerial({ path, baudRate: baud });
+  const client = new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs, version: ctx.values['smp-v2'] ? 1 : 0 });
   try {
     return await fn(client);
   } finally {
