@@ -38,11 +38,12 @@ async function withSession<T>(ctx: CommandContext, fn: (s: Stm32Session) => Prom
   const path = requireString(ctx, 'port');
   const wiring = (stringOpt(ctx, 'entry') ?? 'none') as EntryWiring;
   if (!ENTRY_WIRINGS.includes(wiring)) throw usageError('usage.bad-entry', `--entry is one of ${ENTRY_WIRINGS.join(', ')}.`);
-  const transport = await openSerial({ path, baudRate: intOpt(ctx, 'baud', 115200), parity: parity(ctx, path) });
+  const baud = intOpt(ctx, 'baud', 115200)!;
+  const transport = await openSerial({ path, baudRate: baud, parity: parity(ctx, path) });
   try {
     let session: Stm32Session;
     try {
-      session = await connectStm32(transport, { wiring, invertLines: !!ctx.values['invert-lines'], signal: ctx.signal });
+      session = await connectStm32(transport, { baud, wiring, invertLines: !!ctx.values['invert-lines'], signal: ctx.signal });
     } catch (e) {
       if (e instanceof Error && 'code' in e && e.code === 'stm32.no-bootloader' && wiring === 'none') ctx.warn(MANUAL_ENTRY_STEPS.join('\n'));
       throw e;

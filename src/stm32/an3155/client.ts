@@ -39,6 +39,8 @@ export interface ClientOptions {
   massEraseMs?: number;
   /** Budget for Write Protect / Unprotect / Readout Protect second ACK (option-byte programming). Default 5000 ms. */
   optionMs?: number;
+  /** Line rate, so every wait also covers the wire time of what is sent and expected (1200 baud moves 256 bytes in 2.3 s). Default 115200. */
+  baud?: number;
   signal?: AbortSignal;
   /** Called with a short line for each exchange (diagnostics). */
   trace?: (line: string) => void;
@@ -66,12 +68,14 @@ export class An3155Client {
   private synced = false;
   readonly counters: LineCounters = { sent: 0, received: 0 };
   readonly opts: Required<Omit<ClientOptions, 'signal' | 'trace'>> & Pick<ClientOptions, 'signal' | 'trace'>;
+  /** Wire time of bytes sent since the last read completed: the reply cannot start before they are out. */
+  private unsentWireMs = 0;
 
   constructor(
     private readonly transport: ByteTransport,
     opts: ClientOptions = {},
   ) {
-    this.opts = { replyMs: 1000, writeAckMs: 2000, massEraseMs: 40_000, optionMs: 5000, ...opts };
+    this.opts = { replyMs: 1000, writeAckMs: 2000, massEraseMs: 40_000, optionMs: 5000, baud: 115200, ...opts };
     transport.onData((d) => {
       this.counters.received += d.length;
       this.chunks.push(d);
@@ -113,14 +117,22 @@ export class An3155Client {
     if (this.opts.signal?.aborted) throw cancelledError();
     if (this.writeErr) throw this.writeErr;
     this.counters.sent += bytes.length;
+    this.unsentWireMs += this.wireMs(bytes.length);
     this.transport.write(bytes).catch((e: unknown) => {
       this.writeErr = e instanceof Error ? e : new Error(String(e));
       this.waiter?.();
     });
   }
 
-  /** Reads exactly n bytes within ms, or throws stm32.timeout. */
+  /** Time n bytes take on the line at 8E1 (11 bits each), with a margin for adapter buffering. */
+  wireMs(n: number): number {
+    return (n * 11 * 1000 * 1.5) / this.opts.baud;
+  }
+
+  /** Reads exactly n bytes within ms (plus their wire time and that of what was just sent), or throws stm32.timeout. */
   async read(n: number, ms: number, what: string): Promise<Uint8Array> {
+    ms += this.unsentWireMs + this.wireMs(n);
+    this.unsentWireMs = 0;
     const deadline = performance.now() + ms;
     while (this.buffered() < n) {
       if (this.opts.signal?.aborted) throw cancelledError();
@@ -344,7 +356,7 @@ export class An3155Client {
     await this.ackOr(`Read Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for reading.`);
     await this.send(readCountFrame(length));
     await this.ackOr('Read Memory count', 'stm32.nack', 'The bootloader refused the read length.');
-    return this.read(length, this.opts.replyMs + length, `Read Memory data (${length} bytes)`);
+    return this.read(length, this.opts.replyMs, `Read Memory data (${length} bytes)`);
   }
 
   async go(address: number): Promise<void> {

@@ -118,3 +118,20 @@ test('CLI: stm32 info/write/verify/ob --json against the simulator; destructive 
     sim.close();
   }
 });
+
+test('1200 baud (the slowest rate the bootloader takes): waits cover the wire time, no false timeouts', async () => {
+  const sim = startStm32PtySim({ chip: 'f103', baud: 1200 });
+  const port = await openSerial({ path: sim.path, baudRate: 1200, parity: 'none' });
+  try {
+    const s = await connectStm32(port, { baud: 1200 });
+    const img = random(256, 5);
+    const t0 = performance.now();
+    await s.client.writeMemory(0x08000000, img);
+    assert.deepEqual(await s.client.readMemory(0x08000000, 256), img);
+    // 2 x ~270 bytes at 11 bits / 1200 baud: about 5 s on the wire.
+    assert.ok(performance.now() - t0 > 4500);
+  } finally {
+    await port.close();
+    sim.close();
+  }
+});
