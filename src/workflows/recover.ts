@@ -62,7 +62,7 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, options: 
         ctx.state.allowed = true; // a resumed upload does not ask again
         const c = await client();
         const meter = ctx.progress('Uploading image', g.bytes);
-        const r = await uploadImage(c, image!, { signal: ctx.signal, onProgress: (p) => meter.update(p.done) });
+        const r = await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress: (p) => meter.update(p.done) }));
         ctx.state.uploaded = { seconds: r.seconds, restarts: r.restarts };
         ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s.`);
       },

@@ -87,7 +87,8 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, options: {
           });
         ctx.state.allowed = true;
         const meter = ctx.progress('Uploading image', t.bytes);
-        await uploadImage(await client(), image!, { signal: ctx.signal, onProgress: (p) => meter.update(p.done) });
+        const c = await client();
+        await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress: (p) => meter.update(p.done) }));
         ctx.state.uploaded = true;
       },
     },
