@@ -78,7 +78,7 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
       const u = h as McubootUnit;
       u.link = connectInProcess(u.dev, { baud: 0 });
       const link = u.link;
-      return { client: new SmpClient(link, { timeoutMs: 300, retries: 2 }), close: () => link.close() };
+      return { client: new SmpClient(link, { timeoutMs: 1000, retries: 2 }), close: () => link.close() };
     },
     identity: (h) => (h as McubootUnit).serial,
     restartPollMs: 150,
@@ -119,7 +119,7 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
       ['detect', 'connect', 'identify', 'write app.bin', 'verify', 'restart', 'final check'],
     );
     // The unit really holds the image: ask it.
-    const c = new SmpClient(connectInProcess(u.dev, { baud: 0 }), { timeoutMs: 300 });
+    const c = new SmpClient(connectInProcess(u.dev, { baud: 0 }), { timeoutMs: 1000 });
     assert.equal((await imageGroup.list(c)).find((s) => s.slot === 0)?.hash, Buffer.from(image.hash).toString('hex'));
   }
   assert.equal(at('p3').ok, false);

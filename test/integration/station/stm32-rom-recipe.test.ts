@@ -48,7 +48,7 @@ const payloads = new Map([
 const connect = async (handle: unknown) => {
   const h = handle as SimUnitHandle;
   const link = await h.open();
-  return { session: await connectStm32(link, { replyMs: 300, writeAckMs: 500 }), link, close: () => link.close() };
+  return { session: await connectStm32(link, { replyMs: 1000, writeAckMs: 2000 }), link, close: () => link.close() };
 };
 const uidAddress = (chip: { flash: { end: number } }) => chip.flash.end - 16;
 

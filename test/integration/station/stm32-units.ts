@@ -103,7 +103,8 @@ export function readDataBlock(sim: Stm32BootloaderSim): Record<string, string> |
   return JSON.parse(new TextDecoder().decode(raw.subarray(0, end))) as Record<string, string>;
 }
 
-export function stm32TestRecipe(app: Uint8Array, client: { replyMs?: number; writeAckMs?: number } = { replyMs: 300, writeAckMs: 500 }): Recipe {
+// Generous answer times: the simulators share two cores with every other test running at once.
+export function stm32TestRecipe(app: Uint8Array, client: { replyMs?: number; writeAckMs?: number } = { replyMs: 1000, writeAckMs: 2000 }): Recipe {
   const appHash = bytesToHex(sha256(app));
   return async (ctx) => {
     const h = ctx.port.handle as SimUnitHandle;
