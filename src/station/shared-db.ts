@@ -119,7 +119,7 @@ export class StationDb {
     if (!opts.station) throw inputError('station.name-missing', 'A station sharing a database needs a name (--station).');
     const pool = new pg.Pool({
       connectionString: url,
-      max: 4,
+      max: 8,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
       query_timeout: opts.queryTimeoutMs ?? 15000,
       idleTimeoutMillis: 10_000,
