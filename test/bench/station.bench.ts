@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Station } from '../../src/station/station.ts';
 import { LocalDataPool } from '../../src/station/local-pool.ts';
@@ -82,6 +82,7 @@ export async function run(): Promise<void> {
     console.log(`1 unit alone:      ${(one.ms / 1000).toFixed(2)} s`);
     console.log(`${n} units at once:  ${(all.ms / 1000).toFixed(2)} s, ${all.ok}/${n} passed`);
     console.log(`total throughput = ${ratio.toFixed(3)} x (${n} x single-unit)   (goal >= 0.9)`);
+    console.log(`machine load average during the run: ${loadavg()[0]!.toFixed(1)} (other processes share the cores: the ratio drops when they are busy)`);
     console.log(`station CPU during the ${n}-unit run: ${(all.cpuMs / 1000).toFixed(2)} s CPU over ${(all.ms / 1000).toFixed(2)} s = ${((100 * all.cpuMs) / all.ms).toFixed(1)}% of one core (simulators run in another process)`);
   } finally {
     child.kill('SIGTERM');
