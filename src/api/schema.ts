@@ -125,6 +125,11 @@ export type ObjectOf<S extends Shape> = Flatten<
   { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> }
 >;
 
+/** Sets an own property even for "__proto__" (JSON.parse makes it an own key; plain assignment would set the prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
@@ -162,7 +167,7 @@ export function record<T>(value: Schema<T>, opts: { max?: number } = {}): Schema
       const entries = Object.entries(v);
       if (entries.length > max) fail(path, `an object of at most ${max} keys`, v);
       const out: Record<string, T> = {};
-      for (const [k, x] of entries) out[k] = value.parse(x, `${path}.${k}`);
+      for (const [k, x] of entries) setOwn(out, k, value.parse(x, `${path}.${k}`));
       return out;
     },
   };
@@ -202,7 +207,7 @@ export function json(opts: { depth?: number } = {}): Schema<Json> {
     }
     if (isPlainObject(v)) {
       const out: Record<string, Json> = {};
-      for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = walk(x, `${path}.${k}`, depth + 1);
+      for (const [k, x] of Object.entries(v)) if (x !== undefined) setOwn(out, k, walk(x, `${path}.${k}`, depth + 1));
       return out;
     }
     return fail(path, 'a JSON value', v);
