@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { prng } from '../../src/sim/stm32/faults.ts';
@@ -97,13 +97,17 @@ async function stm32flashRun(file: string) {
   const line = await linesim(sim.path);
   try {
     const t0 = performance.now();
+    let out = '';
     const code = await new Promise<number>((resolve) => {
-      const p = spawn('stm32flash', ['-m', '8n1', '-b', String(BAUD), '-w', file, '-v', line.host], { stdio: 'ignore' });
+      const p = spawn('stm32flash', ['-m', '8n1', '-b', String(BAUD), '-w', file, '-v', line.host], { stdio: ['ignore', 'pipe', 'pipe'] });
+      p.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-400)));
+      p.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-400)));
       p.on('exit', (c) => resolve(c ?? 1));
     });
     const total = (performance.now() - t0) / 1000;
     const ok = code === 0; // -v: stm32flash read back and compared every block
-    return { total, ok };
+    const why = ok ? '' : (out.split(/[\r\n]+/).filter((l) => l.trim() && !/^(Wrote|Read)/.test(l.trim())).pop() ?? '').trim();
+    return { total, ok, why };
   } finally {
     await line.stop();
     sim.stop();
@@ -117,13 +121,15 @@ export async function run(): Promise<void> {
   const file = join(mkdtempSync(join(tmpdir(), 'unbrick-bench-')), 'image.bin');
   writeFileSync(file, image);
   console.log(`STM32 UART bootloader, ${kib} KiB image, simulated ${CHIP} behind linesim ${BAUD} baud ${FRAME_BITS}-bit frames (8E1)`);
+  // Timing depends on the host keeping up with the line; say how busy the machine was.
+  console.log(`  machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start`);
   const wire = (image.length * FRAME_BITS) / BAUD;
   console.log(`  pure wire time of the image bytes once: ${wire.toFixed(1)} s`);
 
   // Warm-up (module loading, JIT) so the first measured run is not penalised.
   await unbrickRun(image.subarray(0, 16 * 1024), false);
   const ref = await stm32flashRun(file);
-  console.log(`  stm32flash -w -v:                        ${ref.total.toFixed(1)} s${ref.ok ? '' : '  (FAILED)'}`);
+  console.log(`  stm32flash -w -v:                        ${ref.total.toFixed(1)} s${ref.ok ? '' : `  (FAILED: ${ref.why}; its reply timeouts are 0.5-1 s, a loaded machine can exceed them)`}`);
   // stm32flash erases the covered sectors whatever they hold, so one reference run serves both chip states.
   const cases: Array<[boolean, number, string]> = [
     [false, 0, 'read-back, blank chip       '],
@@ -138,7 +144,7 @@ export async function run(): Promise<void> {
       `  unbrick write+verify (${label}): ${u.total.toFixed(1)} s  (erase ${u.erase.toFixed(1)} s, write ${u.write.toFixed(1)} s, verify ${u.verifyS.toFixed(1)} s)${u.ok ? '' : '  (FAILED)'}`,
     );
     console.log(`    ratio unbrick/stm32flash = ${ratio.toFixed(3)} (goal <= ${goal}) ${ratio <= goal ? 'MET' : 'NOT MET'}`);
-    console.log(`    line utilisation during the write: host->device ${(100 * u.utilHostToDevice).toFixed(1)} %, device->host ${(100 * u.utilDeviceToHost).toFixed(1)} %`);
+    console.log(`    load average now ${loadavg()[0]!.toFixed(1)}; line utilisation during the write: host->device ${(100 * u.utilHostToDevice).toFixed(1)} %, device->host ${(100 * u.utilDeviceToHost).toFixed(1)} %`);
   }
 }
 
