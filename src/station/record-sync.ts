@@ -6,8 +6,9 @@
  * unreachable it reports `offline` and tries again later, resuming from the
  * database's cursor, so nothing is sent twice and nothing is skipped.
  */
-import { asUnbrickError } from '../core/errors.ts';
-import type { ServiceLog } from '../records/service-log.ts';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { asUnbrickError, inputError } from '../core/errors.ts';
+import type { ServiceEntry, ServiceLog } from '../records/service-log.ts';
 import type { StationDb } from './shared-db.ts';
 
 export interface SyncStatus {
@@ -26,6 +27,9 @@ export class RecordSync {
   private again = false;
   private unsubscribe: (() => void) | undefined;
   status: SyncStatus = { online: false, cursor: -1, pending: 0 };
+  /** Entries read so far and where reading stopped (a line end): each sync reads only what was appended. */
+  private entries: ServiceEntry[] = [];
+  private offset = 0;
 
   constructor(
     private readonly db: StationDb,
@@ -52,8 +56,48 @@ export class RecordSync {
     return this.running;
   }
 
+  /** Reads the whole lines appended since the last read (the log is append-only; a torn tail is left for later). */
+  private readNew(): ServiceEntry[] {
+    let fd: number;
+    try {
+      fd = openSync(this.log.path, 'r');
+    } catch {
+      return this.entries; // no log yet
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size < this.offset) {
+        // Shorter than what was read: not the same log any more. Start over (the database's chain check decides).
+        this.entries = [];
+        this.offset = 0;
+      }
+      if (size === this.offset) return this.entries;
+      const buf = Buffer.alloc(size - this.offset);
+      readSync(fd, buf, 0, buf.length, this.offset);
+      const end = buf.lastIndexOf(0x0a) + 1;
+      for (const line of buf.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
+        try {
+          this.entries.push(JSON.parse(line) as ServiceEntry);
+        } catch {
+          throw inputError('station.log-unreadable', 'A service-log line cannot be read; run `unbrick records verify`.');
+        }
+      }
+      this.offset += end;
+      return this.entries;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   private async once(): Promise<void> {
-    const entries = this.log.verify().entries;
+    let entries: ServiceEntry[];
+    try {
+      entries = this.readNew();
+    } catch (e) {
+      const err = asUnbrickError(e);
+      this.status = { ...this.status, online: false, lastError: { code: err.code, message: err.message } };
+      return;
+    }
     try {
       const r = await this.db.syncRecords(entries);
       this.status = { online: true, cursor: r.cursor, pending: entries.filter((e) => e.seq > r.cursor).length, lastSyncAt: new Date().toISOString() };
