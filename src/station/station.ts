@@ -286,8 +286,8 @@ export class Station {
 
   private dispatch(e: LineEvent): void {
     this.line = reduceLine(this.line, e, this.cfg);
-    // Port presence is re-reported after a restart: only the rest is worth an fsync'd write.
-    if (e.type !== 'port-present' && e.type !== 'port-gone') this.persist();
+    // Presence too: after a restart, a unit pulled before the crash must not pass for one still plugged in.
+    this.persist();
     this.notify();
   }
 
