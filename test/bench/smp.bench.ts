@@ -37,10 +37,15 @@ async function measure(name: string, dev: SmpDevice, flash: FlashProfile, imageB
     const rate = r.bytes / r.seconds;
     const limit = framingLimit(r.plan.maxPacket);
     const pct = (rate / limit) * 100;
+    // The device's own flash work for this image (progressive erase of every 4 KiB sector, then programming).
+    const t = FLASH_PROFILES[flash].timing;
+    const flashS = (t.eraseMs(4096) * Math.ceil(r.bytes / 4096) + t.programMs(r.bytes)) / 1000;
+    const wireS = r.bytes / limit;
     console.log(
       `${name.padEnd(34)} ${(r.bytes / 1024).toFixed(0)} KiB in ${r.seconds.toFixed(1)} s = ${rate.toFixed(0)} B/s; ` +
-        `framing limit ${limit.toFixed(0)} B/s (packet ${r.plan.maxPacket}, window ${r.plan.window}) -> ${pct.toFixed(1)} % (goal ${goal} %) ` +
-        `| flash: ${FLASH_PROFILES[flash].text}`,
+        `framing limit ${limit.toFixed(0)} B/s (packet ${r.plan.maxPacket}, window ${r.plan.window}) -> ${pct.toFixed(1)} % (goal ${goal} %)\n` +
+        `${''.padEnd(34)} flash: ${FLASH_PROFILES[flash].text} = ${flashS.toFixed(1)} s of device work` +
+        (r.plan.window === 1 ? `; stop-and-wait cannot overlap it, so at best ${((wireS / (wireS + flashS)) * 100).toFixed(1)} %` : '; overlapped by the window'),
     );
   } finally {
     await c.close();
