@@ -353,6 +353,7 @@ export class Station {
       operator: this.o.operator,
       hasData: !!this.o.pool,
       identify: (facts) => {
+        if (r.abandoned) return; // already recorded: a recipe slow to notice the abort changes nothing now
         Object.assign(r.facts, facts);
         r.unit = unitKey({ ...r.facts, port: port.id });
         this.dispatch({ type: 'unit-identified', port: port.id, unit: r.unit });
@@ -365,6 +366,7 @@ export class Station {
         }
       },
       takeData: async () => {
+        if (r.abandoned) throw r.abandoned;
         if (!this.o.pool) throw inputError('station.no-data', 'This batch has no per-unit data list (--data).');
         if (!r.unit || (!r.facts.chipUid && !r.facts.serial))
           throw inputError('station.unit-unknown', 'The recipe asked for per-unit data before naming the unit; identify it first (chip UID or serial).');
