@@ -304,3 +304,29 @@ test('a batch directory holding another batch is refused; an unreadable one too'
     (e: unknown) => e instanceof UnbrickError && e.code === 'station.batch-unreadable',
   );
 });
+
+test('a recipe that ignores the unplug cannot take data for the unit afterwards', async (t) => {
+  const s = setup(t);
+  let gate: (() => void) | undefined;
+  let late: unknown;
+  const recipe: Recipe = async (ctx) => {
+    ctx.identify({ chipUid: 'UID-STUBBORN' });
+    await new Promise<void>((r) => (gate = r)); // does not watch ctx.signal
+    try {
+      await ctx.takeData();
+    } catch (e) {
+      late = e;
+      throw e;
+    }
+  };
+  const st = Station.open({ ...s.options, recipe });
+  st.updatePorts([port('p0', { uid: 'UID-STUBBORN' })]);
+  await until(() => gate !== undefined);
+  st.updatePorts([]);
+  await until(() => st.snapshot().ports[0]!.state === 'fail');
+  gate!();
+  await st.idle();
+  assert.ok(late instanceof UnbrickError && late.code === 'station.unplugged');
+  assert.deepEqual(await s.pool.status(), { total: 50, free: 50, reserved: 0, committed: 0 });
+  assert.equal(rows(s.log).length, 1);
+});
