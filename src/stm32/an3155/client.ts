@@ -322,7 +322,9 @@ export class An3155Client {
 
   async getVersion(): Promise<{ version: number; options: [number, number] }> {
     await this.command(CMD.getVersion);
-    const b = await this.read(3, this.opts.replyMs, 'Get Version data');
+    let b = await this.read(3, this.opts.replyMs, 'Get Version data');
+    // STM32L412/422 bootloader V13.1 sends one ACK too many here (stm32flash tolerates it too).
+    if (b[0] === ACK) b = Uint8Array.of(b[1]!, b[2]!, ...(await this.read(1, this.opts.replyMs, 'Get Version data')));
     await this.expectAck(this.opts.replyMs, 'Get Version end');
     return { version: b[0]!, options: [b[1]!, b[2]!] };
   }
