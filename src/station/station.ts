@@ -16,9 +16,10 @@
  * records it as failed (`station.unplugged`) and frees the port for the
  * next unit once the recipe has let go of it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.ts';
+import { takePidLock } from './journal.ts';
 import { asUnbrickError, inputError, UnbrickError } from '../core/errors.ts';
 import type { EntryInput, ServiceLog } from '../records/service-log.ts';
 import type { DataPool, Reservation } from './data-pool.ts';
@@ -143,6 +144,7 @@ export class Station {
   private readonly createdAt: string;
   private stopped = false;
   private saveTimer: NodeJS.Timeout | undefined;
+  private unlock: () => void = () => {};
   /** Set when a record could not be written: the line must not go on unrecorded. */
   private fatal: UnbrickError | undefined;
 
@@ -164,6 +166,7 @@ export class Station {
   /** Opens the batch in `dir`: resumes it when batch.json is there, starts it otherwise. */
   static open(o: StationOptions): Station {
     const path = join(o.dir, BATCH_FILE);
+    mkdirSync(o.dir, { recursive: true });
     let saved: PersistedBatch | undefined;
     if (existsSync(path)) {
       try {
@@ -178,7 +181,16 @@ export class Station {
           saved: saved.batch,
         });
     }
-    return new Station(o, saved);
+    // One process per batch: two stations writing one batch.json would undo each other's state.
+    const unlock = takePidLock(join(o.dir, 'batch.lock'), `batch "${o.batch}"`);
+    try {
+      const st = new Station(o, saved);
+      st.unlock = unlock;
+      return st;
+    } catch (e) {
+      unlock();
+      throw e;
+    }
   }
 
   // ---- inputs: ports and operator decisions ---------------------------------
@@ -280,6 +292,7 @@ export class Station {
     }
     await this.idle();
     this.persist();
+    this.unlock();
   }
 
   // ---- internals ---------------------------------------------------------------

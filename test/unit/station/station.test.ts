@@ -291,9 +291,16 @@ test('station restart: the batch resumes, the unit running at the crash is recor
   assert.equal(st.snapshot().started, 4);
 });
 
-test('a batch directory holding another batch is refused; an unreadable one too', (t) => {
+test('a batch directory holding another batch is refused; an unreadable one too; a batch runs in one process only', async (t) => {
   const s = setup(t);
-  Station.open(s.options);
+  const first = Station.open(s.options);
+  await first.stop(); // releases the batch lock
+  writeFileSync(join(s.dir, 'batch.lock'), String(process.ppid)); // another live process holds it
+  assert.throws(
+    () => Station.open(s.options),
+    (e: unknown) => e instanceof UnbrickError && e.code === 'station.locked',
+  );
+  rmSync(join(s.dir, 'batch.lock'));
   assert.throws(
     () => Station.open({ ...s.options, batch: 'B2' }),
     (e: unknown) => e instanceof UnbrickError && e.code === 'station.batch-mismatch',
