@@ -136,3 +136,20 @@ test('Zephyr app: windowed upload, test, reset (swap), confirm; revert when not 
     dev.dispose();
   }
 });
+
+test('MCUboot: a cable pulled for 1.5 s mid-upload and a stalling device; the upload carries on from the device offset', async () => {
+  const dev = createMcubootSim({ keys: [key.publicPem], flash: 'none' });
+  const port = connectInProcess(dev, { baud: 0, faults: { cutAfterBytes: 15000, cutMs: 1500, stallMs: 400, stallEveryMs: 1000 } });
+  const c = new SmpClient(port, { timeoutMs: 300, retries: 1 });
+  try {
+    const img = buildImage({ size: 40000, key });
+    const r = await uploadImage(c, img.bytes, { stallTimeoutMs: 10000 });
+    assert.equal(port.link.counters.cut, 1);
+    assert.equal(r.restarts, 0, 'the device kept its offset, so nothing was resent from 0');
+    assert.ok(c.stats.timeouts > 0, 'the cut was felt');
+    assert.equal(r.reportedHash, Buffer.from(img.hash).toString('hex'));
+  } finally {
+    await c.close();
+    dev.dispose();
+  }
+});
