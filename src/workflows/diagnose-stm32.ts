@@ -81,15 +81,21 @@ async function readSlot(s: Stm32Session, slot: number, p: Partition, signal: Abo
   // Header, payload and TLV area: the TLV info tells the area's size.
   const tlvAt = h.hdrSize + h.imgSize;
   const len = Math.min(p.size, tlvAt + 4);
-  let bytes = await readMemory(s, p.address, len, { signal });
-  if (bytes.length >= tlvAt + 4) {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let total = tlvAt;
-    if (dv.getUint16(tlvAt, true) === 0x6908) total += dv.getUint16(tlvAt + 2, true);
-    const extra = Math.min(p.size, total + 4 + 2048) - bytes.length;
-    if (extra > 0) bytes = Uint8Array.from([...bytes, ...(await readMemory(s, p.address + bytes.length, extra, { signal }))]);
-  }
-  const v = verifyImage(bytes);
+  const readAll = async () => {
+    let bytes = await readMemory(s, p.address, len, { signal });
+    if (bytes.length >= tlvAt + 4) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let total = tlvAt;
+      if (dv.getUint16(tlvAt, true) === 0x6908) total += dv.getUint16(tlvAt + 2, true);
+      const extra = Math.min(p.size, total + 4 + 2048) - bytes.length;
+      if (extra > 0) bytes = Uint8Array.from([...bytes, ...(await readMemory(s, p.address + bytes.length, extra, { signal }))]);
+    }
+    return bytes;
+  };
+  // Read Memory data carries no checksum: an image that fails its check is read again before
+  // it is called invalid, so a flipped bit on a noisy line does not condemn a good image.
+  let v = verifyImage(await readAll());
+  for (let i = 0; i < 2 && !v.valid; i++) v = verifyImage(await readAll());
   const version = versionString(h.version).replace(/\+0$/, '');
   const view: Slot = { slot, image: 0, version, state: v.valid ? 'valid' : 'invalid', flags: [], ...(v.hash ? { hash: v.hash } : {}) };
   return {

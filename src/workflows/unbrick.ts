@@ -10,16 +10,30 @@
  * and continues from the next block. Blocks are rewritten with the same data
  * at most once, which NOR flash tolerates; verify reads everything back.
  */
-import { deviceError } from '../core/errors.ts';
+import { deviceError, UnbrickError } from '../core/errors.ts';
 import { eraseUnits, unitsCovering } from '../stm32/chips/index.ts';
 import { formatRuns } from '../stm32/option-bytes/index.ts';
-import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeUnprotect } from '../stm32/operations.ts';
+import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
+import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition, StepContext } from './job.ts';
 import { openStm32, type Stm32Link } from './stm32-link.ts';
 import { goldenForStm32, type GoldenSet } from './golden.ts';
 
 const BLOCK = 256;
+const TRANSIENT = new Set(['stm32.timeout', 'stm32.garbled', 'stm32.nack', 'stm32.write-failed']);
+
+/** Writes one block, resyncing and retrying after line noise (a lost or garbled byte). */
+async function writeBlock(s: Stm32Session, b: { address: number; data: Uint8Array }): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await s.client.writeMemory(b.address, b.data);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof UnbrickError && TRANSIENT.has(e.code))) throw e;
+      await s.client.resync();
+    }
+  }
+}
 
 export interface UnbrickState {
   golden?: GoldenSet;
@@ -171,7 +185,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
           for (let i = ctx.state.blocksDone; i < blocks.length; i++) {
             if (ctx.signal.aborted) return;
             const b = blocks[i]!;
-            await s.client.writeMemory(b.address, b.data);
+            await writeBlock(s, b);
             ctx.state.blocksDone = i + 1;
             done += b.data.length;
             meter.update(done);
@@ -195,9 +209,32 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
           const total = runs.reduce((n, r) => n + r.data.length, 0);
           const meter = ctx.progress('Verifying', total);
           let done = 0;
+          const bad: number[] = [];
           for (const r of runs) {
-            ctx.state.verified = await verifyImage(s, [r], { signal: ctx.signal, onProgress: (p) => p.phase === 'Reading' && meter.update(done + p.done) });
+            try {
+              ctx.state.verified = await verifyImage(s, [r], { signal: ctx.signal, onProgress: (p) => p.phase === 'Reading' && meter.update(done + p.done) });
+            } catch (e) {
+              if (!(e instanceof UnbrickError && e.code === 'stm32.verify-failed')) throw e;
+              bad.push(...((e.details?.units as number[] | undefined) ?? []));
+            }
             meter.update((done += r.data.length));
+          }
+          if (bad.length) {
+            // A block garbled on the line can pass the bootloader's XOR check and program junk;
+            // flash cannot be fixed without an erase: rewrite the sectors concerned (erase, write, verify).
+            ctx.log(`Sectors ${formatRuns(bad)} do not hold the image: rewriting them.`, 'warn');
+            const units = eraseUnits(s.chip).filter((u) => bad.includes(u.index));
+            const segments = [g.bootloader, g.application].flatMap((p) =>
+              units
+                .map((u) => {
+                  const from = Math.max(p.address, u.address);
+                  const to = Math.min(p.address + p.data.length, u.address + u.size);
+                  return from < to ? { address: from, data: p.data.subarray(from - p.address, to - p.address) } : undefined;
+                })
+                .filter((x): x is { address: number; data: Uint8Array } => !!x),
+            );
+            const r = await writeImage(s, segments, { signal: ctx.signal, skipProtectionCheck: true });
+            ctx.state.verified = r.verify === 'none' ? 'read-back' : r.verify;
           }
           ctx.log(`Verified by ${ctx.state.verified}.`);
         },

@@ -7,7 +7,7 @@
 import { deviceError } from '../../core/errors.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import { LAB_UNITS, type LabUnitSpec } from './units.ts';
-import { simulatorFor, type LabSimulator } from './simulators.ts';
+import { simulatorFor, type LabFaults, type LabSimulator } from './simulators.ts';
 import { createPipe, type Pipe } from './pipe.ts';
 
 export interface LabUnitState {
@@ -27,7 +27,7 @@ export class DemoLab {
    */
   constructor(
     specs: readonly LabUnitSpec[] = LAB_UNITS,
-    private readonly line: { baud: number } = { baud: 115200 },
+    private readonly line: { baud: number; faults?: LabFaults } = { baud: 115200 },
   ) {
     for (const spec of specs) this.units.set(spec.id, { spec, plugged: true });
   }
@@ -60,7 +60,7 @@ export class DemoLab {
     const u = this.units.get(unitId);
     if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
     if (!u.plugged) throw deviceError('lab.unplugged', `${u.spec.label} is unplugged. Plug it in (demo lab panel) and try again.`);
-    const factory = simulatorFor(u.spec);
+    const factory = simulatorFor(u.spec, this.line.faults);
     if (!factory)
       throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
     u.sim ??= await factory(u.spec);

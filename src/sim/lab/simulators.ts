@@ -8,6 +8,7 @@ import type { ByteTransport } from '../../transport/types.ts';
 import type { LabUnitSpec } from './units.ts';
 import { stm32Board } from './stm32-board.ts';
 import { smpBoard } from './smp-board.ts';
+import type { Stm32Faults } from '../stm32/index.ts';
 
 export interface LabSimulator {
   /** Connects the simulator to a fresh cable (the previous one, if any, was cut). */
@@ -19,10 +20,13 @@ export interface LabSimulator {
 
 export type LabSimulatorFactory = (spec: LabUnitSpec) => Promise<LabSimulator>;
 
-export function simulatorFor(spec: LabUnitSpec): LabSimulatorFactory | undefined {
+/** Line faults per lab unit id (tests and teaching: what a bad cable does to each workflow). */
+export type LabFaults = Record<string, Stm32Faults>;
+
+export function simulatorFor(spec: LabUnitSpec, faults?: LabFaults): LabSimulatorFactory | undefined {
   switch (spec.answersWith) {
     case 'stm32-rom':
-      return async (s) => stm32Board(s);
+      return async (s) => stm32Board(s, faults?.[s.id] ? { faults: faults[s.id]! } : {});
     case 'mcuboot-serial':
     case 'zephyr-smp':
       return async (s) => smpBoard(s);

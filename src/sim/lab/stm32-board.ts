@@ -3,7 +3,7 @@
  * the lab product's chip with its flash and option bytes set up for the
  * unit's story, on the STM32 bootloader simulator.
  */
-import { createStm32Simulator, type Stm32BootloaderSim } from '../stm32/index.ts';
+import { createStm32Simulator, type Stm32BootloaderSim, type Stm32Faults } from '../stm32/index.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
 import { LAB_PRODUCT, labApplicationImage, labBootloaderImage } from './product.ts';
@@ -11,10 +11,11 @@ import { LAB_PRODUCT, labApplicationImage, labBootloaderImage } from './product.
 export interface Stm32BoardOptions {
   /** Multiplies the chip's flash timings (the lab runs faster than a datasheet). */
   timeScale?: number;
+  faults?: Stm32Faults;
 }
 
 export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): LabSimulator & { sim: Stm32BootloaderSim } {
-  const sim = createStm32Simulator({ chip: LAB_PRODUCT.chip, timeScale: opts.timeScale ?? 0.1 });
+  const sim = createStm32Simulator({ chip: LAB_PRODUCT.chip, timeScale: opts.timeScale ?? 0.1, ...(opts.faults ? { faults: opts.faults } : {}) });
   const chip = sim.chip;
   const at = (address: number) => address - LAB_PRODUCT.flashStart;
   const p = LAB_PRODUCT.partitions;

@@ -89,3 +89,36 @@ test('recover: cable pulled mid-upload, replugged, resumed: the golden image end
   assert.equal(d.snapshot().state, 'succeeded', JSON.stringify(d.snapshot().error));
   assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.valid'));
 });
+
+test('unbrick over a noisy line (bit flips and drops) and a chip reset mid-write: ends correct, resuming where needed', { timeout: 150_000 }, async (t) => {
+  const id = 'lab-mcuboot-erased';
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-faults-'));
+  const faults = { [id]: { corrupt: 2e-5, drop: 2e-5, resetAfter: 40_000, seed: 7 } };
+  const c = new AppCore({ dataDir: dir, lab: new DemoLab(LAB_UNITS.filter((u) => u.id === id), { baud: 0, faults }), operator: 't@b', autoDetect: false });
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await c.job(c.startJob('detect', id, {}).id).done();
+  const job = c.job(c.startJob('unbrick', id, {}).id);
+  const outcomes: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await driveUntil(job, () => false);
+    const s = job.snapshot();
+    outcomes.push(s.state === 'failed' ? `failed:${s.error!.code}` : s.state);
+    if (s.state === 'succeeded') break;
+    // Any failure must be typed and leave the job resumable: never a dead end.
+    assert.equal(s.state, 'failed');
+    assert.equal(s.resumable, true, `${s.error!.code}: ${s.error!.message}`);
+    c.resumeJob(job.id);
+  }
+  assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
+  // Power-cycle into the ROM bootloader and read the unit back (the line keeps its noise; the client retries).
+  c.lab!.setPlugged(id, false);
+  c.lab!.setPlugged(id, true);
+  await c.job(c.startJob('detect', id, {}).id).done();
+  const d = c.job(c.startJob('diagnose', id, {}).id);
+  await d.done();
+  const codes = d.snapshot().result?.findings?.map((f) => f.code) ?? [d.snapshot().error?.code];
+  assert.deepEqual(codes, ['stm32.rdp-0', 'mcuboot.present', 'stm32.bootloader-wrp', 'slot.valid', 'slot.empty'], outcomes.join(', '));
+});
