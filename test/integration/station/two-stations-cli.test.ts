@@ -125,6 +125,15 @@ test('two station processes, one PostgreSQL: no entry twice, none lost, one stat
     Array.from({ length: 8 }, (_, i) => `AS-${String(i).padStart(4, '0')}`),
     'no entry lost: the first 8 of the list, no gaps',
   );
+  // The audit trail: each entry reserved once and committed once (the re-run resumed, it did not reserve again).
+  const events = await db.query<{ entry: string; op: string; n: string }>(`SELECT entry, op, count(*) AS n FROM station_pool_events WHERE pool = 'serials.csv' GROUP BY entry, op ORDER BY entry, op`);
+  assert.deepEqual(
+    events.map((e) => [e.entry, e.op, Number(e.n)]),
+    assigned.flatMap((x) => [
+      [x.id, 'commit', 1],
+      [x.id, 'reserve', 1],
+    ]),
+  );
   // What each unit holds in flash is the entry the database assigned to it.
   const byUnit = new Map(assigned.map((x) => [x.unit, x.id]));
   for (const u of [...unitsA, ...unitsB]) assert.equal(readDataBlock(u.sim)?.serial, byUnit.get(u.uid));
