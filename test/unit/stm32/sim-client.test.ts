@@ -229,3 +229,11 @@ test('keepRest: data sharing a page with the image survives the write', async ()
   assert.deepEqual(flashAt(sim, 0x080003c0, 64), calib);
   assert.deepEqual(flashAt(sim, 0x08000000, 512), app);
 });
+
+test('an L1 (global erase refused, F_NO_ME): mass erase falls back to page-by-page Extended Erase', async () => {
+  const { sim, s } = await setup({ chip: '0x416' });
+  sim.chip.flash.data.fill(0);
+  await assert.rejects(s.client.extendedErase({ special: 0xffff }, 1000), code('stm32.erase-failed'));
+  assert.equal(await ops.massErase(s), 'page-by-page');
+  assert.ok(sim.chip.flash.isErased(0, sim.chip.flash.size));
+});
