@@ -1,6 +1,7 @@
 /** `unbrick station`: the factory provisioning station (run a batch, control it, report on it). */
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
 import { usageError, ioError } from '../../core/errors.ts';
 import { dataDir } from '../../core/paths.ts';
 import { canonicalJson } from '../../records/canonical.ts';
@@ -126,6 +127,14 @@ export const stationGroup: CommandGroup = {
         ctx.warn(`Station ${run.station.snapshot().station}: batch ${run.batch} (${run.metadata.product.name} ${run.metadata.version}), ${parallel} at once. Ctrl-C stops.`);
         show(run.station.snapshot());
         const unsubscribe = run.station.onChange(show);
+        // At the station's own keyboard: "approve" / "resume" typed in, besides the commands from another terminal.
+        const keyboard = process.stdin.isTTY ? createInterface({ input: process.stdin }) : undefined;
+        keyboard?.on('line', (l) => {
+          const c = l.trim().toLowerCase();
+          if (c === 'approve' || c === 'a') run.station.approvePilot();
+          else if (c === 'resume' || c === 'r') run.station.resume();
+        });
+        if (keyboard) ctx.warn('Type "approve" after reviewing a pilot lot, "resume" after a stop.');
         await new Promise<void>((resolve) => {
           if (ctx.signal.aborted) return resolve();
           ctx.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -139,6 +148,7 @@ export const stationGroup: CommandGroup = {
           }
         });
         unsubscribe();
+        keyboard?.close();
         await run.stop();
         const s = run.station.snapshot();
         const pool = run.pool ? await run.pool.status().catch(() => undefined) : undefined;
