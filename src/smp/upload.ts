@@ -45,6 +45,12 @@ export interface UploadOptions {
   stallTimeoutMs?: number;
   /** Skip checking the device's image list afterwards. */
   noVerify?: boolean;
+  /**
+   * Continue this same upload from here (the offset in a previous
+   * `smp.upload-stalled` error): the device answers with the offset it
+   * really has, or 0 if it lost its upload state.
+   */
+  resumeFrom?: number;
 }
 
 export interface UploadResult {
@@ -114,8 +120,8 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   const meter = new ProgressMeter('Uploading image', size, opts.onProgress);
   // An answer comes after the request's wire time (added by the client) plus flash work; sectors erase in under 100 ms.
   const chunkTimeout = (c.opts.timeoutMs ?? 1500) + 300;
-  let confirmed = 0;
-  let next = 0;
+  let confirmed = Math.min(Math.max(0, opts.resumeFrom ?? 0), size);
+  let next = confirmed;
   let bytesSent = 0;
   let restarts = 0;
   let match: boolean | undefined;
@@ -150,15 +156,18 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     throwIfAborted(opts.signal);
     if (inflight.length === 0) send(confirmed);
     while (inflight.length < plan.window && next < size && next > 0) send(next);
+    // (A chunk at a non-zero offset while the device has no upload simply gets `off` 0 back.)
     const head = inflight.shift()!;
     const a = await head.answer;
     if (a instanceof Error) {
       const silent = a instanceof UnbrickError && (a.code === 'smp.timeout' || a.code.startsWith('io.'));
+      const portGone = a instanceof UnbrickError && a.code === 'io.port-closed';
       silentInARow++;
-      // Give up only when the device stayed silent for several tries and for stallMs.
-      if (!silent || (silentInARow >= 3 && performance.now() - lastProgress > stallMs)) {
+      // Give up only when the device stayed silent for several tries and for stallMs (at once if the port is gone).
+      if (!silent || portGone || (silentInARow >= 3 && performance.now() - lastProgress > stallMs)) {
         await drain();
-        throw a instanceof UnbrickError && a.code === 'smp.timeout' ? deviceError('smp.upload-stalled', `The upload stalled at byte ${confirmed} of ${size}: the device stopped answering. Check the cable and power, then run the upload again (it resumes where the device allows).`, { offset: confirmed }) : a;
+        if (!silent) throw a;
+        throw new UnbrickError('device', 'smp.upload-stalled', `The upload stalled at byte ${confirmed} of ${size}: ${portGone ? 'the port went away' : 'the device stopped answering'}. Check the cable and power, then run the upload again (it resumes where the device allows).`, { offset: confirmed }, { cause: a });
       }
       const latest = await drain();
       if (latest !== undefined) confirmed = latest;

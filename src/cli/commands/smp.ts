@@ -10,7 +10,7 @@ import { SmpClient } from '../../smp/client.ts';
 import { bootloaderInfo, echo, info, params, reset } from '../../smp/groups/os.ts';
 import { erase, list, setState, slotInfo, type SlotState } from '../../smp/groups/image.ts';
 import { eraseStorage } from '../../smp/groups/storage.ts';
-import { uploadImage } from '../../smp/upload.ts';
+import { uploadImage, type UploadOptions, type UploadResult } from '../../smp/upload.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, or a simulator pty)' },
@@ -20,17 +20,50 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   'smp-v2': { type: 'boolean', description: 'send SMP version 2 headers (group errors come back as err maps)' },
 };
 
-async function withClient<T>(ctx: CommandContext, fn: (c: SmpClient) => Promise<T>): Promise<T> {
+async function connect(ctx: CommandContext): Promise<SmpClient> {
   const baud = intOpt(ctx, 'baud', 115200)!;
   const path = requireString(ctx, 'port');
   // A USB CDC port delivers a frame at USB speed, not at the baud rate (smp-zephyr README, "Pacing").
   const lineGapMs = intOpt(ctx, 'line-gap', /ttyACM|usbmodem/i.test(path) ? 2 : 0)!;
   const transport = await openSerial({ path, baudRate: baud });
-  const client = new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs, version: ctx.values['smp-v2'] ? 1 : 0 });
+  return new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs, version: ctx.values['smp-v2'] ? 1 : 0 });
+}
+
+async function withClient<T>(ctx: CommandContext, fn: (c: SmpClient) => Promise<T>): Promise<T> {
+  const client = await connect(ctx);
   try {
     return await fn(client);
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Upload that survives the port going away (USB-serial adapter pulled and
+ * plugged back): it waits up to a minute for the port, reopens it and
+ * continues the same upload from the last offset the device confirmed.
+ */
+async function uploadWithReconnect(ctx: CommandContext, bytes: Uint8Array, opts: UploadOptions): Promise<UploadResult> {
+  let giveUpAt: number | undefined;
+  let resumeFrom = 0;
+  for (;;) {
+    let client: SmpClient | undefined;
+    try {
+      client = await connect(ctx);
+      return await uploadImage(client, bytes, { ...opts, resumeFrom });
+    } catch (e) {
+      const stalled = e instanceof UnbrickError && (e.code === 'smp.upload-stalled' || e.code === 'io.open-failed');
+      if (!stalled || ctx.signal.aborted) throw e;
+      const offset = e.code === 'smp.upload-stalled' ? Number(e.details?.offset ?? resumeFrom) : resumeFrom;
+      if (offset > resumeFrom) giveUpAt = undefined; // it made progress since the last loss: a fresh minute
+      resumeFrom = offset;
+      giveUpAt ??= Date.now() + 60_000;
+      if (Date.now() > giveUpAt) throw e;
+      ctx.warn(`Lost the device at byte ${resumeFrom}; retrying the port until ${new Date(giveUpAt).toLocaleTimeString()}...`);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await client?.close().catch(() => {});
+    }
   }
 }
 
@@ -150,7 +183,7 @@ const commands: Command[] = [
         throw inputError('input.unreadable', `Cannot read ${file}: ${(e as Error).message}`);
       }
       const image = intOpt(ctx, 'image');
-      const r = await withClient(ctx, (c) => uploadImage(c, bytes, { ...(image !== undefined ? { image } : {}), onProgress: progressPrinter(ctx), signal: ctx.signal, noVerify: !!ctx.values['no-verify'] }));
+      const r = await uploadWithReconnect(ctx, bytes, { ...(image !== undefined ? { image } : {}), onProgress: progressPrinter(ctx), signal: ctx.signal, noVerify: !!ctx.values['no-verify'] });
       const rate = r.bytes / r.seconds;
       return {
         data: { bytesSent: r.bytesSent, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), hash: r.reportedHash ?? null, imageHash: r.hash, restarts: r.restarts, ...(r.match !== undefined ? { match: r.match } : {}), chunk: r.plan },

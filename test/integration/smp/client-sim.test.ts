@@ -16,6 +16,7 @@ import { createZephyrSim } from '../../../src/sim/zephyr/index.ts';
 import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
 import type { SmpDevice } from '../../../src/sim/smp/device.ts';
 import { sleep } from './replay.ts';
+import { UnbrickError } from '../../../src/core/errors.ts';
 
 const key = generateSigningKey();
 const other = generateSigningKey();
@@ -150,6 +151,33 @@ test('MCUboot: a cable pulled for 1.5 s mid-upload and a stalling device; the up
     assert.equal(r.reportedHash, Buffer.from(img.hash).toString('hex'));
   } finally {
     await c.close();
+    dev.dispose();
+  }
+});
+
+test('a port that goes away: the upload reports where it stopped, and a new connection continues from there', async () => {
+  const dev = createMcubootSim({ keys: [key.publicPem], flash: 'none' });
+  const img = buildImage({ size: 40000, key });
+  const first = connectInProcess(dev, { baud: 0 });
+  const c1 = new SmpClient(first, { timeoutMs: 300, retries: 1 });
+  let stoppedAt = 0;
+  const pulled = uploadImage(c1, img.bytes, {
+    onProgress: (p) => {
+      if (p.done > 15000 && !stoppedAt) {
+        stoppedAt = p.done;
+        void first.close(); // the adapter is unplugged
+      }
+    },
+  });
+  await assert.rejects(pulled, (e: unknown) => e instanceof UnbrickError && e.code === 'smp.upload-stalled' && Number(e.details?.offset) >= 15000);
+  const c2 = new SmpClient(connectInProcess(dev, { baud: 0 }), { timeoutMs: 300, retries: 1 });
+  try {
+    const r = await uploadImage(c2, img.bytes, { resumeFrom: stoppedAt });
+    assert.equal(r.restarts, 0);
+    assert.ok(r.bytesSent <= img.bytes.length - stoppedAt + 1000, `continued, sent ${r.bytesSent}`);
+    assert.equal(r.reportedHash, Buffer.from(img.hash).toString('hex'));
+  } finally {
+    await c2.close();
     dev.dispose();
   }
 });
