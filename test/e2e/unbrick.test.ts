@@ -41,6 +41,16 @@ test('fully unbrick the unit whose MCUboot is erased, confirming each destructiv
   await page.getByTestId('rate').filter({ hasText: /KiB\/s/ }).waitFor();
   await page.getByTestId('eta').filter({ hasText: /\d+ s|\d+ min/ }).waitFor();
   await screenshot(page, '08-unbrick-progress');
+  // Closing the page while the device is written asks first; staying keeps the job going.
+  const dialogs: string[] = [];
+  page.once('dialog', (d) => {
+    dialogs.push(d.type());
+    void d.dismiss();
+  });
+  await page.close({ runBeforeUnload: true });
+  for (let i = 0; i < 100 && dialogs.length === 0; i++) await page.waitForTimeout(50);
+  assert.deepEqual(dialogs, ['beforeunload']);
+  assert.equal(page.isClosed(), false);
   await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 120_000 });
   assert.match(await page.getByTestId('job-result').innerText(), /written and verified .*sectors 0-3 protected again/);
   await screenshot(page, '09-unbrick-done');
