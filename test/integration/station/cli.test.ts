@@ -10,13 +10,16 @@ import { CSV_COLUMNS } from '../../../src/station/batch-report.ts';
 import { provisioningLab } from './provisioning-bundle.ts';
 import { DATA_OFFSET, ptyUnit, readDataBlock } from './stm32-units.ts';
 
-function cli(dataDir: string, args: string[]): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
+function cli(dataDir: string, args: string[], onStderr?: (all: string) => void): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/unbrick.js', ...args, '--json'], { env: { ...process.env, UNBRICK_DATA_DIR: dataDir } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
+    child.stderr.on('data', (d) => {
+      err += String(d);
+      onStderr?.(err);
+    });
     child.on('exit', (status) => {
       let json: Record<string, unknown>;
       try {
@@ -92,4 +95,24 @@ test('station run provisions two units on ptys from a signed bundle; report and 
   writeFileSync(join(lab.dir, 'junk.ubundle'), 'not a zip');
   const junk = await cli(lab.dataDir, ['station', 'run', '--bundle', join(lab.dir, 'junk.ubundle')]);
   assert.equal(junk.status, 2, JSON.stringify(junk.json));
+});
+
+test('a running station pauses after its pilot lot and continues when `station approve` is run from another terminal', { timeout: 120_000 }, async (t) => {
+  const { lab, chip, bundle } = await provisioningLab();
+  t.after(() => lab.cleanup());
+  const units = [ptyUnit('f103', 601, 0, 0.02), ptyUnit('f103', 602, 0, 0.02)];
+  t.after(() => units.forEach((u) => u.close()));
+  let approved: Promise<unknown> | undefined;
+  const r = await cli(
+    lab.dataDir,
+    ['station', 'run', '--bundle', bundle, '--ports', units.map((u) => u.path).join(','), '--parallel', '1', '--pilot', '1', '--uid-address', String(chip.flash.end - 16), '--batch', 'P1', '--max-units', '2'],
+    (err) => {
+      if (!approved && /LINE PAUSED: Pilot lot/.test(err)) approved = cli(lab.dataDir, ['station', 'approve', '--batch', 'P1']);
+    },
+  );
+  assert.ok(approved, 'the line paused after its pilot lot');
+  assert.equal(((await approved) as { status: number }).status, 0);
+  assert.equal(r.status, 0, `${JSON.stringify(r.json)}\n${r.stderr}`);
+  assert.deepEqual([r.json.passed, r.json.mode], [2, 'running']);
+  assert.match(r.stderr, /LINE PAUSED: Pilot lot[\s\S]*LINE RUNNING/);
 });
