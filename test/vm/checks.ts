@@ -12,4 +12,5 @@ export const TEST_CHECKS = {
   dfuUtilReadsUnbrick: 'dfu-util reads what Unbrick wrote',
   unbrickTypedError: 'Unbrick gets a typed error reading outside flash, then recovers',
   unbrickOptionBytes: 'Unbrick option bytes round trip (write, device resets, read back, restore)',
+  cliWrite: 'unbrick dfu write (.bin, verified) and dfu-util reads it back',
 } as const;

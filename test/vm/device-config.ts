@@ -1,22 +1,20 @@
 /**
- * The simulated device the VM stage puts on the bus, shared by the device program (test/vm/device.ts) and
- * the checks that run against it (test/vm/guest-suite.ts), so expectations come from the same source.
+ * The simulated device the VM stage puts on the bus. guest-gadget.sh chooses it (UNBRICK_VM_CHIP,
+ * UNBRICK_VM_SERIAL, default f405) and starts `unbrick sim dfuse` with it; the checks in guest-suite.ts
+ * read the same variables and build their expectations from the same simulator code.
  */
 import { createDfuseSimulator } from '../../src/sim/dfuse/index.ts';
 
-export const VM_DEVICE = {
-  /** STM32F405/407 (chips.json pid 0x413): 1 MB of 16/64/128 KiB sectors, F2/F4 option bytes. */
-  chip: '0x413',
-  serialNumber: '205F38743034',
-};
-
-/** The simulator: `timeScale` multiplies the chip's datasheet flash timings (1 = real chip). */
-export function makeVmDevice(timeScale: number) {
-  return createDfuseSimulator({ chip: VM_DEVICE.chip, timeScale, serialNumber: VM_DEVICE.serialNumber });
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the suite through test/vm/guest-gadget.sh`);
+  return v;
 }
 
-/** What the host must see: alternate-setting names and wTransferSize, from the same simulator. */
-export function expectedDevice(): { altNames: string[]; transferSize: number } {
-  const { sim } = makeVmDevice(1);
-  return { altNames: [...sim.backend.altNames], transferSize: sim.transferSize };
+/** The device on the bus and what the host must see of it (names, wTransferSize), from the same simulator. */
+export function vmDevice(): { chip: string; serialNumber: string; altNames: string[]; transferSize: number } {
+  const chip = env('UNBRICK_VM_CHIP');
+  const serialNumber = env('UNBRICK_VM_SERIAL');
+  const { sim } = createDfuseSimulator({ chip, timeScale: 0, serialNumber });
+  return { chip, serialNumber, altNames: [...sim.backend.altNames], transferSize: sim.transferSize };
 }

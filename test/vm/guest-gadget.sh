@@ -6,7 +6,9 @@
 # start the device program (writes descriptors to ep0), only then bind dummy_udc.0.
 set -u
 out="$1"; shift
-repo="$(pwd)"
+# The simulated device; guest-suite.ts (device-config.ts) reads its expectations from the same variables.
+export UNBRICK_VM_CHIP="${UNBRICK_VM_CHIP:-f405}"
+export UNBRICK_VM_SERIAL="${UNBRICK_VM_SERIAL:-205F38743034}"
 log() { echo "gadget: $*"; }
 fail() { echo "gadget: $*" >&2; echo "$*" >"$out/gadget-error"; exit 80; }
 
@@ -20,6 +22,7 @@ echo 0x2200 >"$g/bcdDevice"
 echo 0x0200 >"$g/bcdUSB"
 mkdir -p "$g/strings/0x409"
 echo "STMicroelectronics" >"$g/strings/0x409/manufacturer"
+echo "$UNBRICK_VM_SERIAL" >"$g/strings/0x409/serialnumber"
 echo "DFU in FS Mode" >"$g/strings/0x409/product"
 mkdir -p "$g/configs/c.1/strings/0x409"
 echo "DFU" >"$g/configs/c.1/strings/0x409/configuration"
@@ -29,23 +32,23 @@ ln -s "$g/functions/ffs.dfu" "$g/configs/c.1/" 2>/dev/null
 mkdir -p /run/ffs/dfu
 mount -t functionfs dfu /run/ffs/dfu || fail "cannot mount functionfs"
 
-rm -f /run/ffs/ready
-node --import tsx "$repo/test/vm/device.ts" --functionfs /run/ffs/dfu --udc "$g/UDC" --ready /run/ffs/ready \
-  --time-scale "${UNBRICK_VM_TIME_SCALE:-1}" ${UNBRICK_VM_DEVICE_VERBOSE:+--verbose} ${UNBRICK_VM_DEVICE_TRACE:+--trace} >"$out/device.log" 2>&1 &
+# `unbrick sim dfuse` writes the descriptors to ep0, then prints "ready"; only then may the UDC be bound.
+node bin/unbrick.js sim dfuse --functionfs /run/ffs/dfu --chip "$UNBRICK_VM_CHIP" --serial "$UNBRICK_VM_SERIAL" \
+  --udc "$g/UDC" --time-scale "${UNBRICK_VM_TIME_SCALE:-1}" ${UNBRICK_VM_DEVICE_TRACE:+--trace} \
+  >"$out/device.out" 2>"$out/device.log" &
 dev=$!
-i=0
-while [ ! -f /run/ffs/ready ]; do
-  kill -0 $dev 2>/dev/null || fail "the device program exited before it was ready: $(tail -5 "$out/device.log")"
-  i=$((i + 1)); [ $i -gt 1200 ] && fail "the device program did not get ready within 120 s"
-  sleep 0.1
+t0=$(date +%s)
+until grep -qs '^ready' "$out/device.out"; do
+  kill -0 $dev 2>/dev/null || fail "unbrick sim dfuse exited before it was ready: $(tail -5 "$out/device.log")"
+  [ $(($(date +%s) - t0)) -gt 240 ] && fail "unbrick sim dfuse did not get ready within 240 s"
+  sleep 0.2
 done
-log "device program ready after $((i / 10)) s"
-head -1 /run/ffs/ready >"$g/strings/0x409/serialnumber"
+log "device program ready after $(($(date +%s) - t0)) s"
 echo dummy_udc.0 >"$g/UDC" || fail "cannot bind dummy_udc.0"
-i=0
+t0=$(date +%s)
 until grep -qs df11 /sys/bus/usb/devices/*/idProduct; do
-  i=$((i + 1)); [ $i -gt 100 ] && fail "0483:df11 did not enumerate within 10 s"
-  sleep 0.1
+  [ $(($(date +%s) - t0)) -gt 30 ] && fail "0483:df11 did not enumerate within 30 s"
+  sleep 0.2
 done
 log "0483:df11 enumerated"
 

@@ -28,7 +28,8 @@ mount -t devtmpfs dev $r/dev
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts devpts $r/dev/pts
 mount -t tmpfs tmpfs $r/dev/shm
-mount -t tmpfs tmpfs $r/tmp
+# /tmp stays the overlay (copy-on-write over the host's): tsx's transpile cache there (/tmp/tsx-0) saves
+# the guest, whose CPU is emulated, most of the TypeScript compilation.
 mount -t tmpfs tmpfs $r/run
 mkdir -p $r/run/vm
 mount -t 9p -o "$p9" results $r/run/vm || die "cannot mount the results share"

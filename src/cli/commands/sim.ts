@@ -3,9 +3,10 @@ import type { CommandGroup } from '../framework.ts';
 import { simStm32Command } from './stm32.ts';
 import { simMcubootCommand } from '../../sim/mcuboot-serial/command.ts';
 import { simZephyrCommand } from '../../sim/zephyr/command.ts';
+import { simDfuseCommand } from '../../sim/dfuse/functionfs-command.ts';
 
 export const simGroup: CommandGroup = {
   name: 'sim',
   summary: 'run a simulated device on a pseudo-terminal',
-  commands: [simStm32Command, simMcubootCommand, simZephyrCommand],
+  commands: [simStm32Command, simMcubootCommand, simZephyrCommand, simDfuseCommand],
 };

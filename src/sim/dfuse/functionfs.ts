@@ -9,13 +9,14 @@
  * A SETUP event is answered with one ep0 I/O: IN data with write(), OUT data
  * with read(wLength), a zero-length OUT acknowledged with a zero-length
  * read(); I/O in the wrong direction stalls (the call fails with EL2HLT).
- * Reads block, so this runs in its own process, apart from any USB host code,
- * and uses blocking calls on purpose: no thread-pool hand-off per USB request
- * (that cost is real under an emulated CPU). Node skips the system call for a
- * zero-length read, so a zero-length status stage is a 1-byte read (the
- * kernel caps it at wLength = 0).
+ * Reads block, so this runs in its own process, apart from any USB host code.
+ * Waiting for the next event goes through the thread pool (signals and timers
+ * keep working); the data and status stages of a request use blocking calls,
+ * which saves thread hand-offs per request (a real cost under an emulated CPU).
+ * Node skips the system call for a zero-length read, so a zero-length status
+ * stage is a 1-byte read (the kernel caps it at wLength = 0).
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, read, readSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMemoryLayout, pageAt, type MemoryLayout } from '../../formats/dfuse/index.ts';
@@ -154,11 +155,13 @@ export interface FunctionFsOptions {
 
 const IN = 0x80;
 
-/** Blocking ep0 I/O on a raw descriptor (position null: ep0 is not seekable). */
+/** ep0 I/O on a raw descriptor (position null: ep0 is not seekable). */
 const ep0Read = (fd: number, buf: Uint8Array): number => readSync(fd, buf, 0, buf.length, null);
+const ep0ReadEvents = (fd: number, buf: Uint8Array) =>
+  new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
 const ep0Write = (fd: number, buf: Uint8Array): number => writeSync(fd, buf, 0, buf.length, null);
 
-/** Runs the device until ep0 closes or `signal` aborts. Resolves once descriptors are written via `ready`. */
+/** The simulated device behind one FunctionFS instance: start() writes descriptors, run() serves requests. */
 export class FunctionFsDevice {
   private ep0: number | undefined;
   private readonly alts: AltFromAddress;
@@ -166,7 +169,7 @@ export class FunctionFsDevice {
   private resetPending = false;
   private stopped = false;
   /** Counts of what happened, for logs and tests. */
-  readonly stats = { setups: 0, stalls: 0, resets: 0, enables: 0 };
+  readonly stats = { setups: 0, stalls: 0, resets: 0, enables: 0, abandoned: 0 };
 
   constructor(private readonly opts: FunctionFsOptions) {
     this.alts = new AltFromAddress(opts.sim.backend.altNames);
@@ -187,7 +190,10 @@ export class FunctionFsDevice {
     this.log('descriptors and strings written');
   }
 
-  /** Closes ep0 (the gadget goes away). run() blocks in ep0 reads, so a process that serves ends by exiting. */
+  /**
+   * Stops serving and closes ep0. A read already waiting for the next event only returns with that event,
+   * so a program that serves until Ctrl-C simply exits.
+   */
   stop(): void {
     this.stopped = true;
     if (this.ep0 !== undefined) closeSync(this.ep0);
@@ -203,7 +209,7 @@ export class FunctionFsDevice {
     while (!this.stopped) {
       let n: number;
       try {
-        n = ep0Read(ep0, buf);
+        n = await ep0ReadEvents(ep0, buf);
         failures = 0;
       } catch (err) {
         if (this.stopped) return;
@@ -213,7 +219,15 @@ export class FunctionFsDevice {
         this.log(`ep0 read failed: ${(err as Error).message}`);
         continue;
       }
-      for (const ev of decodeFfsEvents(buf.subarray(0, n))) await this.handle(ev);
+      for (const ev of decodeFfsEvents(buf.subarray(0, n))) {
+        try {
+          await this.handle(ev);
+        } catch (err) {
+          // The host gave up on this request (timeout, unplug, a newer SETUP: EIDRM/ESRCH): serve the next one.
+          this.stats.abandoned++;
+          this.log(`request abandoned: ${(err as Error).message}`);
+        }
+      }
     }
   }
 

@@ -15,7 +15,7 @@ import { runUsbVmStage, SKIP_ENV, vmUnavailableReason, type StageRun } from '../
 const skip = process.env[SKIP_ENV] === '1';
 if (skip) console.log(`USB VM stage SKIPPED because ${SKIP_ENV}=1: dfu-util and Unbrick were NOT checked against a real USB stack.`);
 
-test('USB VM stage: dfu-util and Unbrick against the simulated DfuSe device on a real USB stack', { skip: skip && `${SKIP_ENV}=1`, timeout: 480_000 }, async (t) => {
+test('USB VM stage: dfu-util and Unbrick against the simulated DfuSe device on a real USB stack', { skip: skip && `${SKIP_ENV}=1`, timeout: 540_000 }, async (t) => {
   const why = vmUnavailableReason();
   assert.equal(why, null, `The USB VM stage cannot run on this machine: ${why}\nInstall what is missing (see .ci/run), or set ${SKIP_ENV}=1 to skip it on purpose.`);
 
