@@ -63,6 +63,8 @@ export interface StationRun {
 }
 
 export const batchesDir = (dataDir: string) => join(dataDir, 'station', 'batches');
+/** Local pool journals, one per data list (by name): shared by every batch that uses the list. */
+export const poolsDir = (dataDir: string) => join(dataDir, 'station', 'pools');
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'batch';
 
 export function defaultBatchName(md: BundleMetadata, now = new Date()): string {
@@ -151,8 +153,10 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
         throw ioError('station.data-unreadable', `Cannot read the per-unit data list ${cfg.data}: ${(e as Error).message}`, undefined, e);
       }
       const entries = parseEntries(cfg.data, text);
-      if (db) pool = await db.dataPool(cfg.pool ?? safeName(basename(cfg.data)), entries);
-      else pool = LocalDataPool.open({ entries, journalPath: join(batchDir, 'data.journal'), station: cfg.station });
+      // The pool outlives batches: the next batch using the same list continues where this one stopped.
+      const poolName = safeName(cfg.pool ?? basename(cfg.data));
+      if (db) pool = await db.dataPool(poolName, entries);
+      else pool = LocalDataPool.open({ entries, journalPath: join(poolsDir(cfg.dataDir), `${poolName}.journal`), station: cfg.station });
       const p = pool;
       closers.push(() => p.close());
     }

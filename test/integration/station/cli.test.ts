@@ -86,6 +86,14 @@ test('station run provisions two units on ptys from a signed bundle; report and 
   ]);
   assert.deepEqual([1, 2].map((i) => col(i, 'chip_uid')).sort(), units.map((u) => u.uid).sort());
 
+  // A new batch with the same list carries on with the next entry: none is issued twice across batches.
+  const u3 = ptyUnit('f103', 503, 0, 0.02);
+  t.after(() => u3.close());
+  const next = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u3.path, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET), '--uid-address', String(chip.flash.end - 16), '--batch', 'B2', '--max-units', '1']);
+  assert.equal(next.status, 0, `${JSON.stringify(next.json)}\n${next.stderr}`);
+  assert.equal(readDataBlock(u3.sim)?.serial, 'AS-0003');
+  assert.deepEqual(next.json.pool, { total: 3, free: 0, reserved: 0, committed: 3 });
+
   const ok = await cli(lab.dataDir, ['station', 'approve', '--batch', 'B1']);
   assert.equal(ok.status, 0);
   const none = await cli(lab.dataDir, ['station', 'resume', '--batch', 'nope']);
