@@ -27,7 +27,13 @@ export class DemoLab {
    */
   constructor(
     specs: readonly LabUnitSpec[] = LAB_UNITS,
-    private readonly line: { baud: number; faults?: LabFaults } = { baud: 115200 },
+    private readonly line: {
+      baud: number;
+      /** STM32 bootloader faults per unit (see sim/stm32/faults.ts). */
+      faults?: LabFaults;
+      /** Bit flips on a unit's cable, any protocol. */
+      noisyCables?: Record<string, { corrupt: number; seed: number }>;
+    } = { baud: 115200 },
   ) {
     for (const spec of specs) this.units.set(spec.id, { spec, plugged: true });
   }
@@ -65,7 +71,8 @@ export class DemoLab {
       throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
     u.sim ??= await factory(u.spec);
     u.cable?.cut();
-    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10 });
+    const noise = this.line.noisyCables?.[unitId];
+    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10, ...(noise ? { corrupt: noise.corrupt, seed: noise.seed } : {}) });
     u.cable = cable;
     u.sim.attach(cable.device);
     return cable.host;

@@ -19,6 +19,21 @@ export interface PipeOptions {
   baud?: number;
   /** Bits per byte on the wire: 10 for 8N1, 11 for 8E1. */
   frameBits?: number;
+  /** Probability per byte of one flipped bit, both directions (a noisy cable); deterministic for `seed`. */
+  corrupt?: number;
+  seed?: number;
+}
+
+/** mulberry32: small and deterministic, so a noisy-cable test repeats exactly. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0 || 1;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
@@ -28,8 +43,15 @@ export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
     { closeListeners: [], buffered: [] },
   ];
   let closed = false;
+  const rand = prng(opts.seed ?? 1);
+  const noise = (data: Uint8Array) => {
+    if (!opts.corrupt) return data;
+    for (let i = 0; i < data.length; i++) if (rand() < opts.corrupt) data[i] = data[i]! ^ (1 << Math.floor(rand() * 8));
+    return data;
+  };
   const deliverTo = (peer: End) => (data: Uint8Array) => {
     if (closed) return;
+    data = noise(data);
     if (peer.listener) peer.listener(data);
     else peer.buffered.push(data);
   };
