@@ -127,8 +127,8 @@ interface Running {
 }
 
 export const BATCH_FILE = 'batch.json';
-/** At most this long between a step change and its being on disk. */
-export const STEP_SAVE_MS = 250;
+/** At most this long between a change of the batch state and its being on disk. */
+export const SAVE_MS = 250;
 
 export class Station {
   private line: LineState;
@@ -299,8 +299,7 @@ export class Station {
 
   private dispatch(e: LineEvent): void {
     this.line = reduceLine(this.line, e, this.cfg);
-    // Presence too: after a restart, a unit pulled before the crash must not pass for one still plugged in.
-    this.persist();
+    this.persistSoon();
     this.notify();
   }
 
@@ -310,12 +309,19 @@ export class Station {
     for (const l of this.listeners) l(snap);
   }
 
-  /** Step changes are saved within STEP_SAVE_MS, coalesced: an fsync'd write per step would slow a busy line. */
+  /**
+   * Batch state changes are saved within SAVE_MS, coalesced: an fsync'd write per event blocks the
+   * event loop, and with many units at once that stalls every serial line. What must be durable at
+   * once already is by the time the state changes: the data reservation (journal or database) and
+   * the unit record (service log). A crash inside the window costs at most the newest counters; a
+   * unit whose record exists is recognised on restart (recordInterrupted), and a unit whose start
+   * was not saved yet simply runs again.
+   */
   private persistSoon(): void {
     this.saveTimer ??= setTimeout(() => {
       this.saveTimer = undefined;
       this.persist();
-    }, STEP_SAVE_MS);
+    }, SAVE_MS);
   }
 
   private persist(): void {
@@ -386,7 +392,7 @@ export class Station {
         if (reservation) return reservation;
         reservation = await this.o.pool.reserve(r.unit);
         r.dataEntry = reservation.entry.id;
-        this.persist();
+        this.persistSoon();
         return reservation;
       },
       step: async (name, fn) => {

@@ -25,7 +25,7 @@ let said = false;
 st.onChange((s) => {
   if (!said && s.passed === 2 && s.ports.find((p) => p.id === 'p1')?.step === 'program serial') {
     said = true;
-    // Step changes reach the batch file within STEP_SAVE_MS.
+    // Changes reach the batch file within SAVE_MS.
     setTimeout(() => process.stdout.write(`HOLDING ${held}\n`), 600);
   }
 });
