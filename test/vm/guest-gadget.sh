@@ -32,8 +32,8 @@ ln -s "$g/functions/ffs.dfu" "$g/configs/c.1/" 2>/dev/null
 mkdir -p /run/ffs/dfu
 mount -t functionfs dfu /run/ffs/dfu || fail "cannot mount functionfs"
 
-# `unbrick sim dfuse` writes the descriptors to ep0, then prints "ready"; only then may the UDC be bound.
-node bin/unbrick.js sim dfuse --functionfs /run/ffs/dfu --chip "$UNBRICK_VM_CHIP" --serial "$UNBRICK_VM_SERIAL" \
+# `unbrick sim dfuse` (via test/vm/sim-dfuse.ts) writes the descriptors to ep0, then prints "ready"; only then may the UDC be bound.
+node --import tsx test/vm/sim-dfuse.ts --functionfs /run/ffs/dfu --chip "$UNBRICK_VM_CHIP" --serial "$UNBRICK_VM_SERIAL" \
   --udc "$g/UDC" --time-scale "${UNBRICK_VM_TIME_SCALE:-1}" ${UNBRICK_VM_DEVICE_TRACE:+--trace} \
   >"$out/device.out" 2>"$out/device.log" &
 dev=$!

@@ -165,6 +165,7 @@ export async function runUsbVmStage(mode: 'test' | 'bench', opts: { timeoutMs?: 
   const script = `sh test/vm/guest-gadget.sh /run/vm node --import tsx test/vm/guest-suite.ts --out /run/vm --mode ${mode}`;
   // Fill tsx's transpile cache on the host (fast CPU); the guest sees it through /tmp (see guest-init.sh).
   spawnSync(process.execPath, [join(repoRoot, 'bin/unbrick.js'), '--help'], { stdio: 'ignore', cwd: repoRoot });
+  spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/vm/sim-dfuse.ts'), '--help'], { stdio: 'ignore', cwd: repoRoot });
   spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/vm/guest-suite.ts'), '--mode', 'warm-up'], { stdio: 'ignore', cwd: repoRoot });
   const cpus = Number(process.env.UNBRICK_VM_CPUS) || opts.cpus || 1;
   const vm = await runVm({ script, resultsDir, cpus, timeoutMs: opts.timeoutMs ?? 480_000, ...(opts.onConsole ? { onConsole: opts.onConsole } : {}) });
