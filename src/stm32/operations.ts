@@ -171,6 +171,20 @@ function unitImages(chip: ChipInfo, segments: Segment[]): Map<number, UnitImage 
 
 const isErasedContent = (b: Uint8Array) => b.every((x) => x === 0xff);
 
+/**
+ * Drops leading and trailing 0xFF from a block bound for freshly erased
+ * flash, in whole 8-byte double words (the widest programming unit among
+ * L4/G0), so firmware padding costs no line time.
+ */
+export function trimErased(address: number, data: Uint8Array): { address: number; data: Uint8Array } {
+  const W = 8;
+  let start = 0;
+  let end = data.length;
+  while (start + W <= end && isErasedContent(data.subarray(start, start + W))) start += W;
+  while (end - W >= start && end % W === 0 && isErasedContent(data.subarray(end - W, end))) end -= W;
+  return { address: address + start, data: data.subarray(start, end) };
+}
+
 export interface WriteOptions extends OpOptions {
   verify?: boolean;
   /** Skip the option-byte read that refuses writes into write-protected pages (verify still catches them). */
@@ -269,7 +283,7 @@ async function eraseAndWrite(s: Stm32Session, units: UnitImage[], erase: Set<num
     for (let off = 0; off < u.unit.size; off += BLOCK) {
       const data = u.data.subarray(off, off + BLOCK);
       if (isErasedContent(data)) skipped++;
-      else blocks.push({ address: u.unit.address + off, data });
+      else blocks.push(trimErased(u.unit.address + off, data));
     }
   const total = blocks.reduce((n, b) => n + b.data.length, 0);
   const meter = new ProgressMeter('Writing', total, o.onProgress);

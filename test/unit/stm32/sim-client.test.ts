@@ -237,3 +237,19 @@ test('an L1 (global erase refused, F_NO_ME): mass erase falls back to page-by-pa
   assert.equal(await ops.massErase(s), 'page-by-page');
   assert.ok(sim.chip.flash.isErased(0, sim.chip.flash.size));
 });
+
+test('0xFF padding inside blocks costs no line time: leading/trailing erased double words are not sent', async () => {
+  const { sim, s } = await setup({ chip: 'l476' });
+  const img = new Uint8Array(4096).fill(0xff);
+  img.set(image(100, 30), 40); // one short run of code in the middle of FF padding
+  img.set(image(8, 31), 3000);
+  const before = s.client.counters.sent;
+  await ops.writeImage(s, [{ address: 0x08000000, data: img }], { verify: false });
+  const sent = s.client.counters.sent - before;
+  assert.ok(sent < 600, `sent ${sent} bytes for 108 bytes of content`);
+  assert.deepEqual(flashAt(sim, 0x08000000, img.length), img);
+  assert.deepEqual(ops.trimErased(0x100, Uint8Array.of(...new Array(8).fill(0xff), 1, 2, 3, 4, 5, 6, 7, 8, ...new Array(16).fill(0xff))), {
+    address: 0x108,
+    data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+  });
+});
