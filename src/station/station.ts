@@ -446,6 +446,7 @@ export class Station {
       ...(reservation ? { dataEntry: reservation.entry.id } : {}),
       steps,
       totalMs: this.now() - r.startedAt,
+      startedAt: new Date(r.startedAt).toISOString(),
       ...(this.o.inputs ? { inputs: this.o.inputs } : {}),
     };
     const identified = !!(r.facts.chipUid || r.facts.serial);
@@ -500,6 +501,7 @@ export class Station {
         ...r.facts,
         ...(r.dataEntry ? { dataEntry: r.dataEntry } : {}),
         totalMs: Math.max(0, this.now() - Date.parse(r.startedAt)),
+        startedAt: r.startedAt,
         ...(this.o.inputs ? { inputs: this.o.inputs } : {}),
       }),
     );

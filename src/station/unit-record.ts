@@ -39,13 +39,18 @@ export interface UnitOutcome {
   dataEntry?: string;
   steps?: StepTiming[];
   totalMs: number;
+  /** When the attempt started (ISO 8601). */
+  startedAt?: string;
   /** Bundle and other input files. */
   inputs?: { name: string; sha256: string; size?: number }[];
 }
 
-/** The unit's key in the log: chip UID, else serial, else the port. */
-export function unitKey(o: Pick<UnitOutcome, 'chipUid' | 'serial' | 'port'>): string {
-  return o.chipUid ?? o.serial ?? `port:${o.port}`;
+/**
+ * The unit's key in the log: chip UID, else serial. A unit that never said who it is gets its port
+ * and the attempt's start time, so two unknown units on one port are not counted as one.
+ */
+export function unitKey(o: Pick<UnitOutcome, 'chipUid' | 'serial' | 'port' | 'startedAt'>): string {
+  return o.chipUid ?? o.serial ?? `port:${o.port}${o.startedAt ? `@${o.startedAt}` : ''}`;
 }
 
 export function unitRecordEntry(o: UnitOutcome): EntryInput {
@@ -66,6 +71,7 @@ export function unitRecordEntry(o: UnitOutcome): EntryInput {
   if (o.hashes) details.hashes = o.hashes;
   if (o.optionBytes) details.optionBytes = o.optionBytes;
   if (o.dataEntry) details.dataEntry = o.dataEntry;
+  if (o.startedAt) details.startedAt = o.startedAt;
   if (o.steps) details.steps = o.steps.map((s) => ({ name: s.name, ok: s.ok, ms: Math.round(s.ms) }));
   return {
     unit,
@@ -125,6 +131,7 @@ export function unitRows(entries: readonly ServiceEntry[], batch?: string): Unit
       ...(typeof d.dataEntry === 'string' ? { dataEntry: d.dataEntry } : {}),
       ...(steps ? { steps } : {}),
       totalMs: Number(d.totalMs ?? 0),
+      ...(typeof d.startedAt === 'string' ? { startedAt: d.startedAt } : {}),
     });
   }
   const attempts = new Map<string, number>();
