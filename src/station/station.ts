@@ -392,7 +392,7 @@ export class Station {
         if (reservation) return reservation;
         reservation = await this.o.pool.reserve(r.unit);
         r.dataEntry = reservation.entry.id;
-        this.persistSoon();
+        this.persist(); // at once (one write per unit): a crash record then names the entry the unit holds
         return reservation;
       },
       step: async (name, fn) => {

@@ -97,7 +97,7 @@ export function dataBlock(fields: Record<string, string>): Uint8Array {
 }
 
 export function readDataBlock(sim: Stm32BootloaderSim): Record<string, string> | undefined {
-  const raw = sim.chip.flash.read(DATA_OFFSET, 256);
+  const raw = sim.chip.flash.read(DATA_OFFSET, 4096);
   const end = raw.indexOf(0);
   if (end <= 0 || raw[0] === 0xff) return undefined;
   return JSON.parse(new TextDecoder().decode(raw.subarray(0, end))) as Record<string, string>;

@@ -54,7 +54,9 @@ test('two station processes, one PostgreSQL: no entry twice, none lost, one stat
   trustIn(dirA);
   trustIn(dirB);
   const total = 30;
-  const csv = lab.file('serials.csv', 'serial,mac\n' + Array.from({ length: total }, (_, i) => `AS-${String(i).padStart(4, '0')},02:00:00:00:01:${i.toString(16).padStart(2, '0')}\n`).join(''));
+  // A 1.5 KB field makes the per-unit data write last ~0.3 s at 115200 baud: time to kill A inside it.
+  const blob = 'c'.repeat(1500);
+  const csv = lab.file('serials.csv', 'serial,mac,cert\n' + Array.from({ length: total }, (_, i) => `AS-${String(i).padStart(4, '0')},02:00:00:00:01:${i.toString(16).padStart(2, '0')},${blob}\n`).join(''));
   const unitsA = [0, 1, 2, 3].map((i) => ptyUnit('f103', 700 + i, 115200, 0.2));
   const unitsB = [0, 1, 2, 3].map((i) => ptyUnit('f103', 800 + i, 115200, 0.2));
   t.after(() => [...unitsA, ...unitsB].forEach((u) => u.close()));
