@@ -32,5 +32,6 @@ export async function run(): Promise<void> {
   console.log(`usb-vm: write + verify ${Number(r.figures.bytes) / 1024} KiB over USB (VM, TCG, F405 flash timings)`);
   console.log(`  Unbrick  ${s(r.figures.unbrickMs!)}`);
   console.log(`  dfu-util ${s(r.figures.dfuUtilMs!)}`);
-  console.log(`  ratio Unbrick/dfu-util = ${r.figures.ratio} (goal <= 1.0)`);
+  console.log(`  ratio Unbrick/dfu-util = ${r.figures.ratio} (best of each; goal <= 1.0)`);
+  console.log(`  per-round ratios ${r.figures.roundRatios}, median ${r.figures.medianRoundRatio}`);
 }

@@ -12,5 +12,6 @@ export const TEST_CHECKS = {
   dfuUtilReadsUnbrick: 'dfu-util reads what Unbrick wrote',
   unbrickTypedError: 'Unbrick gets a typed error reading outside flash, then recovers',
   unbrickOptionBytes: 'Unbrick option bytes round trip (write, device resets, read back, restore)',
+  unbrickDisconnect: 'Unbrick reports a disconnect mid-write as a typed error, and the device comes back',
   cliWrite: 'unbrick dfu write (.bin, verified) and dfu-util reads it back',
 } as const;

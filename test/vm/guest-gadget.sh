@@ -15,6 +15,8 @@ fail() { echo "gadget: $*" >&2; echo "$*" >"$out/gadget-error"; exit 80; }
 modprobe -a dummy_hcd libcomposite usb_f_fs || fail "modprobe dummy_hcd libcomposite usb_f_fs failed"
 mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || fail "cannot mount configfs"
 g=/sys/kernel/config/usb_gadget/dfu
+# The suite unplugs the device by unbinding this (disconnect mid-transfer).
+export UNBRICK_VM_UDC_FILE="$g/UDC"
 mkdir -p "$g" || fail "cannot create the gadget in configfs"
 echo 0x0483 >"$g/idVendor"
 echo 0xdf11 >"$g/idProduct"

@@ -257,6 +257,39 @@ async function testSuite(): Promise<void> {
     return `WRP on sector ${lastSector} set and read back across a device reset; restored`;
   });
 
+  await check(TEST_CHECKS.unbrickDisconnect, async () => {
+    const udc = process.env.UNBRICK_VM_UDC_FILE;
+    assert(udc, 'UNBRICK_VM_UDC_FILE is not set');
+    const image = new Uint8Array(randomBytes(256 * 1024));
+    const dev = (await findDfuDevice()) as UsbDeviceLike & { address?: number };
+    const s = await openDfuSession(dev);
+    let outcome: unknown = 'completed';
+    try {
+      const client = await s.use(0);
+      const writing = client.write(FLASH + 0x40000, image, s.alts[0]!.layout!);
+      // Pull the plug once programming is under way (the erase of the 128 KiB sectors comes first).
+      await new Promise((r) => setTimeout(r, 3000));
+      writeFileSync(udc, '\n');
+      await writing;
+    } catch (err) {
+      outcome = err;
+    } finally {
+      await s.close().catch(() => {});
+      writeFileSync(udc, 'dummy_udc.0\n');
+    }
+    assert(outcome !== 'completed', 'the write reported success although the device was unplugged during it');
+    assert(outcome instanceof UnbrickError, `untyped error: ${String(outcome)}`);
+    const back = await waitForReturn(dev.address);
+    const again = await openDfuSession(back);
+    try {
+      const head = await (await again.use(0)).read(FLASH, 256);
+      sameBytes(head, first.subarray(0, 256), 'read after reconnecting');
+    } finally {
+      await again.close();
+    }
+    return `failed with ${outcome.code} (${outcome.kind}: ${outcome.message.slice(0, 90)}); after re-plugging the device reads fine`;
+  });
+
   // One CLI run only: the CLI imports every command group at start, which takes the emulated CPU a minute.
   const third = new Uint8Array(randomBytes(20 * 1024));
   const cliAt = FLASH + 0x20000;
@@ -311,6 +344,10 @@ async function benchSuite(rounds = 3): Promise<void> {
     figures.dfuUtilWriteMs = Math.round(d[1]!);
     figures.dfuUtilVerifyMs = Math.round(d[2]!);
     figures.ratio = Number((u[0]! / d[0]!).toFixed(3));
+    // Each round's own ratio (the two tools ran back to back, so under similar load); their median.
+    const paired = runs.unbrick.map((x, i) => x[0]! / runs.dfuUtil[i]![0]!).sort((a, b) => a - b);
+    figures.roundRatios = paired.map((r) => r.toFixed(2)).join(', ');
+    figures.medianRoundRatio = Number(paired[Math.floor(paired.length / 2)]!.toFixed(3));
     figures.bytes = size;
   }
 }
