@@ -13,7 +13,6 @@ import { createStm32Simulator, inProcessTransport, startStm32PtySim, type Stm32B
 import { connectStm32 } from '../../../src/stm32/session.ts';
 import { readMemory, readOptionBytes, verifyImage, writeImage } from '../../../src/stm32/operations.ts';
 import { openSerial } from '../../../src/transport/serial.ts';
-import { prng } from '../../../src/sim/stm32/faults.ts';
 import type { ByteTransport } from '../../../src/transport/types.ts';
 import type { Recipe, StationPort } from '../../../src/station/station.ts';
 
@@ -30,9 +29,16 @@ export interface SimUnitHandle {
   close(): void;
 }
 
+/** Deterministic test bytes (mulberry32), so every run writes the same images. */
 export function testImage(n: number, seed = 11): Uint8Array {
-  const r = prng(seed);
-  return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+  let a = seed >>> 0 || 1;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
 
 function burnUid(sim: Stm32BootloaderSim, seed: number): string {
