@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { prng } from '../../src/sim/stm32/faults.ts';
+import { seededRandom } from '../../src/core/random.ts';
 import { connectStm32 } from '../../src/stm32/session.ts';
 import { writeImage } from '../../src/stm32/operations.ts';
 import { openSerial } from '../../src/transport/serial.ts';
@@ -116,7 +116,7 @@ async function stm32flashRun(file: string) {
 
 export async function run(): Promise<void> {
   const kib = Number(process.env.STM32_BENCH_KIB ?? 448);
-  const r = prng(448);
+  const r = seededRandom(448);
   const image = Uint8Array.from({ length: kib * 1024 }, () => Math.floor(r() * 256));
   const file = join(mkdtempSync(join(tmpdir(), 'unbrick-bench-')), 'image.bin');
   writeFileSync(file, image);

@@ -15,7 +15,7 @@ import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { MODELLED_CHIPS, startStm32PtySim } from '../../sim/stm32/index.ts';
-import { prng } from '../../sim/stm32/faults.ts';
+import { seededRandom } from '../../core/random.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
 import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
 
@@ -301,7 +301,7 @@ export const simStm32Command: Command = {
     });
     const old = num('old-firmware');
     if (old) {
-      const rand = prng(num('seed') ?? 1);
+      const rand = seededRandom(num('seed') ?? 1);
       const n = Math.min(old * 1024, sim.sim.chip.flash.size);
       sim.sim.chip.flash.program(0, Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)));
     }

@@ -6,6 +6,7 @@
 import type { ByteTransport } from '../../transport/types.ts';
 import { ioError } from '../../core/errors.ts';
 import { PacedLine } from '../line.ts';
+import { seededRandom } from '../../core/random.ts';
 
 export interface Pipe {
   host: ByteTransport;
@@ -24,17 +25,6 @@ export interface PipeOptions {
   seed?: number;
 }
 
-/** mulberry32: small and deterministic, so a noisy-cable test repeats exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0 || 1;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
   type End = { listener?: (d: Uint8Array) => void; closeListeners: ((e?: Error) => void)[]; buffered: Uint8Array[] };
@@ -43,7 +33,7 @@ export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
     { closeListeners: [], buffered: [] },
   ];
   let closed = false;
-  const rand = prng(opts.seed ?? 1);
+  const rand = seededRandom(opts.seed ?? 1);
   const noise = (data: Uint8Array) => {
     if (!opts.corrupt) return data;
     for (let i = 0; i < data.length; i++) if (rand() < opts.corrupt) data[i] = data[i]! ^ (1 << Math.floor(rand() * 8));

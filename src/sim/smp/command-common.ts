@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { inputError, usageError } from '../../core/errors.ts';
 import { stringList, stringOpt, type CommandContext, type OptionSpec } from '../../cli/framework.ts';
-import { hostOnPty, seededRandom, type LineFaults } from './host.ts';
+import { hostOnPty, type LineFaults } from './host.ts';
+import { seededRandom } from '../../core/random.ts';
 import { FLASH_PROFILES, flashProfile } from './flash-timing.ts';
 import type { SmpDevice } from './device.ts';
 

@@ -32,17 +32,6 @@ export interface LinkOptions {
   faults?: LineFaults;
 }
 
-/** Seeded PRNG (mulberry32) so fault runs can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The wire between host and device, with pacing and faults. */
 export class SimLink {

@@ -3,6 +3,8 @@
  * corruption and drops in either direction, a stall, a cable cut, and a chip
  * reset in the middle of an operation (brown-out, someone pressing RESET).
  */
+import { seededRandom } from '../../core/random.ts';
+
 export interface Stm32Faults {
   /** Probability per byte of flipping one bit (both directions). */
   corrupt?: number;
@@ -18,17 +20,6 @@ export interface Stm32Faults {
   seed?: number;
 }
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0 || 1;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultLine {
   private readonly rand: () => number;
@@ -42,7 +33,7 @@ export class FaultLine {
     private readonly onReset: () => void,
     private readonly onCut: () => void,
   ) {
-    this.rand = prng(f.seed ?? 1);
+    this.rand = seededRandom(f.seed ?? 1);
   }
 
   /** True when any fault is configured. */

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStm32PtySim, MODELLED_CHIPS } from '../../../src/sim/stm32/index.ts';
-import { prng } from '../../../src/sim/stm32/faults.ts';
+import { seededRandom } from '../../../src/core/random.ts';
 import { connectStm32 } from '../../../src/stm32/session.ts';
 import * as ops from '../../../src/stm32/operations.ts';
 import { openSerial } from '../../../src/transport/serial.ts';
@@ -16,7 +16,7 @@ import { UnbrickError } from '../../../src/core/errors.ts';
 import { decodeOptionBytes } from '../../../src/stm32/option-bytes/index.ts';
 
 const random = (n: number, seed: number) => {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
 };
 const code = (c: string) => (e: unknown) => e instanceof UnbrickError && e.code === c;

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStm32PtySim, type Stm32PtySim } from '../../../src/sim/stm32/index.ts';
-import { prng } from '../../../src/sim/stm32/faults.ts';
+import { seededRandom } from '../../../src/core/random.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'unbrick-stm32flash-'));
 
@@ -30,7 +30,7 @@ async function settled(cond: () => boolean, what: string): Promise<void> {
 }
 
 const random = (n: number, seed: number) => {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
 };
 

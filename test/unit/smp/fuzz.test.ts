@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { UnbrickError } from '../../../src/core/errors.ts';
 import { decodeCbor, encodeCbor } from '../../../src/smp/cbor.ts';
 import { decodeFrame, encodeFrame, FrameReader } from '../../../src/smp/frame.ts';
-import { seededRandom } from '../../../src/sim/smp/host.ts';
+import { seededRandom } from '../../../src/core/random.ts';
 import { McubootDevice } from '../../../src/sim/mcuboot-serial/device.ts';
 import { ZephyrDevice } from '../../../src/sim/zephyr/device.ts';
 import { HASH_ONLY } from '../../../src/sim/smp/image-check.ts';

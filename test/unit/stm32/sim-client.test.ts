@@ -7,7 +7,7 @@ import { connectStm32 } from '../../../src/stm32/session.ts';
 import * as ops from '../../../src/stm32/operations.ts';
 import { decodeOptionBytes, RDP2_CONFIRMATION } from '../../../src/stm32/option-bytes/index.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
-import { prng } from '../../../src/sim/stm32/faults.ts';
+import { seededRandom } from '../../../src/core/random.ts';
 
 async function setup(opts: Stm32SimOptions) {
   const sim = createStm32Simulator({ timeScale: 0.01, ...opts });
@@ -17,7 +17,7 @@ async function setup(opts: Stm32SimOptions) {
 }
 
 const image = (n: number, seed = 7) => {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
 };
 const code = (c: string) => (e: unknown) => e instanceof UnbrickError && e.code === c;
