@@ -15,6 +15,7 @@ import { readMemory, readOptionBytes, verifyImage, writeImage } from '../../../s
 import { openSerial } from '../../../src/transport/serial.ts';
 import type { ByteTransport } from '../../../src/transport/types.ts';
 import type { Recipe, StationPort } from '../../../src/station/station.ts';
+import { seededRandom } from '../../../src/core/random.ts';
 
 export const UID_BYTES = 12;
 /** Where the test recipe writes per-unit data: a unit of its own on every modelled chip. */
@@ -29,15 +30,9 @@ export interface SimUnitHandle {
   close(): void;
 }
 
-/** Deterministic test bytes (mulberry32), so every run writes the same images. */
+/** Deterministic test bytes, so every run writes the same images. */
 export function testImage(n: number, seed = 11): Uint8Array {
-  let a = seed >>> 0 || 1;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
 
