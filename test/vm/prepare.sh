@@ -37,8 +37,15 @@ fi
 deb="$(ls "$cache"/deb/"$pkg"_*_amd64.deb 2>/dev/null | sort -V | tail -1 || true)"
 if [ -z "$deb" ]; then
   echo "usb-vm prepare: downloading $pkg" >&2
-  (cd "$cache/deb" && apt-get download -q "$pkg" >&2) || fail "apt-get download $pkg failed (network or apt sources?)."
-  deb="$(ls "$cache"/deb/"$pkg"_*_amd64.deb | sort -V | tail -1)"
+  if (cd "$cache/deb" && apt-get download -q "$pkg" >&2); then
+    deb="$(ls "$cache"/deb/"$pkg"_*_amd64.deb | sort -V | tail -1)"
+  else
+    # Offline with an older 6.12 kernel already cached: use that one rather than fail.
+    deb="$(ls "$cache"/deb/linux-image-6.12.*_amd64.deb 2>/dev/null | sort -V | tail -1 || true)"
+    [ -n "$deb" ] || fail "apt-get download $pkg failed (network or apt sources?)."
+    pkg="$(basename "$deb" | cut -d_ -f1)"
+    echo "usb-vm prepare: download failed; using the cached $pkg" >&2
+  fi
 fi
 ver="${pkg#linux-image-}"
 
