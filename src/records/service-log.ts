@@ -20,7 +20,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileAtomic, fsyncDir } from '../core/atomic-file.ts';
 import { inputError, ioError } from '../core/errors.ts';
 import type { Json } from '../api/schema.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export const LOG_FORMAT_VERSION = 1;
 export const GENESIS = '0'.repeat(64);

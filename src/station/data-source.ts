@@ -10,7 +10,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { inputError } from '../core/errors.ts';
-import { canonicalJson } from '../records/canonical.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
 
 export interface PoolEntry {
   /** Unique within the list; what journals and the database key on. */

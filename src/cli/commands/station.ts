@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { usageError, ioError } from '../../core/errors.ts';
 import { dataDir } from '../../core/paths.ts';
-import { canonicalJson } from '../../records/canonical.ts';
+import { canonicalJson } from '../../core/canonical-json.ts';
 import { ServiceLog, verifyLogText, type ServiceEntry, type VerifyResult } from '../../records/service-log.ts';
 import { batchCsv, batchHtml, batchReport } from '../../station/batch-report.ts';
 import { openStationRun, requestControl } from '../../station/setup.ts';

@@ -9,30 +9,13 @@
  * parsed and rejects any difference (whitespace, key order, duplicate keys,
  * escapes, floats), so exactly one byte string stands for each metadata value.
  */
+import { canonicalJson } from '../../core/canonical-json.ts';
 import { inputError } from '../../core/errors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export function canonicalize(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isSafeInteger(value)) throw new TypeError(`canonical JSON allows only safe integers, got ${value}`);
-      return JSON.stringify(value);
-    case 'string':
-      return JSON.stringify(value);
-    case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalize).join(',')}]`;
-      const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(obj[k])}`).join(',')}}`;
-    }
-    default:
-      throw new TypeError(`canonical JSON cannot encode ${typeof value}`);
-  }
-}
+/** Bundle metadata holds integers only: a float is refused, not rounded. */
+export const canonicalize = (value: unknown): string => canonicalJson(value, { integersOnly: true });
 
 export const canonicalBytes = (value: unknown): Uint8Array => new TextEncoder().encode(canonicalize(value));
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceLog, entryHash, verifyLogText, GENESIS, type EntryInput } from '../../../src/records/service-log.ts';
-import { canonicalJson } from '../../../src/records/canonical.ts';
+import { canonicalJson } from '../../../src/core/canonical-json.ts';
 
 const CHILD = join(import.meta.dirname, 'append-child.ts');
 
