@@ -88,9 +88,10 @@ export class DfuClient {
     let s = await this.getStatus();
     const started = performance.now();
     while (s.state === DfuState.dfuDNBUSY) {
-      if (performance.now() - started > MAX_BUSY_MS)
-        throw deviceError('dfu.stuck', `The device stayed busy for over ${MAX_BUSY_MS / 1000} s while ${what}. Power-cycle it and retry.`);
-      await this.sleep(s.pollTimeout);
+      const left = MAX_BUSY_MS - (performance.now() - started);
+      if (left <= 0) throw deviceError('dfu.stuck', `The device stayed busy for over ${MAX_BUSY_MS / 1000} s while ${what}. Power-cycle it and retry.`);
+      // bwPollTimeout is 24 bits (up to 4.6 h): never sleep past our own limit on a device's word.
+      await this.sleep(Math.min(s.pollTimeout, left));
       s = await this.getStatus();
     }
     if (s.status !== 0 || s.state === DfuState.dfuERROR) {

@@ -54,7 +54,8 @@ export function describeUsb(d: UsbDeviceLike): UsbDeviceInfo {
 }
 
 let webusb: WebUSB | undefined;
-const api = () => (webusb ??= new WebUSB({ allowAllDevices: true }));
+// 5 s per control transfer, as dfu-util allows (node-usb's default is 1 s).
+const api = () => (webusb ??= new WebUSB({ allowAllDevices: true, deviceTimeout: 5000 }));
 
 /**
  * Every USB device the OS shows. Where the machine has no USB bus at all (some

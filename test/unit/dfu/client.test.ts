@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDfuseSimulator } from '../../../src/sim/dfuse/index.ts';
 import { openDfuSession } from '../../../src/dfu/session.ts';
+import { DfuClient } from '../../../src/dfu/client.ts';
+import { classControl } from '../../../src/transport/usb.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
 import { decodeOptionBytes, encodeOptionBytes } from '../../../src/stm32/option-bytes/index.ts';
 
@@ -167,4 +169,33 @@ test('leave sends a zero-length download and tolerates the device dropping off',
   const client = await session.use(0);
   await client.leave(0x08000000);
   assert.equal(usb.opened, false);
+});
+
+test('a device that claims an hours-long poll timeout is called stuck after the client limit, not waited on', async () => {
+  const { usb } = createDfuseSimulator({ chip: 'f405', timeScale: 0.01 });
+  const session = await openDfuSession(usb);
+  const slept: number[] = [];
+  let fakeNow = 0;
+  const realNow = performance.now.bind(performance);
+  // Every GETSTATUS says dfuDNBUSY with bwPollTimeout 0xFFFFFF (4.6 h).
+  const control = classControl(usb, session.interfaceNumber);
+  const busy = {
+    in: async (request: number, value: number, length: number) =>
+      request === 3 ? new Uint8Array([0, 0xff, 0xff, 0xff, 4, 0]) : control.in(request, value, length),
+    out: control.out,
+  };
+  const client = new DfuClient(busy, {
+    transferSize: 2048,
+    sleep: async (ms) => {
+      slept.push(ms);
+      fakeNow += ms;
+    },
+  });
+  performance.now = () => realNow() + fakeNow;
+  try {
+    await assert.rejects(client.setAddress(0x08000000), typed('dfu.stuck'));
+  } finally {
+    performance.now = realNow;
+  }
+  assert.ok(slept.every((ms) => ms <= 40_000), `slept ${slept.join(', ')} ms`);
 });
