@@ -13,12 +13,13 @@
  * whole line and records a `log.recovered` entry: no earlier entry is lost,
  * and the event itself is on the record.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileAtomic, fsyncDir } from '../core/atomic-file.ts';
 import { inputError, ioError } from '../core/errors.ts';
+import { tryPidLock } from '../core/pid-lock.ts';
 import type { Json } from '../api/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 
@@ -80,54 +81,27 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A lock file holding the owner's pid; a lock left by a dead process is taken over. */
+/** Runs `fn` holding the log's lock, waiting up to `timeoutMs` for another writer to finish. */
 function withLock<T>(logPath: string, timeoutMs: number, fn: () => T): T {
   const path = lockPath(logPath);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let got;
     try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
+      got = tryPidLock(path);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('records.lock-failed', `Cannot lock the service log: ${(e as Error).message}`, { path }, e);
-      let owner = NaN;
+      throw ioError('records.lock-failed', `Cannot lock the service log: ${(e as Error).message}`, { path }, e);
+    }
+    if ('release' in got) {
       try {
-        owner = Number(readFileSync(path, 'utf8'));
-      } catch {
-        /* removed meanwhile */
+        return fn();
+      } finally {
+        got.release();
       }
-      if (Number.isSafeInteger(owner) && owner > 0 && !pidAlive(owner)) {
-        try {
-          unlinkSync(path);
-        } catch {
-          /* another writer took it over first */
-        }
-        continue;
-      }
-      if (Date.now() > deadline)
-        throw ioError('records.locked', `The service log is locked by another Unbrick process (pid ${owner}). Wait for it to finish, then try again.`, { path });
-      sleepSync(20);
     }
-  }
-  try {
-    return fn();
-  } finally {
-    try {
-      unlinkSync(path);
-    } catch {
-      /* already gone */
-    }
+    if (Date.now() > deadline)
+      throw ioError('records.locked', `The service log is locked by another Unbrick process (pid ${got.owner}). Wait for it to finish, then try again.`, { path });
+    sleepSync(20);
   }
 }
 

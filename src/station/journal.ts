@@ -11,53 +11,22 @@
  * two processes never interleave their view of it; a lock left by a dead
  * process (SIGKILL, power loss) is taken over.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fsyncDir } from '../core/atomic-file.ts';
+import { tryPidLock } from '../core/pid-lock.ts';
 import { inputError, ioError } from '../core/errors.ts';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes `path` as an exclusive pid lock; a stale lock (dead owner) is taken over. */
 export function takePidLock(path: string, what: string): () => void {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      fsyncSync(fd);
-      closeSync(fd);
-      return () => {
-        try {
-          if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('station.lock-failed', `Cannot lock ${what}: ${(e as Error).message}`, { path }, e);
-      let owner: number;
-      try {
-        owner = Number(readFileSync(path, 'utf8'));
-      } catch {
-        continue; // removed meanwhile: try again
-      }
-      if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && pidAlive(owner))
-        throw ioError('station.locked', `${what} is in use by another Unbrick process (pid ${owner}). Stop that station first.`, { path, pid: owner });
-      try {
-        unlinkSync(path);
-      } catch {
-        /* someone else took it over first: try again */
-      }
-    }
+  let got;
+  try {
+    got = tryPidLock(path);
+  } catch (e) {
+    throw ioError('station.lock-failed', `Cannot lock ${what}: ${(e as Error).message}`, { path }, e);
   }
-  throw ioError('station.locked', `Cannot take the lock on ${what}.`, { path });
+  if ('owner' in got) throw ioError('station.locked', `${what} is in use by another Unbrick process (pid ${got.owner}). Stop that station first.`, { path, pid: got.owner });
+  return got.release;
 }
 
 export class Journal<R> {

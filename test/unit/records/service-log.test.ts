@@ -178,8 +178,10 @@ test('a lock left by a dead process is taken over; a live one is waited for', (t
   assert.equal(existsSync(`${log.path}.lock`), false);
   assert.equal(log.verify().entries.length, 2);
 
-  // A lock held by a live process (this one, standing in for another writer) is respected.
-  writeFileSync(`${log.path}.lock`, String(process.pid));
+  // A lock held by another live process is respected.
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
+  t.after(() => other.kill('SIGKILL'));
+  writeFileSync(`${log.path}.lock`, String(other.pid));
   const patient = new ServiceLog(log.path, 200);
   assert.throws(() => patient.append(input(2)), (e: unknown) => (e as { code?: string }).code === 'records.locked');
   assert.equal(log.verify().entries.length, 2);
