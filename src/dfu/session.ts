@@ -38,7 +38,13 @@ export function findFunctionalDescriptor(config: Uint8Array): DfuFunctionalDescr
 }
 
 export async function openDfuSession(device: UsbDeviceLike): Promise<DfuSession> {
-  if (!device.opened) await device.open();
+  if (!device.opened)
+    await device.open().catch((err: unknown) => {
+      // Windows: the ROM bootloader needs the WinUSB driver before any program can open it.
+      if (process.platform === 'win32')
+        throw deviceError('dfu.no-winusb', 'Windows cannot open the STM32 DFU device: it has no WinUSB driver. Install WinUSB for "STM32 BOOTLOADER" (for example with Zadig, or ST\'s STM32CubeProgrammer drivers), then plug it in again.');
+      throw err;
+    });
   const iface = device.configuration?.interfaces.find((i) =>
     i.alternates.some((a) => a.interfaceClass === 0xfe && a.interfaceSubclass === 0x01 && a.interfaceProtocol === 0x02),
   );

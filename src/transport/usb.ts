@@ -17,6 +17,20 @@ export interface UsbDeviceInfo {
   manufacturer?: string;
   product?: string;
   serialNumber?: string;
+  /** The serial port this device provides (USB-serial adapters, CDC ACM, ST-LINK VCP). */
+  serialPort?: string;
+}
+
+/**
+ * Ties USB devices to the serial ports they provide, by VID/PID and, where
+ * several look alike, by USB serial number.
+ */
+export function linkSerialPorts(devices: UsbDeviceInfo[], ports: Array<{ path: string; vendorId?: string; productId?: string; serialNumber?: string }>): UsbDeviceInfo[] {
+  return devices.map((d) => {
+    const same = ports.filter((p) => p.vendorId && p.productId && usbKey(parseInt(p.vendorId, 16), parseInt(p.productId, 16)) === d.id);
+    const port = same.length === 1 && !d.serialNumber ? same[0] : same.find((p) => p.serialNumber && p.serialNumber === d.serialNumber);
+    return port ? { ...d, serialPort: port.path } : d;
+  });
 }
 
 /** The part of WebUSB's USBDevice that Unbrick uses; the DfuSe simulator implements the same. */

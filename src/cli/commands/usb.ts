@@ -1,4 +1,5 @@
-import { describeUsb, listUsbDevices, watchUsb } from '../../transport/usb.ts';
+import { describeUsb, linkSerialPorts, listUsbDevices, watchUsb } from '../../transport/usb.ts';
+import { listPorts } from '../../transport/ports.ts';
 import { installUdevRules, udevRules, UDEV_RULES_PATH } from '../../transport/udev-rules.ts';
 import type { CommandGroup } from '../framework.ts';
 
@@ -12,8 +13,8 @@ export const usbGroup: CommandGroup = {
       options: { watch: { type: 'boolean', description: 'keep running and report devices as they come and go' } },
       async run(ctx) {
         const { devices, problem } = await listUsbDevices();
-        const infos = devices.map(describeUsb);
-        const human = infos.map((d) => `${d.id}  ${d.name}${d.serialNumber ? `  serial ${d.serialNumber}` : ''}${d.product ? `  "${d.product}"` : ''}`);
+        const infos = linkSerialPorts(devices.map(describeUsb), devices.length ? await listPorts() : []);
+        const human = infos.map((d) => `${d.id}  ${d.name}${d.serialNumber ? `  serial ${d.serialNumber}` : ''}${d.product ? `  "${d.product}"` : ''}${d.serialPort ? `  -> ${d.serialPort}` : ''}`);
         if (problem) human.push(problem);
         else if (infos.length === 0) human.push('No USB devices found.');
         if (!ctx.values.watch || problem) return { data: { devices: infos, ...(problem ? { problem } : {}) }, human };
