@@ -5,21 +5,17 @@
  * and are almost never a unit; `extraPaths` adds ports by path (a pty, a
  * built-in UART wired to a unit).
  */
-import { SerialPort } from 'serialport';
+import { listPorts, type PortInfo as ListedPort } from '../transport/ports.ts';
 import { openSerial } from '../transport/serial.ts';
 import type { DeviceHandle } from './devices.ts';
 
-export interface PortInfo {
-  path: string;
-  vendorId?: string;
-  productId?: string;
-  serialNumber?: string;
-  manufacturer?: string;
-}
+/** A port as the enumeration lists it; only the path is certain (an extra path, a test's lister). */
+export type PortInfo = Pick<ListedPort, 'path'> & Partial<Omit<ListedPort, 'path'>>;
 
 export type PortLister = () => Promise<PortInfo[]>;
 
-export const listSerialPorts: PortLister = async () => (await SerialPort.list()).map((p) => ({ ...p }) as PortInfo);
+/** The one enumeration (transport/ports.ts), which also works where udevadm is missing. */
+export const listSerialPorts: PortLister = listPorts;
 
 export function portHandle(p: PortInfo): DeviceHandle {
   const identity = [
