@@ -38,6 +38,27 @@ export interface Step<S> {
   run(ctx: StepContext<S>): Promise<void | { skipped: string }>;
 }
 
+/**
+ * Wraps steps so that a failure, or a cancel, first runs `release`: the
+ * device link the failure may have broken is dropped, and a resume opens a
+ * fresh one instead of talking into a dead port.
+ */
+export function releasingOnFailure<S>(steps: Step<S>[], release: () => Promise<void>): Step<S>[] {
+  return steps.map((st) => ({
+    ...st,
+    async run(ctx: StepContext<S>) {
+      try {
+        return await st.run(ctx);
+      } catch (err) {
+        await release();
+        throw err;
+      } finally {
+        if (ctx.signal.aborted) await release();
+      }
+    },
+  }));
+}
+
 export interface JobResult {
   summary: string;
   findings?: Finding[];

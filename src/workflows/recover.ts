@@ -10,7 +10,7 @@ import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
-import type { JobDefinition, StepContext } from './job.ts';
+import { type JobDefinition, releasingOnFailure } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
 import { goldenApplications } from './golden.ts';
 
@@ -124,19 +124,7 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, options: 
       if (e.kind === 'zephyr-smp') return 'This unit runs its application; Recover is for units in MCUboot serial recovery. Use Offline update to change its image.';
       return `Recover needs a unit in MCUboot serial recovery; this one is: ${e.summary}. Hold its recovery button while resetting it, then run Detect.`;
     },
-    steps: steps.map((st) => ({
-      ...st,
-      async run(ctx: StepContext<RecoverState>) {
-        try {
-          return await st.run(ctx);
-        } catch (err) {
-          await drop();
-          throw err;
-        } finally {
-          if (ctx.signal.aborted) await drop();
-        }
-      },
-    })),
+    steps: releasingOnFailure(steps, drop),
     result(s) {
       if (s.cameBack) return { summary: `Recovered: golden image ${s.golden!.version} written, hash checked, and the unit answers again after its restart.` };
       return { summary: s.uploaded ? 'The image was uploaded but the recovery did not finish.' : 'Nothing was written.' };

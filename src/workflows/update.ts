@@ -11,7 +11,7 @@ import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
-import type { JobDefinition, StepContext } from './job.ts';
+import { type JobDefinition, releasingOnFailure } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
 import { updateImages } from './golden.ts';
 
@@ -160,19 +160,7 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, options: {
       if (e.kind === 'stm32-rom') return 'This unit answers with the STM32 ROM bootloader: use Full unbrick.';
       return `Offline update needs a unit running its application with SMP; this one is: ${e.summary}. Run Detect first.`;
     },
-    steps: steps.map((st) => ({
-      ...st,
-      async run(ctx: StepContext<UpdateState>) {
-        try {
-          return await st.run(ctx);
-        } catch (err) {
-          await drop();
-          throw err;
-        } finally {
-          if (ctx.signal.aborted) await drop();
-        }
-      },
-    })),
+    steps: releasingOnFailure(steps, drop),
     result(s) {
       const t = s.target;
       if (!t) return { summary: 'The unit already runs this image; nothing was changed.' };
