@@ -66,6 +66,11 @@ export class DfuClient {
   /** Brings the device to dfuIDLE from wherever it is. */
   async ensureIdle(): Promise<void> {
     let s = await this.getStatus();
+    // A device still busy with an interrupted operation (a cable pulled mid-write) accepts no ABORT until it is done.
+    for (const started = performance.now(); s.state === DfuState.dfuDNBUSY && performance.now() - started < MAX_BUSY_MS; ) {
+      await this.sleep(Math.min(Math.max(s.pollTimeout, 1), MAX_BUSY_MS));
+      s = await this.getStatus();
+    }
     if (s.state === DfuState.dfuERROR) {
       await this.clearStatus();
       s = await this.getStatus();

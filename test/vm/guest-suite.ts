@@ -280,7 +280,16 @@ async function testSuite(): Promise<void> {
     assert(outcome !== 'completed', 'the write reported success although the device was unplugged during it');
     assert(outcome instanceof UnbrickError, `untyped error: ${String(outcome)}`);
     const back = await waitForReturn(dev.address);
-    const again = await openDfuSession(back);
+    // Just re-enumerated, the gadget may still stall its first descriptor request: allow it a moment, as a host would.
+    let again: DfuSession | undefined;
+    for (const t0 = Date.now(); !again; ) {
+      try {
+        again = await openDfuSession(back);
+      } catch (e) {
+        if (!(e instanceof UnbrickError && e.code === 'usb.stall') || Date.now() - t0 > 5000) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     try {
       const head = await (await again.use(0)).read(FLASH, 256);
       sameBytes(head, first.subarray(0, 256), 'read after reconnecting');

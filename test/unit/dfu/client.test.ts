@@ -199,3 +199,13 @@ test('a device that claims an hours-long poll timeout is called stuck after the 
   }
   assert.ok(slept.every((ms) => ms <= 40_000), `slept ${slept.join(', ')} ms`);
 });
+
+test('a device left mid-write (command sent, no status read yet) is waited out, not aborted into a stall', async () => {
+  const { session, sim } = await setup();
+  const client = await session.use(0);
+  await client.setAddress(0x08000000);
+  // A block is sent and the host vanishes before its GETSTATUS: the next host finds it pending.
+  assert.equal(sim.control({ bmRequestType: 0x21, bRequest: 1, wValue: 2, wIndex: 0, wLength: 4 }, new Uint8Array([1, 2, 3, 4])).kind, 'ack');
+  await client.ensureIdle();
+  assert.equal((await client.getStatus()).state, 2);
+});
