@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { checkError, ioError, usageError } from '../core/errors.ts';
-import { BundleArchive, PAYLOAD_PREFIX } from '../formats/bundle/container.ts';
+import { readPayloads } from '../formats/bundle/payloads.ts';
 import type { BundleMetadata } from '../formats/bundle/metadata.ts';
 import { ServiceLog } from '../records/service-log.ts';
 import { checkBundle } from '../trust/check.ts';
@@ -102,27 +102,11 @@ export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8A
   });
 }
 
-async function loadPayloads(path: string, md: BundleMetadata): Promise<Map<string, Uint8Array>> {
-  const archive = await BundleArchive.open(path);
-  try {
-    const out = new Map<string, Uint8Array>();
-    for (const p of md.payloads) {
-      const bytes = await archive.read(PAYLOAD_PREFIX + p.name);
-      // The file could have changed since it was verified: check again what is actually used.
-      if (bytesToHex(sha256(bytes)) !== p.sha256) throw checkError('station.bundle-changed', `Payload ${p.name} changed after the bundle was verified; refusing it.`);
-      out.set(p.name, bytes);
-    }
-    return out;
-  } finally {
-    archive.close();
-  }
-}
-
 export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): Promise<StationRun> {
   const say = cfg.say ?? (() => {});
   const checked = await checkBundle(cfg.bundle, { dir: cfg.dataDir, signal, log: say });
   const md = checked.report.metadata;
-  const payloads = await loadPayloads(cfg.bundle, md);
+  const payloads = await readPayloads(cfg.bundle, md);
   const recipe = recipeForBundle(md, payloads, cfg);
   const batch = safeName(cfg.batch ?? defaultBatchName(md));
   const batchDir = join(batchesDir(cfg.dataDir), batch);
