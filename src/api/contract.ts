@@ -170,6 +170,86 @@ export type WorkflowOptions = { [W in WorkflowName]: Infer<(typeof WorkflowOptio
 
 const startParams = <W extends WorkflowName>(w: W) => obj({ workflow: literal(w), deviceId: id, options: opt(WorkflowOptionsSchemas[w]) });
 
+// ---- factory station (shapes; its methods and events are the last block of each table) ------
+
+export const STATION_PORT_STATES = ['idle', 'running', 'pass', 'fail', 'disabled'] as const;
+export const STATION_MODES = ['running', 'pilot-review', 'stopped'] as const;
+const portPath = str({ min: 1, max: 300 });
+const filePath = str({ min: 1, max: 4000 });
+
+export const StationPortSchema = obj({
+  /** The port's path (its stable key). */
+  id: portPath,
+  label: opt(str({ max: 200 })),
+  state: oneOf(STATION_PORT_STATES),
+  /** A unit is plugged into this port now. */
+  present: bool(),
+  /** The unit running or last finished here: chip UID (or serial). */
+  unit: opt(str({ max: 200 })),
+  serial: opt(str({ max: 200 })),
+  chip: opt(str({ max: 100 })),
+  step: opt(str({ max: 100 })),
+  elapsedMs: opt(num({ min: 0 })),
+  /** 0..1, estimated from the step timings of the last unit that passed; absent until one has. */
+  progress: opt(num({ min: 0, max: 1 })),
+  /** Why the unit failed or the port is disabled, in plain words. */
+  reason: opt(text),
+  code: opt(str({ max: 200 })),
+});
+export type StationPort = Infer<typeof StationPortSchema>;
+
+export const StationRunSchema = obj({
+  batch: str({ max: 200 }),
+  station: str({ max: 200 }),
+  product: str({ max: 200 }),
+  version: str({ max: 60 }),
+  /** The bundle's file name. */
+  bundle: str({ max: 300 }),
+  /** A demo line of simulated units (records go to a temporary folder). */
+  demo: bool(),
+  /** Where this station's service log and batch state are. */
+  dataDir: str({ max: 4000 }),
+  mode: oneOf(STATION_MODES),
+  /** Why the line is paused or stopped, in plain words. */
+  reason: opt(text),
+  parallel: num({ int: true, min: 1 }),
+  started: num({ int: true, min: 0 }),
+  passed: num({ int: true, min: 0 }),
+  failed: num({ int: true, min: 0 }),
+  running: num({ int: true, min: 0 }),
+  pool: opt(obj({ total: num({ int: true, min: 0 }), free: num({ int: true, min: 0 }), reserved: num({ int: true, min: 0 }), committed: num({ int: true, min: 0 }) })),
+  ports: arr(StationPortSchema, { max: 256 }),
+});
+export type StationRunView = Infer<typeof StationRunSchema>;
+
+export const StationStatusSchema = obj({
+  /** Grows with every change: a client keeps the status with the highest revision. */
+  revision: num({ int: true, min: 0 }),
+  /** Absent when no station runs in this app. */
+  run: opt(StationRunSchema),
+  /** Why the last start failed or the station stopped by itself. */
+  error: opt(ErrorInfoSchema),
+  /** Whether `station.startDemo` is available (demo lab on, no station running). */
+  demoAvailable: bool(),
+});
+export type StationStatus = Infer<typeof StationStatusSchema>;
+
+export const StationStartSchema = obj({
+  /** Provisioning bundle file, as a path on the machine running the station. */
+  bundle: filePath,
+  /** Port paths to watch; absent: every USB serial adapter. */
+  ports: opt(arr(portPath, { max: 256 })),
+  parallel: opt(num({ int: true, min: 1, max: 64 })),
+  pilot: opt(num({ int: true, min: 0, max: 1_000_000 })),
+  /** Per-unit data list (CSV or JSON) on the station machine. */
+  data: opt(filePath),
+  dataAddress: opt(num({ int: true, min: 0, max: 0xffff_ffff })),
+  uidAddress: opt(num({ int: true, min: 0, max: 0xffff_ffff })),
+  batch: opt(str({ min: 1, max: 80 })),
+  allowUnprotect: opt(bool()),
+});
+export type StationStart = Infer<typeof StationStartSchema>;
+
 // ---- methods ------------------------------------------------------------------------------
 
 const empty = obj({});
@@ -213,6 +293,20 @@ export const methods = {
   },
   /** Demo lab only: plug or unplug a simulated unit's cable. */
   'lab.plug': { params: obj({ unitId: id, plugged: bool() }), result: ok },
+
+  // ---- factory station screen (keep this block last) ----
+  'station.status': { params: empty, result: StationStatusSchema },
+  /** Starts provisioning with a bundle known to the station machine. */
+  'station.start': { params: StationStartSchema, result: StationStatusSchema },
+  /** Demo lab only: a small line of simulated blank units, a lab-signed bundle, one faulty unit. */
+  'station.startDemo': { params: obj({ units: opt(num({ int: true, min: 1, max: 16 })), pilot: opt(num({ int: true, min: 0, max: 16 })) }), result: StationStatusSchema },
+  /** Stops starting units; running ones are aborted and recorded as stopped. */
+  'station.stop': { params: empty, result: StationStatusSchema },
+  'station.approvePilot': { params: empty, result: StationStatusSchema },
+  'station.resume': { params: empty, result: StationStatusSchema },
+  'station.enablePort': { params: obj({ port: portPath }), result: StationStatusSchema },
+  /** Demo line only: pull the finished units and plug fresh blank ones into those ports. */
+  'station.demoNextUnits': { params: empty, result: StationStatusSchema },
 } as const;
 
 export type MethodName = keyof typeof methods;
@@ -225,6 +319,9 @@ export const events = {
   'devices.changed': obj({ devices: arr(DeviceSummarySchema, { max: 256 }) }),
   'job.updated': obj({ job: JobSnapshotSchema }),
   'records.appended': obj({ seq: num({ int: true, min: 0 }), unitId: str({ max: 200 }) }),
+  // ---- factory station screen (keep this block last) ----
+  /** Coalesced: at most a few per second, and while units run at least every half second. */
+  'station.changed': StationStatusSchema,
 } as const;
 
 export type EventName = keyof typeof events;

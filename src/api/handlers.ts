@@ -78,6 +78,16 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
       core.lab.setPlugged(unitId, plugged);
       return { ok: true as const };
     },
+
+    // ---- factory station screen ----
+    'station.status': () => core.station.status(),
+    'station.start': (p) => core.station.start(p),
+    'station.startDemo': (p) => core.station.startDemo(p),
+    'station.stop': () => core.station.stop(),
+    'station.approvePilot': () => core.station.approvePilot(),
+    'station.resume': () => core.station.resume(),
+    'station.enablePort': ({ port }) => core.station.enablePort(port),
+    'station.demoNextUnits': () => core.station.demoNextUnits(),
   };
 }
 
@@ -88,6 +98,7 @@ export function connectFrontEnd(core: AppCore, mode: 'electron' | 'server', send
     core.on('devices', (devices) => send('devices.changed', { devices })),
     core.on('job', (job) => send('job.updated', { job })),
     core.on('record', (e) => send('records.appended', { seq: e.seq, unitId: String(e.unit?.id ?? '-') })),
+    core.station.onChange((status) => send('station.changed', status)),
   ];
   return { dispatch: (raw: unknown) => dispatch(raw, undefined), close: () => off.forEach((f) => f()) };
 }

@@ -89,6 +89,9 @@ export interface PortView extends PortStatus {
   label?: string;
   step?: string;
   elapsedMs?: number;
+  /** The unit's serial (from its per-unit data) and chip, running or last finished: for the screen. */
+  serial?: string;
+  chip?: string;
 }
 
 export interface StationSnapshot {
@@ -140,6 +143,8 @@ export class Station {
   private readonly settling = new Set<string>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly listeners = new Set<(s: StationSnapshot) => void>();
+  /** Facts of the last unit finished on each port, until the next one starts there (for the screen). */
+  private readonly lastFacts = new Map<string, UnitFacts>();
   private readonly now: () => number;
   private readonly createdAt: string;
   private stopped = false;
@@ -217,6 +222,7 @@ export class Station {
     for (const p of ports) {
       if (this.ports.has(p.id)) continue;
       this.ports.set(p.id, p);
+      this.lastFacts.delete(p.id);
       this.dispatch({ type: 'port-present', port: p.id });
     }
     this.schedule();
@@ -251,12 +257,15 @@ export class Station {
     const ports = [...ids].sort().map((id) => {
       const r = this.running.get(id);
       const label = this.ports.get(id)?.label;
+      const facts = r?.facts ?? this.lastFacts.get(id);
       return {
         id,
         ...(this.line.ports[id] ?? { state: 'idle' as const, present: this.ports.has(id), faultsInARow: 0 }),
         ...(label ? { label } : {}),
         ...(r?.step ? { step: r.step } : {}),
         ...(r ? { elapsedMs: t - r.startedAt } : {}),
+        ...(facts?.serial ? { serial: facts.serial } : {}),
+        ...(facts?.chip ? { chip: facts.chip } : {}),
       };
     });
     return {
@@ -453,6 +462,7 @@ export class Station {
     const notCounted = error?.code === 'station.unplugged' || error?.code === 'station.stopped';
     const portFault = !ok && !notCounted && !identified && (error!.kind === 'io' || error!.kind === 'device');
     this.record(unitRecordEntry(outcome));
+    this.lastFacts.set(port.id, r.facts);
     this.running.delete(port.id);
     this.settling.add(port.id);
     this.dispatch({

@@ -13,6 +13,7 @@ import { DeviceRegistry, type DeviceHandle } from './devices.ts';
 import { Job } from './job.ts';
 import { WORKFLOW_BUILDERS } from './registry.ts';
 import { PortWatcher } from './ports.ts';
+import { StationService } from './station-service.ts';
 
 export interface AppCoreOptions {
   dataDir: string;
@@ -46,6 +47,8 @@ export class AppCore {
   readonly log: ServiceLog;
   readonly lab: DemoLab | undefined;
   readonly operator: string;
+  /** The factory station screen's station (none running until started). */
+  readonly station: StationService;
   private readonly jobs = new Map<string, Job<unknown>>();
   private readonly listeners: Partial<{ [K in keyof AppCoreEvents]: Set<AppCoreEvents[K]> }> = {};
   private readonly disposers: (() => void)[] = [];
@@ -54,6 +57,7 @@ export class AppCore {
     this.log = ServiceLog.inDir(opts.dataDir);
     this.lab = opts.lab;
     this.operator = opts.operator ?? defaultOperator();
+    this.station = new StationService({ dataDir: opts.dataDir, operator: this.operator, demoAllowed: opts.lab !== undefined });
     this.disposers.push(this.devices.onChange((list) => this.fire('devices', list)));
     this.disposers.push(this.log.onAppend((e) => this.fire('record', e)));
     if (opts.autoDetect !== false) this.disposers.push(this.devices.onAdded((id) => void this.autoDetect(id)));
@@ -193,6 +197,7 @@ export class AppCore {
 
   async close(): Promise<void> {
     for (const j of this.jobs.values()) j.cancel();
+    await this.station.close();
     for (const d of this.disposers.splice(0)) d();
     await this.lab?.close();
   }

@@ -2,7 +2,9 @@
  * `unbrick serve`: the app's UI and contract on localhost, for stations without
  * a desktop. Prints the URL (with its one-time token) as the first line.
  */
-import { intOpt, stringList, stringOpt, type CommandGroup } from '../framework.ts';
+import { resolve } from 'node:path';
+import { intOpt, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
+import type { StationStart } from '../../api/contract.ts';
 import { hardwareAttached } from '../../workflows/ports.ts';
 import { dataDir } from '../../core/paths.ts';
 import { AppCore } from '../../workflows/app-core.ts';
@@ -11,6 +13,27 @@ import { startServer } from '../../server/server.ts';
 import { ensureRendererBuilt } from '../../server/build-ui.ts';
 import { DEFAULT_RENDERER_DIR } from '../../server/static.ts';
 import { usageError } from '../../core/errors.ts';
+
+/** The station options of `unbrick serve`, as the station screen's start parameters. */
+function stationStart(ctx: CommandContext, bundle: string): StationStart {
+  const ports = stringOpt(ctx, 'ports') ?? 'auto';
+  const list = ports === 'auto' ? [] : ports.split(',').map((p) => p.trim()).filter(Boolean);
+  if (ports !== 'auto' && !list.length) throw usageError('usage.bad-ports', '--ports must be "auto" or a comma-separated list of port paths.');
+  const parallel = intOpt(ctx, 'parallel', 1)!;
+  if (parallel < 1 || parallel > 64) throw usageError('usage.bad-number', '--parallel must be between 1 and 64.');
+  const num = (name: string, key: 'pilot' | 'dataAddress' | 'uidAddress') => (intOpt(ctx, name) !== undefined ? { [key]: intOpt(ctx, name)! } : {});
+  return {
+    bundle: resolve(bundle),
+    parallel,
+    ...(list.length ? { ports: list } : {}),
+    ...num('pilot', 'pilot'),
+    ...num('data-address', 'dataAddress'),
+    ...num('uid-address', 'uidAddress'),
+    ...(stringOpt(ctx, 'data') ? { data: resolve(stringOpt(ctx, 'data')!) } : {}),
+    ...(stringOpt(ctx, 'batch') ? { batch: stringOpt(ctx, 'batch')! } : {}),
+    ...(ctx.values['allow-unprotect'] ? { allowUnprotect: true } : {}),
+  };
+}
 
 export const serveGroup: CommandGroup = {
   name: 'serve',
@@ -28,6 +51,18 @@ export const serveGroup: CommandGroup = {
         lab: { type: 'boolean', description: 'show the demo lab even when a USB serial adapter is attached' },
         'no-lab': { type: 'boolean', description: 'do not show the demo lab of simulated units' },
         port: { type: 'string', value: 'PATH', multiple: true, description: 'also watch this serial port (a built-in UART or a pty)' },
+        // Factory station: the station screen starts provisioning at launch, as the line's engineer set it up.
+        'station-bundle': { type: 'string', value: 'FILE', description: 'start the factory station with this provisioning bundle (its vendor must be in the trust store)' },
+        ports: { type: 'string', value: 'auto|LIST', description: 'station: ports to provision on (every USB serial adapter, or comma-separated paths)', default: 'auto' },
+        parallel: { type: 'string', value: 'N', description: 'station: units provisioned at once', default: '1' },
+        pilot: { type: 'string', value: 'N', description: 'station: pause for review after the first N units' },
+        data: { type: 'string', value: 'FILE', description: 'station: per-unit data list (CSV with a header row, or JSON)' },
+        'data-address': { type: 'string', value: 'ADDR', description: 'station: flash address the per-unit data is written to' },
+        'uid-address': { type: 'string', value: 'ADDR', description: 'station: read the unit identity here instead of the chip\'s unique-ID register' },
+        batch: { type: 'string', value: 'NAME', description: 'station: batch name (resumes it if it exists)' },
+        'allow-unprotect': { type: 'boolean', description: 'station: lift readout protection on units that arrive protected (ERASES their flash)' },
+        'station-demo': { type: 'boolean', description: 'start the demo factory line: simulated blank units at 115200 baud, a lab-signed bundle (implies --lab)' },
+        'demo-units': { type: 'string', value: 'N', description: 'ports on the demo factory line (1..16)', default: '6' },
       },
       async run(ctx) {
         const port = intOpt(ctx, 'listen', 0)!;
@@ -35,11 +70,26 @@ export const serveGroup: CommandGroup = {
         const dir = stringOpt(ctx, 'data-dir') ?? dataDir();
         await ensureRendererBuilt(DEFAULT_RENDERER_DIR, ctx.warn);
         // The demo lab is the default when no hardware is attached.
-        const lab = ctx.values['no-lab'] ? false : ctx.values.lab ? true : !(await hardwareAttached());
+        const demo = ctx.values['station-demo'] === true;
+        const bundle = stringOpt(ctx, 'station-bundle');
+        if (demo && bundle) throw usageError('usage.conflict', 'Use either --station-bundle or --station-demo, not both.');
+        const lab = ctx.values['no-lab'] ? false : ctx.values.lab || demo ? true : !(await hardwareAttached());
         const core = new AppCore({ dataDir: dir, ports: { extraPaths: stringList(ctx, 'port') }, ...(lab ? { lab: new DemoLab() } : {}) });
+        try {
+          if (demo) {
+            const units = intOpt(ctx, 'demo-units', 6)!;
+            if (units < 1 || units > 16) throw usageError('usage.bad-number', '--demo-units must be between 1 and 16.');
+            await core.station.startDemo({ units, ...(intOpt(ctx, 'pilot') !== undefined ? { pilot: intOpt(ctx, 'pilot')! } : {}) });
+          } else if (bundle) await core.station.start(stationStart(ctx, bundle));
+        } catch (e) {
+          await core.close();
+          throw e;
+        }
         const server = await startServer({ core, rendererDir: DEFAULT_RENDERER_DIR, port });
         // First line of output, always (also with --json): scripts and tests read it.
         process.stdout.write(server.url + '\n');
+        const st = core.station.status().run;
+        if (st) ctx.warn(`Factory station running: batch ${st.batch} (${st.product} ${st.version})${st.demo ? ', demo line of simulated units' : ''}. Records: ${st.dataDir}.`);
         ctx.warn(`Unbrick is serving on ${server.origin} (this machine only). Service log: ${core.log.path}. Press Ctrl-C to stop.`);
         await new Promise<void>((resolve) => {
           if (ctx.signal.aborted) return resolve();

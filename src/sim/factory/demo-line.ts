@@ -1,0 +1,213 @@
+/**
+ * The demo factory line: a few simulated blank STM32 units on real
+ * pseudo-terminals, paced like a 115200-baud UART (8E1 timing), and a
+ * provisioning bundle signed by a lab trust root made for this run. So the
+ * station screen can be tried without hardware.
+ *
+ * Everything lives in a temporary folder of its own (trust store, bundle,
+ * per-unit data list, the station's service log and batch state): the demo
+ * never touches the user's trust store or service log.
+ *
+ * Every sixth unit arrives readout-protected (RDP level 1), as a unit from a
+ * wrong lot would: the station refuses it (no --allow-unprotect) and the
+ * screen shows FAIL with the reason.
+ *
+ * The units' chip UID is burnt at the end of their flash (the simulator does
+ * not model the UID register), so the station reads it there (uidAddress).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKey } from '../../crypto/keys.ts';
+import { seededRandom } from '../../core/random.ts';
+import { createBundle } from '../../formats/bundle/create.ts';
+import { findChip } from '../../stm32/chips/index.ts';
+import { buildRoot, signRoot } from '../../trust/root.ts';
+import { TrustStore } from '../../trust/store.ts';
+import type { PortLister } from '../../workflows/ports.ts';
+import { PacedLine } from '../line.ts';
+import { openPty, type PtyEnd } from '../pty.ts';
+import { createStm32Simulator, type Stm32BootloaderSim } from '../stm32/index.ts';
+import { FRAME_BITS_8E1 } from '../stm32/host.ts';
+
+export const DEMO_CHIP = 'f103';
+const VENDOR_ID = '3f0c9d2e-6a51-4c8e-9b7d-2d1e0f4a5b6c';
+const CLASS_ID = '8e2b1c4d-5f60-4a7b-8c9d-0e1f2a3b4c5d';
+const DAY = 86_400_000;
+/** Where the per-unit data goes, from the start of flash (a page of its own). */
+const DATA_OFFSET = 0x8000;
+
+export interface DemoLineOptions {
+  /** Ports on the line (default 6). */
+  units?: number;
+  /** Line rate (default 115200; 0 = unpaced). */
+  baud?: number;
+  /** Multiplies the simulated flash timings (default 1: datasheet typical). */
+  timeScale?: number;
+}
+
+export interface DemoLine {
+  /** Data directory of the demo station: trust store, service log, batches. */
+  dataDir: string;
+  bundle: string;
+  data: string;
+  dataAddress: number;
+  uidAddress: number;
+  /** Port paths, one per slot. */
+  ports: string[];
+  /** Lists the ports that hold a unit now (the station's port lister). */
+  list: PortLister;
+  /** Pulls the units on these ports and plugs fresh blank ones in (after a short gap the station sees). */
+  nextUnits(ports: string[]): void;
+  close(): void;
+}
+
+/** One port of the line: a pty whose unit can be swapped for the next one. */
+class Slot {
+  readonly pty: PtyEnd;
+  private sim: Stm32BootloaderSim | undefined;
+  private readonly toHost: PacedLine;
+  private readonly toChip: PacedLine;
+  plugged = false;
+
+  constructor(baud: number) {
+    this.pty = openPty();
+    this.toHost = new PacedLine(baud, FRAME_BITS_8E1, (d) => this.pty.write(d));
+    this.toChip = new PacedLine(baud, FRAME_BITS_8E1, (d) => this.sim?.feed(d));
+    this.pty.onData((d) => {
+      if (this.plugged) this.toChip.push(d);
+    });
+  }
+
+  plug(sim: Stm32BootloaderSim): void {
+    this.sim = sim;
+    sim.onOutput((d) => {
+      if (this.sim === sim) this.toHost.push(d);
+    });
+    sim.setDrain(async () => {
+      while (this.toHost.pending > 0) await new Promise((r) => setTimeout(r, 1));
+    });
+    sim.onReset(() => this.toChip.flush());
+    this.plugged = true;
+  }
+
+  unplug(): void {
+    this.plugged = false;
+    this.toChip.flush();
+    this.toHost.flush();
+    this.sim?.close();
+    this.sim = undefined;
+  }
+
+  close(): void {
+    this.unplug();
+    this.toHost.close();
+    this.toChip.close();
+    this.pty.close();
+  }
+}
+
+function bytes(n: number, seed: number): Uint8Array {
+  const next = seededRandom(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
+}
+
+export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> {
+  const count = o.units ?? 6;
+  const baud = o.baud ?? 115200;
+  const chip = findChip(DEMO_CHIP);
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-demo-line-'));
+  const dataDir = join(dir, 'station');
+  try {
+    // A vendor made for this run, trusted only by the demo's own trust store.
+    const rootKey = generateKey('ed25519');
+    const releaseKey = generateKey('ed25519');
+    const now = Date.now();
+    const root = signRoot(
+      buildRoot({
+        vendorId: VENDOR_ID,
+        vendorName: 'Unbrick demo factory',
+        version: 1,
+        created: new Date(now - DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
+        expires: new Date(now + 30 * DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
+        rootKeys: [rootKey],
+        rootThreshold: 1,
+        releaseKeys: [releaseKey],
+        releaseThreshold: 1,
+        imageKeys: [],
+      }),
+      [rootKey],
+    );
+    TrustStore.init(dataDir).addRoot(root, rootKey.fingerprint);
+    writeFileSync(join(dir, 'boot.bin'), bytes(4096, 5));
+    writeFileSync(join(dir, 'app.bin'), bytes(6000, 6));
+    const bundle = join(dir, 'demo-sensor-provisioning.ubundle');
+    await createBundle(
+      {
+        kind: 'provisioning',
+        product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Demo sensor', hardwareRevisions: ['A'], mcuProductId: chip.pid },
+        version: '1.0.0',
+        sequence: 1,
+        validDays: 30,
+        payloads: [
+          { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
+          { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
+        ],
+        provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+      },
+      dir,
+      [releaseKey],
+      bundle,
+    );
+    const data = join(dir, 'serials.csv');
+    writeFileSync(data, 'serial,mac\n' + Array.from({ length: 500 }, (_, i) => `DS-${String(i + 1).padStart(4, '0')},02:de:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}\n`).join(''));
+
+    let made = 0;
+    const blankUnit = (): Stm32BootloaderSim => {
+      const n = made++;
+      const sim = createStm32Simulator({ chip: DEMO_CHIP, timeScale: o.timeScale ?? 1 });
+      const size = chip.flash.end - chip.flash.start;
+      sim.chip.flash.program(size - 16, bytes(12, 1000 + n));
+      if (n % 6 === 2) {
+        sim.chip.setReadoutProtect(); // from a wrong lot: the station must refuse it
+        sim.reset();
+      }
+      return sim;
+    };
+    const slots = Array.from({ length: count }, () => new Slot(baud));
+    for (const s of slots) s.plug(blankUnit());
+    const timers = new Set<NodeJS.Timeout>();
+    return {
+      dataDir,
+      bundle,
+      data,
+      dataAddress: chip.flash.start + DATA_OFFSET,
+      uidAddress: chip.flash.end - 16,
+      ports: slots.map((s) => s.pty.path),
+      list: async () =>
+        slots
+          .filter((s) => s.plugged)
+          .map((s) => ({ path: s.pty.path, vendorId: 'demo', productId: 'line', manufacturer: 'Unbrick demo line (simulated unit)' })),
+      nextUnits(ports) {
+        for (const s of slots) {
+          if (!ports.includes(s.pty.path) || !s.plugged) continue;
+          s.unplug();
+          // Out long enough for the station to see the port empty (it polls every 300 ms in the demo).
+          const t = setTimeout(() => {
+            timers.delete(t);
+            s.plug(blankUnit());
+          }, 900);
+          timers.add(t);
+        }
+      },
+      close() {
+        for (const t of timers) clearTimeout(t);
+        for (const s of slots) s.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
