@@ -57,7 +57,42 @@ const IMG_ERR: Record<number, string> = {
 const GROUP_ERR: Record<number, Record<number, string>> = {
   0: { 1: 'unknown OS management error', 2: 'invalid info format', 3: 'query not recognised', 4: 'RTC not set', 5: 'RTC command failed', 6: 'query response value too large' },
   1: IMG_ERR,
-  3: { 1: 'unknown settings error', 2: 'setting key too long', 3: 'setting not found', 4: 'setting value too large', 5: 'settings are read-only' },
+  // settings_mgmt.h (Zephyr): SETTINGS_MGMT_ERR_*.
+  3: {
+    1: 'unknown settings error',
+    2: 'the setting name is too long for the device',
+    3: 'no such setting (the firmware has no handler for this name)',
+    4: 'this setting cannot be read',
+    5: 'no settings handler for this name\'s root',
+    6: 'this setting cannot be written',
+    7: 'this setting cannot be deleted',
+  },
+  // fs_mgmt.h (Zephyr): FS_MGMT_ERR_*.
+  8: {
+    1: 'unknown file-system error',
+    2: 'the file name is not valid',
+    3: 'no such file',
+    4: 'the path is a directory, not a file',
+    5: 'the file could not be opened',
+    6: 'seeking in the file failed',
+    7: 'reading the file failed',
+    8: 'truncating the file failed',
+    9: 'deleting the file failed',
+    10: 'writing the file failed (file system full?)',
+    11: 'the offset does not match the file on the device (it changed or the upload was interrupted)',
+    12: 'the offset is beyond the end of the file',
+    13: 'the device does not offer that hash or checksum type',
+    14: 'no file system is mounted at that path',
+    15: 'the file system is read-only',
+    16: 'the file is empty',
+    17: 'closing the file failed',
+  },
+};
+
+/** Stable codes for the group errors a caller acts on (the rest stay `smp.group-error`). */
+const GROUP_CODE: Record<number, Record<number, string>> = {
+  3: { 2: 'smp.setting-name-too-long', 3: 'smp.setting-not-found', 4: 'smp.setting-not-readable', 5: 'smp.setting-not-found', 6: 'smp.setting-not-writable', 7: 'smp.setting-not-deletable' },
+  8: { 2: 'smp.file-bad-name', 3: 'smp.file-not-found', 4: 'smp.file-is-directory', 10: 'smp.file-write-failed', 11: 'smp.file-offset-mismatch', 13: 'smp.hash-type-unsupported', 14: 'smp.file-no-mount', 15: 'smp.file-read-only', 16: 'smp.file-empty' },
 };
 
 const GROUP_NAME: Record<number, string> = { 0: 'OS', 1: 'image', 2: 'statistics', 3: 'settings', 8: 'file system', 9: 'shell', 63: 'Zephyr basic' };
@@ -73,7 +108,7 @@ export function answerError(body: unknown, what: string): UnbrickError | undefin
   if (b.err && typeof b.err === 'object' && typeof b.err.rc === 'number' && b.err.rc !== 0) {
     const group = typeof b.err.group === 'number' ? b.err.group : -1;
     const text = GROUP_ERR[group]?.[b.err.rc] ?? `${GROUP_NAME[group] ?? `group ${group}`} error ${b.err.rc}`;
-    return deviceError(`smp.group-error`, `${what} failed: ${text}.`, { group, rc: b.err.rc });
+    return deviceError(GROUP_CODE[group]?.[b.err.rc] ?? 'smp.group-error', `${what} failed: ${text}.`, { group, rc: b.err.rc });
   }
   if (typeof b.rc === 'number' && b.rc !== 0) {
     if (b.rc === 8) return deviceError('smp.unsupported', `This device does not support ${what}.`, { rc: 8 });

@@ -20,6 +20,9 @@ import { readSlotImage, versionText, type ImageChecker } from '../smp/image-chec
 import { CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
 import type { SmpHeader } from '../../smp/header.ts';
 import { createHash } from 'node:crypto';
+import { SimSettings, settingsToV1, type SettingsOptions } from './settings.ts';
+import { SimFileSystem, fsToV1, type FileSystemOptions } from './file-system.ts';
+import type { GroupAnswer } from './group-answer.ts';
 
 export interface ZephyrOptions {
   checker: ImageChecker;
@@ -41,6 +44,10 @@ export interface ZephyrOptions {
   powerLossAfterSectors?: number;
   /** Boot time after the 250 ms reset delay. */
   bootMs?: number;
+  /** The settings the application handles (group 3); default: no handler, as in the recorded sample. */
+  settings?: SettingsOptions;
+  /** A file system with the file management group (group 8); default: none (not in the recorded sample). */
+  fs?: FileSystemOptions;
 }
 
 /** MGMT_ERR codes (smp v1 `rc`). */
@@ -63,7 +70,11 @@ export class ZephyrDevice extends SmpDevice {
   readonly flash: NorFlash;
   readonly slots: ImageSlots;
   readonly storage: { offset: number; size: number };
-  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors'>> & Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors'>;
+  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'settings' | 'fs'>> & Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors'>;
+  /** The application's settings (RAM values and what the storage partition holds). */
+  readonly settings: SimSettings;
+  /** The file system, when the application has one. */
+  readonly fileSystem: SimFileSystem | undefined;
   private upload: { active: boolean; off: number; size: number; sha: Uint8Array } = { active: false, off: 0, size: 0, sha: new Uint8Array(0) };
   private lastResponseHeader: Uint8Array = new Uint8Array(8);
   private bootedAt = performance.now();
@@ -92,10 +103,15 @@ export class ZephyrDevice extends SmpDevice {
     // native_sim layout: mcuboot 0xC000, slot0, slot1, then storage (scratch is unused by swap-move).
     const boot = 0xc000;
     const storage = 0x4000;
-    const total = boot + 2 * slotSize + storage;
+    // A littlefs partition after storage, when the application has a file system.
+    const lfs = options.fs ? (options.fs.size ?? 0x10000) : 0;
+    const total = boot + 2 * slotSize + storage + lfs;
     this.flash = new NorFlash(sectorsFromRuns([[total / sectorSize, sectorSize]]), 0xff, options.timing);
     this.slots = { primary: { offset: boot, size: slotSize }, secondary: { offset: boot + slotSize, size: slotSize } };
     this.storage = { offset: boot + 2 * slotSize, size: storage };
+    this.settings = new SimSettings(this.flash, this.storage, options.settings);
+    // fs_mgmt_config.h: download chunk = netbuf size - 47 bytes of worst-case header and CBOR.
+    this.fileSystem = options.fs ? new SimFileSystem(this.flash, { offset: this.storage.offset + storage, size: lfs }, bufSize - 47, options.fs) : undefined;
   }
 
   /** Largest image MCUboot can swap in (two sectors of swap-move overhead). */
@@ -113,6 +129,9 @@ export class ZephyrDevice extends SmpDevice {
   protected boot(): number {
     this.upload = { active: false, off: 0, size: 0, sha: new Uint8Array(0) };
     this.bootedAt = performance.now();
+    // The application starts: settings_load() and the file system mount (unwritten data is gone).
+    this.settings.load();
+    this.fileSystem?.mountFs();
     if (this.opts.bootloader === 'none') return 0;
     try {
       const out = bootGo(this.flash, this.slots, this.opts.checker, { powerLossAfter: this.opts.powerLossAfterSectors });
@@ -206,19 +225,35 @@ export class ZephyrDevice extends SmpDevice {
       case '3/0/r':
       case '3/0/w':
       case '3/1/w':
-        // No settings handler is registered in the sample: every key is unknown.
-        return this.groupErr(h, 3, 3, M.ENOENT);
       case '3/2/w':
       case '3/3/r':
       case '3/3/w':
-        return this.send(h, zmap([]));
+        return this.groupAnswer(h, 3, this.settings.handle(h.id, read, body), settingsToV1);
       case '63/0/w': {
         const ms = eraseRange(this.flash, this.storage.offset, this.storage.size);
         return this.send(h, zmap([]), { delayMs: ms });
       }
       default:
+        if (h.group === 8 && this.fileSystem) return this.groupAnswer(h, 8, this.fileSystem.handle(h.id, read, body), fsToV1);
         return this.rc(h, M.ENOTSUP);
     }
+  }
+
+  /** A group's decision as the wire answer (unknown command: ENOTSUP). */
+  private groupAnswer(h: SmpHeader, group: number, a: GroupAnswer | undefined, toV1: (code: number) => number): Reply {
+    if (!a) return this.rc(h, M.ENOTSUP);
+    if ('rc' in a) return this.rc(h, a.rc);
+    const extra = a.delayMs ? { delayMs: a.delayMs } : {};
+    if ('err' in a) {
+      if (h.version === 1) return this.send(h, zmap([['err', zmap([['group', group], ['rc', a.err]])], ...(a.extra ?? [])]), extra);
+      return this.rc(h, toV1(a.err), extra);
+    }
+    return this.send(h, a.body, extra);
+  }
+
+  override dispose(): void {
+    this.fileSystem?.dispose();
+    super.dispose();
   }
 
   private tasks(): CborValue {

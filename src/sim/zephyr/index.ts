@@ -6,6 +6,7 @@
  *   const port = connectInProcess(dev, { baud: 115200 });
  */
 import { ZephyrDevice, type ZephyrOptions } from './device.ts';
+import { FactoryUnit } from './factory-unit.ts';
 import { imageChecker } from '../smp/image-check.ts';
 import { MCUBOOT_DEV_KEY_P256 } from '../smp/keys.ts';
 import { flashProfile } from '../smp/flash-timing.ts';
@@ -25,4 +26,12 @@ export function createZephyrSim(o: ZephyrSimOptions = {}): ZephyrDevice {
   const dev = new ZephyrDevice({ ...rest, checker: imageChecker(keys?.length ? keys : [MCUBOOT_DEV_KEY_P256]), timing: flashProfile(flash ?? 'nrf52840').timing });
   if (running) dev.program(0, running);
   return dev;
+}
+
+export { FactoryUnit } from './factory-unit.ts';
+
+/** A unit in MCUboot serial recovery that runs this Zephyr application once an image is written and it restarts. */
+export function createFactoryUnit(o: Omit<ZephyrSimOptions, 'running'> = {}): FactoryUnit {
+  const { keys, flash, ...rest } = o;
+  return new FactoryUnit({ app: { ...rest, checker: imageChecker(keys?.length ? keys : [MCUBOOT_DEV_KEY_P256]), timing: flashProfile(flash ?? 'nrf52840').timing } });
 }
