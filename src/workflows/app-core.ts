@@ -8,6 +8,7 @@ import { hostname, userInfo } from 'node:os';
 import type { JobSnapshot, WorkflowName, WorkflowOptions, DeviceSummary } from '../api/contract.ts';
 import { deviceError, UnbrickError } from '../core/errors.ts';
 import type { DemoLab } from '../sim/lab/lab.ts';
+import { LAB_BUNDLE_PRODUCT } from '../sim/lab/vendor.ts';
 import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/service-log.ts';
 import { DeviceRegistry, type DeviceHandle } from './devices.ts';
 import { Job } from './job.ts';
@@ -110,6 +111,8 @@ export class AppCore {
           { name: 'lab scenario', value: u.spec.scenario },
         ],
         open: () => lab.open(u.spec.id),
+        libraryDir: () => lab.libraryDir(),
+        product: LAB_BUNDLE_PRODUCT,
       }));
   }
 

@@ -17,6 +17,14 @@ export interface DeviceHandle {
   identity: { name: string; value: string }[];
   /** Opens the link with the framing a protocol needs (simulated links ignore it). */
   open(framing?: LinkFraming): Promise<ByteTransport>;
+  /**
+   * The data directory this unit's firmware comes from (trust store, golden and
+   * update libraries); absent: the app's own. The demo lab brings its own, so
+   * its keys never enter the user's trust store.
+   */
+  libraryDir?(): Promise<string>;
+  /** The product the unit is known to be before any probing (vendor and class id). */
+  product?: { vendorId: string; classId: string };
 }
 
 export interface LinkFraming {

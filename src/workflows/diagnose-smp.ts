@@ -1,7 +1,7 @@
 /**
  * Diagnose over SMP: what MCUboot serial recovery or a Zephyr application
  * lists about its image slots (versions, hashes, flags), matched against the
- * golden images, as findings. Reads only.
+ * images of the golden and update libraries, as findings. Reads only.
  *
  * MCUboot's serial recovery lists only images that pass their check, so an
  * empty slot and a corrupt image look the same from here; the finding says so.
@@ -9,17 +9,14 @@
 import type { Diagnosis, Finding, Slot } from '../api/contract.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import type { SmpClient } from '../smp/client.ts';
-import { goldenApplications, updateImages } from './golden.ts';
 
 export async function diagnoseSmp(c: SmpClient, kind: 'mcuboot-serial' | 'zephyr-smp', signal: AbortSignal, library: { name: string; imageHash: string }[] = []): Promise<Diagnosis> {
   const listed = await imageGroup.list(c);
   if (signal.aborted) throw new Error('cancelled');
-  // Golden images and released updates this station knows, by image hash.
-  const golden = [...library, ...goldenApplications(), ...updateImages()];
   const findings: Finding[] = [];
   const slots: Slot[] = listed.map((s) => {
     const flags = (['active', 'confirmed', 'pending', 'permanent', 'bootable'] as const).filter((f) => s[f]);
-    const match = golden.find((g) => g.imageHash === s.hash);
+    const match = library.find((g) => g.imageHash === s.hash);
     return { slot: s.slot, image: s.image, version: s.version, hash: s.hash, state: 'valid', flags: [...flags], ...(match ? { golden: match.name } : {}) };
   });
   if (kind === 'mcuboot-serial')
@@ -41,7 +38,7 @@ export async function diagnoseSmp(c: SmpClient, kind: 'mcuboot-serial' | 'zephyr
         action: 'Run Recover to write the golden application.',
       });
     } else {
-      const g = s0.golden ? ` and matches the golden image ${s0.golden}` : ' (not in the golden library)';
+      const g = s0.golden ? ` and matches ${s0.golden}` : ' (in neither the golden nor the update library)';
       findings.push({
         severity: s0.golden ? 'ok' : 'info',
         code: 'slot.valid',

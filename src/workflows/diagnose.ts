@@ -12,7 +12,7 @@ import { openStm32, type Stm32Link } from './stm32-link.ts';
 import { diagnoseStm32 } from './diagnose-stm32.ts';
 import { diagnoseSmp } from './diagnose-smp.ts';
 import { openSmp } from './smp-link.ts';
-import { libraryImages } from './golden.ts';
+import { firmwareSource, libraryImages } from './firmware.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
@@ -40,7 +40,8 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
           if (e.kind === 'mcuboot-serial' || e.kind === 'zephyr-smp') {
             const smp = await openSmp(e.handle);
             try {
-              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal, dataDir ? libraryImages(dataDir) : []);
+              const library = dataDir ? libraryImages((await firmwareSource(e.handle, dataDir)).dir) : [];
+              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal, library);
               registry.update(deviceId, { diagnosis: ctx.state.diagnosis });
             } finally {
               await smp.close();

@@ -1,6 +1,6 @@
 /**
- * Recover through MCUboot serial recovery: push the matching golden image to
- * slot 0, check the hash the device then lists, reset, and check that the unit
+ * Recover through MCUboot serial recovery: push the golden image (from a
+ * verified golden bundle of the library) to slot 0, check the hash the device then lists, reset, and check that the unit
  * answers again with the golden image in place. A cancelled or failed upload
  * is resumed by uploading again (the image is rewritten from its start; the
  * slot held no valid image before, so nothing is lost meanwhile).
@@ -12,11 +12,11 @@ import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
 import { type JobDefinition, releasingOnFailure } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
-import { goldenApplications } from './golden.ts';
+import { firmwareSource, goldenForSmp, type BundleOrigin } from './firmware.ts';
 
 export interface RecoverState {
   goldenId?: string;
-  golden?: { name: string; version: string; imageHash: string; bytes: number; sha256?: string };
+  golden?: { name: string; version: string; imageHash: string; bytes: number; bundle: BundleOrigin };
   /** The user allowed the write (kept across a resume). */
   allowed?: boolean;
   uploaded?: { seconds: number; restarts: number };
@@ -24,7 +24,7 @@ export interface RecoverState {
   cameBack?: string;
 }
 
-export function recoverJob(registry: DeviceRegistry, deviceId: string, options: { goldenId?: string }): JobDefinition<RecoverState> {
+export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { goldenId?: string }): JobDefinition<RecoverState> {
   const entry = () => registry.get(deviceId);
   let smp: SmpLink | undefined;
   let image: Uint8Array | undefined;
@@ -40,12 +40,12 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, options: 
       id: 'golden',
       title: 'Find the golden image',
       async run(ctx) {
-        const all = goldenApplications();
-        const g = ctx.state.goldenId ? all.find((x) => x.name === ctx.state.goldenId) : all[0];
-        if (!g) throw deviceError('recover.no-golden', `No golden image "${ctx.state.goldenId}" in the library. Import the product's golden bundle, then try again.`);
+        // Re-verified on every run (a resumed one too): the bytes sent are the bundle's signed bytes.
+        const g = await goldenForSmp(await firmwareSource(entry().handle, dataDir), ctx.state.goldenId);
         image = g.image;
-        ctx.state.golden = { name: g.name, version: g.version, imageHash: g.imageHash, bytes: g.image.length };
-        ctx.log(`Golden image ${g.name}, ${g.image.length} bytes, hash ${g.imageHash.slice(0, 16)}….`);
+        ctx.state.goldenId = g.origin.bundleId;
+        ctx.state.golden = { name: g.name, version: g.version, imageHash: g.imageHash, bytes: g.image.length, bundle: g.origin };
+        ctx.log(`Golden image ${g.name} ${g.version} from bundle ${g.origin.product} ${g.origin.version} [${g.origin.bundleId.slice(0, 12)}], ${g.image.length} bytes, hash ${g.imageHash.slice(0, 16)}….`);
       },
     },
     {

@@ -23,7 +23,7 @@ type Builder<W extends WorkflowName> = (env: WorkflowEnv, deviceId: string, opti
 export const WORKFLOW_BUILDERS: { [W in WorkflowName]: Builder<W> } = {
   detect: (env, deviceId) => detectJob(env.devices, deviceId) as JobDefinition<unknown>,
   diagnose: (env, deviceId) => diagnoseJob(env.devices, deviceId, env.dataDir) as JobDefinition<unknown>,
-  recover: (env, deviceId, options) => recoverJob(env.devices, deviceId, options) as JobDefinition<unknown>,
-  unbrick: (env, deviceId) => unbrickJob(env.devices, deviceId) as JobDefinition<unknown>,
-  update: (env, deviceId, options) => updateJob(env.devices, deviceId, options) as JobDefinition<unknown>,
+  recover: (env, deviceId, options) => recoverJob(env.devices, deviceId, env.dataDir, options) as JobDefinition<unknown>,
+  unbrick: (env, deviceId, options) => unbrickJob(env.devices, deviceId, env.dataDir, options) as JobDefinition<unknown>,
+  update: (env, deviceId, options) => updateJob(env.devices, deviceId, env.dataDir, options) as JobDefinition<unknown>,
 };

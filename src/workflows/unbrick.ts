@@ -2,15 +2,18 @@
  * Full unbrick through the STM32 ROM bootloader, for a unit whose MCUboot is
  * gone: readout-unprotect if needed (explicit confirmation: it erases the
  * chip), lift write protection over the sectors to rewrite (confirmation),
- * write MCUboot and the golden application (confirmation), verify, restore the
- * protection policy, and reset.
+ * write every flash region of the product's golden bundle (MCUboot and the
+ * application; confirmation), verify, restore the protection policy, and reset.
+ * The protection policy restored: the sectors holding the bootloader, plus any
+ * sector that was write-protected before and had to be lifted (a unit never
+ * leaves less protected than it came).
  *
  * Resumable: the write keeps a checkpoint (sectors erased, blocks the
  * bootloader acknowledged); after a cancel or a lost link, resume reconnects
  * and continues from the next block. Blocks are rewritten with the same data
  * at most once, which NOR flash tolerates; verify reads everything back.
  */
-import { deviceError, UnbrickError } from '../core/errors.ts';
+import { UnbrickError } from '../core/errors.ts';
 import { eraseUnits, unitsCovering } from '../stm32/chips/index.ts';
 import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
@@ -18,7 +21,7 @@ import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition, StepContext } from './job.ts';
 import { openStm32, type Stm32Link } from './stm32-link.ts';
-import { goldenForStm32, type GoldenSet } from './golden.ts';
+import { firmwareSource, goldenForStm32, type GoldenSet } from './firmware.ts';
 
 const BLOCK = 256;
 const TRANSIENT = new Set(['stm32.timeout', 'stm32.garbled', 'stm32.nack', 'stm32.write-failed']);
@@ -46,7 +49,7 @@ export interface UnbrickState {
   protectedAgain?: number[];
 }
 
-export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefinition<UnbrickState> {
+export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { bundleId?: string } = {}): JobDefinition<UnbrickState> {
   const entry = () => registry.get(deviceId);
   let link: Stm32Link | undefined;
   let linkSignal: AbortSignal | undefined;
@@ -83,7 +86,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
     }));
 
   const plan = (g: GoldenSet) =>
-    [g.bootloader, g.application].flatMap((p) => {
+    g.regions.flatMap((p) => {
       const blocks: { address: number; data: Uint8Array }[] = [];
       for (let off = 0; off < p.data.length; off += BLOCK) {
         const data = p.data.subarray(off, off + BLOCK);
@@ -110,10 +113,9 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
         title: 'Connect and find the golden images',
         async run(ctx) {
           const s = await session(ctx);
-          const g = goldenForStm32(s.info.pid);
-          if (!g) throw deviceError('unbrick.no-golden', `No golden images are known for ${s.chip.name}. Import the product's golden bundle first.`);
+          const g = await goldenForStm32(await firmwareSource(entry().handle, dataDir), s.info.pid, options.bundleId);
           ctx.state.golden = g;
-          ctx.log(`${s.chip.name}; golden set: ${g.origin}.`);
+          ctx.log(`${s.chip.name}; golden bundle ${g.origin.product} ${g.origin.version} [${g.origin.bundleId.slice(0, 12)}]: ${g.regions.map((r) => r.name).join(', ')}.`);
         },
       },
       {
@@ -142,16 +144,16 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
           const s = await session(ctx);
           const g = ctx.state.golden!;
           const ob = await readOptionBytes(s, { signal: ctx.signal });
-          const needed = [...new Set([g.bootloader, g.application].flatMap((p) => unitsCovering(s.chip, p.address, p.data.length).map((u) => u.index)))];
+          const needed = [...new Set(g.regions.flatMap((p) => unitsCovering(s.chip, p.address, p.data.length).map((u) => u.index)))];
           const hit = needed.filter((i) => ob.wrpPages.includes(i));
           if (!hit.length) return { skipped: 'None of the sectors to rewrite is write-protected.' };
           await ctx.confirm({
             title: `Lift write protection on sectors ${formatRuns(hit)}?`,
-            message: `The bootloader sectors (${formatRuns(hit)}) are write-protected, so nothing can be written there. Unbrick lifts the protection now and restores the product's protection policy at the end.`,
+            message: `Sectors ${formatRuns(hit)} are write-protected, so nothing can be written there. The bootloader lifts write protection on every sector at once (${formatRuns(ob.wrpPages)} now); Unbrick protects all of them again at the end, with the bootloader's sectors.`,
             confirmLabel: 'Lift write protection',
           });
           await writeUnprotect(s);
-          ctx.state.wrpLifted = hit;
+          ctx.state.wrpLifted = ob.wrpPages; // write-unprotect clears every sector's protection, not just these
         },
       },
       {
@@ -160,12 +162,12 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
         async run(ctx) {
           const s = await session(ctx);
           const g = ctx.state.golden!;
-          const sectors = [...new Set([g.bootloader, g.application].flatMap((p) => unitsCovering(s.chip, p.address, p.data.length).map((u) => u.index)))].sort((a, b) => a - b);
+          const sectors = [...new Set(g.regions.flatMap((p) => unitsCovering(s.chip, p.address, p.data.length).map((u) => u.index)))].sort((a, b) => a - b);
           const todo = sectors.filter((i) => !ctx.state.erased.includes(i));
           if (ctx.state.blocksDone === 0 && todo.length === sectors.length)
             await ctx.confirm({
               title: `Erase sectors ${formatRuns(sectors)} and write the golden images?`,
-              message: `Writes ${g.bootloader.name} (${g.bootloader.data.length} bytes) at 0x${g.bootloader.address.toString(16)} and ${g.application.name} (${g.application.data.length} bytes) at 0x${g.application.address.toString(16)}. What those sectors hold now is replaced.`,
+              message: `Writes ${g.regions.map((r) => `${r.name} (${r.data.length} bytes) at 0x${r.address.toString(16)}`).join(', ')}, from golden bundle ${g.origin.product} ${g.origin.version}. What those sectors hold now is replaced.`,
               confirmLabel: 'Erase and write',
             });
           if (todo.length) {
@@ -224,7 +226,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
             // flash cannot be fixed without an erase: rewrite the sectors concerned (erase, write, verify).
             ctx.log(`Sectors ${formatRuns(bad)} do not hold the image: rewriting them.`, 'warn');
             const units = eraseUnits(s.chip).filter((u) => bad.includes(u.index));
-            const segments = [g.bootloader, g.application].flatMap((p) =>
+            const segments = g.regions.flatMap((p) =>
               units
                 .map((u) => {
                   const from = Math.max(p.address, u.address);
@@ -245,9 +247,8 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
         async run(ctx) {
           const s = await session(ctx);
           const g = ctx.state.golden!;
-          const units = eraseUnits(s.chip).length;
-          const want = g.wrpSectors.filter((i) => i < units);
-          if (!want.length) return { skipped: 'The product policy protects no sectors.' };
+          const boot = unitsCovering(s.chip, g.bootloader.address, g.bootloader.data.length).map((u) => u.index);
+          const want = [...new Set([...boot, ...(ctx.state.wrpLifted ?? [])])].sort((a, b) => a - b);
           const back = await protectPages(s, want);
           ctx.state.protectedAgain = back.wrpPages;
           ctx.log(`Write protection restored on sectors ${formatRuns(back.wrpPages)}.`);
@@ -258,7 +259,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
         title: 'Start the unit',
         async run(ctx) {
           const s = await session(ctx);
-          await s.client.go(ctx.state.golden!.layout.partitions.mcuboot.address);
+          await s.client.go(ctx.state.golden!.bootloader.address);
           ctx.log('Jumped to MCUboot.');
           await link?.close();
           link = undefined;
@@ -271,7 +272,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string): JobDefin
       const g = s.golden;
       if (!g || !s.verified) return { summary: `Stopped before the images were verified (${s.blocksDone} blocks written). Resume to continue.` };
       return {
-        summary: `MCUboot and application ${g.application.version ?? ''} written and verified (${s.verified})${s.protectedAgain ? `; sectors ${formatRuns(s.protectedAgain)} protected again` : ''}${s.rdpRemoved ? '; readout protection was removed' : ''}.`,
+        summary: `Golden bundle ${g.origin.product} ${g.origin.version} written and verified (${s.verified})${s.protectedAgain ? `; sectors ${formatRuns(s.protectedAgain)} protected again` : ''}${s.rdpRemoved ? '; readout protection was removed' : ''}.`,
         findings: [],
       };
     },

@@ -2,9 +2,10 @@
  * Offline update of a unit running its application (Zephyr SMP): upload the
  * new image to slot 1, mark it for a test boot, restart, wait for the unit to
  * come back, and confirm the new image once it runs (or report that MCUboot
- * reverted it). The image comes from the station's update set; checking a
- * signed update bundle before this runs is the bundle verifier's job (not yet
- * wired into this workflow).
+ * reverted it). The image comes from a verified bundle of the update library,
+ * checked again (signatures, expiry, anti-rollback, no downgrade from what the
+ * unit runs) right before it is sent; once the unit runs it confirmed, the
+ * bundle's sequence becomes this laptop's anti-rollback floor.
  */
 import { checkError, deviceError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
@@ -13,12 +14,16 @@ import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
 import { type JobDefinition, releasingOnFailure } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
-import { updateImages } from './golden.ts';
+import { firmwareSource, updateForSmp, type BundleOrigin } from './firmware.ts';
+import { BundleLibrary } from '../trust/library.ts';
+import { compareVersions } from '../formats/bundle/metadata.ts';
 
 export interface UpdateState {
   bundleId?: string;
   confirm: boolean;
-  target?: { name: string; version: string; imageHash: string; bytes: number };
+  target?: { name: string; version: string; imageHash: string; bytes: number; bundle: BundleOrigin };
+  /** The version the unit ran before the update (for the report). */
+  before?: string;
   allowed?: boolean;
   uploaded?: boolean;
   running?: string;
@@ -26,7 +31,7 @@ export interface UpdateState {
   confirmed?: boolean;
 }
 
-export function updateJob(registry: DeviceRegistry, deviceId: string, options: { bundleId?: string; confirm?: boolean }): JobDefinition<UpdateState> {
+export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { bundleId?: string; confirm?: boolean }): JobDefinition<UpdateState> {
   const entry = () => registry.get(deviceId);
   let smp: SmpLink | undefined;
   let image: Uint8Array | undefined;
@@ -42,14 +47,19 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, options: {
       id: 'image',
       title: 'Pick the update image',
       async run(ctx) {
-        const all = updateImages();
-        const u = ctx.state.bundleId ? all.find((x) => x.name === ctx.state.bundleId) : all.at(-1);
-        if (!u) throw deviceError('update.no-image', `No update "${ctx.state.bundleId}" on this station.`);
+        const src = await firmwareSource(entry().handle, dataDir);
+        const u = await updateForSmp(src, ctx.state.bundleId);
+        ctx.state.bundleId = u.origin.bundleId;
         const listed = await imageGroup.list(await client());
         const active = listed.find((s) => s.active);
         if (active?.hash === u.imageHash && active.confirmed) return { skipped: `The unit already runs ${u.version}, confirmed.` };
+        // MCUboot may be built without downgrade prevention: refuse an older image here (the bundle check covers this laptop's floor).
+        const running = /^\d+\.\d+\.\d+/.exec(active?.version ?? '')?.[0];
+        if (running && compareVersions(u.version, running) < 0)
+          throw checkError('update.downgrade', `The unit runs ${running}, newer than the update's ${u.version}. Unbrick does not install an older release; use the newest update bundle.`);
+        ctx.state.before = active?.version;
         image = u.image;
-        ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, bytes: u.image.length };
+        ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, bytes: u.image.length, bundle: u.origin };
         // Slot 1 may already hold this very image (an earlier, interrupted update): no need to send it again.
         if (listed.some((s) => s.slot === 1 && s.hash === u.imageHash)) ctx.state.uploaded = true;
         else {
@@ -146,6 +156,10 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, options: {
         const after = await imageGroup.setState(await client(), { confirm: true });
         if (!after.some((s) => s.hash === t.imageHash && s.active && s.confirmed)) throw checkError('update.not-confirmed', 'The unit did not confirm the new image.');
         ctx.state.confirmed = true;
+        // The unit runs it: this laptop now refuses older update bundles for the product.
+        const lib = new BundleLibrary('update', { dir: (await firmwareSource(entry().handle, dataDir)).dir });
+        await lib.recordInstalled(lib.find(t.bundle.bundleId));
+        ctx.log(`Anti-rollback floor raised to ${t.bundle.product} sequence ${t.bundle.sequence}.`);
       },
     },
   ];

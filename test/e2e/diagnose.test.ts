@@ -68,7 +68,7 @@ test('diagnose the SMP units, then recover the corrupt one from the UI', { timeo
   await open('lab-healthy-pending', 'zephyr-smp');
   await run('diagnose');
   await finding(/Slot 1 holds a pending test image 1\.3\.0/);
-  await finding(/Slot 0 holds image 1\.2\.0, confirmed and matches the golden image/);
+  await finding(/Slot 0 holds image 1\.2\.0, confirmed and matches Unbrick demo gateway 1\.2\.0 \(golden\)/);
   await screenshot(page, '11-diagnose-pending-test');
 
   await open('lab-corrupt-image', 'mcuboot-serial');

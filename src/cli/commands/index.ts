@@ -10,11 +10,11 @@ import { usbGroup, udevGroup } from './usb.ts';
 import { dfuGroup } from './dfu.ts';
 import { bundleGroup } from './bundle.ts';
 import { trustGroup } from './trust.ts';
-import { goldenGroup } from './golden.ts';
+import { goldenGroup, updatesGroup } from './library.ts';
 import { stm32Group } from './stm32.ts';
 import { simGroup } from './sim.ts';
 import { smpGroup } from './smp.ts';
 import { portsGroup } from './ports.ts';
 import { stationGroup } from './station.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, runGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, runGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, updatesGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup];

@@ -12,7 +12,9 @@ import { EXIT, usageError } from '../../core/errors.ts';
 import { AppCore } from '../../workflows/app-core.ts';
 import { DemoLab } from '../../sim/lab/lab.ts';
 import { LAB_UNITS } from '../../sim/lab/units.ts';
-import { WORKFLOWS, type JobSnapshot, type WorkflowName } from '../../api/contract.ts';
+import { WORKFLOWS, type JobSnapshot, type WorkflowName, type WorkflowOptions } from '../../api/contract.ts';
+import { existsSync } from 'node:fs';
+import { BundleLibrary } from '../../trust/library.ts';
 
 const WORDS: Record<WorkflowName, string> = {
   detect: 'identify what answers on the port (changes nothing)',
@@ -57,8 +59,9 @@ async function runWorkflow(workflow: WorkflowName, ctx: CommandContext) {
     const shown = new Set<string>();
     const yes = ctx.values.yes === true;
     const rl = !yes && ctx.tty && process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
+    const options = await bundleOption(workflow, ctx, (await core.devices.get(deviceId).handle.libraryDir?.()) ?? core.opts.dataDir);
     const runOne = async (w: WorkflowName, record: boolean): Promise<JobSnapshot> => {
-      const job = core.job(core.startJob(w, deviceId, {}, { record }).id);
+      const job = core.job(core.startJob(w, deviceId, w === workflow ? options : {}, { record }).id);
       const stop = () => job.cancel();
       ctx.signal.addEventListener('abort', stop, { once: true });
       let lastProgress = 0;
@@ -110,6 +113,20 @@ async function runWorkflow(workflow: WorkflowName, ctx: CommandContext) {
   }
 }
 
+/**
+ * `--bundle`: a library entry (id or unique prefix), or a bundle file, which is
+ * verified and imported into the golden (recover, unbrick) or update library
+ * first, so a file takes the same checked path as a library entry.
+ */
+async function bundleOption(w: WorkflowName, ctx: CommandContext, libraryDir: string): Promise<WorkflowOptions[WorkflowName]> {
+  const given = stringOpt(ctx, 'bundle');
+  if (!given) return {};
+  if (w === 'detect' || w === 'diagnose') throw usageError('usage.bundle-unused', `--bundle is for recover, unbrick and update; ${w} writes nothing.`);
+  const kind = w === 'update' ? 'update' : 'golden';
+  const id = existsSync(given) ? (await new BundleLibrary(kind, { dir: libraryDir, signal: ctx.signal, log: (l) => ctx.warn(`warning: ${l}`) }).import(given)).entry.id : given;
+  return w === 'recover' ? { goldenId: id } : { bundleId: id };
+}
+
 const command = (w: WorkflowName): Command => ({
   name: w,
   summary: WORDS[w],
@@ -117,6 +134,9 @@ const command = (w: WorkflowName): Command => ({
     port: { type: 'string', value: 'PATH', description: 'the serial port the unit is on' },
     lab: { type: 'string', value: 'UNIT', description: `a demo-lab unit instead (${LAB_UNITS.map((u) => u.id).join(', ')})` },
     yes: { type: 'boolean', short: 'y', description: 'allow every destructive step without asking' },
+    ...(w === 'recover' || w === 'unbrick' || w === 'update'
+      ? { bundle: { type: 'string' as const, value: 'ID|FILE', description: `the ${w === 'update' ? 'update' : 'golden'} bundle: a library id, or a file to verify and import (default: the newest for the unit's product)` } }
+      : {}),
     'data-dir': { type: 'string', value: 'DIR', description: 'where the service log lives (default: the app data directory)' },
   },
   run: (ctx) => runWorkflow(w, ctx),

@@ -9,6 +9,7 @@ import type { ByteTransport } from '../../transport/types.ts';
 import { LAB_UNITS, type LabUnitSpec } from './units.ts';
 import { simulatorFor, type LabFaults, type LabSimulator } from './simulators.ts';
 import { createPipe, type Pipe } from './pipe.ts';
+import { createLabLibraries, type LabLibraries } from './vendor.ts';
 
 export interface LabUnitState {
   spec: LabUnitSpec;
@@ -20,6 +21,7 @@ export interface LabUnitState {
 export class DemoLab {
   private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe }>();
   private readonly listeners = new Set<() => void>();
+  private libs: Promise<LabLibraries> | undefined;
 
   /**
    * @param line how the lab's cables behave: by default like a 115200-baud UART
@@ -78,7 +80,19 @@ export class DemoLab {
     return cable.host;
   }
 
+  /**
+   * The data directory holding the lab's trust store and its golden and update
+   * libraries (made on first use): where lab units' images come from.
+   */
+  async libraryDir(): Promise<string> {
+    this.libs ??= createLabLibraries();
+    return (await this.libs).dir;
+  }
+
   async close(): Promise<void> {
+    const libs = this.libs;
+    this.libs = undefined;
+    (await libs?.catch(() => undefined))?.close();
     for (const u of this.units.values()) {
       u.cable?.cut();
       await u.sim?.dispose?.();

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportPrivatePem, generateKey } from '../../../src/crypto/keys.ts';
-import { goldenDir } from '../../../src/trust/golden.ts';
+import { goldenDir } from '../../../src/trust/library.ts';
 import { rollbackPath } from '../../../src/trust/rollback-state.ts';
 import { baseSpec, Lab, vectorImage, vectorKeyPath, VENDOR_ID, CLASS_ID } from './fixture.ts';
 

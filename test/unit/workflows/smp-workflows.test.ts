@@ -55,8 +55,8 @@ test('diagnose: no valid image in slot 0 for the recovery units; a pending test 
   assert.deepEqual(codes['lab-healthy-pending'], ['ok:slot.valid', 'info:slot.pending-test']);
   const d = c.devices.get('lab-healthy-pending').diagnosis!;
   assert.deepEqual(d.slots!.map((s) => [s.slot, s.version, s.flags.join('+'), s.golden ?? '-']), [
-    [0, '1.2.0', 'active+confirmed+bootable', 'app-1.2.0 (demo lab)'],
-    [1, '1.3.0', 'pending+bootable', 'app-1.3.0 (demo lab)'],
+    [0, '1.2.0', 'active+confirmed+bootable', 'Unbrick demo gateway 1.2.0 (golden)'],
+    [1, '1.3.0', 'pending+bootable', 'Unbrick demo gateway 1.3.0 (update)'],
   ]);
   const pending = c.job(c.listJobs().at(-1)!.id).snapshot().result!.findings![1]!;
   assert.match(pending.text, /Slot 1 holds a pending test image 1\.3\.0/);

@@ -1,12 +1,14 @@
 /**
- * The golden image library: verified `golden` recovery bundles kept in the data
- * directory, found by product or by the hash a unit reports for its slot.
- * Each file is named by its SHA-256; every use re-hashes it (a modified file is
- * detected) and re-verifies it in full against the current trust store (a key
- * revoked since import takes effect at once). Imports verify a private copy
- * first and only then publish it, so a failed import writes nothing.
+ * The bundle libraries kept in the data directory: `golden` recovery bundles
+ * (what Recover and Full unbrick write) and `update` bundles (what Offline
+ * update installs), found by id, by product, or by the hash a unit reports for
+ * its slot. Each file is named by its SHA-256; every use re-hashes it (a
+ * modified file is detected) and re-verifies it in full against the current
+ * trust store (a key revoked since import takes effect at once). Imports verify
+ * a private copy first and only then publish it, so a failed import writes
+ * nothing.
  *
- * Layout: <dataDir>/golden/index.json and <dataDir>/golden/<sha256>.ubundle
+ * Layout: <dataDir>/<golden|updates>/index.json and <sha256>.ubundle beside it.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -14,14 +16,17 @@ import { join } from 'node:path';
 import { asUnbrickError, checkError, inputError, usageError } from '../core/errors.ts';
 import { dataDir } from '../core/paths.ts';
 import { fsyncDir, writeFileAtomic } from '../core/atomic-file.ts';
-import { productKey } from '../formats/bundle/metadata.ts';
+import { productKey, type BundleMetadata } from '../formats/bundle/metadata.ts';
+import { readPayloads } from '../formats/bundle/payloads.ts';
 import { isoSeconds } from '../formats/bundle/schema.ts';
 import { checkBundle, type CheckOptions, type CheckResult } from './check.ts';
 
-export interface GoldenEntry {
+export type LibraryKind = 'golden' | 'update';
+
+export interface LibraryEntry {
   id: string;
   file: string;
-  product: { vendorId: string; classId: string; name: string; hardwareRevisions: string[] };
+  product: { vendorId: string; classId: string; name: string; hardwareRevisions: string[]; mcuProductId?: number };
   version: string;
   sequence: number;
   expires: string;
@@ -31,18 +36,28 @@ export interface GoldenEntry {
 
 interface IndexFile {
   format: 1;
-  entries: GoldenEntry[];
+  entries: LibraryEntry[];
 }
 
 export interface EntryStatus {
-  entry: GoldenEntry;
+  entry: LibraryEntry;
   ok: boolean;
   code?: string;
   message?: string;
 }
 
-export const goldenDir = (dir = dataDir()): string => join(dir, 'golden');
-const indexPath = (dir: string) => join(goldenDir(dir), 'index.json');
+const FOLDER: Record<LibraryKind, string> = { golden: 'golden', update: 'updates' };
+const WHAT: Record<LibraryKind, string> = { golden: 'golden library', update: 'update library' };
+export const libraryDir = (kind: LibraryKind, dir = dataDir()): string => join(dir, FOLDER[kind]);
+export const goldenDir = (dir = dataDir()): string => libraryDir('golden', dir);
+
+/** A library entry re-verified for use, with its payloads' bytes (each checked against its signed SHA-256). */
+export interface LoadedBundle {
+  entry: LibraryEntry;
+  metadata: BundleMetadata;
+  payloads: Map<string, Uint8Array>;
+  check: CheckResult;
+}
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -50,37 +65,44 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-export class GoldenLibrary {
+export class BundleLibrary {
   readonly dir: string;
   private readonly opts: CheckOptions;
 
-  constructor(opts: CheckOptions = {}) {
+  constructor(
+    readonly kind: LibraryKind,
+    opts: CheckOptions = {},
+  ) {
     this.opts = opts;
     this.dir = opts.dir ?? dataDir();
   }
 
+  private get folder(): string {
+    return libraryDir(this.kind, this.dir);
+  }
+
   private readIndex(): IndexFile {
-    const p = indexPath(this.dir);
+    const p = join(this.folder, 'index.json');
     if (!existsSync(p)) return { format: 1, entries: [] };
     try {
       const f = JSON.parse(readFileSync(p, 'utf8')) as IndexFile;
       if (f.format !== 1 || !Array.isArray(f.entries)) throw new Error('unknown layout');
       return f;
     } catch (e) {
-      throw inputError('golden.index-corrupt', `The golden library index ${p} is damaged (${(e as Error).message}); re-import the golden bundles.`);
+      throw inputError('golden.index-corrupt', `The ${WHAT[this.kind]} index ${p} is damaged (${(e as Error).message}); re-import its bundles.`);
     }
   }
 
   private writeIndex(f: IndexFile): void {
-    writeFileAtomic(indexPath(this.dir), JSON.stringify(f, null, 2) + '\n');
+    writeFileAtomic(join(this.folder, 'index.json'), JSON.stringify(f, null, 2) + '\n');
   }
 
-  entries(): GoldenEntry[] {
+  entries(): LibraryEntry[] {
     return this.readIndex().entries;
   }
 
-  async import(path: string): Promise<{ entry: GoldenEntry; check: CheckResult; alreadyPresent: boolean }> {
-    const gdir = goldenDir(this.dir);
+  async import(path: string): Promise<{ entry: LibraryEntry; check: CheckResult; alreadyPresent: boolean }> {
+    const gdir = this.folder;
     const tmp = join(gdir, `.import.${process.pid}.${Date.now()}.tmp`);
     // Verify a private copy, so the bytes published are exactly the bytes verified.
     if (!existsSync(path)) throw inputError('golden.not-found', `No such bundle file: ${path}.`);
@@ -89,8 +111,11 @@ export class GoldenLibrary {
     try {
       const check = await checkBundle(tmp, { ...this.opts, record: false });
       const md = check.report.metadata;
-      if (md.kind !== 'golden')
-        throw checkError('golden.not-golden', `This is a${md.kind === 'update' ? 'n' : ''} ${md.kind} bundle; only bundles signed as golden recovery bundles go into the golden library.`);
+      if (md.kind !== this.kind)
+        throw checkError(
+          this.kind === 'golden' ? 'golden.not-golden' : 'golden.not-update',
+          `This is a${md.kind === 'update' ? 'n' : ''} ${md.kind} bundle; only bundles signed as ${this.kind === 'golden' ? 'golden recovery' : 'update'} bundles go into the ${WHAT[this.kind]}.`,
+        );
       const id = await sha256File(tmp);
       const index = this.readIndex();
       const existing = index.entries.find((e) => e.id === id);
@@ -98,10 +123,16 @@ export class GoldenLibrary {
         rmSync(tmp, { force: true });
         return { entry: existing, check, alreadyPresent: true };
       }
-      const entry: GoldenEntry = {
+      const entry: LibraryEntry = {
         id,
         file: `${id}.ubundle`,
-        product: { vendorId: md.product.vendorId, classId: md.product.classId, name: md.product.name, hardwareRevisions: md.product.hardwareRevisions },
+        product: {
+          vendorId: md.product.vendorId,
+          classId: md.product.classId,
+          name: md.product.name,
+          hardwareRevisions: md.product.hardwareRevisions,
+          ...(md.product.mcuProductId !== undefined ? { mcuProductId: md.product.mcuProductId } : {}),
+        },
         version: md.version,
         sequence: md.sequence,
         expires: md.expires,
@@ -125,17 +156,17 @@ export class GoldenLibrary {
     }
   }
 
-  find(idOrPrefix: string): GoldenEntry {
+  find(idOrPrefix: string): LibraryEntry {
     const p = idOrPrefix.toLowerCase();
     if (!/^[0-9a-f]{6,64}$/.test(p)) throw usageError('golden.bad-id', 'Give a library entry id (its SHA-256) or a unique prefix of at least 6 hex digits.');
     const hits = this.entries().filter((e) => e.id.startsWith(p));
-    if (hits.length !== 1) throw usageError('golden.not-found', hits.length ? `"${p}" matches ${hits.length} entries; give more digits.` : `No golden library entry starts with "${p}".`);
+    if (hits.length !== 1) throw usageError('golden.not-found', hits.length ? `"${p}" matches ${hits.length} entries; give more digits.` : `No ${WHAT[this.kind]} entry starts with "${p}".`);
     return hits[0]!;
   }
 
   /** Re-hashes and fully re-verifies one entry; returns its file path when it is still good. */
-  async use(entry: GoldenEntry): Promise<{ path: string; check: CheckResult }> {
-    const path = join(goldenDir(this.dir), entry.file);
+  async use(entry: LibraryEntry): Promise<{ path: string; check: CheckResult }> {
+    const path = join(this.folder, entry.file);
     if (!existsSync(path)) throw checkError('golden.file-missing', `The library file for ${entry.product.name} ${entry.version} is missing; re-import it.`, { id: entry.id });
     const actual = await sha256File(path);
     if (actual !== entry.id)
@@ -144,12 +175,24 @@ export class GoldenLibrary {
         sha256: actual,
       });
     const check = await checkBundle(path, { ...this.opts, record: false });
-    if (check.report.metadata.kind !== 'golden' || productKey(check.report.metadata.product) !== productKey(entry.product))
+    if (check.report.metadata.kind !== this.kind || productKey(check.report.metadata.product) !== productKey(entry.product))
       throw checkError('golden.file-modified', 'The library file no longer matches its index entry.', { id: entry.id });
     return { path, check };
   }
 
-  async status(entry: GoldenEntry): Promise<EntryStatus> {
+  /** Raises this laptop's anti-rollback floor to the entry, re-verifying it (call once a unit runs it). */
+  async recordInstalled(entry: LibraryEntry): Promise<void> {
+    await checkBundle(join(this.folder, entry.file), { ...this.opts, record: true });
+  }
+
+  /** `use` plus the payload bytes, for writing them to a unit. */
+  async load(entry: LibraryEntry): Promise<LoadedBundle> {
+    const { path, check } = await this.use(entry);
+    const payloads = await readPayloads(path, check.report.metadata);
+    return { entry, metadata: check.report.metadata, payloads, check };
+  }
+
+  async status(entry: LibraryEntry): Promise<EntryStatus> {
     try {
       await this.use(entry);
       return { entry, ok: true };
@@ -159,17 +202,17 @@ export class GoldenLibrary {
     }
   }
 
-  remove(idOrPrefix: string): GoldenEntry {
+  remove(idOrPrefix: string): LibraryEntry {
     const entry = this.find(idOrPrefix);
     const index = this.readIndex();
     index.entries = index.entries.filter((e) => e.id !== entry.id);
     this.writeIndex(index);
-    rmSync(join(goldenDir(this.dir), entry.file), { force: true });
+    rmSync(join(this.folder, entry.file), { force: true });
     return entry;
   }
 
   /** Entries holding a payload with this SHA-256 or MCUboot image hash, each re-verified. */
-  async match(hashHex: string): Promise<{ entry: GoldenEntry; payload: GoldenEntry['payloads'][number]; status: EntryStatus }[]> {
+  async match(hashHex: string): Promise<{ entry: LibraryEntry; payload: LibraryEntry['payloads'][number]; status: EntryStatus }[]> {
     const h = hashHex.toLowerCase();
     if (!/^([0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$/.test(h)) throw usageError('golden.bad-hash', 'Give the image hash as 64, 96 or 128 hex digits (SHA-256/384/512).');
     const out = [];

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { GoldenLibrary, goldenDir } from '../../../src/trust/golden.ts';
+import { BundleLibrary, goldenDir } from '../../../src/trust/library.ts';
 import { TrustStore } from '../../../src/trust/store.ts';
 import { Lab, makeBundle, makeVendor, T0, DAY } from '../bundle/fixture.ts';
 
@@ -15,7 +16,7 @@ test('golden library: failed imports write nothing; entries are re-verified on e
   try {
     const v = makeVendor();
     lab.trust(v);
-    const lib = new GoldenLibrary({ dir: lab.dataDir, clock: T0 + DAY });
+    const lib = new BundleLibrary('golden', { dir: lab.dataDir, clock: T0 + DAY });
     const stranger = makeVendor();
     const untrusted = await makeBundle(lab, 'u.ubundle', [stranger.releaseKeys[0]!], { kind: 'golden' });
     await assert.rejects(lib.import(untrusted), code('bundle.key-unknown'));
@@ -39,6 +40,29 @@ test('golden library: failed imports write nothing; entries are re-verified on e
     assert.equal(m[0]!.status.ok, false);
     lib.remove(entry.id.slice(0, 8));
     assert.deepEqual(readdirSync(goldenDir(lab.dataDir)).filter((f) => f.endsWith('.ubundle')), []);
+  } finally {
+    lab.cleanup();
+  }
+});
+
+test('update library: takes update bundles only; load gives the signed payload bytes, re-checked', async () => {
+  const lab = new Lab();
+  try {
+    const v = makeVendor();
+    lab.trust(v);
+    const lib = new BundleLibrary('update', { dir: lab.dataDir, clock: T0 + DAY });
+    const golden = await makeBundle(lab, 'g.ubundle', [v.releaseKeys[0]!], { kind: 'golden' });
+    await assert.rejects(lib.import(golden), code('golden.not-update'));
+    const update = await makeBundle(lab, 'up.ubundle', [v.releaseKeys[0]!]);
+    const { entry } = await lib.import(update);
+    assert.deepEqual(new BundleLibrary('golden', { dir: lab.dataDir }).entries(), [], 'the golden library is a separate one');
+    const loaded = await lib.load(entry);
+    assert.equal(loaded.metadata.kind, 'update');
+    for (const p of loaded.metadata.payloads) {
+      const bytes = loaded.payloads.get(p.name)!;
+      assert.equal(bytes.length, p.size);
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), p.sha256);
+    }
   } finally {
     lab.cleanup();
   }

@@ -1,0 +1,95 @@
+/**
+ * The demo lab's vendor: a trust root, a release key, and the lab product's
+ * golden and update bundles, signed and imported into a golden and an update
+ * library in a private folder made for this process. Lab units take their
+ * images exactly as real units do (from verified bundles in those libraries),
+ * and the user's own trust store never learns the lab's keys.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKey } from '../../crypto/keys.ts';
+import { createBundle, type BundleSpec } from '../../formats/bundle/create.ts';
+import { isoSeconds } from '../../formats/bundle/schema.ts';
+import { buildRoot, signRoot } from '../../trust/root.ts';
+import { TrustStore } from '../../trust/store.ts';
+import { BundleLibrary } from '../../trust/library.ts';
+import { LAB_PRODUCT, labApplicationImage, labBootloaderImage, labPublicKeyPem, labSigningKey } from './product.ts';
+
+/** The lab product's identity in its bundles (made-up UUIDs, fixed so records stay comparable). */
+export const LAB_BUNDLE_PRODUCT = {
+  vendorId: '5eb0b1c4-1a7e-4d6a-9c1e-0de30a0ab001',
+  classId: '5eb0b1c4-1a7e-4d6a-9c1e-0de30a0ab002',
+  name: LAB_PRODUCT.name,
+  hardwareRevisions: ['A'],
+  mcuProductId: 0x413, // STM32F405
+};
+
+export interface LabLibraries {
+  /** A data directory with a trust store and the golden and update libraries. */
+  dir: string;
+  close(): void;
+}
+
+export async function createLabLibraries(): Promise<LabLibraries> {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-lab-'));
+  try {
+    const files = join(dir, 'release');
+    const data = join(dir, 'data');
+    const rootKey = generateKey('ed25519');
+    const releaseKey = generateKey('ed25519');
+    const now = Date.now();
+    const rootSpec = {
+      vendorId: LAB_BUNDLE_PRODUCT.vendorId,
+      vendorName: 'Unbrick demo lab (not a real vendor)',
+      version: 1,
+      created: isoSeconds(now - 86_400_000),
+      expires: isoSeconds(now + 3650 * 86_400_000),
+      rootKeys: [rootKey],
+      rootThreshold: 1,
+      releaseKeys: [releaseKey],
+      releaseThreshold: 1,
+      imageKeys: [labSigningKey()],
+    };
+    TrustStore.init(data).addRoot(signRoot(buildRoot(rootSpec), [rootKey]), rootKey.fingerprint);
+
+    mkdirSync(files, { recursive: true });
+    const put = (name: string, bytes: Uint8Array | string) => writeFileSync(join(files, name), bytes);
+    put('image-key.pub.pem', labPublicKeyPem());
+    put('mcuboot.bin', labBootloaderImage());
+    // The same application twice: padded and confirmed for writing straight to flash, plain for serial recovery.
+    put('app-1.2.0-slot0.bin', labApplicationImage('1.2.0', { confirm: true }));
+    put('app-1.2.0.bin', labApplicationImage('1.2.0'));
+    put('app-1.3.0.bin', labApplicationImage('1.3.0'));
+    const common = { product: LAB_BUNDLE_PRODUCT, created: isoSeconds(now - 60_000), validDays: 3650 };
+    const golden: BundleSpec = {
+      ...common,
+      kind: 'golden',
+      version: '1.2.0',
+      sequence: 1,
+      releaseNotes: 'Demo lab golden set: MCUboot and application 1.2.0.',
+      payloads: [
+        { file: 'mcuboot.bin', role: 'bootloader', target: { kind: 'address', address: LAB_PRODUCT.partitions.mcuboot.address }, version: '2.1.0' },
+        { file: 'app-1.2.0-slot0.bin', role: 'stm32-region', target: { kind: 'address', address: LAB_PRODUCT.partitions.slot0.address }, version: '1.2.0' },
+        { file: 'app-1.2.0.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, imageKey: 'image-key.pub.pem' },
+      ],
+    };
+    const update: BundleSpec = {
+      ...common,
+      kind: 'update',
+      version: '1.3.0',
+      sequence: 2,
+      releaseNotes: 'Demo lab release 1.3.0.',
+      payloads: [{ file: 'app-1.3.0.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 1 }, imageKey: 'image-key.pub.pem' }],
+    };
+    for (const spec of [golden, update]) {
+      const out = join(files, `${spec.kind}.ubundle`);
+      await createBundle(spec, files, [releaseKey], out, { now });
+      await new BundleLibrary(spec.kind === 'golden' ? 'golden' : 'update', { dir: data }).import(out);
+    }
+    return { dir: data, close: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
