@@ -168,6 +168,18 @@ export const WorkflowOptionsSchemas = {
 } as const;
 export type WorkflowOptions = { [W in WorkflowName]: Infer<(typeof WorkflowOptionsSchemas)[W]> };
 
+/** A verified bundle in the golden or update library: what a workflow can write. */
+export const LibraryEntrySchema = obj({
+  id,
+  kind: oneOf(['golden', 'update']),
+  product: str({ max: 100 }),
+  version: str({ max: 64 }),
+  sequence: num({ int: true, min: 0 }),
+  expires: isoTime,
+  payloads: arr(obj({ name: str({ max: 100 }), target: str({ max: 40 }), version: opt(str({ max: 40 })) }), { max: 32 }),
+});
+export type LibraryEntryView = Infer<typeof LibraryEntrySchema>;
+
 const startParams = <W extends WorkflowName>(w: W) => obj({ workflow: literal(w), deviceId: id, options: opt(WorkflowOptionsSchemas[w]) });
 
 // ---- factory station (shapes; its methods and events are the last block of each table) ------
@@ -293,6 +305,8 @@ export const methods = {
   },
   /** Demo lab only: plug or unplug a simulated unit's cable. */
   'lab.plug': { params: obj({ unitId: id, plugged: bool() }), result: ok },
+  /** The bundles a workflow on this device can write (its golden or update library; lab units have the lab's), newest first. */
+  'library.list': { params: obj({ deviceId: id, kind: oneOf(['golden', 'update']) }), result: obj({ entries: arr(LibraryEntrySchema, { max: 1000 }) }) },
 
   // ---- factory station screen (keep this block last) ----
   'station.status': { params: empty, result: StationStatusSchema },

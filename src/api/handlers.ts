@@ -9,6 +9,9 @@ import { unitReport, reportHtml } from '../records/report.ts';
 import { API_VERSION, type EventName, type EventData, type RecordView } from './contract.ts';
 import { createDispatcher, type Handlers } from './protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
+import { BundleLibrary } from '../trust/library.ts';
+import { productKey } from '../formats/bundle/metadata.ts';
+import { firmwareSource } from '../workflows/firmware.ts';
 
 // Imported (not read at run time) so the bundled Electron main carries it too.
 import pkg from '../../package.json' with { type: 'json' };
@@ -77,6 +80,15 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
       if (!core.lab.list().some((u) => u.spec.id === unitId)) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
       core.lab.setPlugged(unitId, plugged);
       return { ok: true as const };
+    },
+    'library.list': async ({ deviceId, kind }) => {
+      const src = await firmwareSource(core.devices.get(deviceId).handle, core.opts.dataDir);
+      const entries = new BundleLibrary(kind, { dir: src.dir })
+        .entries()
+        .filter((e) => !src.product || productKey(e.product) === productKey(src.product))
+        .sort((a, b) => b.sequence - a.sequence)
+        .map((e) => ({ id: e.id, kind, product: e.product.name, version: e.version, sequence: e.sequence, expires: e.expires, payloads: e.payloads.map((p) => ({ name: p.name, target: p.target, ...(p.version ? { version: p.version } : {}) })) }));
+      return { entries };
     },
 
     // ---- factory station screen ----
