@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { DeviceDetail, DeviceSummary, JobSnapshot, Result, WorkflowName } from '../../src/api/contract.ts';
+import type { DeviceDetail, DeviceSummary, JobSnapshot, Result, Params, WorkflowName, WorkflowOptions } from '../../src/api/contract.ts';
 import { ApiError, type ApiClient } from '../../src/api/protocol.ts';
 import type { Connection } from './api.ts';
 import { DevicePage } from './DevicePage.tsx';
@@ -62,8 +62,8 @@ export function App({ connection }: { connection: Connection }) {
 
   const device = devices.find((d) => d.id === selected);
   const start = useCallback(
-    (workflow: WorkflowName, deviceId: string) =>
-      client.call('jobs.start', { workflow, deviceId }).then((job) => setJobs((j) => mergeJob(j, job)), ui.fail),
+    (workflow: WorkflowName, deviceId: string, options: WorkflowOptions[WorkflowName] = {}) =>
+      client.call('jobs.start', { workflow, deviceId, options } as Params<'jobs.start'>).then((job) => setJobs((j) => mergeJob(j, job)), ui.fail),
     [client, ui],
   );
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { DeviceDetail, DeviceSummary, Diagnosis, JobSnapshot, WorkflowName } from '../../src/api/contract.ts';
+import type { DeviceDetail, DeviceSummary, Diagnosis, JobSnapshot, LibraryEntryView, WorkflowName, WorkflowOptions } from '../../src/api/contract.ts';
 import { WORKFLOWS } from '../../src/api/contract.ts';
 import type { Ui } from './App.tsx';
 import { KIND_WORDS, WORKFLOW_WORDS } from './format.ts';
@@ -14,10 +14,11 @@ export function DevicePage({
   ui: Ui;
   device: DeviceSummary;
   jobs: JobSnapshot[];
-  start: (w: WorkflowName, deviceId: string) => Promise<void>;
+  start: (w: WorkflowName, deviceId: string, options?: WorkflowOptions[WorkflowName]) => Promise<void>;
 }) {
   const [detail, setDetail] = useState<DeviceDetail | undefined>();
   const [asking, setAsking] = useState<WorkflowName | undefined>();
+  const [bundle, setBundle] = useState<string>('');
   const latest = jobs.at(-1);
 
   // Re-read the detail whenever the summary or a job of this device changes.
@@ -55,6 +56,7 @@ export function DevicePage({
         <div className="dialog" role="dialog" aria-label={`Start ${WORKFLOW_WORDS[asking]!.title}`} data-testid="start-dialog">
           <h3>{WORKFLOW_WORDS[asking]!.title}</h3>
           <p>{WORKFLOW_WORDS[asking]!.what}</p>
+          {(asking === 'recover' || asking === 'unbrick' || asking === 'update') && <BundleChoice ui={ui} deviceId={device.id} workflow={asking} value={bundle} onChange={setBundle} />}
           <div className="buttons">
             <button
               data-testid="start-confirm"
@@ -62,7 +64,7 @@ export function DevicePage({
               onClick={() => {
                 const w = asking;
                 setAsking(undefined);
-                void start(w, device.id);
+                void start(w, device.id, bundleOption(w, bundle));
               }}
             >
               Start {WORKFLOW_WORDS[asking]!.title.toLowerCase()}
@@ -74,6 +76,48 @@ export function DevicePage({
       {latest && <JobView ui={ui} job={latest} />}
       {detail?.diagnosis && <DiagnosisView diagnosis={detail.diagnosis} />}
     </section>
+  );
+}
+
+/** The chosen library entry as the workflow's option ('' = the newest for the unit's product). */
+function bundleOption(w: WorkflowName, id: string): WorkflowOptions[WorkflowName] {
+  if (!id) return {};
+  return w === 'recover' ? { goldenId: id } : { bundleId: id };
+}
+
+/** Which verified bundle the workflow writes: the newest for this unit's product unless the user picks another. */
+function BundleChoice({ ui, deviceId, workflow, value, onChange }: { ui: Ui; deviceId: string; workflow: 'recover' | 'unbrick' | 'update'; value: string; onChange: (id: string) => void }) {
+  const kind = workflow === 'update' ? 'update' : 'golden';
+  const [entries, setEntries] = useState<LibraryEntryView[] | undefined>();
+  useEffect(() => {
+    onChange('');
+    ui.client.call('library.list', { deviceId, kind }).then((r) => setEntries(r.entries), ui.fail);
+  }, [ui, deviceId, kind, onChange]);
+  if (!entries) return <p className="muted">Reading the {kind} library…</p>;
+  if (!entries.length)
+    return (
+      <p className="warning" data-testid="bundle-none">
+        The {kind} library holds no bundle for this unit. Import the product's {kind} bundle first (<code>unbrick {kind === 'golden' ? 'golden' : 'updates'} import FILE</code>).
+      </p>
+    );
+  const shown = entries.find((e) => e.id === value) ?? entries[0]!;
+  return (
+    <div className="bundle-choice">
+      <label>
+        {kind === 'golden' ? 'Golden bundle' : 'Update bundle'}{' '}
+        <select data-testid="bundle-select" value={value} onChange={(e) => onChange(e.target.value)}>
+          <option value="">Newest: {entries[0]!.product} {entries[0]!.version}</option>
+          {entries.map((e) => (
+            <option key={e.id} value={e.id}>
+              {e.product} {e.version} (sequence {e.sequence}, {e.id.slice(0, 12)})
+            </option>
+          ))}
+        </select>
+      </label>
+      <p className="muted" data-testid="bundle-detail">
+        {shown.payloads.map((p) => `${p.name}${p.version ? ` ${p.version.replace(/\+0$/, '')}` : ''} → ${p.target}`).join('; ')}. Expires {shown.expires.slice(0, 10)}. Its signatures are checked again when the workflow starts.
+      </p>
+    </div>
   );
 }
 
