@@ -4,6 +4,7 @@ import { ApiError, type ApiClient } from '../../src/api/protocol.ts';
 import type { Connection } from './api.ts';
 import { DevicePage } from './DevicePage.tsx';
 import { RecordsView } from './RecordsView.tsx';
+import { StationScreen } from './StationScreen.tsx';
 
 export interface Ui {
   client: ApiClient;
@@ -28,7 +29,7 @@ export function App({ connection }: { connection: Connection }) {
   const [devices, setDevices] = useState<DeviceSummary[]>([]);
   const [jobs, setJobs] = useState<Record<string, JobSnapshot>>({});
   const [selected, setSelected] = useState<string | undefined>();
-  const [view, setView] = useState<'device' | 'records'>('device');
+  const [view, setView] = useState<'device' | 'records' | 'station'>('device');
   const [error, setError] = useState<{ message: string; code: string } | undefined>();
   const [recordsTick, setRecordsTick] = useState(0);
   const [lab, setLab] = useState(false);
@@ -45,6 +46,8 @@ export function App({ connection }: { connection: Connection }) {
     client.call('devices.list', {}).then(({ devices }) => setDevices(devices), ui.fail);
     client.call('jobs.list', {}).then(({ jobs }) => setJobs((cur) => jobs.reduce(mergeJob, cur)), ui.fail);
     client.call('app.info', {}).then((info) => setLab(info.lab), ui.fail);
+    // A station started with the app (unbrick serve --station-bundle): the operator sees its screen first.
+    client.call('station.status', {}).then((s) => s.run && setView('station'), ui.fail);
     return () => offs.forEach((off) => off());
   }, [client, connection, ui]);
 
@@ -78,6 +81,9 @@ export function App({ connection }: { connection: Connection }) {
           <button className={view === 'records' ? 'tab active' : 'tab'} data-testid="nav-records" onClick={() => setView('records')}>
             Service records
           </button>
+          <button className={view === 'station' ? 'tab active' : 'tab'} data-testid="nav-station" onClick={() => setView('station')}>
+            Station
+          </button>
         </nav>
         <span className={`conn ${status}`} data-testid="connection">
           {status === 'open' ? 'Connected' : status === 'connecting' ? 'Connecting…' : 'Connection lost'}
@@ -94,47 +100,55 @@ export function App({ connection }: { connection: Connection }) {
           <button onClick={() => setError(undefined)}>Dismiss</button>
         </div>
       )}
-      <div className="body">
-        <aside className="sidebar">
-          <h2>Devices</h2>
-          {lab && <p className="hint">Demo lab: simulated units (no hardware attached).</p>}
-          <ul className="devices" data-testid="device-list">
-            {devices.length === 0 && <li className="empty">No devices. Plug in a unit's serial adapter.</li>}
-            {devices.map((d) => (
-              <li key={d.id}>
-                <button
-                  data-testid={`device-${d.id}`}
-                  data-kind={d.kind}
-                  className={`device ${d.id === selected ? 'selected' : ''} health-${d.health ?? 'none'}`}
-                  onClick={() => {
-                    setSelected(d.id);
-                    setView('device');
-                  }}
-                >
-                  <span className="label">{d.label}</span>
-                  <span className="kind">{d.summary}</span>
-                  <span className="port">
-                    {d.port}
-                    {d.busyJobId ? ' · busy' : ''}
-                  </span>
-                </button>
-              </li>
-            ))}
-          </ul>
-          {lab && <LabPanel ui={ui} devices={devices} />}
-        </aside>
-        <main className="main">
-          {view === 'records' ? (
-            <RecordsView ui={ui} tick={recordsTick} devices={devices} />
-          ) : device ? (
-            <DevicePage key={device.id} ui={ui} device={device} jobs={Object.values(jobs).filter((j) => j.deviceId === device.id)} start={start} />
-          ) : (
-            <div className="placeholder">
-              <p>Pick a device on the left to see what it is and what can be done with it.</p>
-            </div>
-          )}
-        </main>
-      </div>
+      {view === 'station' ? (
+        <div className="body">
+          <main className="main station-main">
+            <StationScreen ui={ui} />
+          </main>
+        </div>
+      ) : (
+        <div className="body">
+          <aside className="sidebar">
+            <h2>Devices</h2>
+            {lab && <p className="hint">Demo lab: simulated units (no hardware attached).</p>}
+            <ul className="devices" data-testid="device-list">
+              {devices.length === 0 && <li className="empty">No devices. Plug in a unit's serial adapter.</li>}
+              {devices.map((d) => (
+                <li key={d.id}>
+                  <button
+                    data-testid={`device-${d.id}`}
+                    data-kind={d.kind}
+                    className={`device ${d.id === selected ? 'selected' : ''} health-${d.health ?? 'none'}`}
+                    onClick={() => {
+                      setSelected(d.id);
+                      setView('device');
+                    }}
+                  >
+                    <span className="label">{d.label}</span>
+                    <span className="kind">{d.summary}</span>
+                    <span className="port">
+                      {d.port}
+                      {d.busyJobId ? ' · busy' : ''}
+                    </span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+            {lab && <LabPanel ui={ui} devices={devices} />}
+          </aside>
+          <main className="main">
+            {view === 'records' ? (
+              <RecordsView ui={ui} tick={recordsTick} devices={devices} />
+            ) : device ? (
+              <DevicePage key={device.id} ui={ui} device={device} jobs={Object.values(jobs).filter((j) => j.deviceId === device.id)} start={start} />
+            ) : (
+              <div className="placeholder">
+                <p>Pick a device on the left to see what it is and what can be done with it.</p>
+              </div>
+            )}
+          </main>
+        </div>
+      )}
     </div>
   );
 }

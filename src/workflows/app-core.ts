@@ -65,7 +65,9 @@ export class AppCore {
     // One device list from every source: the demo lab and real serial ports.
     let labHandles: DeviceHandle[] = [];
     let portHandles: DeviceHandle[] = [];
-    const sync = () => this.devices.sync([...portHandles, ...labHandles]);
+    // Ports the factory station provisions on are its own: no device entry, no auto-detect opening them.
+    const sync = () => this.devices.sync([...portHandles.filter((h) => !this.station.owns(h.port)), ...labHandles]);
+    this.disposers.push(this.station.onOwnershipChange(sync));
     if (this.lab) {
       const lab = this.lab;
       this.disposers.push(

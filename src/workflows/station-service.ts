@@ -58,12 +58,30 @@ export class StationService {
   private tick: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private bundleName = '';
+  /** Serial ports the running station provisions on ('all': every USB adapter). */
+  private owned: 'all' | Set<string> = new Set();
+  private readonly ownershipListeners = new Set<() => void>();
 
   constructor(private readonly o: StationServiceOptions) {}
 
   onChange(listener: (s: StationStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Whether the running station provisions on this serial port (the app then leaves it alone). */
+  owns(path: string): boolean {
+    return this.owned === 'all' ? true : this.owned.has(path);
+  }
+
+  onOwnershipChange(listener: () => void): () => void {
+    this.ownershipListeners.add(listener);
+    return () => this.ownershipListeners.delete(listener);
+  }
+
+  private setOwned(owned: 'all' | Set<string>): void {
+    this.owned = owned;
+    for (const l of this.ownershipListeners) l();
   }
 
   status(): StationStatus {
@@ -139,6 +157,9 @@ export class StationService {
     this.starting = true;
     this.error = undefined;
     try {
+      // Before the station's watcher starts: the app stops offering these ports to technicians' jobs.
+      // A station with its own port lister (the demo line) uses no real port.
+      if (!cfg.list) this.setOwned(cfg.ports === 'auto' ? 'all' : new Set(cfg.ports));
       const run = await openStationRun(cfg);
       this.run = run;
       this.bundleName = basename(cfg.bundle).slice(0, 300);
@@ -149,6 +170,7 @@ export class StationService {
       this.unsubscribe = run.station.onChange((s) => this.observe(s));
       this.observe(this.last);
     } catch (e) {
+      this.setOwned(new Set());
       const err = asUnbrickError(e);
       this.error = { code: err.code, kind: err.kind, message: err.message };
       this.emitSoon(0);
@@ -165,6 +187,7 @@ export class StationService {
     this.unsubscribe?.();
     await run.stop();
     this.run = undefined;
+    this.setOwned(new Set());
     this.last = undefined;
     this.demo?.close();
     this.demo = undefined;
@@ -203,6 +226,7 @@ export class StationService {
     await this.stop();
     this.clearTimers();
     this.listeners.clear();
+    this.ownershipListeners.clear();
   }
 
   private need(): StationRun {
@@ -293,7 +317,8 @@ export class StationService {
       failed: s.failed,
       running: s.running,
       ...(this.pool ? { pool: this.pool } : {}),
-      ports: s.ports.map(port),
+      // Natural order (/dev/ttyUSB2 before /dev/ttyUSB10): the tiles sit like the fixture's sockets.
+      ports: s.ports.map(port).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true })),
     };
   }
 
