@@ -6,7 +6,7 @@
  * the bytes written are the payload bytes whose SHA-256 the bundle signs.
  */
 import { deviceError, usageError } from '../core/errors.ts';
-import { decodeImage, versionString } from '../formats/mcuboot/index.ts';
+import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
 import { productKey, type PayloadInfo } from '../formats/bundle/metadata.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind, type LoadedBundle } from '../trust/library.ts';
 import type { DeviceHandle } from './devices.ts';
@@ -37,6 +37,8 @@ export interface RegionPayload {
   sha256: string;
   /** Version from the bundle, or read from the MCUboot header when the region is an image. */
   version?: string;
+  /** The MCUboot image hash, when the region is an MCUboot image (what the unit lists once it runs it). */
+  imageHash?: string;
 }
 
 /** What a full unbrick writes: every flash region of a golden bundle; the bootloader is where the unit starts. */
@@ -92,12 +94,13 @@ async function load(kind: LibraryKind, src: FirmwareSource, fits: (e: LibraryEnt
   return lib.load(pick(kind, lib, src, fits, id, what));
 }
 
-function imageVersion(data: Uint8Array): string | undefined {
+/** Version and image hash of a region that is an MCUboot image; nothing for other regions. */
+function asImage(data: Uint8Array): { version?: string; imageHash?: string } {
   try {
     const h = decodeImage(data).header;
-    return h ? versionString(h.version).replace(/\+0$/, '') : undefined;
+    return h ? { version: versionString(h.version).replace(/\+0$/, ''), imageHash: imageHashHex(data) } : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -115,8 +118,9 @@ export async function goldenForStm32(src: FirmwareSource, pid: number, id?: stri
     .filter((p) => p.target.kind === 'address')
     .map((p) => {
       const data = b.payloads.get(p.name)!;
-      const version = p.version ?? imageVersion(data);
-      return { name: p.name, role: p.role, address: (p.target as { address: number }).address, data, sha256: p.sha256, ...(version ? { version } : {}) };
+      const img = p.role === 'bootloader' ? {} : asImage(data);
+      const version = p.version ?? img.version;
+      return { name: p.name, role: p.role, address: (p.target as { address: number }).address, data, sha256: p.sha256, ...(version ? { version } : {}), ...(img.imageHash ? { imageHash: img.imageHash } : {}) };
     })
     .sort((a, b) => a.address - b.address);
   const boots = regions.filter((r) => r.role === 'bootloader');

@@ -13,7 +13,9 @@
  * and continues from the next block. Blocks are rewritten with the same data
  * at most once, which NOR flash tolerates; verify reads everything back.
  */
-import { UnbrickError } from '../core/errors.ts';
+import { deviceError, UnbrickError } from '../core/errors.ts';
+import * as imageGroup from '../smp/groups/image.ts';
+import { openSmp } from './smp-link.ts';
 import { eraseUnits, unitsCovering } from '../stm32/chips/index.ts';
 import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
@@ -47,6 +49,8 @@ export interface UnbrickState {
   blocksDone: number;
   verified?: 'checksum' | 'read-back';
   protectedAgain?: number[];
+  /** What the unit listed over SMP after it started (its running image), when it answered. */
+  answered?: { kind: 'zephyr-smp' | 'mcuboot-serial'; version: string };
 }
 
 export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { bundleId?: string } = {}): JobDefinition<UnbrickState> {
@@ -263,8 +267,38 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: 
           ctx.log('Jumped to MCUboot.');
           await link?.close();
           link = undefined;
-          // Checking that MCUboot then answers needs the SMP client; until it lands the check is left to the technician.
-          registry.update(deviceId, { kind: 'unknown', summary: 'Restarted after a full unbrick: run Detect to see it answer.' });
+          registry.update(deviceId, { kind: 'unknown', summary: 'Restarted after a full unbrick.' });
+        },
+      },
+      {
+        id: 'answers',
+        title: 'Check the unit answers',
+        async run(ctx) {
+          const app = ctx.state.golden!.regions.find((r) => r.imageHash);
+          if (!app) return { skipped: 'The golden bundle holds no MCUboot image to look for.' };
+          // MCUboot checks the image and starts the application on the same UART; give it a few tries.
+          for (let i = 0; i < 8 && !ctx.signal.aborted; i++) {
+            await new Promise((r) => setTimeout(r, 750));
+            const smp = await openSmp(entry().handle).catch(() => undefined);
+            if (!smp) continue;
+            try {
+              const listed = await smp.guard(ctx.signal, () => imageGroup.list(smp.client));
+              const s0 = listed.find((x) => x.image === 0 && x.slot === 0 && x.hash === app.imageHash);
+              if (!s0) throw deviceError('unbrick.wrong-image', `The unit answers but does not list the golden image in slot 0. Run Diagnose.`);
+              const kind = listed.some((x) => x.active) ? 'zephyr-smp' : 'mcuboot-serial';
+              ctx.state.answered = { kind, version: s0.version };
+              registry.update(deviceId, { kind, summary: kind === 'zephyr-smp' ? `Zephyr application ${s0.version} (SMP)` : 'MCUboot serial recovery' });
+              ctx.log(`The unit answers: ${kind === 'zephyr-smp' ? `its application ${s0.version} runs` : 'MCUboot is in serial recovery'}, with the golden image in slot 0.`);
+              return;
+            } catch (e) {
+              if (e instanceof UnbrickError && e.code === 'unbrick.wrong-image') throw e;
+            } finally {
+              await smp.close().catch(() => {});
+            }
+          }
+          // Units whose application talks on another port (USB) or whose boot pin stays high are silent here: not a failure.
+          ctx.log('The unit did not answer over SMP on this port. If its application uses another port (USB), or its BOOT0 pin is held high, power-cycle it and run Detect.', 'warn');
+          return { skipped: 'The unit did not answer over SMP on this port.' };
         },
       },
     ]),
@@ -272,7 +306,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: 
       const g = s.golden;
       if (!g || !s.verified) return { summary: `Stopped before the images were verified (${s.blocksDone} blocks written). Resume to continue.` };
       return {
-        summary: `Golden bundle ${g.origin.product} ${g.origin.version} written and verified (${s.verified})${s.protectedAgain ? `; sectors ${formatRuns(s.protectedAgain)} protected again` : ''}${s.rdpRemoved ? '; readout protection was removed' : ''}.`,
+        summary: `Golden bundle ${g.origin.product} ${g.origin.version} written and verified (${s.verified})${s.protectedAgain ? `; sectors ${formatRuns(s.protectedAgain)} protected again` : ''}${s.rdpRemoved ? '; readout protection was removed' : ''}${s.answered ? `; the unit answers: ${s.answered.kind === 'zephyr-smp' ? `its application ${s.answered.version} runs` : 'MCUboot is in serial recovery'}` : ''}.`,
         findings: [],
       };
     },

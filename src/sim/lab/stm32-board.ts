@@ -2,11 +2,23 @@
  * Demo-lab units that answer with the STM32 ROM bootloader (BOOT0 held high):
  * the lab product's chip with its flash and option bytes set up for the
  * unit's story, on the STM32 bootloader simulator.
+ *
+ * After the bootloader's Go to MCUboot the board runs what its flash holds,
+ * as the real one would: the lab's MCUboot (when its bytes are there) checks
+ * slot 0 and starts the Zephyr application on the same UART, or stays in
+ * serial recovery when slot 0 holds no valid image; nothing answers when
+ * MCUboot is not there. A power cycle brings the ROM bootloader back (BOOT0
+ * stays high on lab boards).
  */
 import { createStm32Simulator, type Stm32BootloaderSim, type Stm32Faults } from '../stm32/index.ts';
+import { createMcubootSim } from '../mcuboot-serial/index.ts';
+import { createZephyrSim } from '../zephyr/index.ts';
+import { imageChecker } from '../smp/image-check.ts';
+import type { SmpDevice } from '../smp/device.ts';
+import type { ByteTransport } from '../../transport/types.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
-import { LAB_PRODUCT, labApplicationImage, labBootloaderImage } from './product.ts';
+import { LAB_PRODUCT, labApplicationImage, labBootloaderImage, labPublicKeyPem } from './product.ts';
 
 export interface Stm32BoardOptions {
   /** Multiplies the chip's flash timings (the lab runs faster than a datasheet). */
@@ -14,7 +26,7 @@ export interface Stm32BoardOptions {
   faults?: Stm32Faults;
 }
 
-export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): LabSimulator & { sim: Stm32BootloaderSim } {
+export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): LabSimulator & { sim: Stm32BootloaderSim; firmware(): SmpDevice | undefined } {
   const sim = createStm32Simulator({ chip: LAB_PRODUCT.chip, timeScale: opts.timeScale ?? 0.1, ...(opts.faults ? { faults: opts.faults } : {}) });
   const chip = sim.chip;
   const at = (address: number) => address - LAB_PRODUCT.flashStart;
@@ -25,11 +37,53 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
   chip.setWriteProtect(LAB_PRODUCT.policy.wrpSectors);
   if (spec.scenario === 'rdp-level-1') chip.setReadoutProtect();
   sim.reset(); // option bytes take effect at reset
+
+  let cable: ByteTransport | undefined;
+  let app: SmpDevice | undefined;
+  let appOff: (() => void) | undefined;
+  const stopFirmware = () => {
+    appOff?.();
+    app?.dispose();
+    app = appOff = undefined;
+  };
+  const wireFirmware = () => {
+    appOff?.();
+    const c = cable;
+    appOff = c && app?.onOutput((b) => void c.write(b).catch(() => {}));
+  };
+  sim.onGo((address) => {
+    stopFirmware();
+    const boot = labBootloaderImage();
+    const flashed = chip.flash.read(at(p.mcuboot.address), boot.length);
+    if (address !== p.mcuboot.address || !flashed.every((b, i) => b === boot[i])) return; // no MCUboot there: nothing runs that answers
+    const keys = [labPublicKeyPem()];
+    const slot0 = chip.flash.read(at(p.slot0.address), p.slot0.size);
+    if (imageChecker(keys).check(slot0).valid) app = createZephyrSim({ keys, slotSize: p.slot0.size, flash: 'stm32l4', running: slot0 });
+    else {
+      const mcuboot = createMcubootSim({ keys, slotSize: p.slot0.size, flash: 'stm32l4', recovery: 'always' });
+      mcuboot.program(0, 0, slot0);
+      app = mcuboot;
+    }
+    wireFirmware();
+  });
   return {
     sim,
-    attach: (device) => sim.attach(device),
+    firmware: () => app,
+    attach(device) {
+      cable = device;
+      // One UART: the ROM bootloader hears it until Go, then the firmware does.
+      device.onData((d) => (app ? app.input(d) : sim.feed(d)));
+      sim.onOutput((d) => void device.write(d).catch(() => {}));
+      wireFirmware();
+    },
     // Lab boards keep BOOT0 high: after power-up the ROM bootloader waits for 0x7F again.
-    powerCycle: () => sim.reset(),
-    dispose: async () => sim.close(),
+    powerCycle: () => {
+      stopFirmware();
+      sim.reset();
+    },
+    dispose: async () => {
+      stopFirmware();
+      sim.close();
+    },
   };
 }

@@ -49,6 +49,7 @@ export class Stm32BootloaderSim {
   private generation = 0;
   private outputListener: ((d: Uint8Array) => void) | undefined;
   private resetListeners: Array<() => void> = [];
+  private goListeners: Array<(address: number) => void> = [];
   private drainHook: () => Promise<void> = async () => {};
   private readonly faults: FaultLine;
   private closed = false;
@@ -89,6 +90,11 @@ export class Stm32BootloaderSim {
   /** Called on every chip reset (hosts flush what is still on the wire). */
   onReset(listener: () => void): void {
     this.resetListeners.push(listener);
+  }
+
+  /** Called when Go hands the chip to the code at `address` (a board model starts its firmware there). */
+  onGo(listener: (address: number) => void): void {
+    this.goListeners.push(listener);
   }
 
   /** Lets a paced host say when the last output byte has left the wire (a reset waits for its final ACK). */
@@ -266,6 +272,7 @@ export class Stm32BootloaderSim {
     // The application owns the chip now; the bootloader protocol ends.
     this.phase = 'application';
     this.generation++;
+    for (const l of this.goListeners) l(addr);
     const ms = this.opts.resetAfterGoMs ?? 0;
     if (ms > 0) {
       const g = this.generation;

@@ -48,9 +48,12 @@ test('unbrick the erased-MCUboot unit: asks before lifting WRP and before writin
   assert.deepEqual(asked, ['Lift write protection on sectors 0-1?', 'Erase sectors 0-1, 5 and write the golden images?']);
   assert.deepEqual(
     s.steps.map((x) => x.state),
-    ['done', 'skipped', 'done', 'done', 'done', 'done', 'done'],
+    ['done', 'skipped', 'done', 'done', 'done', 'done', 'done', 'done'],
   );
-  assert.match(s.result!.summary, /written and verified \(read-back\); sectors 0-3 protected again/);
+  assert.match(s.result!.summary, /written and verified \(read-back\); sectors 0-3 protected again; the unit answers: its application 1\.2\.0 runs\./);
+  // After Go the board runs what was written: MCUboot starts the golden application, which Detect finds.
+  await c.job(c.startJob('detect', 'lab-mcuboot-erased', {}).id).done();
+  assert.equal(c.devices.get('lab-mcuboot-erased').kind, 'zephyr-smp');
 
   // Power-cycle with BOOT0 high and look: MCUboot is back, WRP restored, slot 0 valid.
   c.lab!.setPlugged('lab-mcuboot-erased', false);
