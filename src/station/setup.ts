@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import { basename, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { checkError, ioError, usageError } from '../core/errors.ts';
+import { ioError, usageError } from '../core/errors.ts';
 import { readPayloads } from '../formats/bundle/payloads.ts';
 import type { BundleMetadata } from '../formats/bundle/metadata.ts';
 import { ServiceLog } from '../records/service-log.ts';
@@ -23,7 +23,9 @@ import { parseEntries } from './data-source.ts';
 import { LocalDataPool } from './local-pool.ts';
 import { RecordSync } from './record-sync.ts';
 import { stm32RomRecipe } from './recipes/stm32-rom.ts';
-import { mcubootSerialRecipe } from './recipes/mcuboot-serial.ts';
+import { smpUnitRecipe } from './recipes/smp-unit.ts';
+import { byUnitKind, probeUnitKind, type UnitKind } from './recipes/by-unit-kind.ts';
+import { parseSettingTargets, requiredFields, type SmpDataTarget } from './recipes/smp-data.ts';
 import { StationDb } from './shared-db.ts';
 import { Station, type Recipe, type StationPort } from './station.ts';
 
@@ -44,6 +46,10 @@ export interface StationConfig {
   pool?: string;
   dataAddress?: number;
   dataField?: string;
+  /** SMP units: settings key for the whole entry, or FIELD=KEY pairs (see smp-data.ts). */
+  dataSetting?: string;
+  /** SMP units: file path for the entry, when the settings group is not configured or not offered. */
+  dataFile?: string;
   allowUnprotect?: boolean;
   uidAddress?: number;
   pollMs?: number;
@@ -81,25 +87,51 @@ export function requestControl(dataDir: string, batch: string, what: 'approve' |
   return path;
 }
 
+type RecipeConfig = Pick<StationConfig, 'data' | 'dataAddress' | 'dataField' | 'dataSetting' | 'dataFile' | 'allowUnprotect' | 'uidAddress'>;
+
+/** Where per-unit data goes on SMP units, from the configuration. */
+export function smpDataTarget(cfg: RecipeConfig): SmpDataTarget | undefined {
+  if (!cfg.dataSetting && !cfg.dataFile) return undefined;
+  return {
+    ...(cfg.dataSetting ? { settings: parseSettingTargets(cfg.dataSetting) } : {}),
+    ...(cfg.dataFile ? { file: cfg.dataFile } : {}),
+    ...(cfg.dataField !== undefined ? { rawField: cfg.dataField } : {}),
+  };
+}
+
 /**
  * The recipe for the bundle's targets: flash addresses -> STM32 ROM bootloader;
- * SMP images -> MCUboot serial recovery. A bundle mixing both is refused.
+ * SMP images -> MCUboot serial recovery or a Zephyr application. A bundle with
+ * both provisions each unit by what its port answers (probed per unit): ROM
+ * units get the address payloads and the option-byte policy, SMP units the images.
+ * Per-unit data goes to a flash address on ROM units and to the application's
+ * settings or file group on SMP units; a batch whose data has nowhere to go on
+ * one kind of unit is refused before the line starts.
  */
-export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8Array>, cfg: Pick<StationConfig, 'data' | 'dataAddress' | 'dataField' | 'allowUnprotect' | 'uidAddress'>): Recipe {
+export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8Array>, cfg: RecipeConfig, probe?: (handle: unknown, signal: AbortSignal) => Promise<UnitKind | undefined>): Recipe {
   const smp = md.payloads.some((p) => p.target.kind === 'smp');
   const raw = md.payloads.some((p) => p.target.kind === 'address');
-  if (smp && raw)
-    throw usageError('station.recipe-unavailable', 'The bundle writes both SMP images and flash addresses; a station provisions a unit through one of them. Split it into two bundles.');
-  if (smp) return mcubootSerialRecipe({ metadata: md, payloads, withData: !!cfg.data });
-  if (cfg.data && cfg.dataAddress === undefined) throw usageError('station.data-address', '--data needs --data-address: where in flash the per-unit data goes.');
-  return stm32RomRecipe({
-    metadata: md,
-    payloads,
-    ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
-    ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
-    ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
-    ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
-  });
+  const mixed = smp && raw;
+  const recipes: Partial<Record<UnitKind, Recipe>> = {};
+  if (smp) {
+    const data = smpDataTarget(cfg);
+    recipes.smp = smpUnitRecipe({ metadata: md, payloads, withData: !!cfg.data, mixed, ...(data ? { data } : {}) });
+  }
+  if (raw) {
+    if (cfg.data && cfg.dataAddress === undefined)
+      throw usageError('station.data-address', `--data needs --data-address: where in flash the per-unit data goes on STM32 units${mixed ? ' (SMP units use --data-setting or --data-file)' : ''}.`);
+    recipes.stm32 = stm32RomRecipe({
+      metadata: md,
+      payloads,
+      mixed,
+      ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
+      ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
+      ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
+      ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
+    });
+  }
+  if (!mixed) return (recipes.smp ?? recipes.stm32)!;
+  return byUnitKind(recipes, probe ?? probeUnitKind);
 }
 
 export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): Promise<StationRun> {
@@ -137,6 +169,11 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
         throw ioError('station.data-unreadable', `Cannot read the per-unit data list ${cfg.data}: ${(e as Error).message}`, undefined, e);
       }
       const entries = parseEntries(cfg.data, text);
+      // Fields the SMP targets need must be in every entry: a missing one found on the line would strand a reserved entry.
+      const target = smpDataTarget(cfg);
+      const need = target ? requiredFields(target) : [];
+      const lacking = entries.find((e) => need.some((f) => e.fields[f] === undefined));
+      if (lacking) throw usageError('station.data-field', `Entry ${lacking.id} of ${cfg.data} has no ${need.filter((f) => lacking.fields[f] === undefined).join(', ')} field, which --data-setting/--data-field need.`);
       // The pool outlives batches: the next batch using the same list continues where this one stopped.
       const poolName = safeName(cfg.pool ?? basename(cfg.data));
       if (db) pool = await db.dataPool(poolName, entries);

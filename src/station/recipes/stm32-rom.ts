@@ -8,8 +8,10 @@
  * reading of "option bytes, then data" would have it: at RDP level 1 the
  * bootloader refuses every write, so the data could not go in afterwards.
  *
- * Bundles with SMP targets (MCUboot images written over SMP) go to the MCUboot
- * serial-recovery recipe instead; this one refuses them before the line starts.
+ * Bundles with SMP targets (MCUboot images written over SMP) go to the SMP
+ * recipe instead; this one refuses them before the line starts, unless the
+ * bundle is mixed (units of both kinds on one line): then it writes the
+ * address payloads and leaves the SMP images to the SMP units.
  */
 import { checkError, deviceError, usageError } from '../../core/errors.ts';
 import type { BundleMetadata, OptionBytePolicy } from '../../formats/bundle/metadata.ts';
@@ -60,13 +62,16 @@ export interface Stm32RomRecipeOptions {
   connect?: (handle: unknown, signal: AbortSignal) => Promise<{ session: Stm32Session; link: ByteTransport; close(): Promise<void> }>;
   /** Where the unit's UID is read (default: the family's UID address). */
   uidAddress?: (chip: ChipInfo) => number;
+  /** The bundle also carries SMP images for SMP units on the same line: skip them here. */
+  mixed?: boolean;
 }
 
 /** Refuses, before the line starts, a bundle or policy this recipe cannot carry out. */
-export function checkStm32Bundle(md: BundleMetadata): void {
+export function checkStm32Bundle(md: BundleMetadata, o: { mixed?: boolean } = {}): void {
   if (md.kind !== 'provisioning') throw usageError('station.not-provisioning', `A station runs provisioning bundles; this one is a "${md.kind}" bundle.`);
   const smp = md.payloads.filter((p) => p.target.kind !== 'address');
-  if (smp.length)
+  if (!md.payloads.some((p) => p.target.kind === 'address')) throw usageError('station.recipe-unavailable', 'The bundle has nothing to write at a flash address.');
+  if (smp.length && !o.mixed)
     throw usageError(
       'station.recipe-unavailable',
       `Payloads ${smp.map((p) => p.name).join(', ')} go through SMP (MCUboot), which the STM32 ROM bootloader does not speak.`,
@@ -104,9 +109,9 @@ export function dataBytes(fields: Record<string, string>, field?: string): Uint8
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 export function stm32RomRecipe(o: Stm32RomRecipeOptions): Recipe {
-  checkStm32Bundle(o.metadata);
+  checkStm32Bundle(o.metadata, o);
   const policy = o.metadata.provisioning?.optionBytes ?? { rdpLevel: 0, wrp: [] };
-  const segments: (Segment & { name: string; sha256: string })[] = o.metadata.payloads.map((p) => {
+  const segments: (Segment & { name: string; sha256: string })[] = o.metadata.payloads.filter((p) => p.target.kind === 'address').map((p) => {
     const data = o.payloads.get(p.name);
     if (!data || p.target.kind !== 'address') throw usageError('station.payload-missing', `Payload ${p.name} is missing from the bundle.`);
     return { name: p.name, sha256: p.sha256, address: p.target.address, data };

@@ -1,5 +1,7 @@
-// 8 simulated units, 4 STM32 (ROM bootloader) and 4 MCUboot (serial recovery), provisioned in
-// parallel by one station that picks the recipe per unit, with faults on some ports.
+// 8 simulated units, 4 STM32 (ROM bootloader) and 4 MCUboot units (serial recovery, then their
+// Zephyr application), provisioned in parallel by one station that picks the recipe per unit, with
+// faults on some ports. Every good unit gets one per-unit entry: STM32 units at a flash address,
+// MCUboot units through their application's settings once the image is in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +12,9 @@ import { LocalDataPool } from '../../../src/station/local-pool.ts';
 import { parseCsvEntries } from '../../../src/station/data-source.ts';
 import { ServiceLog } from '../../../src/records/service-log.ts';
 import { unitRows } from '../../../src/station/unit-record.ts';
-import { byUnitKind, checkMcubootBundle, mcubootSerialRecipe } from '../../../src/station/recipes/mcuboot-serial.ts';
+import { byUnitKind } from '../../../src/station/recipes/by-unit-kind.ts';
+import { checkSmpBundle, smpUnitRecipe } from '../../../src/station/recipes/smp-unit.ts';
+import { createFactoryUnit, type FactoryUnit } from '../../../src/sim/zephyr/index.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
 import * as imageGroup from '../../../src/smp/groups/image.ts';
 import { createMcubootSim, connectInProcess, type McubootDevice } from '../../../src/sim/mcuboot-serial/index.ts';
@@ -23,8 +27,8 @@ const key = generateSigningKey();
 const stranger = generateSigningKey();
 
 interface McubootUnit {
-  kind: 'mcuboot';
-  dev: McubootDevice;
+  kind: 'smp';
+  dev: McubootDevice | FactoryUnit;
   serial: string;
   link?: ReturnType<typeof connectInProcess>;
 }
@@ -55,7 +59,7 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
   const log = ServiceLog.inDir(dir);
 
   const image = buildImage({ size: 24_000, version: '2.0.0', key });
-  const mcu = (serial: string): McubootUnit => ({ kind: 'mcuboot', dev: createMcubootSim({ keys: [key.publicPem], flash: 'none' }), serial });
+  const mcu = (serial: string, keys = [key.publicPem]): McubootUnit => ({ kind: 'smp', dev: createFactoryUnit({ keys, flash: 'none', settings: { roots: ['app'] } }), serial });
   const stm = (chip: string, seed: number, faults?: { disconnectAfter: number }): Unit => ({ ...inProcessUnit(chip, seed, faults), kind: 'stm32' });
   const units: Unit[] = [
     stm('f103', 1),
@@ -67,13 +71,14 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
     mcu('ADP-0003'), // unplugged mid-upload
     mcu('ADP-0004'), // holds a key that does not trust the image
   ];
-  const wrongKey = units[7] as McubootUnit;
-  wrongKey.dev = createMcubootSim({ keys: [stranger.publicPem], flash: 'none' });
+  (units[7] as McubootUnit).dev = mcu('ADP-0004', [stranger.publicPem]).dev;
   t.after(() => units.forEach((u) => (u.kind === 'stm32' ? u.close() : u.link?.close())));
 
-  const mcuboot = mcubootSerialRecipe({
+  const smp = smpUnitRecipe({
     metadata: mcubootMetadata(image),
     payloads: new Map([['app.bin', image.bytes]]),
+    withData: true,
+    data: { settings: [{ field: 'serial', key: 'app/serial' }] },
     connect: async (h) => {
       const u = h as McubootUnit;
       u.link = connectInProcess(u.dev, { baud: 0 });
@@ -83,7 +88,7 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
     identity: (h) => (h as McubootUnit).serial,
     restartPollMs: 150,
   });
-  const recipe = byUnitKind({ stm32: stm32TestRecipe(testImage(12 * 1024)), mcuboot }, async (h) => (h as Unit).kind);
+  const recipe = byUnitKind({ stm32: stm32TestRecipe(testImage(12 * 1024)), smp }, async (h) => (h as Unit).kind);
   const st = Station.open({ dir, log, recipe, batch: 'mixed', station: 'line2', operator: 'op', parallel: 8, pool, policy: { pilot: 8, window: 6, threshold: 0.4 } });
   const ports: StationPort[] = units.map((u, i) => ({ id: `p${i}`, handle: u }));
   // Pull p6 the moment its upload starts (the in-process line is fast: react to the change, not a timer).
@@ -116,8 +121,12 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
     assert.deepEqual([r.unit, r.target, r.hashes?.['app.bin']], [u.serial, 'mcuboot', Buffer.from(image.hash).toString('hex')]);
     assert.deepEqual(
       r.steps?.map((s) => s.name),
-      ['detect', 'connect', 'identify', 'write app.bin', 'verify', 'restart', 'final check'],
+      ['detect', 'connect', 'identify', 'write app.bin', 'verify', 'restart', 'find data channel', 'per-unit data', 'restart (data check)', 'final check'],
     );
+    // The entry sits in the application's stored settings (it survives a reset), under the configured key.
+    const app = (u.dev as FactoryUnit).app;
+    assert.equal((u.dev as FactoryUnit).runs, 'app');
+    assert.equal(Buffer.from(app.settings.stored().get('app/serial') ?? []).toString(), r.dataEntry);
     // The unit really holds the image: ask it.
     const c = new SmpClient(connectInProcess(u.dev, { baud: 0 }), { timeoutMs: 1000 });
     assert.equal((await imageGroup.list(c)).find((s) => s.slot === 0)?.hash, Buffer.from(image.hash).toString('hex'));
@@ -130,14 +139,14 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
   assert.ok(at('p7').reason.length > 10);
 
   const entries = rows.map((r) => r.dataEntry).filter(Boolean);
-  assert.equal(entries.length, 3);
+  assert.equal(entries.length, 5);
   assert.equal(new Set(entries).size, entries.length, 'no per-unit entry used twice');
-  assert.equal((await pool.status()).committed, 3);
+  assert.equal((await pool.status()).committed, 5);
 
   // The pilot lot of 8 paused the line; after approval, a run of units that refuse the image stops it.
   assert.equal(st.snapshot().mode, 'pilot-review');
   st.approvePilot();
-  const refusing = [0, 1, 2].map((i): McubootUnit => ({ kind: 'mcuboot', dev: createMcubootSim({ keys: [stranger.publicPem], flash: 'none' }), serial: `ADP-9${i}` }));
+  const refusing = [0, 1, 2].map((i): McubootUnit => ({ kind: 'smp', dev: createMcubootSim({ keys: [stranger.publicPem], flash: 'none' }), serial: `ADP-9${i}` }));
   t.after(() => refusing.forEach((u) => u.link?.close()));
   st.updatePorts([...ports.filter((p) => p.id !== 'p6'), ...refusing.map((u, i) => ({ id: `q${i}`, handle: u }))]);
   await st.idle();
@@ -146,7 +155,7 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
   assert.match(snap.reason!, /^Line stopped: \d of the last 6 units failed/);
 });
 
-test('the MCUboot recipe refuses what it cannot do before the line starts', () => {
+test('the SMP recipe refuses what it cannot do before the line starts', () => {
   const img = buildImage({ size: 2000, key });
   const md = mcubootMetadata(img);
   const code = (fn: () => unknown) => {
@@ -158,9 +167,15 @@ test('the MCUboot recipe refuses what it cannot do before the line starts', () =
     }
     return 'none';
   };
-  assert.equal(code(() => checkMcubootBundle(md, false)), 'none');
-  assert.equal(code(() => checkMcubootBundle(md, true)), 'station.no-data-channel');
-  assert.equal(code(() => checkMcubootBundle({ ...md, provisioning: { optionBytes: { rdpLevel: 1, wrp: [] } } }, false)), 'station.policy-unsupported');
-  assert.equal(code(() => checkMcubootBundle({ ...md, payloads: [{ ...md.payloads[0]!, target: { kind: 'address', address: 0 } }] }, false)), 'station.recipe-unavailable');
-  assert.equal(code(() => mcubootSerialRecipe({ metadata: md, payloads: new Map() })), 'station.payload-missing');
+  const rom = { ...md.payloads[0]!, name: 'boot.bin', target: { kind: 'address' as const, address: 0x0800_0000 } };
+  assert.equal(code(() => checkSmpBundle(md)), 'none');
+  assert.equal(code(() => checkSmpBundle(md, { withData: true })), 'station.no-data-channel');
+  assert.equal(code(() => checkSmpBundle(md, { withData: true, data: { file: '/lfs1/unit.json' } })), 'none');
+  assert.equal(code(() => checkSmpBundle({ ...md, provisioning: { optionBytes: { rdpLevel: 1, wrp: [] } } })), 'station.policy-unsupported');
+  assert.equal(code(() => checkSmpBundle({ ...md, payloads: [rom] })), 'station.recipe-unavailable');
+  assert.equal(code(() => checkSmpBundle({ ...md, payloads: [rom, md.payloads[0]!] })), 'station.recipe-unavailable');
+  // In a mixed bundle the address payloads and the option-byte policy belong to the ROM units.
+  assert.equal(code(() => checkSmpBundle({ ...md, payloads: [rom, md.payloads[0]!], provisioning: { optionBytes: { rdpLevel: 1, wrp: [] } } }, { mixed: true })), 'none');
+  assert.equal(code(() => checkSmpBundle({ ...md, payloads: [rom] }, { mixed: true })), 'station.recipe-unavailable');
+  assert.equal(code(() => smpUnitRecipe({ metadata: md, payloads: new Map() })), 'station.payload-missing');
 });
