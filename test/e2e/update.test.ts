@@ -17,6 +17,10 @@ test('offline update with test boot and confirm', { timeout: 150_000 }, async (t
   await page.getByTestId('device-lab-healthy-pending').and(page.locator('[data-kind=zephyr-smp]')).waitFor({ timeout: 30_000 });
   await page.getByTestId('device-lab-healthy-pending').click();
   await page.getByTestId('start-update').click();
+  // The dialog names the verified update bundle that will be installed (the lab's own, signed under its lab root).
+  await page.getByTestId('bundle-select').locator('option', { hasText: 'Newest: Unbrick demo gateway 1.3.0' }).waitFor({ state: 'attached' });
+  assert.match(await page.getByTestId('bundle-detail').innerText(), /app-1\.3\.0\.bin 1\.3\.0 → smp:image0.*signatures are checked again/);
+  await screenshot(page, '13-update-bundle');
   await page.getByTestId('start-confirm').click();
   const dialog = page.getByTestId('confirm-dialog');
   await dialog.locator('h4', { hasText: 'Install 1.3.0 on this unit?' }).waitFor({ timeout: 30_000 });
