@@ -5,6 +5,7 @@ import type { Connection } from './api.ts';
 import { DevicePage } from './DevicePage.tsx';
 import { RecordsView } from './RecordsView.tsx';
 import { StationScreen } from './StationScreen.tsx';
+import { LibraryView } from './LibraryView.tsx';
 
 export interface Ui {
   client: ApiClient;
@@ -29,7 +30,7 @@ export function App({ connection }: { connection: Connection }) {
   const [devices, setDevices] = useState<DeviceSummary[]>([]);
   const [jobs, setJobs] = useState<Record<string, JobSnapshot>>({});
   const [selected, setSelected] = useState<string | undefined>();
-  const [view, setView] = useState<'device' | 'records' | 'station'>('device');
+  const [view, setView] = useState<'device' | 'records' | 'station' | 'library'>('device');
   const [error, setError] = useState<{ message: string; code: string } | undefined>();
   const [recordsTick, setRecordsTick] = useState(0);
   const [lab, setLab] = useState(false);
@@ -80,6 +81,9 @@ export function App({ connection }: { connection: Connection }) {
           </button>
           <button className={view === 'records' ? 'tab active' : 'tab'} data-testid="nav-records" onClick={() => setView('records')}>
             Service records
+          </button>
+          <button className={view === 'library' ? 'tab active' : 'tab'} data-testid="nav-library" onClick={() => setView('library')}>
+            Bundles
           </button>
           <button className={view === 'station' ? 'tab active' : 'tab'} data-testid="nav-station" onClick={() => setView('station')}>
             Station
@@ -139,6 +143,8 @@ export function App({ connection }: { connection: Connection }) {
           <main className="main">
             {view === 'records' ? (
               <RecordsView ui={ui} tick={recordsTick} devices={devices} />
+            ) : view === 'library' ? (
+              <LibraryView ui={ui} lab={lab} />
             ) : device ? (
               <DevicePage key={device.id} ui={ui} device={device} jobs={Object.values(jobs).filter((j) => j.deviceId === device.id)} start={start} />
             ) : (

@@ -305,8 +305,13 @@ export const methods = {
   },
   /** Demo lab only: plug or unplug a simulated unit's cable. */
   'lab.plug': { params: obj({ unitId: id, plugged: bool() }), result: ok },
-  /** The bundles a workflow on this device can write (its golden or update library; lab units have the lab's), newest first. */
-  'library.list': { params: obj({ deviceId: id, kind: oneOf(['golden', 'update']) }), result: obj({ entries: arr(LibraryEntrySchema, { max: 1000 }) }) },
+  /** The bundles a workflow on this device can write (its golden or update library; lab units have the lab's), newest first. Without a device: this app's libraries. */
+  'library.list': { params: obj({ deviceId: opt(id), kind: oneOf(['golden', 'update']) }), result: obj({ entries: arr(LibraryEntrySchema, { max: 1000 }) }) },
+  /** Adding a bundle file from the UI: announced, sent in chunks (base64, at most 1 MiB each, in order), then verified and imported into the library its metadata names. */
+  'library.importBegin': { params: obj({ filename: str({ min: 1, max: 255 }), size: num({ int: true, min: 1 }) }), result: obj({ uploadId: id }) },
+  'library.importChunk': { params: obj({ uploadId: id, offset: num({ int: true, min: 0 }), data: str({ max: 1_398_104 }) }), result: obj({ received: num({ int: true, min: 0 }) }) },
+  'library.importEnd': { params: obj({ uploadId: id }), result: obj({ entry: LibraryEntrySchema, alreadyPresent: bool() }) },
+  'library.importAbort': { params: obj({ uploadId: id }), result: ok },
 
   // ---- factory station screen (keep this block last) ----
   'station.status': { params: empty, result: StationStatusSchema },

@@ -6,15 +6,19 @@
 import type { AppCore } from '../workflows/app-core.ts';
 import { deviceError, usageError } from '../core/errors.ts';
 import { unitReport, reportHtml } from '../records/report.ts';
-import { API_VERSION, type EventName, type EventData, type RecordView } from './contract.ts';
+import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView } from './contract.ts';
 import { createDispatcher, type Handlers } from './protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
-import { BundleLibrary } from '../trust/library.ts';
+import { BundleLibrary, type LibraryEntry, type LibraryKind } from '../trust/library.ts';
 import { productKey } from '../formats/bundle/metadata.ts';
 import { firmwareSource } from '../workflows/firmware.ts';
 
 // Imported (not read at run time) so the bundled Electron main carries it too.
 import pkg from '../../package.json' with { type: 'json' };
+
+function entryView(kind: LibraryKind, e: LibraryEntry): LibraryEntryView {
+  return { id: e.id, kind, product: e.product.name, version: e.version, sequence: e.sequence, expires: e.expires, payloads: e.payloads.map((p) => ({ name: p.name, target: p.target, ...(p.version ? { version: p.version } : {}) })) };
+}
 
 function recordView(e: ServiceEntry): RecordView {
   return {
@@ -82,13 +86,23 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
       return { ok: true as const };
     },
     'library.list': async ({ deviceId, kind }) => {
-      const src = await firmwareSource(core.devices.get(deviceId).handle, core.opts.dataDir);
+      const src = deviceId ? await firmwareSource(core.devices.get(deviceId).handle, core.opts.dataDir) : { dir: core.opts.dataDir };
       const entries = new BundleLibrary(kind, { dir: src.dir })
         .entries()
         .filter((e) => !src.product || productKey(e.product) === productKey(src.product))
         .sort((a, b) => b.sequence - a.sequence)
-        .map((e) => ({ id: e.id, kind, product: e.product.name, version: e.version, sequence: e.sequence, expires: e.expires, payloads: e.payloads.map((p) => ({ name: p.name, target: p.target, ...(p.version ? { version: p.version } : {}) })) }));
+        .map((e) => entryView(kind, e));
       return { entries };
+    },
+    'library.importBegin': ({ filename, size }) => ({ uploadId: core.uploads.begin(filename, size) }),
+    'library.importChunk': ({ uploadId, offset, data }) => ({ received: core.uploads.chunk(uploadId, offset, new Uint8Array(Buffer.from(data, 'base64'))) }),
+    'library.importEnd': async ({ uploadId }) => {
+      const r = await core.uploads.end(uploadId);
+      return { entry: entryView(r.kind, r.entry), alreadyPresent: r.alreadyPresent };
+    },
+    'library.importAbort': ({ uploadId }) => {
+      core.uploads.abort(uploadId);
+      return { ok: true as const };
     },
 
     // ---- factory station screen ----

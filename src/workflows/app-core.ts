@@ -12,6 +12,7 @@ import { LAB_BUNDLE_PRODUCT } from '../sim/lab/vendor.ts';
 import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/service-log.ts';
 import { DeviceRegistry, type DeviceHandle } from './devices.ts';
 import { Job } from './job.ts';
+import { BundleUploads } from './bundle-uploads.ts';
 import { WORKFLOW_BUILDERS } from './registry.ts';
 import { PortWatcher } from './ports.ts';
 import { StationService } from './station-service.ts';
@@ -48,6 +49,8 @@ export class AppCore {
   readonly log: ServiceLog;
   readonly lab: DemoLab | undefined;
   readonly operator: string;
+  /** Bundle files arriving from the UI, on their way into a library. */
+  readonly uploads: BundleUploads;
   /** The factory station screen's station (none running until started). */
   readonly station: StationService;
   private readonly jobs = new Map<string, Job<unknown>>();
@@ -56,6 +59,8 @@ export class AppCore {
 
   constructor(readonly opts: AppCoreOptions) {
     this.log = ServiceLog.inDir(opts.dataDir);
+    this.uploads = new BundleUploads(opts.dataDir);
+    this.disposers.push(() => this.uploads.close());
     this.lab = opts.lab;
     this.operator = opts.operator ?? defaultOperator();
     this.station = new StationService({ dataDir: opts.dataDir, operator: this.operator, demoAllowed: opts.lab !== undefined });

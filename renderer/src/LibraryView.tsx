@@ -1,0 +1,126 @@
+import { useEffect, useState } from 'react';
+import type { LibraryEntryView } from '../../src/api/contract.ts';
+import { errorWords, type Ui } from './App.tsx';
+
+/** Bytes per chunk sent to the core (the contract takes at most 1 MiB per message). */
+const CHUNK = 512 * 1024;
+
+function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/**
+ * The golden and update libraries of this app: what Recover, Full unbrick and
+ * Offline update can write on real units. A bundle file added here is
+ * verified (signatures, expiry, anti-rollback, every payload) before it is
+ * listed; a refused one says why.
+ */
+export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
+  const [golden, setGolden] = useState<LibraryEntryView[]>([]);
+  const [updates, setUpdates] = useState<LibraryEntryView[]>([]);
+  const [tick, setTick] = useState(0);
+  const [progress, setProgress] = useState<string | undefined>();
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string; code?: string } | undefined>();
+
+  useEffect(() => {
+    ui.client.call('library.list', { kind: 'golden' }).then((r) => setGolden(r.entries), ui.fail);
+    ui.client.call('library.list', { kind: 'update' }).then((r) => setUpdates(r.entries), ui.fail);
+  }, [ui, tick]);
+
+  async function add(file: File) {
+    setOutcome(undefined);
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await ui.client.call('library.importBegin', { filename: file.name, size: file.size })).uploadId;
+      for (let off = 0; off < file.size; off += CHUNK) {
+        const bytes = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
+        await ui.client.call('library.importChunk', { uploadId, offset: off, data: base64(bytes) });
+        setProgress(`Sending ${file.name}: ${Math.floor((100 * Math.min(off + CHUNK, file.size)) / file.size)}%`);
+      }
+      setProgress(`Verifying ${file.name}…`);
+      const id = uploadId;
+      uploadId = undefined; // the core owns it now: it cleans up whatever the outcome
+      const r = await ui.client.call('library.importEnd', { uploadId: id });
+      setOutcome({ ok: true, text: `${r.alreadyPresent ? 'Already in the' : 'Verified and added to the'} ${r.entry.kind} library: ${r.entry.product} ${r.entry.version}.` });
+      setTick((t) => t + 1);
+    } catch (e) {
+      if (uploadId) void ui.client.call('library.importAbort', { uploadId }).catch(() => {});
+      const w = errorWords(e);
+      setOutcome({ ok: false, text: `Not added: ${w.message}`, code: w.code });
+    } finally {
+      setProgress(undefined);
+    }
+  }
+
+  return (
+    <section className="library" data-testid="library">
+      <h2>Bundles</h2>
+      <p className="hint">
+        Signed bundles this computer can write to units: golden bundles for Recover and Full unbrick, update bundles for Offline update. Each is checked against the trust store when added and
+        again every time it is used.{lab ? ' Demo-lab units use the lab’s own bundles, signed under a lab-only root.' : ''}
+      </p>
+      <label className="add-bundle">
+        Add a bundle file (.ubundle){' '}
+        <input
+          type="file"
+          accept=".ubundle"
+          data-testid="bundle-file"
+          disabled={!!progress}
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = '';
+            if (f) void add(f);
+          }}
+        />
+      </label>
+      {progress && <p data-testid="bundle-progress">{progress}</p>}
+      {outcome && (
+        <p className={outcome.ok ? 'outcome ok' : 'outcome bad'} role={outcome.ok ? 'status' : 'alert'} data-testid="bundle-outcome">
+          {outcome.text} {outcome.code && <small>({outcome.code})</small>}
+        </p>
+      )}
+      {(
+        [
+          ['Golden bundles', golden, 'golden'],
+          ['Update bundles', updates, 'update'],
+        ] as const
+      ).map(([title, list, kind]) => (
+        <div key={kind}>
+          <h3>{title}</h3>
+          {list.length === 0 ? (
+            <p className="empty">None yet.</p>
+          ) : (
+            <table className="bundles" data-testid={`library-${kind}`}>
+              <thead>
+                <tr>
+                  <th>Product</th>
+                  <th>Version</th>
+                  <th>Sequence</th>
+                  <th>Expires</th>
+                  <th>Contents</th>
+                  <th>Id</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((e) => (
+                  <tr key={e.id}>
+                    <td>{e.product}</td>
+                    <td>{e.version}</td>
+                    <td>{e.sequence}</td>
+                    <td>{e.expires.slice(0, 10)}</td>
+                    <td>{e.payloads.map((p) => `${p.name} → ${p.target}`).join(', ')}</td>
+                    <td>
+                      <code>{e.id.slice(0, 12)}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      ))}
+    </section>
+  );
+}
