@@ -61,6 +61,12 @@ export interface UnitContext {
   note(facts: UnitFacts): void;
   /** Reserves this unit's per-unit data entry (the same one on a re-run). */
   takeData(): Promise<Reservation>;
+  /**
+   * Gives a just-reserved entry back when none of it reached the unit (the
+   * unit refused the very first write). Does nothing for an entry the unit
+   * already held from an earlier run: that one may have been written.
+   */
+  releaseData(): Promise<void>;
   /** Runs and times one step; its name appears in the unit's record and on the screen. */
   step<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
@@ -403,6 +409,13 @@ export class Station {
         r.dataEntry = reservation.entry.id;
         this.persist(); // at once (one write per unit): a crash record then names the entry the unit holds
         return reservation;
+      },
+      releaseData: async () => {
+        if (!reservation || reservation.status !== 'new' || r.abandoned) return;
+        await this.o.pool!.release(reservation.unit, reservation.entry.id);
+        reservation = undefined;
+        r.dataEntry = undefined;
+        this.persist();
       },
       step: async (name, fn) => {
         r.step = name;

@@ -70,7 +70,8 @@ export const stationGroup: CommandGroup = {
         'Units are identified by their chip UID; each takes one entry of the per-unit data list (--data), once, even across crashes and stations (--db). ' +
         'Every attempt is recorded in the service log. The line pauses after the pilot lot (--pilot) until `unbrick station approve`, and stops itself when ' +
         'more than --threshold of the last --window units fail, until `unbrick station resume`. Bundles writing flash addresses provision STM32 units through their ROM bootloader; ' +
-        'bundles of SMP images provision units in MCUboot serial recovery (no per-unit data there).',
+        'bundles of SMP images provision units in MCUboot serial recovery or running a Zephyr SMP application; a bundle with both provisions each unit by what its port answers. ' +
+        'Per-unit data goes to --data-address on STM32 units, and through the application\'s settings (--data-setting) or file system (--data-file) on SMP units, after their image is in.',
       options: {
         ...dirOption,
         bundle: { type: 'string', value: 'FILE', description: 'the signed provisioning bundle (.ubundle)' },
@@ -79,6 +80,8 @@ export const stationGroup: CommandGroup = {
         data: { type: 'string', value: 'FILE', description: 'per-unit data list (CSV with a header row, or JSON)' },
         'data-address': { type: 'string', value: 'ADDR', description: 'flash address the per-unit data is written to' },
         'data-field': { type: 'string', value: 'NAME', description: 'write this entry field (hex) as raw bytes instead of the entry as JSON' },
+        'data-setting': { type: 'string', value: 'KEY|FIELD=KEY,…', description: 'SMP units: settings key for the entry, or one key per field (serial=app/serial,mac=app/mac); saved, and checked after a restart' },
+        'data-file': { type: 'string', value: 'PATH', description: 'SMP units: file for the entry (e.g. /lfs1/unit.json), used when the settings group is not set or not offered' },
         db: { type: 'string', value: 'URL', description: 'line database (PostgreSQL connection string; also UNBRICK_STATION_DB): shared data pool and records' },
         pool: { type: 'string', value: 'NAME', description: 'name of the shared data pool in the line database (default: the data file name)' },
         pilot: { type: 'string', value: 'N', description: 'pause for review after the first N units' },
@@ -113,6 +116,8 @@ export const stationGroup: CommandGroup = {
             ...(stringOpt(ctx, 'pool') ? { pool: stringOpt(ctx, 'pool')! } : {}),
             ...(intOpt(ctx, 'data-address') !== undefined ? { dataAddress: intOpt(ctx, 'data-address')! } : {}),
             ...(stringOpt(ctx, 'data-field') ? { dataField: stringOpt(ctx, 'data-field')! } : {}),
+            ...(stringOpt(ctx, 'data-setting') ? { dataSetting: stringOpt(ctx, 'data-setting')! } : {}),
+            ...(stringOpt(ctx, 'data-file') ? { dataFile: stringOpt(ctx, 'data-file')! } : {}),
             ...(ctx.values['allow-unprotect'] ? { allowUnprotect: true } : {}),
             ...(intOpt(ctx, 'uid-address') !== undefined ? { uidAddress: intOpt(ctx, 'uid-address')! } : {}),
             say: (l) => ctx.warn(l),

@@ -4,7 +4,7 @@ import { stringOpt } from '../../cli/framework.ts';
 import { usageError } from '../../core/errors.ts';
 import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from '../smp/command-common.ts';
 import { flashProfile } from '../smp/flash-timing.ts';
-import { createZephyrSim } from './index.ts';
+import { createFactoryUnit, createZephyrSim } from './index.ts';
 
 export const simZephyrCommand: Command = {
   name: 'zephyr',
@@ -18,13 +18,34 @@ export const simZephyrCommand: Command = {
     'buf-count': { type: 'string', value: 'N', description: 'MCUMGR_TRANSPORT_NETBUF_COUNT', default: '4' },
     bootloader: { type: 'string', value: 'KIND', description: "'mcuboot' or 'none'", default: 'mcuboot' },
     running: { type: 'string', value: 'FILE', description: 'image in slot 0 (the running application)' },
+    'settings-roots': { type: 'string', value: 'LIST', description: 'settings roots the application handles (group 3), e.g. app; default: none, as in the recorded sample' },
+    fs: { type: 'string', value: 'MOUNT', description: 'give the application a file system at this mount point (group 8), e.g. /lfs1' },
+    'fs-size': { type: 'string', value: 'BYTES', description: 'size of its file-system partition', default: '0x10000' },
+    'factory-unit': { type: 'boolean', description: 'start in MCUboot serial recovery with no application; the application runs once an image is written and the unit restarts' },
   },
   async run(ctx) {
     const bootloader = stringOpt(ctx, 'bootloader') ?? 'mcuboot';
     if (bootloader !== 'mcuboot' && bootloader !== 'none') throw usageError('usage.bad-bootloader', "--bootloader must be 'mcuboot' or 'none'.");
     const common = commonDeviceOptions(ctx);
     const running = stringOpt(ctx, 'running');
+    const roots = (stringOpt(ctx, 'settings-roots') ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
+    const mount = stringOpt(ctx, 'fs');
+    if (mount !== undefined && !/^\/[A-Za-z0-9_]+$/.test(mount)) throw usageError('usage.bad-mount', '--fs must be a mount point such as /lfs1.');
+    const app = {
+      ...(roots.length ? { settings: { roots } } : {}),
+      ...(mount ? { fs: { mount, size: num(ctx, 'fs-size') ?? 0x10000 } } : {}),
+    };
+    if (ctx.values['factory-unit']) {
+      if (stringOpt(ctx, 'running')) throw usageError('usage.conflict', '--factory-unit starts without an application; drop --running.');
+      const unit = createFactoryUnit({ ...common, ...app, slotSize: num(ctx, 'slot-size') ?? 0x69000, bufSize: num(ctx, 'buf-size') ?? 384, bufCount: num(ctx, 'buf-count') ?? 4 });
+      const out = await runOnPty(ctx, unit, `Factory unit: MCUboot serial recovery, then the Zephyr application (${flashProfile(common.flash).text})`);
+      return { data: out, human: [] };
+    }
     const dev = createZephyrSim({
+      ...app,
       ...common,
       slotSize: num(ctx, 'slot-size') ?? 0x69000,
       bufSize: num(ctx, 'buf-size') ?? 384,

@@ -72,12 +72,16 @@ export function settingValues(fields: Record<string, string>, targets: SettingTa
   });
 }
 
-/** Which configured channel this unit's firmware offers (settings first), or undefined. */
-export async function findDataChannel(c: SmpClient, t: SmpDataTarget): Promise<DataChannel | undefined> {
-  if (t.settings?.length && (await settingsGroup.hasSettings(c, t.settings[0]!.key))) return 'settings';
-  if (t.file && (await fsGroup.hasFileSystem(c, t.file))) return 'file';
-  return undefined;
+/** The configured channels whose group this unit's firmware offers, settings first. */
+export async function findDataChannels(c: SmpClient, t: SmpDataTarget): Promise<DataChannel[]> {
+  const out: DataChannel[] = [];
+  if (t.settings?.length && (await settingsGroup.hasSettings(c, t.settings[0]!.key))) out.push('settings');
+  if (t.file && (await fsGroup.hasFileSystem(c, t.file))) out.push('file');
+  return out;
 }
+
+/** Raised when every offered channel refused the first write: nothing of the entry reached the unit. */
+export const NOTHING_WRITTEN = 'station.no-data-channel';
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
@@ -112,18 +116,38 @@ async function readBack(c: SmpClient, channel: DataChannel, t: SmpDataTarget, fi
   if (!same(got, want)) throw mismatch(`File ${t.file}`, `${got.length} bytes, expected ${want.length}`);
 }
 
-/** Writes the entry, reads it back, and makes it persistent (settings save and commit; the file closed). */
-export async function writeUnitData(c: SmpClient, channel: DataChannel, t: SmpDataTarget, fields: Record<string, string>, signal?: AbortSignal): Promise<void> {
-  if (channel === 'settings') {
-    for (const { key, value } of settingValues(fields, t.settings!, t.rawField)) await settingsGroup.writeSetting(c, key, value);
+/**
+ * Writes the entry through the first channel that takes it, reads it back, and
+ * makes it persistent (settings save and commit; the file closed). The
+ * settings group may be there without a handler for the key (Zephyr answers
+ * "no such setting" for both, so only a write tells): then the next channel
+ * is tried. When every channel refuses the first write, nothing reached the
+ * unit: `station.no-data-channel`.
+ */
+export async function writeUnitData(c: SmpClient, channels: DataChannel[], t: SmpDataTarget, fields: Record<string, string>, signal?: AbortSignal): Promise<DataChannel> {
+  const refused: string[] = [];
+  for (const channel of channels) {
+    if (channel === 'settings') {
+      const values = settingValues(fields, t.settings!, t.rawField);
+      try {
+        await settingsGroup.writeSetting(c, values[0]!.key, values[0]!.value);
+      } catch (e) {
+        if (!(e instanceof UnbrickError && ['smp.setting-not-found', 'smp.setting-not-writable'].includes(e.code))) throw e;
+        refused.push(`the settings group has no handler that takes "${values[0]!.key}"`);
+        continue;
+      }
+      for (const { key, value } of values.slice(1)) await settingsGroup.writeSetting(c, key, value);
+      await readBack(c, channel, t, fields, 'written');
+      await settingsGroup.saveSettings(c);
+      await settingsGroup.commitSettings(c);
+      return channel;
+    }
+    await fsGroup.uploadFile(c, t.file!, entryValue(fields, t.rawField), signal ? { signal } : {});
+    await fsGroup.closeFile(c);
     await readBack(c, channel, t, fields, 'written');
-    await settingsGroup.saveSettings(c);
-    await settingsGroup.commitSettings(c);
-    return;
+    return channel;
   }
-  await fsGroup.uploadFile(c, t.file!, entryValue(fields, t.rawField), signal ? { signal } : {});
-  await fsGroup.closeFile(c);
-  await readBack(c, channel, t, fields, 'written');
+  throw deviceError(NOTHING_WRITTEN, `This unit's application took none of its per-unit data (${refused.join('; ') || 'no channel offered'}). Use firmware with a settings handler for the key or a file system.`, { nothingWritten: true });
 }
 
 /** Reads the entry back after a restart: it must still be there. */

@@ -27,7 +27,7 @@ import { uploadImage } from '../../smp/upload.ts';
 import type { DeviceHandle } from '../../workflows/devices.ts';
 import { openSmp } from '../../workflows/smp-link.ts';
 import type { Recipe, UnitContext } from '../station.ts';
-import { checkUnitData, findDataChannel, writeUnitData, type SmpDataTarget } from './smp-data.ts';
+import { checkUnitData, findDataChannels, NOTHING_WRITTEN, writeUnitData, type SmpDataTarget } from './smp-data.ts';
 
 export interface SmpUnitRecipeOptions {
   metadata: BundleMetadata;
@@ -151,18 +151,25 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
       if (ctx.hasData) {
         const target = o.data;
         if (!target) throw usageError('station.no-data-channel', 'The batch has per-unit data but no settings key or file path for SMP units.');
-        const channel = await ctx.step('find data channel', async () => {
+        const channels = await ctx.step('find data channel', async () => {
           if (!(await runsApp(link.client)))
             throw deviceError('station.no-data-channel', 'After the restart the unit is still in MCUboot serial recovery, which has no settings or file group, so its per-unit data cannot be written. Check that its application starts.');
-          return findDataChannel(link.client, target);
+          return findDataChannels(link.client, target);
         });
-        if (!channel) {
+        if (!channels.length) {
           const wanted = [target.settings?.length ? 'the settings group' : '', target.file ? 'the file-system group' : ''].filter(Boolean).join(' or ');
-          throw deviceError('station.no-data-channel', `This unit's application offers neither ${wanted}, so its per-unit data cannot be written. Use firmware built with it (CONFIG_MCUMGR_GRP_SETTINGS / CONFIG_MCUMGR_GRP_FS).`);
+          throw deviceError('station.no-data-channel', `This unit's application does not offer ${wanted}, so its per-unit data cannot be written; no entry was used. Use firmware built with it (CONFIG_MCUMGR_GRP_SETTINGS with a handler for the key, or CONFIG_MCUMGR_GRP_FS).`);
         }
         if (!name) throw deviceError('station.unit-unknown', 'This unit has no serial number on its USB-serial adapter, so per-unit data cannot be tied to it.');
         const d = await ctx.takeData();
-        await ctx.step('per-unit data', () => writeUnitData(link.client, channel, target, d.entry.fields, ctx.signal));
+        let channel;
+        try {
+          channel = await ctx.step('per-unit data', () => writeUnitData(link.client, channels, target, d.entry.fields, ctx.signal));
+        } catch (e) {
+          // The unit refused the very first write: the entry never reached it and goes back to the pool.
+          if (e instanceof UnbrickError && e.code === NOTHING_WRITTEN) await ctx.releaseData();
+          throw e;
+        }
         // Not noted as the unit's serial: that names the unit (its adapter); the record carries the entry id.
         link = await ctx.step('restart (data check)', () => restart(ctx, link));
         await ctx.step('final check', () => checkUnitData(link.client, channel, target, d.entry.fields));

@@ -1,0 +1,148 @@
+// One signed provisioning bundle with both flash-address payloads (STM32 units) and an MCUboot
+// image (SMP units), run by openStationRun on real ptys: each unit is probed and provisioned by
+// what it offers; per-unit data goes to a flash address, to application settings or to a file,
+// and a unit whose application offers neither fails before any entry is taken.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createBundle } from '../../../src/formats/bundle/create.ts';
+import { findChip } from '../../../src/stm32/chips/index.ts';
+import { openStationRun } from '../../../src/station/setup.ts';
+import { unitRows } from '../../../src/station/unit-record.ts';
+import { ServiceLog } from '../../../src/records/service-log.ts';
+import { createFactoryUnit, createZephyrSim, hostOnPty, type FactoryUnit, type ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
+import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
+import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
+import { DATA_OFFSET, ptyUnit, readDataBlock, testImage } from './stm32-units.ts';
+
+test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers, data by settings, file or flash address', { timeout: 150_000 }, async (t) => {
+  const lab = new Lab();
+  t.after(() => lab.cleanup());
+  const key = generateSigningKey();
+  const vendor = makeVendor({ imageKeys: [key.key] });
+  lab.trust(vendor);
+  const chip = findChip('f103');
+  const image = buildImage({ size: 6000, version: '2.1.0', key });
+  const older = buildImage({ size: 5000, version: '2.0.0', key });
+  lab.file('boot.bin', testImage(4096, 5));
+  lab.file('app.bin', testImage(6000, 6));
+  lab.file('gateway.bin', image.bytes);
+  lab.file('image-key.pem', key.publicPem);
+  const bundle = join(lab.dir, 'mixed.ubundle');
+  await createBundle(
+    {
+      kind: 'provisioning',
+      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Acme Line', hardwareRevisions: ['A'] },
+      version: '4.0.0',
+      sequence: 4,
+      validDays: 30,
+      payloads: [
+        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
+        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
+        { file: 'gateway.bin', name: 'gateway.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, imageKey: 'image-key.pem' },
+      ],
+      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+    },
+    lab.dir,
+    [vendor.releaseKeys[0]!],
+    bundle,
+  );
+  const csv = lab.file('units.csv', 'serial,mac\n' + Array.from({ length: 8 }, (_, i) => `GW-${100 + i},02:00:00:00:01:${String(i).padStart(2, '0')}`).join('\n') + '\n');
+
+  const stm = [ptyUnit('f103', 701, 0, 0.02), ptyUnit('f103', 702, 0, 0.02)];
+  const withSettings = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { roots: ['app'] } });
+  const withFiles = createFactoryUnit({ keys: [key.publicPem], flash: 'none', fs: {} });
+  const withNeither = createFactoryUnit({ keys: [key.publicPem], flash: 'none' });
+  // Already running an older application: the new image goes to slot 1 and MCUboot swaps it in.
+  const running = createZephyrSim({ keys: [key.publicPem], flash: 'none', running: older.bytes, settings: { roots: ['app'] } });
+  const smpUnits: [string, FactoryUnit | ZephyrDevice][] = [
+    ['ADP-S', withSettings],
+    ['ADP-F', withFiles],
+    ['ADP-N', withNeither],
+    ['ADP-Z', running],
+  ];
+  const hosts = smpUnits.map(([, d]) => hostOnPty(d, { baud: 115200 }));
+  t.after(() => {
+    stm.forEach((u) => u.close());
+    hosts.forEach((h) => h.close());
+  });
+  const ports = [
+    ...stm.map((u, i) => ({ path: u.path, vendorId: '0403', productId: '6001', serialNumber: `FT-${i}` })),
+    ...hosts.map((h, i) => ({ path: h.path, vendorId: '1366', productId: '1015', serialNumber: smpUnits[i]![0] })),
+  ];
+
+  const run = await openStationRun({
+    bundle,
+    dataDir: lab.dataDir,
+    station: 'line3',
+    operator: 'kim',
+    ports: 'auto',
+    parallel: 6,
+    batch: 'MIX',
+    data: csv,
+    dataAddress: chip.flash.start + DATA_OFFSET,
+    uidAddress: chip.flash.end - 16,
+    dataSetting: 'serial=app/serial,mac=app/mac',
+    dataFile: '/lfs1/unit.json',
+    pollMs: 200,
+    list: async () => ports,
+  });
+  try {
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        const s = run.station.snapshot();
+        if (s.passed + s.failed >= 6 && s.running === 0) resolve();
+      };
+      run.station.onChange(check);
+      check();
+    });
+    const status = await run.pool!.status();
+    const summary = unitRows(ServiceLog.inDir(lab.dataDir).verify().entries, 'MIX').map((r) => `${r.unit} ${r.ok ? 'pass' : `FAIL ${r.code}: ${r.reason}`} [${r.steps?.map((x) => x.name).join(', ')}]`);
+    assert.deepEqual(status, { total: 8, free: 3, reserved: 0, committed: 5 }, summary.join('\n'));
+  } finally {
+    await run.stop();
+  }
+
+  const rows = unitRows(ServiceLog.inDir(lab.dataDir).verify().entries, 'MIX');
+  const at = (path: string) => rows.find((r) => r.port === path)!;
+  const hex = Buffer.from(image.hash).toString('hex');
+  const entryFields = (id: string) => ({ serial: id, mac: `02:00:00:00:01:${String(Number(id.slice(3)) - 100).padStart(2, '0')}` });
+
+  for (const u of stm) {
+    const r = at(u.path);
+    assert.equal(r.ok, true, `${u.path}: ${r.reason}`);
+    assert.equal(r.steps?.[0]?.name, 'detect');
+    assert.equal(r.chipUid, u.uid);
+    assert.equal(readDataBlock(u.sim)?.serial, r.dataEntry, 'the STM32 unit holds its entry at the data address');
+    assert.deepEqual([...u.sim.chip.wrp], [0, 1, 2, 3], 'the option-byte policy applies to ROM units');
+  }
+  const smpRow = (i: number) => at(hosts[i]!.path);
+  for (const i of [0, 1, 3]) {
+    const r = smpRow(i);
+    assert.equal(r.ok, true, `${smpUnits[i]![0]}: ${r.reason}`);
+    assert.deepEqual([r.unit, r.hashes?.['gateway.bin']], [smpUnits[i]![0], hex]);
+    assert.ok(r.dataEntry);
+  }
+  // Settings, saved for good: the application's storage holds each field under its key.
+  const stored = withSettings.app.settings.stored();
+  assert.deepEqual(Object.fromEntries([...stored].map(([k, v]) => [k, Buffer.from(v).toString()])), { 'app/serial': smpRow(0).dataEntry, 'app/mac': entryFields(smpRow(0).dataEntry!).mac });
+  // This one's settings group has no handler for the key, but it has a file system: the entry is a file.
+  assert.deepEqual(JSON.parse(Buffer.from(withFiles.app.fileSystem!.list().get('/lfs1/unit.json')!).toString()), entryFields(smpRow(1).dataEntry!));
+  // The Zephyr unit swapped in the new image and kept its data.
+  assert.ok(smpRow(3).steps?.some((s) => s.name === 'confirm gateway.bin'));
+  assert.equal(Buffer.from(running.settings.stored().get('app/serial')!).toString(), smpRow(3).dataEntry);
+  // Restarted twice (swap, then the data check); the recipe's restart only passes once slot 0 lists the new hash.
+  assert.ok(running.stats.resets >= 2);
+  assert.equal(running.lastBoot?.bootable, true);
+
+  const none = smpRow(2);
+  assert.deepEqual([none.ok, none.code, none.dataEntry], [false, 'station.no-data-channel', undefined]);
+  // Zephyr's settings group without a handler for the key (as in the recorded sample), and no file system:
+  // the first write is refused, so the entry goes back to the pool.
+  assert.match(none.reason, /took none of its per-unit data \(the settings group has no handler that takes "app\/serial"\)/);
+  assert.equal(withNeither.runs, 'app', 'its image went in; only the data had nowhere to go');
+
+  const entries = rows.map((r) => r.dataEntry).filter(Boolean);
+  assert.equal(entries.length, 5);
+  assert.equal(new Set(entries).size, 5, 'no entry used twice');
+});
