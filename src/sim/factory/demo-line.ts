@@ -18,12 +18,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKey } from '../../crypto/keys.ts';
 import { seededRandom } from '../../core/random.ts';
-import { createBundle } from '../../formats/bundle/create.ts';
 import { findChip } from '../../stm32/chips/index.ts';
-import { buildRoot, signRoot } from '../../trust/root.ts';
-import { TrustStore } from '../../trust/store.ts';
+import { createLabVendor } from '../lab/vendor.ts';
 import type { PortLister } from '../../workflows/ports.ts';
 import { PacedLine } from '../line.ts';
 import { openPty, type PtyEnd } from '../pty.ts';
@@ -33,7 +30,6 @@ import { FRAME_BITS_8E1 } from '../stm32/host.ts';
 export const DEMO_CHIP = 'f103';
 const VENDOR_ID = '3f0c9d2e-6a51-4c8e-9b7d-2d1e0f4a5b6c';
 const CLASS_ID = '8e2b1c4d-5f60-4a7b-8c9d-0e1f2a3b4c5d';
-const DAY = 86_400_000;
 /** Where the per-unit data goes, from the start of flash (a page of its own). */
 const DATA_OFFSET = 0x8000;
 
@@ -120,29 +116,11 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
   const dataDir = join(dir, 'station');
   try {
     // A vendor made for this run, trusted only by the demo's own trust store.
-    const rootKey = generateKey('ed25519');
-    const releaseKey = generateKey('ed25519');
-    const now = Date.now();
-    const root = signRoot(
-      buildRoot({
-        vendorId: VENDOR_ID,
-        vendorName: 'Unbrick demo factory',
-        version: 1,
-        created: new Date(now - DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
-        expires: new Date(now + 30 * DAY).toISOString().replace(/\.\d+Z$/, 'Z'),
-        rootKeys: [rootKey],
-        rootThreshold: 1,
-        releaseKeys: [releaseKey],
-        releaseThreshold: 1,
-        imageKeys: [],
-      }),
-      [rootKey],
-    );
-    TrustStore.init(dataDir).addRoot(root, rootKey.fingerprint);
+    const vendor = createLabVendor(dataDir, { vendorId: VENDOR_ID, vendorName: 'Unbrick demo factory', validDays: 30 });
     writeFileSync(join(dir, 'boot.bin'), bytes(4096, 5));
     writeFileSync(join(dir, 'app.bin'), bytes(6000, 6));
     const bundle = join(dir, 'demo-sensor-provisioning.ubundle');
-    await createBundle(
+    await vendor.sign(
       {
         kind: 'provisioning',
         product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Demo sensor', hardwareRevisions: ['A'], mcuProductId: chip.pid },
@@ -156,7 +134,6 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
         provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
       },
       dir,
-      [releaseKey],
       bundle,
     );
     const data = join(dir, 'serials.csv');

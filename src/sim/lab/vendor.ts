@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKey } from '../../crypto/keys.ts';
+import { generateKey, type ImageKey } from '../../crypto/keys.ts';
 import { createBundle, type BundleSpec } from '../../formats/bundle/create.ts';
 import { isoSeconds } from '../../formats/bundle/schema.ts';
 import { buildRoot, signRoot } from '../../trust/root.ts';
@@ -25,6 +25,39 @@ export const LAB_BUNDLE_PRODUCT = {
   mcuProductId: 0x413, // STM32F405
 };
 
+export interface LabVendor {
+  /** Signs a bundle from its spec (payload paths relative to `specDir`) with the vendor's release key. */
+  sign(spec: BundleSpec, specDir: string, out: string): Promise<void>;
+}
+
+/**
+ * A vendor made for this run (root and release keys that exist only in
+ * memory): its root goes into a new trust store in `dataDir`, and only there.
+ */
+export function createLabVendor(dataDir: string, o: { vendorId: string; vendorName: string; imageKeys?: ImageKey[]; validDays: number }): LabVendor {
+  const rootKey = generateKey('ed25519');
+  const releaseKey = generateKey('ed25519');
+  const now = Date.now();
+  const root = buildRoot({
+    vendorId: o.vendorId,
+    vendorName: o.vendorName,
+    version: 1,
+    created: isoSeconds(now - 86_400_000),
+    expires: isoSeconds(now + o.validDays * 86_400_000),
+    rootKeys: [rootKey],
+    rootThreshold: 1,
+    releaseKeys: [releaseKey],
+    releaseThreshold: 1,
+    imageKeys: o.imageKeys ?? [],
+  });
+  TrustStore.init(dataDir).addRoot(signRoot(root, [rootKey]), rootKey.fingerprint);
+  return {
+    async sign(spec, specDir, out) {
+      await createBundle(spec, specDir, [releaseKey], out);
+    },
+  };
+}
+
 export interface LabLibraries {
   /** A data directory with a trust store and the golden and update libraries. */
   dir: string;
@@ -36,22 +69,8 @@ export async function createLabLibraries(): Promise<LabLibraries> {
   try {
     const files = join(dir, 'release');
     const data = join(dir, 'data');
-    const rootKey = generateKey('ed25519');
-    const releaseKey = generateKey('ed25519');
     const now = Date.now();
-    const rootSpec = {
-      vendorId: LAB_BUNDLE_PRODUCT.vendorId,
-      vendorName: 'Unbrick demo lab (not a real vendor)',
-      version: 1,
-      created: isoSeconds(now - 86_400_000),
-      expires: isoSeconds(now + 3650 * 86_400_000),
-      rootKeys: [rootKey],
-      rootThreshold: 1,
-      releaseKeys: [releaseKey],
-      releaseThreshold: 1,
-      imageKeys: [labSigningKey()],
-    };
-    TrustStore.init(data).addRoot(signRoot(buildRoot(rootSpec), [rootKey]), rootKey.fingerprint);
+    const vendor = createLabVendor(data, { vendorId: LAB_BUNDLE_PRODUCT.vendorId, vendorName: 'Unbrick demo lab (not a real vendor)', imageKeys: [labSigningKey()], validDays: 3650 });
 
     mkdirSync(files, { recursive: true });
     const put = (name: string, bytes: Uint8Array | string) => writeFileSync(join(files, name), bytes);
@@ -84,7 +103,7 @@ export async function createLabLibraries(): Promise<LabLibraries> {
     };
     for (const spec of [golden, update]) {
       const out = join(files, `${spec.kind}.ubundle`);
-      await createBundle(spec, files, [releaseKey], out, { now });
+      await vendor.sign(spec, files, out);
       await new BundleLibrary(spec.kind === 'golden' ? 'golden' : 'update', { dir: data }).import(out);
     }
     return { dir: data, close: () => rmSync(dir, { recursive: true, force: true }) };
