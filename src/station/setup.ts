@@ -53,6 +53,8 @@ export interface StationConfig {
   allowUnprotect?: boolean;
   uidAddress?: number;
   pollMs?: number;
+  /** The service log to record in (the app's own, so its screens see each record); default: the one in dataDir. */
+  log?: ServiceLog;
   /** Port lister (tests); default: the OS list. */
   list?: PortLister;
   say?: (line: string) => void;
@@ -181,7 +183,7 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
       const p = pool;
       closers.push(() => p.close());
     }
-    const log = ServiceLog.inDir(cfg.dataDir);
+    const log = cfg.log ?? ServiceLog.inDir(cfg.dataDir);
     if (db) {
       sync = new RecordSync(db, log);
       sync.start();

@@ -63,7 +63,7 @@ export class AppCore {
     this.disposers.push(() => this.uploads.close());
     this.lab = opts.lab;
     this.operator = opts.operator ?? defaultOperator();
-    this.station = new StationService({ dataDir: opts.dataDir, operator: this.operator, demoAllowed: opts.lab !== undefined });
+    this.station = new StationService({ dataDir: opts.dataDir, operator: this.operator, demoAllowed: opts.lab !== undefined, log: this.log });
     this.disposers.push(this.devices.onChange((list) => this.fire('devices', list)));
     this.disposers.push(this.log.onAppend((e) => this.fire('record', e)));
     if (opts.autoDetect !== false) this.disposers.push(this.devices.onAdded((id) => void this.autoDetect(id)));
@@ -185,6 +185,7 @@ export class AppCore {
           steps: snap.steps.map((s) => ({ id: s.id, state: s.state })),
           ...(snap.error ? { error: { code: snap.error.code, kind: snap.error.kind } } : {}),
           ...(snap.result?.findings ? { findings: snap.result.findings.map((f) => ({ severity: f.severity, code: f.code, text: f.text })) } : {}),
+          ...job.recordDetails(),
         },
       });
     } catch (err) {

@@ -17,6 +17,7 @@ import { basename } from 'node:path';
 import type { ErrorInfo, StationPort, StationRunView, StationStart, StationStatus } from '../api/contract.ts';
 import { asUnbrickError, usageError } from '../core/errors.ts';
 import { startDemoLine, type DemoLine } from '../sim/factory/demo-line.ts';
+import type { ServiceLog } from '../records/service-log.ts';
 import type { PoolStatus } from '../station/data-pool.ts';
 import { openStationRun, type StationConfig, type StationRun } from '../station/setup.ts';
 import type { PortView, StationSnapshot } from '../station/station.ts';
@@ -31,6 +32,8 @@ export interface StationServiceOptions {
   /** Whether the demo line may be started (the demo lab is on). */
   demoAllowed: boolean;
   station?: string;
+  /** The app's service log: a station on the app's data directory records there (not for the demo line). */
+  log?: ServiceLog;
 }
 
 /** Step timings of one unit, as watched: [step, ms][] in order. */
@@ -98,6 +101,7 @@ export class StationService {
     return this.open({
       bundle: p.bundle,
       dataDir: this.o.dataDir,
+      ...(this.o.log ? { log: this.o.log } : {}),
       station: this.o.station ?? hostname(),
       operator: this.o.operator,
       ports: p.ports?.length ? p.ports : 'auto',

@@ -77,6 +77,8 @@ test('a station started through the contract: coalesced revisioned events, progr
 
   const seen: StationStatus[] = [];
   client.on('station.changed', (s) => seen.push(s));
+  const appended: string[] = [];
+  client.on('records.appended', (r) => appended.push(r.unitId));
   const started = await client.call('station.start', { bundle, ports: units.map((u) => u.path), parallel: 1, uidAddress: chip.flash.end - 16, batch: 'screen' });
   assert.equal(started.run?.product, 'Acme Sensor');
   assert.deepEqual(await devicePorts(), [others.path], 'the station owns its ports: not offered to other jobs');
@@ -93,6 +95,8 @@ test('a station started through the contract: coalesced revisioned events, progr
     units.map(() => ['pass', 1]),
   );
   for (const p of last.ports) assert.match(p.unit ?? '', /^[0-9a-f]{24}$/);
+  // The station records in the app's own service log: the records screen hears of each unit.
+  assert.deepEqual(appended.sort(), last.ports.map((p) => p.unit).sort());
   // Revisions only grow; events are coalesced (each unit alone has more step changes than this).
   const revs = seen.map((s) => s.revision);
   assert.deepEqual(revs, [...revs].sort((a, b) => a - b));
