@@ -185,7 +185,6 @@ export class AppCore {
           steps: snap.steps.map((s) => ({ id: s.id, state: s.state })),
           ...(snap.error ? { error: { code: snap.error.code, kind: snap.error.kind } } : {}),
           ...(snap.result?.findings ? { findings: snap.result.findings.map((f) => ({ severity: f.severity, code: f.code, text: f.text })) } : {}),
-          ...job.recordDetails(),
         },
       });
     } catch (err) {
