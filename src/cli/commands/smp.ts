@@ -1,5 +1,5 @@
 /** `unbrick smp …`: SMP (mcumgr) over a serial port: MCUboot serial recovery and Zephyr SMP apps. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command, CommandContext, CommandGroup, OptionSpec } from '../framework.ts';
 import { intOpt, requireString } from '../framework.ts';
 import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
@@ -10,6 +10,8 @@ import { SmpClient } from '../../smp/client.ts';
 import { bootloaderInfo, echo, info, params, reset } from '../../smp/groups/os.ts';
 import { erase, list, setState, slotInfo, type SlotState } from '../../smp/groups/image.ts';
 import { eraseStorage } from '../../smp/groups/storage.ts';
+import * as settingsGroup from '../../smp/groups/settings.ts';
+import * as fsGroup from '../../smp/groups/fs.ts';
 import { uploadImage, type UploadOptions, type UploadResult } from '../../smp/upload.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
@@ -239,8 +241,121 @@ const commands: Command[] = [
   }),
 ];
 
+/** A value as text when it is printable UTF-8, always as hex. */
+function showValue(b: Uint8Array): { hex: string; text?: string } {
+  const text = Buffer.from(b).toString('utf8');
+  const printable = [...text].every((ch) => ch !== '\ufffd' && (ch >= ' ' || ch === '\t' || ch === '\n' || ch === '\r'));
+  return { hex: Buffer.from(b).toString('hex'), ...(printable ? { text } : {}) };
+}
+
+function valueArg(ctx: CommandContext, v: string | undefined): Uint8Array {
+  if (v === undefined) throw usageError('usage.missing-argument', 'VALUE is required (text, or hex with --hex).');
+  if (!ctx.values.hex) return new TextEncoder().encode(v);
+  if (!/^([0-9a-fA-F]{2})*$/.test(v)) throw usageError('usage.bad-hex', `"${v}" is not hex bytes.`);
+  return new Uint8Array(Buffer.from(v, 'hex'));
+}
+
+commands.push(
+  portCommand({
+    name: 'settings',
+    summary: 'settings group: read NAME | write NAME VALUE [--save] | delete NAME | save | load | commit',
+    args: 'ACTION [NAME] [VALUE]',
+    options: {
+      hex: { type: 'boolean', description: 'VALUE is hex bytes' },
+      save: { type: 'boolean', description: 'after write: save, so the value survives a reset' },
+      max: { type: 'string', value: 'N', description: 'read: at most N bytes' },
+    },
+    async run(ctx) {
+      const [action, name, value] = ctx.positionals;
+      const need = () => {
+        if (!name) throw usageError('usage.missing-argument', `settings ${action} needs NAME.`);
+        return name;
+      };
+      switch (action) {
+        case 'read': {
+          const max = intOpt(ctx, 'max');
+          const v = await withClient(ctx, (c) => settingsGroup.readSetting(c, need(), max));
+          const shown = showValue(v.value);
+          const clamp = v.deviceMaxSize !== undefined ? ` (the device returns at most ${v.deviceMaxSize} bytes)` : '';
+          return { data: { name, ...shown, ...(v.deviceMaxSize !== undefined ? { deviceMaxSize: v.deviceMaxSize } : {}) }, human: [`${name} = ${shown.text !== undefined ? JSON.stringify(shown.text) : shown.hex}${clamp}`] };
+        }
+        case 'write': {
+          const bytes = valueArg(ctx, value);
+          await withClient(ctx, async (c) => {
+            await settingsGroup.writeSetting(c, need(), bytes);
+            if (ctx.values.save) await settingsGroup.saveSettings(c);
+          });
+          return { data: { name, written: bytes.length, saved: !!ctx.values.save }, human: [`${name} set (${bytes.length} bytes)${ctx.values.save ? ' and saved' : '; not saved yet: run `settings save` to keep it across a reset'}.`] };
+        }
+        case 'delete':
+          await withClient(ctx, (c) => settingsGroup.deleteSetting(c, need()));
+          return { data: { name, deleted: true }, human: [`${name} deleted from storage.`] };
+        case 'save':
+        case 'load':
+        case 'commit': {
+          const fn = { save: settingsGroup.saveSettings, load: settingsGroup.loadSettings, commit: settingsGroup.commitSettings }[action];
+          await withClient(ctx, (c) => fn(c));
+          return { data: { [action]: true }, human: [`Settings ${action === 'save' ? 'saved' : action === 'load' ? 'loaded from storage' : 'committed'}.`] };
+        }
+        default:
+          throw usageError('usage.bad-action', 'ACTION must be read, write, delete, save, load or commit.');
+      }
+    },
+  }),
+  portCommand({
+    name: 'file',
+    summary: 'file group: put LOCAL REMOTE | get REMOTE [--out FILE] | stat REMOTE | hash REMOTE [--type sha256] | close',
+    args: 'ACTION [PATH...]',
+    options: {
+      out: { type: 'string', value: 'FILE', description: 'get: write the file here (default: print it)' },
+      type: { type: 'string', value: 'NAME', description: 'hash: crc32 or sha256 (default: the device\'s)' },
+    },
+    async run(ctx) {
+      const [action, a, b] = ctx.positionals;
+      const remote = (p: string | undefined) => {
+        if (!p) throw usageError('usage.missing-argument', `file ${action} needs the device path (e.g. /lfs1/unit.json).`);
+        return p;
+      };
+      switch (action) {
+        case 'put': {
+          if (!a) throw usageError('usage.missing-argument', 'file put needs LOCAL and REMOTE.');
+          let bytes: Uint8Array;
+          try {
+            bytes = new Uint8Array(readFileSync(a));
+          } catch (e) {
+            throw inputError('input.unreadable', `Cannot read ${a}: ${(e as Error).message}`);
+          }
+          const r = await withClient(ctx, (c) => fsGroup.uploadFile(c, remote(b), bytes, { signal: ctx.signal, onProgress: progressPrinter(ctx) }));
+          return { data: { path: b, bytes: r.bytes, chunks: r.chunks }, human: [`Wrote ${formatBytes(r.bytes)} to ${b} in ${r.chunks} chunks.`] };
+        }
+        case 'get': {
+          const bytes = await withClient(ctx, (c) => fsGroup.downloadFile(c, remote(a), { signal: ctx.signal }));
+          const out = typeof ctx.values.out === 'string' ? ctx.values.out : undefined;
+          if (out) writeFileSync(out, bytes);
+          return { data: { path: a, bytes: bytes.length, ...(out ? { out } : showValue(bytes)) }, human: out ? [`Saved ${formatBytes(bytes.length)} to ${out}.`] : [Buffer.from(bytes).toString('utf8')] };
+        }
+        case 'stat': {
+          const st = await withClient(ctx, (c) => fsGroup.fileStatus(c, remote(a)));
+          return { data: { path: a, len: st.len }, human: [`${a}: ${st.len} bytes`] };
+        }
+        case 'hash': {
+          const type = typeof ctx.values.type === 'string' ? ctx.values.type : undefined;
+          const h = await withClient(ctx, (c) => fsGroup.fileHash(c, remote(a), type ? { type } : {}));
+          const out = typeof h.output === 'number' ? h.output.toString(16).padStart(8, '0') : h.output;
+          return { data: { path: a, ...h, output: out }, human: [`${a}: ${h.type} ${out} over ${h.len} bytes`] };
+        }
+        case 'close':
+          await withClient(ctx, (c) => fsGroup.closeFile(c));
+          return { data: { closed: true }, human: ['The device closed its open file.'] };
+        default:
+          throw usageError('usage.bad-action', 'ACTION must be put, get, stat, hash or close.');
+      }
+    },
+  }),
+);
+
 export const smpGroup: CommandGroup = {
   name: 'smp',
-  summary: 'SMP (mcumgr) over serial: MCUboot serial recovery and Zephyr apps: info, echo, params, slots, upload, test, confirm, erase, reset',
+  summary: 'SMP (mcumgr) over serial: MCUboot serial recovery and Zephyr apps: info, echo, params, slots, upload, test, confirm, erase, reset, settings, file',
   commands,
 };
