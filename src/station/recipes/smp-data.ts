@@ -40,7 +40,7 @@ export function parseSettingTargets(spec: string): SettingTarget[] {
   const out = parts.map((p): SettingTarget => {
     const eq = p.indexOf('=');
     const t = eq < 0 ? { key: p } : { field: p.slice(0, eq).trim(), key: p.slice(eq + 1).trim() };
-    if (!t.key || /\s/.test(t.key) || ('field' in t && !t.field))
+    if (!t.key || /[\s=]/.test(t.key) || ('field' in t && !t.field))
       throw usageError('usage.bad-data-setting', `"${p}" is not a settings target: write KEY, or FIELD=KEY (no spaces in keys).`);
     if (Buffer.byteLength(t.key) >= settingsGroup.DEFAULT_NAME_LEN)
       throw usageError('usage.bad-data-setting', `The settings key "${t.key}" is ${Buffer.byteLength(t.key)} bytes; Zephyr's default limit is ${settingsGroup.DEFAULT_NAME_LEN - 1}.`);

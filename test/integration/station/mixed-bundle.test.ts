@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { createBundle } from '../../../src/formats/bundle/create.ts';
 import { findChip } from '../../../src/stm32/chips/index.ts';
 import { openStationRun } from '../../../src/station/setup.ts';
@@ -15,9 +16,9 @@ import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-build
 import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
 import { DATA_OFFSET, ptyUnit, readDataBlock, testImage } from './stm32-units.ts';
 
-test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers, data by settings, file or flash address', { timeout: 150_000 }, async (t) => {
+/** A trust store and a signed provisioning bundle with STM32 address payloads and an MCUboot image. */
+async function mixedLab() {
   const lab = new Lab();
-  t.after(() => lab.cleanup());
   const key = generateSigningKey();
   const vendor = makeVendor({ imageKeys: [key.key] });
   lab.trust(vendor);
@@ -47,6 +48,12 @@ test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers,
     [vendor.releaseKeys[0]!],
     bundle,
   );
+  return { lab, chip, key, image, older, bundle };
+}
+
+test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers, data by settings, file or flash address', { timeout: 150_000 }, async (t) => {
+  const { lab, chip, key, image, older, bundle } = await mixedLab();
+  t.after(() => lab.cleanup());
   const csv = lab.file('units.csv', 'serial,mac\n' + Array.from({ length: 8 }, (_, i) => `GW-${100 + i},02:00:00:00:01:${String(i).padStart(2, '0')}`).join('\n') + '\n');
 
   const stm = [ptyUnit('f103', 701, 0, 0.02), ptyUnit('f103', 702, 0, 0.02)];
@@ -145,4 +152,54 @@ test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers,
   const entries = rows.map((r) => r.dataEntry).filter(Boolean);
   assert.equal(entries.length, 5);
   assert.equal(new Set(entries).size, 5, 'no entry used twice');
+});
+
+function cli(dataDir: string, args: string[]): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/unbrick.js', ...args, '--json'], { env: { ...process.env, UNBRICK_DATA_DIR: dataDir } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('exit', (status) => {
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(out) as Record<string, unknown>;
+      } catch {
+        json = { unparsed: out };
+      }
+      resolve({ status, json, stderr: err });
+    });
+  });
+}
+
+test('unbrick station run with a mixed bundle: an STM32 unit and an MCUboot unit on ptys, each by what it answers; data options checked up front', { timeout: 120_000 }, async (t) => {
+  const { lab, chip, key, image, bundle } = await mixedLab();
+  t.after(() => lab.cleanup());
+  const stm = ptyUnit('f103', 801, 0, 0.02);
+  const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none' });
+  const host = hostOnPty(unit, { baud: 115200 });
+  t.after(() => {
+    stm.close();
+    host.close();
+  });
+  const r = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', `${stm.path},${host.path}`, '--parallel', '2', '--uid-address', String(chip.flash.end - 16), '--batch', 'CLI-MIX', '--max-units', '2']);
+  assert.equal(r.status, 0, `${JSON.stringify(r.json)}\n${r.stderr}`);
+  assert.deepEqual([r.json.passed, r.json.failed], [2, 0]);
+  assert.equal((r.stderr.match(/PASS/g) ?? []).length, 2);
+  const rows = unitRows(ServiceLog.inDir(lab.dataDir).verify().entries, 'CLI-MIX');
+  assert.equal(rows.find((x) => x.port === stm.path)?.chipUid, stm.uid);
+  assert.deepEqual([...stm.sim.chip.wrp], [0, 1, 2, 3]);
+  assert.equal(rows.find((x) => x.port === host.path)?.hashes?.['gateway.bin'], Buffer.from(image.hash).toString('hex'));
+  assert.equal(unit.runs, 'app');
+
+  const csv = lab.file('d.csv', 'serial\nA-1\n');
+  const noChannel = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--data', csv, '--data-address', '0x0800f000']);
+  assert.deepEqual([noChannel.status, noChannel.json.error], [2, 'station.no-data-channel']);
+  const noAddress = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--data', csv, '--data-file', '/lfs1/unit.json']);
+  assert.deepEqual([noAddress.status, noAddress.json.error], [2, 'station.data-address']);
+  const badSetting = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--data', csv, '--data-address', '0x0800f000', '--data-setting', 'serial=']);
+  assert.deepEqual([badSetting.status, badSetting.json.error], [2, 'usage.bad-data-setting']);
+  const noField = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--data', csv, '--data-address', '0x0800f000', '--data-setting', 'mac=app/mac', '--ports', '/nonexistent']);
+  assert.deepEqual([noField.status, noField.json.error], [2, 'station.data-field']);
 });
