@@ -173,6 +173,7 @@ export class AppCore {
     this.devices.update(job.deviceId, { busyJobId: undefined });
     if (!record) return;
     const snap = job.snapshot();
+    const rec = job.recordDetails();
     try {
       this.log.append({
         unit: this.unitIdentity(job.deviceId),
@@ -180,11 +181,13 @@ export class AppCore {
         operator: this.operator,
         outcome: snap.state === 'running' || snap.state === 'waiting' ? 'info' : snap.state,
         summary: snap.error?.message ?? snap.result?.summary ?? snap.state,
+        ...(rec.inputs?.length ? { inputs: rec.inputs } : {}),
         details: {
           jobId: snap.id,
           steps: snap.steps.map((s) => ({ id: s.id, state: s.state })),
           ...(snap.error ? { error: { code: snap.error.code, kind: snap.error.kind } } : {}),
           ...(snap.result?.findings ? { findings: snap.result.findings.map((f) => ({ severity: f.severity, code: f.code, text: f.text })) } : {}),
+          ...rec.facts,
         },
       });
     } catch (err) {

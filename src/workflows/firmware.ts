@@ -21,6 +21,11 @@ export async function firmwareSource(handle: DeviceHandle, dataDir: string): Pro
   return { dir: (await handle.libraryDir?.()) ?? dataDir, ...(handle.product ? { product: handle.product } : {}) };
 }
 
+/** A bundle and the payloads used from it, as service-record inputs (file and payload SHA-256s). */
+export function recordInputs(o: BundleOrigin, payloads: { name: string; sha256: string; bytes: number }[]): { name: string; sha256: string; size?: number }[] {
+  return [{ name: `${o.product} ${o.version} bundle (sequence ${o.sequence})`, sha256: o.bundleId }, ...payloads.map((p) => ({ name: p.name, sha256: p.sha256, size: p.bytes }))];
+}
+
 /** The bundle a payload came from, for the service record and the user. */
 export interface BundleOrigin {
   bundleId: string;
@@ -54,6 +59,8 @@ export interface SmpImage {
   name: string;
   version: string;
   imageHash: string;
+  /** SHA-256 of the payload file, as the bundle signs it. */
+  sha256: string;
   image: Uint8Array;
   slot: number;
 }
@@ -139,7 +146,7 @@ async function smpImage(kind: LibraryKind, src: FirmwareSource, slot: number, id
       'firmware.wrong-slot',
       `The bundle ${b.entry.product.name} ${b.entry.version} targets slot ${p.target.slot}; ${slot === 0 ? 'serial recovery writes slot 0 (use a golden bundle)' : 'an update goes to slot 1 (use an update bundle)'}.`,
     );
-  return { origin: origin(b.entry), name: p.name, version: p.version!.replace(/\+0$/, ''), imageHash: p.imageHash!, image: b.payloads.get(p.name)!, slot };
+  return { origin: origin(b.entry), name: p.name, version: p.version!.replace(/\+0$/, ''), imageHash: p.imageHash!, sha256: p.sha256, image: b.payloads.get(p.name)!, slot };
 }
 
 /** The golden application to push through MCUboot serial recovery (slot 0). */

@@ -9,6 +9,8 @@
  *   with whatever checkpoint that step kept in the job's state (e.g. how many
  *   bytes of an upload the device already acknowledged).
  */
+import type { Json } from '../api/schema.ts';
+import type { EntryInput } from '../records/service-log.ts';
 import type { ErrorInfo, Finding, JobSnapshot, JobState, LogLine, ProgressInfo, WorkflowName } from '../api/contract.ts';
 import { cancelledError, UnbrickError, asUnbrickError } from '../core/errors.ts';
 import { ProgressMeter } from '../core/progress.ts';
@@ -72,6 +74,14 @@ export interface JobDefinition<S> {
   /** Runs before anything touches the device; a returned string refuses the job with that reason. */
   precheck?(): Promise<string | undefined> | string | undefined;
   result(state: S): JobResult;
+  /** What the service record keeps beyond the outcome: see JobRecord. */
+  record?(state: S): JobRecord;
+}
+
+/** For the service record: the inputs written (bundle and payload hashes) and what the unit reported (plain JSON). */
+export interface JobRecord {
+  inputs?: EntryInput['inputs'];
+  facts?: { [key: string]: Json };
 }
 
 type StepState = JobSnapshot['steps'][number]['state'];
@@ -185,6 +195,11 @@ export class Job<S = unknown> {
   log(message: string, level: LogLine['level'] = 'info'): void {
     this.logLines.push({ time: new Date().toISOString(), level, message });
     if (this.logLines.length > LOG_LIMIT) this.logLines.splice(0, this.logLines.length - LOG_LIMIT);
+  }
+
+  /** The workflow's inputs and facts for the service record. */
+  recordDetails(): JobRecord {
+    return this.def.record?.(this.def.state) ?? {};
   }
 
   snapshot(): JobSnapshot {

@@ -12,11 +12,11 @@ import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
 import { type JobDefinition, releasingOnFailure } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
-import { firmwareSource, goldenForSmp, type BundleOrigin } from './firmware.ts';
+import { firmwareSource, goldenForSmp, recordInputs, type BundleOrigin } from './firmware.ts';
 
 export interface RecoverState {
   goldenId?: string;
-  golden?: { name: string; version: string; imageHash: string; bytes: number; bundle: BundleOrigin };
+  golden?: { name: string; version: string; imageHash: string; sha256: string; bytes: number; bundle: BundleOrigin };
   /** The user allowed the write (kept across a resume). */
   allowed?: boolean;
   uploaded?: { seconds: number; restarts: number };
@@ -44,7 +44,7 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
         const g = await goldenForSmp(await firmwareSource(entry().handle, dataDir), ctx.state.goldenId);
         image = g.image;
         ctx.state.goldenId = g.origin.bundleId;
-        ctx.state.golden = { name: g.name, version: g.version, imageHash: g.imageHash, bytes: g.image.length, bundle: g.origin };
+        ctx.state.golden = { name: g.name, version: g.version, imageHash: g.imageHash, sha256: g.sha256, bytes: g.image.length, bundle: g.origin };
         ctx.log(`Golden image ${g.name} ${g.version} from bundle ${g.origin.product} ${g.origin.version} [${g.origin.bundleId.slice(0, 12)}], ${g.image.length} bytes, hash ${g.imageHash.slice(0, 16)}….`);
       },
     },
@@ -125,6 +125,13 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
       return `Recover needs a unit in MCUboot serial recovery; this one is: ${e.summary}. Hold its recovery button while resetting it, then run Detect.`;
     },
     steps: releasingOnFailure(steps, drop),
+    record(s) {
+      const g = s.golden;
+      return {
+        ...(g ? { inputs: recordInputs(g.bundle, [g]) } : {}),
+        facts: { ...(g ? { imageHash: g.imageHash } : {}), ...(s.listedHash ? { listedHash: s.listedHash } : {}), ...(s.cameBack ? { runningAfter: s.cameBack } : {}) },
+      };
+    },
     result(s) {
       if (s.cameBack) return { summary: `Recovered: golden image ${s.golden!.version} written, hash checked, and the unit answers again after its restart.` };
       return { summary: s.uploaded ? 'The image was uploaded but the recovery did not finish.' : 'Nothing was written.' };

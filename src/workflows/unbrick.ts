@@ -23,7 +23,7 @@ import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from './devices.ts';
 import type { JobDefinition, StepContext } from './job.ts';
 import { openStm32, type Stm32Link } from './stm32-link.ts';
-import { firmwareSource, goldenForStm32, type GoldenSet } from './firmware.ts';
+import { firmwareSource, goldenForStm32, recordInputs, type GoldenSet } from './firmware.ts';
 
 const BLOCK = 256;
 const TRANSIENT = new Set(['stm32.timeout', 'stm32.garbled', 'stm32.nack', 'stm32.write-failed']);
@@ -302,6 +302,19 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: 
         },
       },
     ]),
+    record(s) {
+      const g = s.golden;
+      return {
+        ...(g ? { inputs: recordInputs(g.origin, g.regions.map((r) => ({ name: `${r.name} @ 0x${r.address.toString(16)}`, sha256: r.sha256, bytes: r.data.length }))) } : {}),
+        facts: {
+          ...(s.rdpRemoved ? { readoutProtectionRemoved: true } : {}),
+          ...(s.wrpLifted ? { writeProtectionLifted: s.wrpLifted } : {}),
+          ...(s.protectedAgain ? { writeProtectedAfter: s.protectedAgain } : {}),
+          ...(s.verified ? { verifiedBy: s.verified } : {}),
+          ...(s.answered ? { answeredAfter: s.answered } : {}),
+        },
+      };
+    },
     result(s) {
       const g = s.golden;
       if (!g || !s.verified) return { summary: `Stopped before the images were verified (${s.blocksDone} blocks written). Resume to continue.` };

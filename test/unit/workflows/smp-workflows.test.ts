@@ -78,6 +78,13 @@ test('recover the corrupt unit: asks first, uploads, checks the listed hash, res
   const rec = c.log.verify().entries.find((e) => e.action === 'recover')!;
   assert.equal(rec.outcome, 'succeeded');
   assert.equal(rec.unit.id, 'UB-LAB-0002');
+  // What was written, by hash: the golden bundle file and the image payload taken from it.
+  assert.deepEqual(
+    rec.inputs!.map((i) => i.name),
+    ['Unbrick demo gateway 1.2.0 bundle (sequence 1)', 'app-1.2.0.bin'],
+  );
+  for (const i of rec.inputs!) assert.match(i.sha256, /^[0-9a-f]{64}$/);
+  assert.equal((rec.details as { listedHash?: string }).listedHash, (rec.details as { imageHash?: string }).imageHash);
 });
 
 test('recover refuses a unit that runs its application, and declining the write leaves the unit as it was', { timeout: 60_000 }, async (t) => {

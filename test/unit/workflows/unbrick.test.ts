@@ -67,6 +67,15 @@ test('unbrick the erased-MCUboot unit: asks before lifting WRP and before writin
   );
   const rec = c.log.verify().entries.find((e) => e.action === 'unbrick')!;
   assert.equal(rec.outcome, 'succeeded');
+  // The record names what was written: the golden bundle (its file's SHA-256) and every region's hash.
+  const inputs = rec.inputs!;
+  assert.match(inputs[0]!.name, /^Unbrick demo gateway 1\.2\.0 bundle/);
+  assert.deepEqual(
+    inputs.slice(1).map((i) => i.name),
+    ['mcuboot.bin @ 0x8000000', 'app-1.2.0-slot0.bin @ 0x8020000'],
+  );
+  for (const i of inputs) assert.match(i.sha256, /^[0-9a-f]{64}$/);
+  assert.deepEqual((rec.details as { writeProtectedAfter?: number[] }).writeProtectedAfter, [0, 1, 2, 3]);
 });
 
 test('declining the chip erase on the RDP-1 unit changes nothing', { timeout: 60_000 }, async (t) => {
