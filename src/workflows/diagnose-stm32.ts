@@ -7,20 +7,13 @@
 import type { Chip, Diagnosis, Finding, Slot } from '../api/contract.ts';
 import { decodeImage, verifyImage, versionString } from '../formats/mcuboot/index.ts';
 import { codecFor, formatRuns, type OptionBytes } from '../stm32/option-bytes/index.ts';
-import { eraseUnits } from '../stm32/chips/index.ts';
+import { eraseUnits, unitsCovering } from '../stm32/chips/index.ts';
 import { probeReadout, readMemory, readOptionBytes } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
-import { LAB_PRODUCT, type Partition } from '../sim/lab/product.ts';
+import type { FlashLayout, FlashRegion } from '../formats/bundle/metadata.ts';
+import type { KnownLayout } from './firmware.ts';
 import type { StepContext } from './job.ts';
 
-export interface ProductLayout {
-  name: string;
-  partitions: { mcuboot: Partition; slot0: Partition; slot1: Partition };
-  policy: { wrpSectors: number[] };
-}
-
-/** The layout diagnose reads flash with. Real products bring theirs in their golden bundle; the lab's is built in. */
-export const DEFAULT_LAYOUT: ProductLayout = LAB_PRODUCT;
 
 export interface Stm32Findings {
   diagnosis: Diagnosis;
@@ -31,9 +24,11 @@ export interface Stm32Findings {
 
 const hex = (n: number, w = 2) => `0x${n.toString(16).padStart(w, '0')}`;
 
-function chipView(s: Stm32Session, rdp: Chip['rdp'], ob: OptionBytes | undefined, layout: ProductLayout): Chip {
-  const label = (i: number) =>
-    layout.partitions.mcuboot.sectors.includes(i) ? 'MCUboot' : layout.partitions.slot0.sectors.includes(i) ? 'slot 0' : layout.partitions.slot1.sectors.includes(i) ? 'slot 1' : undefined;
+const sectorsOf = (s: Stm32Session, r: FlashRegion | undefined) => (r ? unitsCovering(s.chip, r.address, r.size).map((u) => u.index) : []);
+
+function chipView(s: Stm32Session, rdp: Chip['rdp'], ob: OptionBytes | undefined, layout: FlashLayout | undefined): Chip {
+  const named = layout ? ([['MCUboot', layout.mcuboot], ['slot 0', layout.slot0], ['slot 1', layout.slot1]] as const).map(([n, r]) => [n, sectorsOf(s, r)] as const) : [];
+  const label = (i: number) => named.find(([, sectors]) => sectors.includes(i))?.[0];
   const sectors = eraseUnits(s.chip).map((u) => {
     const l = label(u.index);
     return { index: u.index, writeProtected: ob ? ob.wrpPages.includes(u.index) : false, ...(l ? { label: l } : {}) };
@@ -59,7 +54,7 @@ function chipView(s: Stm32Session, rdp: Chip['rdp'], ob: OptionBytes | undefined
   };
 }
 
-async function readSlot(s: Stm32Session, slot: number, p: Partition, signal: AbortSignal): Promise<{ view: Slot; finding: Finding }> {
+async function readSlot(s: Stm32Session, slot: number, p: FlashRegion, signal: AbortSignal): Promise<{ view: Slot; finding: Finding }> {
   const head = await readMemory(s, p.address, 32, { signal });
   const decodedHead = decodeImage(head);
   if (head.every((b) => b === 0xff)) {
@@ -111,7 +106,19 @@ async function readSlot(s: Stm32Session, slot: number, p: Partition, signal: Abo
   };
 }
 
-export async function diagnoseStm32(s: Stm32Session, ctx: Pick<StepContext<unknown>, 'signal' | 'log'>, layout = DEFAULT_LAYOUT): Promise<Stm32Findings> {
+/**
+ * Reads what the ROM bootloader lets through. Without the product's layout
+ * (no golden bundle for this chip gives one) the chip and its protection are
+ * still reported, but MCUboot and the slots are not looked for: reading
+ * guessed addresses would give findings about the wrong bytes.
+ */
+export async function diagnoseStm32(
+  s: Stm32Session,
+  ctx: Pick<StepContext<unknown>, 'signal' | 'log'>,
+  known: KnownLayout | undefined,
+  library: { name: string; imageHash: string }[] = [],
+): Promise<Stm32Findings> {
+  const layout = known?.layout;
   const findings: Finding[] = [];
   const rdp = await probeReadout(s);
   let ob: OptionBytes | undefined;
@@ -128,10 +135,20 @@ export async function diagnoseStm32(s: Stm32Session, ctx: Pick<StepContext<unkno
     ctx.log('Reading option bytes…');
     ob = await readOptionBytes(s, { signal: ctx.signal });
     findings.push({ severity: 'ok', code: 'stm32.rdp-0', text: 'Readout protection is off (level 0): flash can be read and checked.' });
-    const blSectors = layout.partitions.mcuboot.sectors;
+  }
+  if (rdp === 0 && !layout)
+    findings.push({
+      severity: 'info',
+      code: 'layout.unknown',
+      text: `No golden bundle in the library gives the flash layout of a product on this chip (${s.chip.name}), so MCUboot and the image slots were not looked for.`,
+      action: "Import the product's golden bundle, then diagnose again.",
+    });
+  if (rdp === 0 && layout) {
+    ctx.log(`Flash layout from the ${known!.source}.`);
+    const blSectors = sectorsOf(s, layout.mcuboot);
     const protectedBl = blSectors.filter((i) => ob!.wrpPages.includes(i));
     ctx.log('Reading the bootloader region…');
-    const bl = await readMemory(s, layout.partitions.mcuboot.address, 1024, { signal: ctx.signal });
+    const bl = await readMemory(s, layout.mcuboot.address, Math.min(1024, layout.mcuboot.size), { signal: ctx.signal });
     bootloaderPresent = !bl.every((b) => b === 0xff);
     if (!bootloaderPresent)
       findings.push({
@@ -150,9 +167,15 @@ export async function diagnoseStm32(s: Stm32Session, ctx: Pick<StepContext<unkno
       });
     else if (protectedBl.length === 0)
       findings.push({ severity: 'warning', code: 'stm32.bootloader-unprotected', text: 'The bootloader sectors are not write-protected (the product ships them protected).', action: 'Full unbrick restores the protection policy.' });
-    for (const [i, p] of [layout.partitions.slot0, layout.partitions.slot1].entries()) {
+    for (const [i, p] of [layout.slot0, layout.slot1].entries()) {
+      if (!p) continue;
       ctx.log(`Reading slot ${i} header…`);
       const r = await readSlot(s, i, p, ctx.signal);
+      const match = r.view.state === 'valid' ? library.find((g) => g.imageHash === r.view.hash) : undefined;
+      if (match) {
+        r.view.golden = match.name;
+        r.finding.text = r.finding.text.replace(/\.$/, `, and matches ${match.name}.`);
+      }
       slots.push(r.view);
       findings.push(r.finding);
     }

@@ -12,7 +12,7 @@ import { openStm32, type Stm32Link } from './stm32-link.ts';
 import { diagnoseStm32 } from './diagnose-stm32.ts';
 import { diagnoseSmp } from './diagnose-smp.ts';
 import { openSmp } from './smp-link.ts';
-import { firmwareSource, libraryImages } from './firmware.ts';
+import { firmwareSource, layoutForStm32, libraryImages } from './firmware.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
@@ -59,7 +59,9 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
           if (ctx.state.diagnosis) return; // an SMP device told everything while connecting
           if (!link) throw deviceError('diagnose.not-connected', 'The connection was lost before reading. Run Diagnose again.');
           try {
-            const r = await diagnoseStm32(link.session, ctx);
+            const src = dataDir ? await firmwareSource(entry().handle, dataDir) : undefined;
+            const known = src ? await layoutForStm32(src, link.session.info.pid) : undefined;
+            const r = await diagnoseStm32(link.session, ctx, known, src ? libraryImages(src.dir) : []);
             ctx.state.diagnosis = r.diagnosis;
             registry.update(deviceId, { diagnosis: r.diagnosis });
           } finally {

@@ -7,7 +7,7 @@
  */
 import { deviceError, usageError } from '../core/errors.ts';
 import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
-import { productKey, type PayloadInfo } from '../formats/bundle/metadata.ts';
+import { productKey, type FlashLayout, type PayloadInfo } from '../formats/bundle/metadata.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind, type LoadedBundle } from '../trust/library.ts';
 import type { DeviceHandle } from './devices.ts';
 
@@ -154,6 +154,43 @@ export const goldenForSmp = (src: FirmwareSource, id?: string): Promise<SmpImage
 
 /** The update image to install on a unit running its application (slot 1, then test and confirm). */
 export const updateForSmp = (src: FirmwareSource, id?: string): Promise<SmpImage> => smpImage('update', src, 1, id);
+
+/** Where the product keeps MCUboot and its slots, and which bundle said so. */
+export interface KnownLayout {
+  layout: FlashLayout;
+  /** "Acme Gateway 1.2.0 golden bundle" */
+  source: string;
+}
+
+/**
+ * The flash layout of the unit's product, from the newest golden bundle for
+ * this STM32 product ID that gives one (re-verified: a diagnosis must not read
+ * flash at addresses a tampered file suggests). Several products on the same
+ * chip with different layouts, and the unit's product unknown: no layout.
+ */
+export async function layoutForStm32(src: FirmwareSource, pid: number): Promise<KnownLayout | undefined> {
+  const lib = new BundleLibrary('golden', { dir: src.dir });
+  const hits = lib
+    .entries()
+    .filter((e) => (e.product.mcuProductId ?? pid) === pid && (!src.product || productKey(e.product) === productKey(src.product)))
+    .sort((a, b) => b.sequence - a.sequence);
+  const found: KnownLayout[] = [];
+  const products = new Set<string>();
+  for (const e of hits) {
+    if (products.has(productKey(e.product))) continue; // the newest of each product decides
+    try {
+      const md = (await lib.use(e)).check.report.metadata;
+      if (md.partitions && md.product.mcuProductId === pid) {
+        products.add(productKey(e.product));
+        found.push({ layout: md.partitions, source: `${e.product.name} ${e.version} golden bundle` });
+      }
+    } catch {
+      /* a bundle that no longer verifies gives no layout */
+    }
+  }
+  const same = found.every((f) => JSON.stringify(f.layout) === JSON.stringify(found[0]!.layout));
+  return found.length && same ? found[0] : undefined;
+}
 
 /**
  * Image hashes of every golden and update bundle in the libraries, for matching

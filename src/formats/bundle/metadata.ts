@@ -87,12 +87,31 @@ export interface BundleMetadata {
   provisioning?: { optionBytes: OptionBytePolicy };
   /** Names of extensions a verifier must understand to accept the bundle. */
   critical?: string[];
-  /** Vendor extensions; ignored unless named in `critical` (then refused: none are understood yet). */
+  /** Vendor extensions; ignored unless named in `critical` (then refused unless understood: see UNDERSTOOD_EXTENSIONS). */
   extensions?: Record<string, Json>;
+  /** The product's flash layout, read from the `partitions` extension when the bundle carries one. */
+  partitions?: FlashLayout;
 }
 
-/** Extensions this verifier understands (none yet). */
-const UNDERSTOOD_EXTENSIONS: readonly string[] = [];
+/** A flash region, `size` bytes from `address`. */
+export interface FlashRegion {
+  address: number;
+  size: number;
+}
+
+/**
+ * The product's flash layout (extension `partitions`): where MCUboot and the
+ * image slots live, so a unit's flash can be read through its ROM bootloader
+ * without guessing. Typically carried by golden bundles.
+ */
+export interface FlashLayout {
+  mcuboot: FlashRegion;
+  slot0: FlashRegion;
+  slot1?: FlashRegion;
+}
+
+/** Extensions this verifier understands. */
+const UNDERSTOOD_EXTENSIONS: readonly string[] = ['partitions'];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const VERSION = /^(\d{1,3})\.(\d{1,3})\.(\d{1,5})(?:\+(\d{1,10}))?$/;
@@ -174,6 +193,7 @@ export function readMetadata(v: Json): BundleMetadata {
   if (o.extensions !== undefined) {
     if (o.extensions === null || typeof o.extensions !== 'object' || Array.isArray(o.extensions)) throw r.fail('metadata.extensions', 'must be an object');
     md.extensions = o.extensions as Record<string, Json>;
+    if (md.extensions.partitions !== undefined) md.partitions = readLayout(r, md.extensions.partitions, 'extensions.partitions');
   }
   if (o.critical !== undefined) {
     md.critical = r.array(o.critical, 'metadata.critical', (x, q) => r.string(x, q, { max: 100 }));
@@ -218,6 +238,21 @@ function readPayload(r: Reader, v: unknown, path: string): PayloadInfo {
     throw r.fail(path, 'is a raw region: imageKey, imageHash and securityCounter belong to MCUboot images only');
   }
   return p;
+}
+
+function readLayout(r: Reader, v: unknown, path: string): FlashLayout {
+  const o = r.object(v, path, ['mcuboot', 'slot0', 'slot1']);
+  const region = (x: unknown, q: string): FlashRegion => {
+    const w = r.object(x, q, ['address', 'size']);
+    const address = r.int(w.address, `${q}.address`, 0, 0xffffffff);
+    const size = r.int(w.size, `${q}.size`, 1, 0x100000000 - address);
+    return { address, size };
+  };
+  const layout: FlashLayout = { mcuboot: region(o.mcuboot, `${path}.mcuboot`), slot0: region(o.slot0, `${path}.slot0`) };
+  if (o.slot1 !== undefined) layout.slot1 = region(o.slot1, `${path}.slot1`);
+  const all = [layout.mcuboot, layout.slot0, ...(layout.slot1 ? [layout.slot1] : [])].sort((a, b) => a.address - b.address);
+  for (let i = 1; i < all.length; i++) if (all[i - 1]!.address + all[i - 1]!.size > all[i]!.address) throw r.fail(path, 'has overlapping regions');
+  return layout;
 }
 
 function readOptionBytes(r: Reader, v: unknown, path: string): OptionBytePolicy {

@@ -87,6 +87,14 @@ export async function createLabLibraries(): Promise<LabLibraries> {
       version: '1.2.0',
       sequence: 1,
       releaseNotes: 'Demo lab golden set: MCUboot and application 1.2.0.',
+      // The product's flash layout, so a diagnosis through the ROM bootloader knows where to look.
+      extensions: {
+        partitions: {
+          mcuboot: { address: LAB_PRODUCT.partitions.mcuboot.address, size: LAB_PRODUCT.partitions.mcuboot.size },
+          slot0: { address: LAB_PRODUCT.partitions.slot0.address, size: LAB_PRODUCT.partitions.slot0.size },
+          slot1: { address: LAB_PRODUCT.partitions.slot1.address, size: LAB_PRODUCT.partitions.slot1.size },
+        },
+      },
       payloads: [
         { file: 'mcuboot.bin', role: 'bootloader', target: { kind: 'address', address: LAB_PRODUCT.partitions.mcuboot.address }, version: '2.1.0' },
         { file: 'app-1.2.0-slot0.bin', role: 'stm32-region', target: { kind: 'address', address: LAB_PRODUCT.partitions.slot0.address }, version: '1.2.0' },

@@ -69,3 +69,15 @@ test('metadata refuses inconsistent payload descriptions and unsupported version
   assert.throws(() => readMetadata(base({ specVersion: 2 }) as never), code('bundle.unsupported-version'));
   assert.throws(() => readMetadata(base({ expires: '2025-01-01T00:00:00Z' }) as never), code('bundle.metadata-invalid'));
 });
+
+test('the partitions extension: read into a flash layout, understood when critical, refused when malformed', () => {
+  const layout = { mcuboot: { address: 0x0800_0000, size: 0x1_0000 }, slot0: { address: 0x0802_0000, size: 0x2_0000 } };
+  const md = readMetadata(base({ critical: ['partitions'], extensions: { partitions: layout } }) as never);
+  assert.deepEqual(md.partitions, layout);
+  assert.equal(readMetadata(base() as never).partitions, undefined);
+  const bad = (partitions: unknown) => () => readMetadata(base({ extensions: { partitions } }) as never);
+  assert.throws(bad({ ...layout, slot1: { address: 0x0802_8000, size: 0x2_0000 } }), code('bundle.metadata-invalid'), 'overlapping slots');
+  assert.throws(bad({ mcuboot: layout.mcuboot }), code('bundle.metadata-invalid'), 'no slot 0');
+  assert.throws(bad({ ...layout, scratch: { address: 0, size: 1 } }), code('bundle.unknown-critical-field'), 'an unknown region');
+  assert.throws(bad({ ...layout, slot0: { address: 0xffff_f000, size: 0x2000 } }), code('bundle.metadata-invalid'), 'past the end of the address space');
+});

@@ -4,6 +4,9 @@
  * and against a demo-lab unit; destructive steps are declined without --yes.
  */
 import { test } from 'node:test';
+import { Lab, makeBundle, makeVendor } from '../bundle/fixture.ts';
+import { TrustStore } from '../../../src/trust/store.ts';
+import { BundleLibrary } from '../../../src/trust/library.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,12 +38,33 @@ test('run diagnose on a pty-hosted STM32: identifies the chip and reads its prot
   assert.equal(out.device.kind, 'stm32-rom');
   assert.equal(out.job.state, 'succeeded');
   assert.equal(out.diagnosis.chip.productId, '0x413');
-  // A factory-fresh chip: no bootloader in the product's MCUboot sectors.
-  assert.ok(out.job.result.findings.some((f: { code: string }) => f.code === 'mcuboot.missing'));
+  // No golden bundle gives this product's flash layout yet: protection is read, slots are not guessed at.
+  const codes = (o: { job: { result: { findings: { code: string }[] } } }) => o.job.result.findings.map((f) => f.code);
+  assert.deepEqual(codes(out), ['stm32.rdp-0', 'layout.unknown']);
+
+  // With the product's golden bundle (carrying its layout) in the library, MCUboot and the slots are looked for.
+  const files = new Lab();
+  t.after(() => files.cleanup());
+  const vendor = makeVendor();
+  TrustStore.init(dir).addRoot(vendor.rootBytes, vendor.rootKeys[0]!.fingerprint);
+  const boot = files.file('boot.bin', new Uint8Array(4096).fill(0x42));
+  const golden = await makeBundle(files, 'g.ubundle', [vendor.releaseKeys[0]!], {
+    kind: 'golden',
+    payloads: [{ file: boot, name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: 0x0800_0000 }, version: '2.0.0' }],
+    extensions: { partitions: { mcuboot: { address: 0x0800_0000, size: 0x1_0000 }, slot0: { address: 0x0802_0000, size: 0x2_0000 }, slot1: { address: 0x0804_0000, size: 0x2_0000 } } },
+  });
+  await new BundleLibrary('golden', { dir }).import(golden);
+  const again = JSON.parse((await cli(['run', 'diagnose', '--port', sim.path, '--data-dir', dir, '--json'])).stdout);
+  // A factory-fresh chip: no bootloader in the product's MCUboot sectors, empty slots.
+  assert.deepEqual(codes(again), ['stm32.rdp-0', 'mcuboot.missing', 'stm32.bootloader-unprotected', 'slot.empty', 'slot.empty']);
+  assert.deepEqual(
+    again.diagnosis.chip.sectors.filter((x: { label?: string }) => x.label).map((x: { index: number; label: string }) => `${x.index}:${x.label}`),
+    ['0:MCUboot', '1:MCUboot', '2:MCUboot', '3:MCUboot', '5:slot 0', '6:slot 1'],
+  );
   const rec = await cli(['records', 'list', '--data-dir', dir, '--json']);
   assert.deepEqual(
     JSON.parse(rec.stdout).entries.map((e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`),
-    ['diagnose:succeeded'],
+    ['diagnose:succeeded', 'diagnose:succeeded'],
   );
 });
 
