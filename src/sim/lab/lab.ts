@@ -7,7 +7,7 @@
 import { deviceError } from '../../core/errors.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import { LAB_UNITS, type LabUnitSpec } from './units.ts';
-import { simulatorFor, type LabFaults, type LabSimulator } from './simulators.ts';
+import { simulatorFor, type LabFaults, type LabSimulator, type LabSmpBoards } from './simulators.ts';
 import { createPipe, type Pipe } from './pipe.ts';
 import { createLabLibraries, type LabLibraries } from './vendor.ts';
 
@@ -35,6 +35,8 @@ export class DemoLab {
       faults?: LabFaults;
       /** Bit flips on a unit's cable, any protocol. */
       noisyCables?: Record<string, { corrupt: number; seed: number }>;
+      /** SMP unit setup and device faults per unit (see sim/lab/smp-board.ts). */
+      smpBoards?: LabSmpBoards;
     } = { baud: 115200 },
   ) {
     for (const spec of specs) this.units.set(spec.id, { spec, plugged: true });
@@ -61,6 +63,21 @@ export class DemoLab {
   }
 
   /**
+   * The unit stops answering for `ms` (hung or busy), then answers again: what
+   * it receives meanwhile is lost. Needs a simulator that models it (SMP units).
+   */
+  stall(unitId: string, ms: number): void {
+    const u = this.units.get(unitId);
+    if (!u?.sim?.stall) throw deviceError('lab.no-stall', `The demo lab cannot stall "${unitId}" (not opened yet, or its simulator has no stall).`);
+    u.sim.stall(ms);
+  }
+
+  /** The simulator playing a unit, once it was opened (tests inspect the device behind it). */
+  simulator(unitId: string): LabSimulator | undefined {
+    return this.units.get(unitId)?.sim;
+  }
+
+  /**
    * Opens the host end of a unit's cable. A unit keeps its simulated flash for
    * the lab's lifetime, so what one workflow wrote the next one reads.
    */
@@ -68,7 +85,7 @@ export class DemoLab {
     const u = this.units.get(unitId);
     if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
     if (!u.plugged) throw deviceError('lab.unplugged', `${u.spec.label} is unplugged. Plug it in (demo lab panel) and try again.`);
-    const factory = simulatorFor(u.spec, this.line.faults);
+    const factory = simulatorFor(u.spec, this.line.faults, this.line.smpBoards);
     if (!factory)
       throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
     u.sim ??= await factory(u.spec);

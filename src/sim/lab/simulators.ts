@@ -7,7 +7,7 @@
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabUnitSpec } from './units.ts';
 import { stm32Board } from './stm32-board.ts';
-import { smpBoard } from './smp-board.ts';
+import { smpBoard, type SmpBoardOptions } from './smp-board.ts';
 import type { Stm32Faults } from '../stm32/index.ts';
 
 export interface LabSimulator {
@@ -15,6 +15,8 @@ export interface LabSimulator {
   attach(device: ByteTransport): void;
   /** The unit's power was cycled (its cable plugged back in): it boots again. */
   powerCycle?(): void;
+  /** The unit stops answering for `ms`, then answers again (fault injection). */
+  stall?(ms: number): void;
   dispose?(): Promise<void>;
 }
 
@@ -23,12 +25,15 @@ export type LabSimulatorFactory = (spec: LabUnitSpec) => Promise<LabSimulator>;
 /** Line faults per lab unit id (tests and teaching: what a bad cable does to each workflow). */
 export type LabFaults = Record<string, Stm32Faults>;
 
-export function simulatorFor(spec: LabUnitSpec, faults?: LabFaults): LabSimulatorFactory | undefined {
+/** Setup and device faults per SMP lab unit id. */
+export type LabSmpBoards = Record<string, SmpBoardOptions>;
+
+export function simulatorFor(spec: LabUnitSpec, faults?: LabFaults, smpBoards?: LabSmpBoards): LabSimulatorFactory | undefined {
   switch (spec.answersWith) {
     case 'stm32-rom':
       return async (s) => stm32Board(s, faults?.[s.id] ? { faults: faults[s.id]! } : {});
     case 'mcuboot-serial':
     case 'zephyr-smp':
-      return async (s) => smpBoard(s);
+      return async (s) => smpBoard(s, smpBoards?.[s.id]);
   }
 }

@@ -13,29 +13,82 @@ import { labApplicationImage, labPublicKeyPem } from './product.ts';
 
 export const SMP_SLOT_SIZE = 0x20000;
 
-function wrap(dev: SmpDevice): LabSimulator & { dev: SmpDevice } {
+/** Per-unit setup and device faults (tests and teaching: what each fault does to a workflow). */
+export interface SmpBoardOptions {
+  /** The device resets itself once an upload reaches this offset (once). */
+  resetAtUploadOffset?: number;
+  /** Power is lost after this many swapped sectors at the next swap; MCUboot resumes the swap when power is back (once). */
+  powerLossAfterSectors?: number;
+  /** Zephyr unit: an image swapped in for a test boot never starts, so MCUboot reverts it. */
+  testImageFails?: boolean;
+  /** Zephyr unit: it keeps running this long after it acknowledged a reset (CONFIG_MCUMGR_GRP_OS_RESET_MS). */
+  resetDelayMs?: number;
+  /** Zephyr unit: slot 1 starts empty (no pending 1.3.0), so an update has to upload. */
+  emptySecondary?: boolean;
+}
+
+export interface SmpBoard extends LabSimulator {
+  dev: SmpDevice;
+  /** The device stops answering for `ms` (hung, busy): what it receives meanwhile is lost, and so is what it was about to send. 0 ends a stall. */
+  stall(ms: number): void;
+  /** Bytes lost both ways while stalled (a test checks that the stall really bit). */
+  readonly stalledBytes: number;
+}
+
+function wrap(dev: SmpDevice): SmpBoard {
   let off: (() => void) | undefined;
+  let stalledUntil = 0;
+  let lost = 0;
+  const stalled = (b: Uint8Array) => {
+    if (performance.now() >= stalledUntil) return false;
+    lost += b.length;
+    return true;
+  };
   return {
     dev,
+    get stalledBytes() {
+      return lost;
+    },
     attach(device) {
       off?.();
-      device.onData((b) => dev.input(b));
-      off = dev.onOutput((b) => void device.write(b).catch(() => {}));
+      device.onData((b) => {
+        if (!stalled(b)) dev.input(b);
+      });
+      off = dev.onOutput((b) => {
+        if (!stalled(b)) void device.write(b).catch(() => {});
+      });
+    },
+    stall(ms) {
+      stalledUntil = performance.now() + ms;
     },
     powerCycle: () => dev.reset(),
     dispose: async () => dev.dispose(),
   };
 }
 
-export function smpBoard(spec: LabUnitSpec): LabSimulator & { dev: SmpDevice } {
+export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoard {
   const keys = [labPublicKeyPem()];
+  const faults = {
+    ...(opts.resetAtUploadOffset !== undefined ? { resetAtUploadOffset: opts.resetAtUploadOffset } : {}),
+    ...(opts.powerLossAfterSectors !== undefined ? { powerLossAfterSectors: opts.powerLossAfterSectors } : {}),
+  };
   if (spec.answersWith === 'zephyr-smp') {
-    const dev = createZephyrSim({ keys, slotSize: SMP_SLOT_SIZE, flash: 'stm32l4', running: labApplicationImage('1.2.0', { confirm: true, slotSize: SMP_SLOT_SIZE }) });
-    dev.program(1, labApplicationImage('1.3.0', { slotSize: SMP_SLOT_SIZE }));
-    setPending(dev.flash, dev.slots, false); // "test": MCUboot swaps it in on the next reset, once
+    const dev = createZephyrSim({
+      keys,
+      slotSize: SMP_SLOT_SIZE,
+      flash: 'stm32l4',
+      running: labApplicationImage('1.2.0', { confirm: true, slotSize: SMP_SLOT_SIZE }),
+      ...faults,
+      ...(opts.testImageFails ? { testImageFails: true } : {}),
+      ...(opts.resetDelayMs !== undefined ? { resetDelayMs: opts.resetDelayMs } : {}),
+    });
+    if (!opts.emptySecondary) {
+      dev.program(1, labApplicationImage('1.3.0', { slotSize: SMP_SLOT_SIZE }));
+      setPending(dev.flash, dev.slots, false); // "test": MCUboot swaps it in on the next reset, once
+    }
     return wrap(dev);
   }
-  const dev = createMcubootSim({ keys, slotSize: SMP_SLOT_SIZE, flash: 'stm32l4', recovery: 'always' });
+  const dev = createMcubootSim({ keys, slotSize: SMP_SLOT_SIZE, flash: 'stm32l4', recovery: 'always', ...faults });
   if (spec.scenario === 'corrupt-image') {
     const img = labApplicationImage('1.1.0', { slotSize: SMP_SLOT_SIZE });
     img[0x400] = img[0x400]! ^ 0x5a; // one flipped payload byte: the hash no longer matches

@@ -42,8 +42,20 @@ export interface ZephyrOptions {
   resetAtUploadOffset?: number;
   /** Fault injection: lose power after this many swapped sectors at the next swap. */
   powerLossAfterSectors?: number;
+  /**
+   * Fault injection: an image MCUboot swaps in for a test boot never starts
+   * (it crashes before it can confirm itself, and the watchdog resets the
+   * unit), so MCUboot reverts to the previous image at that next boot.
+   */
+  testImageFails?: boolean;
   /** Boot time after the 250 ms reset delay. */
   bootMs?: number;
+  /**
+   * CONFIG_MCUMGR_GRP_OS_RESET_MS: how long the application keeps running
+   * (and answering) after it acknowledged a reset request. Default: it goes
+   * quiet at once and is back 250 ms + bootMs later.
+   */
+  resetDelayMs?: number;
   /** The settings the application handles (group 3); default: no handler, as in the recorded sample. */
   settings?: SettingsOptions;
   /** A file system with the file management group (group 8); default: none (not in the recorded sample). */
@@ -70,7 +82,8 @@ export class ZephyrDevice extends SmpDevice {
   readonly flash: NorFlash;
   readonly slots: ImageSlots;
   readonly storage: { offset: number; size: number };
-  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'settings' | 'fs'>> & Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors'>;
+  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs'>> &
+    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs'>;
   /** The application's settings (RAM values and what the storage partition holds). */
   readonly settings: SimSettings;
   /** The file system, when the application has one. */
@@ -97,6 +110,8 @@ export class ZephyrDevice extends SmpDevice {
       bootloader: options.bootloader ?? 'mcuboot',
       resetAtUploadOffset: options.resetAtUploadOffset,
       powerLossAfterSectors: options.powerLossAfterSectors,
+      testImageFails: options.testImageFails,
+      resetDelayMs: options.resetDelayMs,
       bootMs: options.bootMs ?? 0,
     };
     const { slotSize, sectorSize } = this.opts;
@@ -136,6 +151,13 @@ export class ZephyrDevice extends SmpDevice {
     try {
       const out = bootGo(this.flash, this.slots, this.opts.checker, { powerLossAfter: this.opts.powerLossAfterSectors });
       this.lastBoot = out;
+      if (out.swapped === 'test' && this.opts.testImageFails) {
+        // The test image crashes at once; the watchdog reset runs MCUboot again, which reverts it.
+        this.stats.resets++;
+        const back = bootGo(this.flash, this.slots, this.opts.checker);
+        this.lastBoot = back;
+        return out.ms + back.ms;
+      }
       return out.ms;
     } catch (e) {
       if (!(e instanceof PowerLoss)) throw e;
@@ -196,8 +218,11 @@ export class ZephyrDevice extends SmpDevice {
       }
       case '0/2/r':
         return this.send(h, zmap([['tasks', this.tasks()]]));
-      case '0/5/w':
-        return this.send(h, zmap([]), { after: () => this.reset(250 + this.opts.bootMs) });
+      case '0/5/w': {
+        const delay = this.opts.resetDelayMs;
+        if (delay === undefined) return this.send(h, zmap([]), { after: () => this.reset(250 + this.opts.bootMs) });
+        return this.send(h, zmap([]), { after: () => this.later(delay, () => this.reset(this.opts.bootMs)) });
+      }
       case '0/6/r':
         return this.send(h, zmap([['buf_size', this.opts.bufSize], ['buf_count', this.opts.bufCount]]));
       case '0/7/r':
