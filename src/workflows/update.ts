@@ -7,21 +7,21 @@
  * unit runs) right before it is sent; once the unit runs it confirmed, the
  * bundle's sequence becomes this laptop's anti-rollback floor.
  */
-import { checkError, deviceError } from '../core/errors.ts';
+import { checkError, deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
-import { type JobDefinition, releasingOnFailure } from './job.ts';
+import { type JobDefinition, releasingOnFailure, type StepContext } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
-import { firmwareSource, updateForSmp, type BundleOrigin } from './firmware.ts';
+import { firmwareSource, recordInputs, updateForSmp, type BundleOrigin } from './firmware.ts';
 import { BundleLibrary } from '../trust/library.ts';
 import { compareVersions } from '../formats/bundle/metadata.ts';
 
 export interface UpdateState {
   bundleId?: string;
   confirm: boolean;
-  target?: { name: string; version: string; imageHash: string; bytes: number; bundle: BundleOrigin };
+  target?: { name: string; version: string; imageHash: string; sha256: string; bytes: number; bundle: BundleOrigin };
   /** The version the unit ran before the update (for the report). */
   before?: string;
   allowed?: boolean;
@@ -42,6 +42,69 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
     await s?.close().catch(() => {});
   };
   const state: UpdateState = { confirm: options.confirm ?? true, ...(options.bundleId ? { bundleId: options.bundleId } : {}) };
+
+  /** Marks the new image for a test boot (unless it is already marked, or already running) and restarts the unit into it. */
+  const restartIntoTest = async (ctx: StepContext<UpdateState>) => {
+    const t = ctx.state.target!;
+    const c = await client();
+    const listed = await imageGroup.list(c);
+    if (listed.some((s) => s.hash === t.imageHash && s.active)) {
+      // A resumed job whose restart went through although its answer was lost: the unit already test-boots it.
+      ctx.log(`The unit already runs ${t.version} as a test boot.`);
+      return;
+    }
+    if (!listed.some((s) => s.slot === 1 && s.hash === t.imageHash))
+      throw checkError('update.image-gone', `Slot 1 no longer holds ${t.version} (the unit dropped it). Run the update again: it uploads the image again.`);
+    if (!listed.some((s) => s.hash === t.imageHash && s.pending)) {
+      const after = await imageGroup.setState(c, { hash: t.imageHash, confirm: false });
+      if (!after.some((s) => s.hash === t.imageHash && s.pending)) throw checkError('update.not-pending', 'The unit did not mark the new image for a test boot.');
+    } else ctx.log(`${t.version} is already marked for a test boot.`);
+    try {
+      // Sent once: a repeated reset reaching the unit after it test-booted the image would make MCUboot revert it.
+      await osGroup.reset(c, false, { retries: 0 });
+    } catch (e) {
+      if (!(e instanceof UnbrickError && e.code === 'smp.timeout')) throw e;
+      ctx.log('The unit did not acknowledge the restart; it may be restarting anyway. Waiting for it.', 'warn');
+    }
+    await drop();
+  };
+
+  /**
+   * Polls until the unit answers from its restart: it runs the new image, or
+   * MCUboot reverted to the previous one. A unit that still lists the new
+   * image as pending has not restarted yet (it may answer for a while after
+   * accepting the reset).
+   */
+  const waitForBoot = async (ctx: StepContext<UpdateState>) => {
+    const t = ctx.state.target!;
+    // The swap takes a while (MCUboot moves every sector of both slots): poll until it answers.
+    const deadline = Date.now() + 60_000;
+    const meter = ctx.progress('Waiting for the unit to restart', 1);
+    let notRestarted: string | undefined;
+    while (Date.now() < deadline && !ctx.signal.aborted) {
+      await new Promise((r) => setTimeout(r, 700));
+      try {
+        const listed = await imageGroup.list(await client());
+        const active = listed.find((s) => s.active);
+        if (!active) continue;
+        if (active.hash !== t.imageHash && listed.some((s) => s.hash === t.imageHash && s.pending)) {
+          notRestarted = active.version;
+          continue;
+        }
+        ctx.state.running = active.version;
+        ctx.state.reverted = active.hash !== t.imageHash;
+        meter.update(1);
+        return;
+      } catch {
+        await drop();
+      }
+    }
+    if (notRestarted)
+      throw deviceError('update.no-restart', `The unit has not restarted: it still runs ${notRestarted}, with ${t.version} waiting for its test boot. Restart it (power it off and on), then resume.`);
+    throw deviceError('update.no-answer', 'The unit did not answer within a minute of its restart. Check power and the cable; if it stays silent, diagnose it.');
+  };
+  const revertedError = (s: UpdateState) =>
+    checkError('update.reverted', `The unit rolled back: it runs ${s.running} instead of ${s.target!.version}. The new image did not start or was not accepted; the unit is on its previous image.`);
   const steps: JobDefinition<UpdateState>['steps'] = [
     {
       id: 'image',
@@ -59,7 +122,7 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
           throw checkError('update.downgrade', `The unit runs ${running}, newer than the update's ${u.version}. Unbrick does not install an older release; use the newest update bundle.`);
         ctx.state.before = active?.version;
         image = u.image;
-        ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, bytes: u.image.length, bundle: u.origin };
+        ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, sha256: u.sha256, bytes: u.image.length, bundle: u.origin };
         // Slot 1 may already hold this very image (an earlier, interrupted update): no need to send it again.
         if (listed.some((s) => s.slot === 1 && s.hash === u.imageHash)) ctx.state.uploaded = true;
         else {
@@ -106,42 +169,16 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
       id: 'test',
       title: 'Mark it for a test boot and restart',
       async run(ctx) {
-        const t = ctx.state.target;
-        if (!t) return { skipped: 'Nothing to test.' };
-        const c = await client();
-        const pendingAlready = (await imageGroup.list(c)).some((s) => s.hash === t.imageHash && s.pending);
-        if (!pendingAlready) {
-          const after = await imageGroup.setState(c, { hash: t.imageHash, confirm: false });
-          if (!after.some((s) => s.hash === t.imageHash && s.pending)) throw checkError('update.not-pending', 'The unit did not mark the new image for a test boot.');
-        } else ctx.log(`${t.version} is already marked for a test boot.`);
-        await osGroup.reset(c);
-        await drop();
+        if (!ctx.state.target) return { skipped: 'Nothing to test.' };
+        await restartIntoTest(ctx);
       },
     },
     {
       id: 'wait',
       title: 'Wait for the unit to boot',
       async run(ctx) {
-        const t = ctx.state.target;
-        if (!t) return { skipped: 'Nothing to wait for.' };
-        // The swap takes a while (MCUboot moves every sector of both slots): poll until it answers.
-        const deadline = Date.now() + 60_000;
-        const meter = ctx.progress('Waiting for the unit to restart', 1);
-        while (Date.now() < deadline && !ctx.signal.aborted) {
-          await new Promise((r) => setTimeout(r, 700));
-          try {
-            const listed = await imageGroup.list(await client());
-            const active = listed.find((s) => s.active);
-            if (!active) continue;
-            ctx.state.running = active.version;
-            ctx.state.reverted = active.hash !== t.imageHash;
-            meter.update(1);
-            return;
-          } catch {
-            await drop();
-          }
-        }
-        throw deviceError('update.no-answer', 'The unit did not answer within a minute of its restart. Check power and the cable; if it stays silent, diagnose it.');
+        if (!ctx.state.target) return { skipped: 'Nothing to wait for.' };
+        await waitForBoot(ctx);
       },
     },
     {
@@ -150,9 +187,17 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
       async run(ctx) {
         const t = ctx.state.target;
         if (!t) return { skipped: 'Nothing to confirm.' };
-        if (ctx.state.reverted)
-          throw checkError('update.reverted', `The unit rolled back: it runs ${ctx.state.running} instead of ${t.version}. The new image did not start or was not accepted; the unit is on its previous image.`);
+        if (ctx.state.reverted) throw revertedError(ctx.state);
         if (!ctx.state.confirm) return { skipped: 'Left as a test boot (not confirmed), as asked: the next restart goes back to the previous image.' };
+        const active = (await imageGroup.list(await client())).find((x) => x.active);
+        if (active?.hash !== t.imageHash) {
+          // Only after an interruption (a resume): the unit restarted before the image was confirmed
+          // (power cycled, cable replugged), and MCUboot went back to the previous image. Test it again.
+          ctx.log(`The unit restarted before ${t.version} was confirmed, so MCUboot went back to ${active?.version ?? 'its previous image'}. Testing ${t.version} again.`, 'warn');
+          await restartIntoTest(ctx);
+          await waitForBoot(ctx);
+          if (ctx.state.reverted) throw revertedError(ctx.state);
+        }
         const after = await imageGroup.setState(await client(), { confirm: true });
         if (!after.some((s) => s.hash === t.imageHash && s.active && s.confirmed)) throw checkError('update.not-confirmed', 'The unit did not confirm the new image.');
         ctx.state.confirmed = true;
@@ -175,6 +220,19 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
       return `Offline update needs a unit running its application with SMP; this one is: ${e.summary}. Run Detect first.`;
     },
     steps: releasingOnFailure(steps, drop),
+    record(s) {
+      const t = s.target;
+      return {
+        ...(t ? { inputs: recordInputs(t.bundle, [t]) } : {}),
+        facts: {
+          ...(t ? { imageHash: t.imageHash, version: t.version } : {}),
+          ...(s.before ? { runningBefore: s.before } : {}),
+          ...(s.running ? { runningAfter: s.running } : {}),
+          ...(s.reverted !== undefined ? { reverted: s.reverted } : {}),
+          ...(s.confirmed ? { confirmed: true } : {}),
+        },
+      };
+    },
     result(s) {
       const t = s.target;
       if (!t) return { summary: 'The unit already runs this image; nothing was changed.' };

@@ -9,9 +9,12 @@ export async function echo(c: SmpClient, text: string): Promise<string> {
   return typeof b.r === 'string' ? b.r : '';
 }
 
-/** Asks the device to reset; it answers first, then reboots about 250 ms later. */
-export async function reset(c: SmpClient, force = false): Promise<void> {
-  await c.request({ op: 'write', group: OS_GROUP, id: 5, body: force ? { force: 1 } : {}, what: 'reset' });
+/**
+ * Asks the device to reset; it answers first, then reboots about 250 ms later.
+ * `retries: 0` when a second reset would do harm (it would undo a test boot).
+ */
+export async function reset(c: SmpClient, force = false, opts: { retries?: number } = {}): Promise<void> {
+  await c.request({ op: 'write', group: OS_GROUP, id: 5, body: force ? { force: 1 } : {}, what: 'reset', ...(opts.retries !== undefined ? { retries: opts.retries } : {}) });
 }
 
 export interface McumgrParams {
