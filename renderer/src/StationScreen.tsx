@@ -188,6 +188,7 @@ const PortTile = memo(function PortTile({ port: p, onEnable }: { port: StationPo
       )}
       {p.state === 'idle' && <div className="tile-note">{p.present ? 'Waiting for the line' : 'Plug in the next unit'}</div>}
       {p.state === 'pass' && <div className="tile-note">Pull the unit and plug in the next one</div>}
+      {p.state === 'fail' && <div className="tile-note">Pull the unit and set it aside for review</div>}
       {(p.state === 'fail' || p.state === 'disabled') && (
         <div className="tile-reason" data-testid="tile-reason">
           {p.reason ?? 'Failed.'} {p.code && <small>({p.code})</small>}

@@ -253,6 +253,9 @@ export const StationStartSchema = obj({
   ports: opt(arr(portPath, { max: 256 })),
   parallel: opt(num({ int: true, min: 1, max: 64 })),
   pilot: opt(num({ int: true, min: 0, max: 1_000_000 })),
+  /** Failure-rate stop: over the last `window` units (default 20), more than `threshold` (0..1, default 0.2) failed. */
+  window: opt(num({ int: true, min: 1, max: 10_000 })),
+  threshold: opt(num({ min: 0, max: 1 })),
   /** Per-unit data list (CSV or JSON) on the station machine. */
   data: opt(filePath),
   dataAddress: opt(num({ int: true, min: 0, max: 0xffff_ffff })),
@@ -317,8 +320,11 @@ export const methods = {
   'station.status': { params: empty, result: StationStatusSchema },
   /** Starts provisioning with a bundle known to the station machine. */
   'station.start': { params: StationStartSchema, result: StationStatusSchema },
-  /** Demo lab only: a small line of simulated blank units, a lab-signed bundle, one faulty unit. */
-  'station.startDemo': { params: obj({ units: opt(num({ int: true, min: 1, max: 16 })), pilot: opt(num({ int: true, min: 0, max: 16 })) }), result: StationStatusSchema },
+  /** Demo lab only: a small line of simulated blank units, a lab-signed bundle, and its faulty units. */
+  'station.startDemo': {
+    params: obj({ units: opt(num({ int: true, min: 1, max: 16 })), pilot: opt(num({ int: true, min: 0, max: 16 })), window: opt(num({ int: true, min: 1, max: 100 })), threshold: opt(num({ min: 0, max: 1 })) }),
+    result: StationStatusSchema,
+  },
   /** Stops starting units; running ones are aborted and recorded as stopped. */
   'station.stop': { params: empty, result: StationStatusSchema },
   'station.approvePilot': { params: empty, result: StationStatusSchema },

@@ -107,6 +107,8 @@ export class StationService {
       ports: p.ports?.length ? p.ports : 'auto',
       parallel: p.parallel ?? 1,
       ...(p.pilot !== undefined ? { pilot: p.pilot } : {}),
+      ...(p.window !== undefined ? { window: p.window } : {}),
+      ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
       ...(p.data !== undefined ? { data: p.data } : {}),
       ...(p.dataAddress !== undefined ? { dataAddress: p.dataAddress } : {}),
       ...(p.uidAddress !== undefined ? { uidAddress: p.uidAddress } : {}),
@@ -116,7 +118,7 @@ export class StationService {
   }
 
   /** The demo line: simulated blank units, a lab-signed bundle, everything in a temporary folder. */
-  async startDemo(p: { units?: number; pilot?: number; baud?: number }): Promise<StationStatus> {
+  async startDemo(p: { units?: number; pilot?: number; window?: number; threshold?: number; baud?: number }): Promise<StationStatus> {
     if (!this.o.demoAllowed) throw usageError('station.demo-off', 'The demo factory line is only available with the demo lab (unbrick serve --lab).');
     this.refuseIfRunning();
     this.starting = true;
@@ -139,6 +141,8 @@ export class StationService {
         pollMs: 300,
         parallel: units,
         pilot: p.pilot ?? Math.min(2, units),
+        ...(p.window !== undefined ? { window: p.window } : {}),
+        ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
         data: demo.data,
         dataAddress: demo.dataAddress,
         uidAddress: demo.uidAddress,

@@ -14,6 +14,18 @@ import { ensureRendererBuilt } from '../../server/build-ui.ts';
 import { DEFAULT_RENDERER_DIR } from '../../server/static.ts';
 import { usageError } from '../../core/errors.ts';
 
+/** Pilot lot and failure-rate stop, as given (the station's defaults otherwise). */
+function stationPolicy(ctx: CommandContext): { pilot?: number; window?: number; threshold?: number } {
+  const pilot = intOpt(ctx, 'pilot');
+  const window = intOpt(ctx, 'window');
+  const pct = stringOpt(ctx, 'threshold');
+  const threshold = pct === undefined ? undefined : Number(pct.replace(/%$/, ''));
+  if (threshold !== undefined && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100))
+    throw usageError('usage.bad-number', `--threshold must be a percentage between 0 and 100, got "${pct}".`);
+  if (window !== undefined && window < 1) throw usageError('usage.bad-number', '--window must be at least 1.');
+  return { ...(pilot !== undefined ? { pilot } : {}), ...(window !== undefined ? { window } : {}), ...(threshold !== undefined ? { threshold: threshold / 100 } : {}) };
+}
+
 /** The station options of `unbrick serve`, as the station screen's start parameters. */
 function stationStart(ctx: CommandContext, bundle: string): StationStart {
   const ports = stringOpt(ctx, 'ports') ?? 'auto';
@@ -21,12 +33,12 @@ function stationStart(ctx: CommandContext, bundle: string): StationStart {
   if (ports !== 'auto' && !list.length) throw usageError('usage.bad-ports', '--ports must be "auto" or a comma-separated list of port paths.');
   const parallel = intOpt(ctx, 'parallel', 1)!;
   if (parallel < 1 || parallel > 64) throw usageError('usage.bad-number', '--parallel must be between 1 and 64.');
-  const num = (name: string, key: 'pilot' | 'dataAddress' | 'uidAddress') => (intOpt(ctx, name) !== undefined ? { [key]: intOpt(ctx, name)! } : {});
+  const num = (name: string, key: 'dataAddress' | 'uidAddress') => (intOpt(ctx, name) !== undefined ? { [key]: intOpt(ctx, name)! } : {});
   return {
     bundle: resolve(bundle),
     parallel,
     ...(list.length ? { ports: list } : {}),
-    ...num('pilot', 'pilot'),
+    ...stationPolicy(ctx),
     ...num('data-address', 'dataAddress'),
     ...num('uid-address', 'uidAddress'),
     ...(stringOpt(ctx, 'data') ? { data: resolve(stringOpt(ctx, 'data')!) } : {}),
@@ -56,6 +68,8 @@ export const serveGroup: CommandGroup = {
         ports: { type: 'string', value: 'auto|LIST', description: 'station: ports to provision on (every USB serial adapter, or comma-separated paths)', default: 'auto' },
         parallel: { type: 'string', value: 'N', description: 'station: units provisioned at once', default: '1' },
         pilot: { type: 'string', value: 'N', description: 'station: pause for review after the first N units' },
+        window: { type: 'string', value: 'N', description: 'station: units the failure rate is computed over', default: '20' },
+        threshold: { type: 'string', value: 'PCT', description: 'station: stop the line when more than this share of the window failed', default: '20' },
         data: { type: 'string', value: 'FILE', description: 'station: per-unit data list (CSV with a header row, or JSON)' },
         'data-address': { type: 'string', value: 'ADDR', description: 'station: flash address the per-unit data is written to' },
         'uid-address': { type: 'string', value: 'ADDR', description: 'station: read the unit identity here instead of the chip\'s unique-ID register' },
@@ -79,7 +93,7 @@ export const serveGroup: CommandGroup = {
           if (demo) {
             const units = intOpt(ctx, 'demo-units', 6)!;
             if (units < 1 || units > 16) throw usageError('usage.bad-number', '--demo-units must be between 1 and 16.');
-            await core.station.startDemo({ units, ...(intOpt(ctx, 'pilot') !== undefined ? { pilot: intOpt(ctx, 'pilot')! } : {}) });
+            await core.station.startDemo({ units, ...stationPolicy(ctx) });
           } else if (bundle) await core.station.start(stationStart(ctx, bundle));
         } catch (e) {
           await core.close();

@@ -8,9 +8,13 @@
  * per-unit data list, the station's service log and batch state): the demo
  * never touches the user's trust store or service log.
  *
- * Every sixth unit arrives readout-protected (RDP level 1), as a unit from a
- * wrong lot would: the station refuses it (no --allow-unprotect) and the
- * screen shows FAIL with the reason.
+ * Two kinds of faulty unit come down the line, deterministically: units 2, 9,
+ * 16, … (every seventh) arrive readout-protected (RDP level 1), as a unit from
+ * a wrong lot would; the station refuses them before they are identified (no
+ * --allow-unprotect), which counts against the port, not the line. Units 5,
+ * 12, 19, … have a flash cell stuck at 0 inside the application: they are
+ * identified and written, fail verify, and count toward the line's
+ * failure-rate stop.
  *
  * The units' chip UID is burnt at the end of their flash (the simulator does
  * not model the UID register), so the station reads it there (uidAddress).
@@ -30,6 +34,7 @@ import { FRAME_BITS_8E1 } from '../stm32/host.ts';
 export const DEMO_CHIP = 'f103';
 const VENDOR_ID = '3f0c9d2e-6a51-4c8e-9b7d-2d1e0f4a5b6c';
 const CLASS_ID = '8e2b1c4d-5f60-4a7b-8c9d-0e1f2a3b4c5d';
+const APP_OFFSET = 0x1000;
 /** Where the per-unit data goes, from the start of flash (a page of its own). */
 const DATA_OFFSET = 0x8000;
 
@@ -103,6 +108,18 @@ class Slot {
   }
 }
 
+/** A flash cell stuck at 0: the bit the image sets at `offset` always reads back as 0. */
+function stuckBit(sim: Stm32BootloaderSim, offset: number, imageByte: number): void {
+  const mask = imageByte & -imageByte || 1; // the lowest bit the image sets there
+  const flash = sim.chip.flash;
+  const read = flash.read.bind(flash);
+  flash.read = (at: number, length: number) => {
+    const out = read(at, length);
+    if (offset >= at && offset < at + length) out[offset - at]! &= ~mask;
+    return out;
+  };
+}
+
 function bytes(n: number, seed: number): Uint8Array {
   const next = seededRandom(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
@@ -118,7 +135,8 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
     // A vendor made for this run, trusted only by the demo's own trust store.
     const vendor = createLabVendor(dataDir, { vendorId: VENDOR_ID, vendorName: 'Unbrick demo factory', validDays: 30 });
     writeFileSync(join(dir, 'boot.bin'), bytes(4096, 5));
-    writeFileSync(join(dir, 'app.bin'), bytes(6000, 6));
+    const app = bytes(6000, 6);
+    writeFileSync(join(dir, 'app.bin'), app);
     const bundle = join(dir, 'demo-sensor-provisioning.ubundle');
     await vendor.sign(
       {
@@ -129,7 +147,7 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
         validDays: 30,
         payloads: [
           { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
-          { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
+          { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + APP_OFFSET } },
         ],
         provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
       },
@@ -145,7 +163,8 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
       const sim = createStm32Simulator({ chip: DEMO_CHIP, timeScale: o.timeScale ?? 1 });
       const size = chip.flash.end - chip.flash.start;
       sim.chip.flash.program(size - 16, bytes(12, 1000 + n));
-      if (n % 6 === 2) {
+      if (n % 7 === 5) stuckBit(sim, APP_OFFSET + 100, app[100]!);
+      if (n % 7 === 2) {
         sim.chip.setReadoutProtect(); // from a wrong lot: the station must refuse it
         sim.reset();
       }
