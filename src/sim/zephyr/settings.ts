@@ -32,6 +32,8 @@ export interface SettingsOptions {
   nameLen?: number;
   /** CONFIG_MCUMGR_GRP_SETTINGS_VALUE_LEN: the most a read returns. */
   valueLen?: number;
+  /** A name under no registered root: KEY_NOT_FOUND as Zephyr 3.4 answered (default), or ROOT_KEY_NOT_FOUND as newer trees do. */
+  unknownRoot?: 'key-not-found' | 'root-key-not-found';
 }
 
 export const SETTINGS_ERR = { UNKNOWN: 1, KEY_TOO_LONG: 2, KEY_NOT_FOUND: 3, READ_NOT_SUPPORTED: 4, ROOT_KEY_NOT_FOUND: 5, WRITE_NOT_SUPPORTED: 6, DELETE_NOT_SUPPORTED: 7 } as const;
@@ -50,6 +52,7 @@ export class SimSettings {
   readonly roots: string[];
   readonly nameLen: number;
   readonly valueLen: number;
+  private readonly unknownRoot: number;
 
   constructor(
     private readonly flash: NorFlash,
@@ -59,6 +62,7 @@ export class SimSettings {
     this.roots = o.roots ?? [];
     this.nameLen = o.nameLen ?? 32;
     this.valueLen = o.valueLen ?? 32;
+    this.unknownRoot = o.unknownRoot === 'root-key-not-found' ? SETTINGS_ERR.ROOT_KEY_NOT_FOUND : SETTINGS_ERR.KEY_NOT_FOUND;
   }
 
   private handled(name: string): boolean {
@@ -128,7 +132,7 @@ export class SimSettings {
   private checkName(name: string | undefined): GroupAnswer | string {
     if (!name) return { rc: MGMT.EINVAL };
     if (Buffer.byteLength(name) >= this.nameLen) return { err: SETTINGS_ERR.KEY_TOO_LONG };
-    if (!this.handled(name)) return { err: SETTINGS_ERR.KEY_NOT_FOUND };
+    if (!this.handled(name)) return { err: this.unknownRoot };
     return name;
   }
 

@@ -132,8 +132,10 @@ export async function writeUnitData(c: SmpClient, channels: DataChannel[], t: Sm
       try {
         await settingsGroup.writeSetting(c, values[0]!.key, values[0]!.value);
       } catch (e) {
-        if (!(e instanceof UnbrickError && ['smp.setting-not-found', 'smp.setting-not-writable'].includes(e.code))) throw e;
-        refused.push(`the settings group has no handler that takes "${values[0]!.key}"`);
+        // The device answered, refusing it (no handler: KEY_NOT_FOUND in Zephyr 3.4, ROOT_KEY_NOT_FOUND,
+        // which v1 reads as EUNKNOWN, in newer trees). Silence or a broken link is not a refusal.
+        if (!(e instanceof UnbrickError && e.kind === 'device' && e.code.startsWith('smp.') && e.code !== 'smp.timeout')) throw e;
+        refused.push(e.code === 'smp.setting-not-found' ? `the settings group has no handler that takes "${values[0]!.key}"` : `the settings group refused "${values[0]!.key}": ${e.message}`);
         continue;
       }
       for (const { key, value } of values.slice(1)) await settingsGroup.writeSetting(c, key, value);

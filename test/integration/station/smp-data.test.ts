@@ -133,3 +133,18 @@ test('a value longer than the unit reads back cannot be verified; raw hex fields
   assert.equal(ok?.ok, true, ok?.reason);
   assert.deepEqual(raw.app.settings.stored().get('dev/key'), Uint8Array.from([0, 0x11, 0x22, 0x33]));
 });
+
+test('a newer Zephyr refusing the key as an unknown root (EUNKNOWN in v1): the entry goes to the file instead', { timeout: 60_000 }, async (t) => {
+  const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { unknownRoot: 'root-key-not-found' }, fs: {} });
+  t.after(() => unit.dispose());
+  const l = line(t, { settings: [{ field: 'serial', key: 'dev/sn' }], file: '/lfs1/unit.json' });
+  const st = l.open();
+  st.updatePorts([{ id: 'p0', handle: unit }]);
+  await st.idle();
+  await st.stop();
+  const [r] = unitRows(l.log.verify().entries, 'B');
+  assert.equal(r?.ok, true, r?.reason);
+  assert.match(r!.reason, /per-unit data GW-1 in \/lfs1\/unit.json/);
+  assert.deepEqual(JSON.parse(Buffer.from(unit.app.fileSystem!.list().get('/lfs1/unit.json')!).toString()), { serial: 'GW-1', key: '00112233' });
+  assert.deepEqual(await l.pool.status(), { total: 3, free: 2, reserved: 0, committed: 1 });
+});
