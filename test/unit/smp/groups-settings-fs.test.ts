@@ -16,6 +16,10 @@ import * as settings from '../../../src/smp/groups/settings.ts';
 import * as fs from '../../../src/smp/groups/fs.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
 import { ZEPHYR_DIR } from '../../integration/smp/vectors.ts';
+import { seededRandom } from '../../../src/core/random.ts';
+import { SmpClient } from '../../../src/smp/client.ts';
+import { echo } from '../../../src/smp/groups/os.ts';
+import { connectInProcess, createZephyrSim } from '../../../src/sim/zephyr/index.ts';
 
 interface Recorded {
   label: string;
@@ -112,4 +116,51 @@ test('file answers: typed results, malformed ones refused, errors in file terms'
   assert.equal(mismatch?.details?.len, 3);
   assert.match(fs.fsError({ err: { group: 8, rc: 10 } }, 'file upload')!.message, /writing the file failed/);
   assert.equal(fs.fsError({ err: { group: 8, rc: 99 } }, 'file upload')?.code, 'smp.group-error');
+});
+
+/** Random CBOR-able values of the shapes these groups see (maps with the right keys, wrong types). */
+function randomValue(rand: () => number, depth = 0): CborValue {
+  const pick = Math.floor(rand() * (depth > 1 ? 5 : 7));
+  if (pick === 0) return Math.floor(rand() * 2 ** 32) - (rand() < 0.2 ? 2 ** 31 : 0);
+  if (pick === 1) return ['app/x', '/lfs1/a', '', 'x'.repeat(Math.floor(rand() * 80)), 'sha256', 'crc32'][Math.floor(rand() * 6)]!;
+  if (pick === 2) return new Uint8Array(Math.floor(rand() * 400)).map(() => Math.floor(rand() * 256));
+  if (pick === 3) return rand() < 0.5;
+  if (pick === 4) return null;
+  if (pick === 5) return Array.from({ length: Math.floor(rand() * 3) }, () => randomValue(rand, depth + 1));
+  const keys = ['name', 'val', 'max_size', 'off', 'data', 'len', 'type', 'output', 'types', 'rc', 'err', 'group'];
+  return Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [keys[Math.floor(rand() * keys.length)]!, randomValue(rand, depth + 1)]));
+}
+
+test('fuzz: random answers give typed results or typed errors, and the simulator answers random requests without failing', { timeout: 60_000 }, async () => {
+  const rand = seededRandom(8);
+  for (let i = 0; i < 3000; i++) {
+    const v = randomValue(rand);
+    const body = (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : { x: v }) as Record<string, unknown>;
+    settings.parseRead(body);
+    fs.parseUploadAnswer(body);
+    fs.parseDownloadAnswer(body);
+    fs.parseHashAnswer(body);
+    fs.parseHashTypes(body);
+    for (const e of [settings.settingsError(body, 'x'), fs.fsError(body, 'x')]) assert.ok(e === undefined || e instanceof UnbrickError);
+  }
+  const dev = createZephyrSim({ flash: 'none', settings: { roots: ['app'] }, fs: { size: 0x4000 } });
+  const c = new SmpClient(connectInProcess(dev, { baud: 0 }), { timeoutMs: 300, retries: 0, lineGapMs: 1 });
+  try {
+    let answered = 0;
+    for (let i = 0; i < 250; i++) {
+      const group = rand() < 0.5 ? 3 : 8;
+      const id = Math.floor(rand() * 6);
+      const v = randomValue(rand);
+      const body = v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) ? v : { name: v };
+      // Keep requests within the device's 384-byte buffer: an oversized frame is (correctly) dropped.
+      if (encodeCbor(body).length > 300) continue;
+      const a = await c.call({ op: rand() < 0.5 ? 'read' : 'write', group, id, body, what: 'fuzz' });
+      assert.equal(typeof a.body, 'object');
+      answered++;
+    }
+    assert.ok(answered > 150, `${answered} answers`);
+    assert.deepEqual(await echo(c, 'still here'), 'still here');
+  } finally {
+    dev.dispose();
+  }
 });
