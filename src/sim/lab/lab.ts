@@ -19,7 +19,7 @@ export interface LabUnitState {
 }
 
 export class DemoLab {
-  private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe }>();
+  private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe; flipped?: number }>();
   private readonly listeners = new Set<() => void>();
   private libs: Promise<LabLibraries> | undefined;
 
@@ -72,6 +72,11 @@ export class DemoLab {
     u.sim.stall(ms);
   }
 
+  /** Bytes a noisy cable damaged so far, over every time the unit was opened. */
+  flippedBytes(unitId: string): number {
+    return this.units.get(unitId)?.flipped ?? 0;
+  }
+
   /** The simulator playing a unit, once it was opened (tests inspect the device behind it). */
   simulator(unitId: string): LabSimulator | undefined {
     return this.units.get(unitId)?.sim;
@@ -91,7 +96,8 @@ export class DemoLab {
     u.sim ??= await factory(u.spec);
     u.cable?.cut();
     const noise = this.line.noisyCables?.[unitId];
-    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10, ...(noise ? { corrupt: noise.corrupt, seed: noise.seed } : {}) });
+    const onFlip = () => void (u.flipped = (u.flipped ?? 0) + 1);
+    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10, ...(noise ? { corrupt: noise.corrupt, seed: noise.seed, onFlip } : {}) });
     u.cable = cable;
     u.sim.attach(cable.device);
     return cable.host;

@@ -23,6 +23,8 @@ export interface PipeOptions {
   /** Probability per byte of one flipped bit, both directions (a noisy cable); deterministic for `seed`. */
   corrupt?: number;
   seed?: number;
+  /** Called for each byte the noise damaged (tests check that the noise really bit). */
+  onFlip?: () => void;
 }
 
 
@@ -36,7 +38,11 @@ export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
   const rand = seededRandom(opts.seed ?? 1);
   const noise = (data: Uint8Array) => {
     if (!opts.corrupt) return data;
-    for (let i = 0; i < data.length; i++) if (rand() < opts.corrupt) data[i] = data[i]! ^ (1 << Math.floor(rand() * 8));
+    for (let i = 0; i < data.length; i++)
+      if (rand() < opts.corrupt) {
+        data[i] = data[i]! ^ (1 << Math.floor(rand() * 8));
+        opts.onFlip?.();
+      }
     return data;
   };
   const deliverTo = (peer: End) => (data: Uint8Array) => {
