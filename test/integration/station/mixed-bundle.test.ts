@@ -4,52 +4,13 @@
 // and a unit whose application offers neither fails before any entry is taken.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { createBundle } from '../../../src/formats/bundle/create.ts';
-import { findChip } from '../../../src/stm32/chips/index.ts';
 import { openStationRun } from '../../../src/station/setup.ts';
 import { unitRows } from '../../../src/station/unit-record.ts';
 import { ServiceLog } from '../../../src/records/service-log.ts';
 import { createFactoryUnit, createZephyrSim, hostOnPty, type FactoryUnit, type ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
-import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
-import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
-import { DATA_OFFSET, ptyUnit, readDataBlock, testImage } from './stm32-units.ts';
-
-/** A trust store and a signed provisioning bundle with STM32 address payloads and an MCUboot image. */
-async function mixedLab() {
-  const lab = new Lab();
-  const key = generateSigningKey();
-  const vendor = makeVendor({ imageKeys: [key.key] });
-  lab.trust(vendor);
-  const chip = findChip('f103');
-  const image = buildImage({ size: 6000, version: '2.1.0', key });
-  const older = buildImage({ size: 5000, version: '2.0.0', key });
-  lab.file('boot.bin', testImage(4096, 5));
-  lab.file('app.bin', testImage(6000, 6));
-  lab.file('gateway.bin', image.bytes);
-  lab.file('image-key.pem', key.publicPem);
-  const bundle = join(lab.dir, 'mixed.ubundle');
-  await createBundle(
-    {
-      kind: 'provisioning',
-      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Acme Line', hardwareRevisions: ['A'] },
-      version: '4.0.0',
-      sequence: 4,
-      validDays: 30,
-      payloads: [
-        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
-        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
-        { file: 'gateway.bin', name: 'gateway.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, imageKey: 'image-key.pem' },
-      ],
-      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
-    },
-    lab.dir,
-    [vendor.releaseKeys[0]!],
-    bundle,
-  );
-  return { lab, chip, key, image, older, bundle };
-}
+import { DATA_OFFSET, ptyUnit, readDataBlock } from './stm32-units.ts';
+import { mixedLab } from './provisioning-bundle.ts';
 
 test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers, data by settings, file or flash address', { timeout: 150_000 }, async (t) => {
   const { lab, chip, key, image, older, bundle } = await mixedLab();

@@ -5,6 +5,7 @@ import { findChip, type ChipInfo } from '../../../src/stm32/chips/index.ts';
 import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
 import { TrustStore } from '../../../src/trust/store.ts';
 import { testImage } from './stm32-units.ts';
+import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
 
 export interface ProvisioningLab {
   lab: Lab;
@@ -47,4 +48,39 @@ export async function provisioningLab(chipName = 'f103'): Promise<ProvisioningLa
     TrustStore.init(dataDir).addRoot(vendor.rootBytes, vendor.rootKeys[0]!.fingerprint);
   };
   return { lab, trustIn, chip, bundle, boot, app };
+}
+
+/** A trust store and a signed provisioning bundle with STM32 address payloads and an MCUboot image. */
+export async function mixedLab() {
+  const lab = new Lab();
+  const key = generateSigningKey();
+  const vendor = makeVendor({ imageKeys: [key.key] });
+  lab.trust(vendor);
+  const chip = findChip('f103');
+  const image = buildImage({ size: 6000, version: '2.1.0', key });
+  const older = buildImage({ size: 5000, version: '2.0.0', key });
+  lab.file('boot.bin', testImage(4096, 5));
+  lab.file('app.bin', testImage(6000, 6));
+  lab.file('gateway.bin', image.bytes);
+  lab.file('image-key.pem', key.publicPem);
+  const bundle = join(lab.dir, 'mixed.ubundle');
+  await createBundle(
+    {
+      kind: 'provisioning',
+      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Acme Line', hardwareRevisions: ['A'] },
+      version: '4.0.0',
+      sequence: 4,
+      validDays: 30,
+      payloads: [
+        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
+        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
+        { file: 'gateway.bin', name: 'gateway.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, imageKey: 'image-key.pem' },
+      ],
+      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+    },
+    lab.dir,
+    [vendor.releaseKeys[0]!],
+    bundle,
+  );
+  return { lab, chip, key, image, older, bundle };
 }
