@@ -104,7 +104,10 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
     throw deviceError('update.no-answer', 'The unit did not answer within a minute of its restart. Check power and the cable; if it stays silent, diagnose it.');
   };
   const revertedError = (s: UpdateState) =>
-    checkError('update.reverted', `The unit rolled back: it runs ${s.running} instead of ${s.target!.version}. The new image did not start or was not accepted; the unit is on its previous image.`);
+    checkError(
+      'update.reverted',
+      `The unit rolled back: it runs ${s.running} instead of ${s.target!.version}. The new image did not start or was not accepted, or the unit lost power before it could be confirmed; the unit is on its previous image. Run the update again to retry (slot 1 keeps ${s.target!.version}, so nothing is uploaded again); if it rolls back again, keep the unit on ${s.running} and report the release.`,
+    );
   const steps: JobDefinition<UpdateState>['steps'] = [
     {
       id: 'image',

@@ -374,4 +374,72 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.deepEqual(summary(await slotsRetrying(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
   });
+
+  test('update: cable pulled just after 1.3.0 is marked for its test boot; the replug power-cycles the unit into it; resume neither marks nor restarts it again, and confirms it', { timeout: 90_000 }, async (t) => {
+    const { c, lab, board } = await labCore(t, APP, { emptySecondary: true });
+    const dev = board().dev as ZephyrDevice;
+    const job = c.job(c.startJob('update', APP, {}).id);
+    // Pull the cable as the unit answers "marked for a test boot" (image state write), before the restart is asked for.
+    let pulled = false;
+    const reader = new FrameReader((e) => {
+      if (e.kind !== 'packet' || pulled) return;
+      const h = decodeHeader(e.packet);
+      if (h.group === 1 && h.id === 0 && h.op === 3) {
+        pulled = true;
+        lab.setPlugged(APP, false);
+      }
+    });
+    const off = dev.onOutput((b) => reader.push(b));
+    t.after(off);
+    await drive(job);
+    const failed = job.snapshot();
+    assert.equal(pulled, true);
+    assert.equal(failed.state, 'failed');
+    assertCleanFailure(failed.error!, failed.resumable);
+    assert.equal(failed.steps.find((s) => s.id === 'test')!.state, 'failed');
+
+    const resetsBefore = dev.stats.resets;
+    lab.setPlugged(APP, true); // power-on: MCUboot runs the pending test swap
+    await c.job(c.startJob('detect', APP, {}).id).done();
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active', '1:1.2.0:confirmed']);
+    c.resumeJob(job.id);
+    await drive(job);
+    const s = job.snapshot();
+    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    assert.equal(dev.stats.resets - resetsBefore, 1, 'only the power-on: no second restart, which would have reverted it');
+    assert.ok(s.log.some((l) => /already runs 1\.3\.0 as a test boot/.test(l.message)));
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
+  });
+
+  test('update: cable pulled while the unit boots its test image; the replug power-cycles it back to 1.2.0; the job says it rolled back and what to do, and running the update again (no upload) ends confirmed', { timeout: 120_000 }, async (t) => {
+    const { c, lab } = await labCore(t, APP, {});
+    const job = c.job(c.startJob('update', APP, {}).id);
+    let pulled = false;
+    const off = c.on('job', (snap) => {
+      if (!pulled && snap.id === job.id && snap.steps.find((s) => s.id === 'wait')?.state === 'running') {
+        pulled = true;
+        lab.setPlugged(APP, false);
+        setTimeout(() => lab.setPlugged(APP, true), 1_000);
+      }
+    });
+    await drive(job);
+    off();
+    const s = job.snapshot();
+    assert.equal(s.state, 'failed');
+    assert.equal(s.error!.code, 'update.reverted');
+    assert.match(s.error!.message, /lost power before it could be confirmed/);
+    assert.match(s.error!.message, /Run the update again/);
+    // Never worse: back on the confirmed 1.2.0, with 1.3.0 kept in slot 1.
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed', '1:1.3.0:']);
+
+    await c.job(c.startJob('detect', APP, {}).id).done();
+    const again = c.job(c.startJob('update', APP, {}).id);
+    await drive(again);
+    const a = again.snapshot();
+    assert.equal(a.state, 'succeeded', `${a.error?.code}: ${a.error?.message}`);
+    assert.equal(a.steps.find((x) => x.id === 'upload')!.state, 'skipped');
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
+  });
 });
