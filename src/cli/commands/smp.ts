@@ -131,12 +131,22 @@ const commands: Command[] = [
           bootloader: await optional(bootloaderInfo(c)),
           slotInfo: await optional(slotInfo(c)),
           images: await list(c),
+          // Whether the firmware has the groups at all (a name it does not know still proves the group is there).
+          settingsGroup: await settingsGroup.hasSettings(c, 'unbrick/probe'),
+          fileGroup: await fsGroup.hasFileSystem(c, '/unbrick-probe'),
         };
       });
       const show = (v: unknown) => (v && typeof v === 'object' && 'unsupported' in v ? 'not supported by this device' : JSON.stringify(v));
       return {
         data,
-        human: [`MCUmgr params: ${show(data.params)}`, `OS: ${show(data.os)}`, `Bootloader: ${show(data.bootloader)}`, `Slot info: ${show(data.slotInfo)}`, ...slotLines(data.images)],
+        human: [
+          `MCUmgr params: ${show(data.params)}`,
+          `OS: ${show(data.os)}`,
+          `Bootloader: ${show(data.bootloader)}`,
+          `Slot info: ${show(data.slotInfo)}`,
+          `Settings group: ${data.settingsGroup ? 'offered' : 'not supported by this device'}; file group: ${data.fileGroup ? 'offered' : 'not supported by this device'}`,
+          ...slotLines(data.images),
+        ],
       };
     },
   }),

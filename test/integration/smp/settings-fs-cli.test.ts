@@ -49,6 +49,9 @@ test('unbrick smp settings and file commands against the Zephyr simulator', { ti
   });
   const smp = (...args: string[]) => unbrick('smp', ...args, '--port', path);
 
+  const info = await smp('info');
+  assert.deepEqual([info.json.settingsGroup, info.json.fileGroup], [true, true]);
+
   const w = await smp('settings', 'write', 'app/serial', 'SN-42', '--save');
   assert.equal(w.code, 0, w.err);
   assert.deepEqual(w.json, { name: 'app/serial', written: 5, saved: true });
