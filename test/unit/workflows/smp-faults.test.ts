@@ -238,21 +238,24 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
   });
 
-  test('update: power lost in the middle of the swap; MCUboot resumes it, the unit boots 1.3.0 and the update confirms it', { timeout: 90_000 }, async (t) => {
-    const { c, board } = await labCore(t, APP, { emptySecondary: true, powerLossAfterSectors: 9 });
-    const job = c.job(c.startJob('update', APP, {}).id);
-    const outcomes = await runResuming(c, job);
-    t.diagnostic(`runs: ${outcomes.join(', ')}`);
-    assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
-    const dev = board().dev as ZephyrDevice;
-    assert.equal(dev.opts.powerLossAfterSectors, undefined, 'the power loss fired');
-    assert.equal(dev.lastBoot?.swapped, 'test');
-    assert.equal(dev.lastBoot?.bootable, true);
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
-    const rec = records(c, 'update');
-    assert.deepEqual(rec.map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
-    assert.equal(rec.at(-1)!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
-  });
+  // The swap moves 30 sectors (a 128 KiB slot of 4 KiB sectors, less swap-move's two): lose power before the first, midway, before the last.
+  for (const sectors of [0, 9, 29]) {
+    test(`update: power lost after ${sectors} of 30 swapped sectors; MCUboot resumes the swap, the unit boots 1.3.0 and the update confirms it`, { timeout: 90_000 }, async (t) => {
+      const { c, board } = await labCore(t, APP, { emptySecondary: true, powerLossAfterSectors: sectors });
+      const job = c.job(c.startJob('update', APP, {}).id);
+      const outcomes = await runResuming(c, job);
+      t.diagnostic(`runs: ${outcomes.join(', ')}`);
+      assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
+      const dev = board().dev as ZephyrDevice;
+      assert.equal(dev.opts.powerLossAfterSectors, undefined, 'the power loss fired');
+      assert.equal(dev.lastBoot?.swapped, 'test');
+      assert.equal(dev.lastBoot?.bootable, true);
+      assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+      const rec = records(c, 'update');
+      assert.deepEqual(rec.map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
+      assert.equal(rec.at(-1)!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
+    });
+  }
 
   test('update: the new image does not start; MCUboot rolls back, the job and the service record say so and name 1.2.0', { timeout: 60_000 }, async (t) => {
     const { c, board } = await labCore(t, APP, { testImageFails: true });
