@@ -91,7 +91,8 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
           </button>
         </div>
       )}
-      <div className="tiles" data-testid="tiles">
+      {/* Many ports: smaller tiles, so a 16-port fixture fits one screen. */}
+      <div className={run.ports.length > 8 ? 'tiles compact' : 'tiles'} data-testid="tiles">
         {run.ports.length === 0 && <p className="empty">No ports yet. Plug in the fixture's USB serial adapters.</p>}
         {run.ports.map((p) => (
           <PortTile key={p.id} port={p} onEnable={(id) => call(ui.client.call('station.enablePort', { port: id }))} />
