@@ -21,17 +21,17 @@ export async function firmwareSource(handle: DeviceHandle, dataDir: string): Pro
   return { dir: (await handle.libraryDir?.()) ?? dataDir, ...(handle.product ? { product: handle.product } : {}) };
 }
 
-/** A bundle and the payloads used from it, as service-record inputs (file and payload SHA-256s). */
-export function recordInputs(o: BundleOrigin, payloads: { name: string; sha256: string; bytes: number }[]): { name: string; sha256: string; size?: number }[] {
-  return [{ name: `${o.product} ${o.version} bundle (sequence ${o.sequence})`, sha256: o.bundleId }, ...payloads.map((p) => ({ name: p.name, sha256: p.sha256, size: p.bytes }))];
-}
-
 /** The bundle a payload came from, for the service record and the user. */
 export interface BundleOrigin {
   bundleId: string;
   product: string;
   version: string;
   sequence: number;
+}
+
+/** A bundle and the payloads used from it, as service-record inputs (file and payload SHA-256s). */
+export function recordInputs(o: BundleOrigin, payloads: { name: string; sha256: string; bytes: number }[]): { name: string; sha256: string; size?: number }[] {
+  return [{ name: `${o.product} ${o.version} bundle (sequence ${o.sequence})`, sha256: o.bundleId }, ...payloads.map((p) => ({ name: p.name, sha256: p.sha256, size: p.bytes }))];
 }
 
 export interface RegionPayload {
