@@ -19,7 +19,13 @@ export interface RecoverState {
   golden?: { name: string; version: string; imageHash: string; sha256: string; bytes: number; bundle: BundleOrigin };
   /** The user allowed the write (kept across a resume). */
   allowed?: boolean;
-  uploaded?: { seconds: number; restarts: number };
+  /**
+   * Bytes the device acknowledged of an upload that did not finish: a resumed
+   * upload asks it to continue from there (a device that lost its upload
+   * state, e.g. after a reset, answers 0 and it starts over).
+   */
+  acknowledged?: number;
+  uploaded?: { seconds: number; restarts: number; bytesSent: number };
   listedHash?: string;
   cameBack?: string;
 }
@@ -62,8 +68,16 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
         ctx.state.allowed = true; // a resumed upload does not ask again
         const c = await client();
         const meter = ctx.progress('Uploading image', g.bytes);
-        const r = await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress: (p) => meter.update(p.done) }));
-        ctx.state.uploaded = { seconds: r.seconds, restarts: r.restarts };
+        const from = ctx.state.acknowledged;
+        if (from) ctx.log(`Continuing the upload from byte ${from}, where the device allows it.`);
+        const onProgress = (p: { done: number }) => {
+          meter.update(p.done);
+          // Once every byte is in, a failure is no longer about the transfer: a new run sends it all again.
+          ctx.state.acknowledged = p.done < g.bytes ? p.done : undefined;
+        };
+        const r = await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress, ...(from ? { resumeFrom: from } : {}) }));
+        ctx.state.acknowledged = undefined;
+        ctx.state.uploaded = { seconds: r.seconds, restarts: r.restarts, bytesSent: r.bytesSent };
         ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s.`);
       },
     },

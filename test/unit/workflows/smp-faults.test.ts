@@ -181,6 +181,11 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     c.resumeJob(job.id);
     await drive(job);
     assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
+    // The unit kept its upload state through the silence: the resumed upload continued where the unit was, it did not start over.
+    const state = job.def.state as { golden: { bytes: number }; uploaded: { restarts: number; bytesSent: number } };
+    assert.ok(job.snapshot().log.some((l) => /Continuing the upload from byte \d+/.test(l.message)));
+    assert.equal(state.uploaded.restarts, 0);
+    assert.ok(state.uploaded.bytesSent < state.golden.bytes * 0.6, `${state.uploaded.bytesSent} of ${state.golden.bytes} bytes sent again`);
     assert.deepEqual(summary(await slots(c, RECOVERY)), ['0:1.2.0:active+confirmed']);
     assert.deepEqual(records(c, 'recover').map((e) => e.outcome), ['failed', 'succeeded']);
   });
