@@ -28,7 +28,8 @@ async function until(page: Page, what: string, ok: (states: string[]) => boolean
 }
 
 test('station screen: pilot pause and approve, tiles RUNNING -> PASS, faulty units FAIL with their reasons', { timeout: 150_000 }, async (t) => {
-  const served = await serve(['--station-demo', '--demo-units', '6', '--pilot', '2']);
+  // Started from the screen (the page is there before the first unit starts, so every state is seen).
+  const served = await serve();
   t.after(() => served.stop());
   const { page, close } = await launchBrowser();
   t.after(close);
@@ -38,7 +39,9 @@ test('station screen: pilot pause and approve, tiles RUNNING -> PASS, faulty uni
   });
 
   await page.goto(served.url);
-  // A station started with the app opens on its screen.
+  await page.getByTestId('nav-station').click();
+  await page.getByTestId('station-start').waitFor();
+  await page.getByTestId('station-demo').click();
   await page.getByTestId('station').waitFor({ timeout: 30_000 });
   assert.match(await page.locator('.station-head').innerText(), /Demo sensor 1\.0\.0[\s\S]*demo line of simulated units/);
 
@@ -96,6 +99,7 @@ test('station screen: the line stops itself with its reason, the operator swaps 
   const { page, close } = await launchBrowser();
   t.after(close);
   await page.goto(served.url);
+  // A station started with the app opens on its screen.
   await page.getByTestId('station').waitFor({ timeout: 30_000 });
   await until(page, 'pilot units passed', (s) => count(s, 'pass') === 2);
   await page.getByTestId('approve-pilot').click();

@@ -172,7 +172,8 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
     };
     const slots = Array.from({ length: count }, () => new Slot(baud));
     for (const s of slots) s.plug(blankUnit());
-    const timers = new Set<NodeJS.Timeout>();
+    /** Slots whose unit was pulled: 'pulled' until one port listing has shown them empty, then 'shown-empty'. */
+    const swapping = new Map<Slot, 'pulled' | 'shown-empty'>();
     return {
       dataDir,
       bundle,
@@ -180,24 +181,28 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
       dataAddress: chip.flash.start + DATA_OFFSET,
       uidAddress: chip.flash.end - 16,
       ports: slots.map((s) => s.pty.path),
-      list: async () =>
-        slots
+      list: async () => {
+        // A pulled unit's port is listed empty once, so the station sees the swap, whatever its polling rate.
+        for (const [s, stage] of swapping) {
+          if (stage === 'pulled') swapping.set(s, 'shown-empty');
+          else {
+            swapping.delete(s);
+            s.plug(blankUnit());
+          }
+        }
+        return slots
           .filter((s) => s.plugged)
-          .map((s) => ({ path: s.pty.path, vendorId: 'demo', productId: 'line', manufacturer: 'Unbrick demo line (simulated unit)' })),
+          .map((s) => ({ path: s.pty.path, vendorId: 'demo', productId: 'line', manufacturer: 'Unbrick demo line (simulated unit)' }));
+      },
       nextUnits(ports) {
         for (const s of slots) {
           if (!ports.includes(s.pty.path) || !s.plugged) continue;
           s.unplug();
-          // Out long enough for the station to see the port empty (it polls every 300 ms in the demo).
-          const t = setTimeout(() => {
-            timers.delete(t);
-            s.plug(blankUnit());
-          }, 900);
-          timers.add(t);
+          swapping.set(s, 'pulled');
         }
       },
       close() {
-        for (const t of timers) clearTimeout(t);
+        swapping.clear();
         for (const s of slots) s.close();
         rmSync(dir, { recursive: true, force: true });
       },
