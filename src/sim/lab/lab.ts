@@ -19,7 +19,7 @@ export interface LabUnitState {
 }
 
 export class DemoLab {
-  private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe; flipped?: number }>();
+  private readonly units = new Map<string, { spec: LabUnitSpec; plugged: boolean; sim?: LabSimulator; cable?: Pipe; damaged?: number }>();
   private readonly listeners = new Set<() => void>();
   private libs: Promise<LabLibraries> | undefined;
 
@@ -33,8 +33,8 @@ export class DemoLab {
       baud: number;
       /** STM32 bootloader faults per unit (see sim/stm32/faults.ts). */
       faults?: LabFaults;
-      /** Bit flips on a unit's cable, any protocol. */
-      noisyCables?: Record<string, { corrupt: number; seed: number }>;
+      /** Bit flips (and lost bytes) on a unit's cable, any protocol. */
+      noisyCables?: Record<string, { corrupt: number; drop?: number; seed: number }>;
       /** SMP unit setup and device faults per unit (see sim/lab/smp-board.ts). */
       smpBoards?: LabSmpBoards;
     } = { baud: 115200 },
@@ -72,9 +72,9 @@ export class DemoLab {
     u.sim.stall(ms);
   }
 
-  /** Bytes a noisy cable damaged so far, over every time the unit was opened. */
-  flippedBytes(unitId: string): number {
-    return this.units.get(unitId)?.flipped ?? 0;
+  /** Bytes a noisy cable damaged or lost so far, over every time the unit was opened. */
+  damagedBytes(unitId: string): number {
+    return this.units.get(unitId)?.damaged ?? 0;
   }
 
   /** The simulator playing a unit, once it was opened (tests inspect the device behind it). */
@@ -96,8 +96,8 @@ export class DemoLab {
     u.sim ??= await factory(u.spec);
     u.cable?.cut();
     const noise = this.line.noisyCables?.[unitId];
-    const onFlip = () => void (u.flipped = (u.flipped ?? 0) + 1);
-    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10, ...(noise ? { corrupt: noise.corrupt, seed: noise.seed, onFlip } : {}) });
+    const onDamage = () => void (u.damaged = (u.damaged ?? 0) + 1);
+    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10, ...(noise ? { corrupt: noise.corrupt, ...(noise.drop ? { drop: noise.drop } : {}), seed: noise.seed, onDamage } : {}) });
     u.cable = cable;
     u.sim.attach(cable.device);
     return cable.host;

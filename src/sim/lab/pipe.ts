@@ -22,9 +22,11 @@ export interface PipeOptions {
   frameBits?: number;
   /** Probability per byte of one flipped bit, both directions (a noisy cable); deterministic for `seed`. */
   corrupt?: number;
+  /** Probability per byte that it is lost, both directions (a bad contact). */
+  drop?: number;
   seed?: number;
-  /** Called for each byte the noise damaged (tests check that the noise really bit). */
-  onFlip?: () => void;
+  /** Called for each byte the noise damaged or lost (tests check that the noise really bit). */
+  onDamage?: () => void;
 }
 
 
@@ -37,11 +39,19 @@ export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
   let closed = false;
   const rand = seededRandom(opts.seed ?? 1);
   const noise = (data: Uint8Array) => {
+    if (opts.drop) {
+      const kept: number[] = [];
+      for (const b of data) {
+        if (rand() < opts.drop) opts.onDamage?.();
+        else kept.push(b);
+      }
+      if (kept.length !== data.length) data = Uint8Array.from(kept);
+    }
     if (!opts.corrupt) return data;
     for (let i = 0; i < data.length; i++)
       if (rand() < opts.corrupt) {
         data[i] = data[i]! ^ (1 << Math.floor(rand() * 8));
-        opts.onFlip?.();
+        opts.onDamage?.();
       }
     return data;
   };

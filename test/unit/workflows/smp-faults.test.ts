@@ -262,6 +262,29 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     });
   }
 
+  test('recover over a lossy cable (lost bytes and bit flips) while the device also resets mid-upload: ends with the golden image in slot 0, resuming where needed', { timeout: 120_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-faults-'));
+    const lab = new DemoLab(
+      LAB_UNITS.filter((u) => u.id === RECOVERY),
+      { baud: 0, noisyCables: { [RECOVERY]: { corrupt: 1e-4, drop: 1e-4, seed: 3 } }, smpBoards: { [RECOVERY]: { resetAtUploadOffset: 30_000 } } },
+    );
+    const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
+    t.after(async () => {
+      await c.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    for (let i = 0; i < 3 && c.devices.list()[0]!.kind !== 'mcuboot-serial'; i++) await c.job(c.startJob('detect', RECOVERY, {}).id).done();
+    assert.equal(c.devices.list()[0]!.kind, 'mcuboot-serial');
+    const job = c.job(c.startJob('recover', RECOVERY, {}).id);
+    const outcomes = await runResuming(c, job, 5);
+    t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged or lost on the cable: ${lab.damagedBytes(RECOVERY)}`);
+    assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
+    assert.ok(lab.damagedBytes(RECOVERY) >= 3, 'the noise really bit');
+    assert.ok((lab.simulator(RECOVERY) as SmpBoard).dev.stats.resets >= 2, 'the reset fault fired');
+    assert.deepEqual(summary(await slotsRetrying(c, RECOVERY)), ['0:1.2.0:active+confirmed']);
+    assert.deepEqual(records(c, 'recover').map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
+  });
+
   test('update: the new image does not start; MCUboot rolls back, the job and the service record say so and name 1.2.0', { timeout: 60_000 }, async (t) => {
     const { c, board } = await labCore(t, APP, { testImageFails: true });
     const job = c.job(c.startJob('update', APP, {}).id);
@@ -361,11 +384,11 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['succeeded']);
   });
 
-  test('update over a noisy cable (bit flips both ways): every run ends succeeded or resumable, and the unit ends confirmed on 1.3.0', { timeout: 120_000 }, async (t) => {
+  test('update over a noisy cable (bit flips and lost bytes, both ways): every run ends succeeded or resumable, and the unit ends confirmed on 1.3.0', { timeout: 120_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-faults-'));
     const lab = new DemoLab(
       LAB_UNITS.filter((u) => u.id === APP),
-      { baud: 0, noisyCables: { [APP]: { corrupt: 2e-4, seed: 5 } }, smpBoards: { [APP]: { emptySecondary: true } } },
+      { baud: 0, noisyCables: { [APP]: { corrupt: 1e-4, drop: 1e-4, seed: 5 } }, smpBoards: { [APP]: { emptySecondary: true } } },
     );
     const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
     t.after(async () => {
@@ -376,9 +399,9 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.equal(c.devices.list()[0]!.kind, 'zephyr-smp');
     const job = c.job(c.startJob('update', APP, {}).id);
     const outcomes = await runResuming(c, job, 5);
-    t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged on the cable: ${lab.flippedBytes(APP)}`);
+    t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged on the cable: ${lab.damagedBytes(APP)}`);
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
-    assert.ok(lab.flippedBytes(APP) >= 3, 'the noise really bit');
+    assert.ok(lab.damagedBytes(APP) >= 3, 'the noise really bit');
     assert.deepEqual(summary(await slotsRetrying(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
   });
