@@ -51,7 +51,7 @@ const MODE_WORDS: Record<StationRunView['mode'], string> = { running: 'LINE RUNN
 function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
   const [confirmStop, setConfirmStop] = useState(false);
   const call = (p: Promise<unknown>) => void p.catch(ui.fail);
-  const finished = run.ports.some((p) => p.state === 'pass' || p.state === 'fail');
+  const finished = run.ports.some((p) => p.state === 'pass' || p.state === 'fail' || p.state === 'disabled');
   return (
     <div className="station" data-testid="station" data-mode={run.mode}>
       <div className="station-head">
@@ -189,12 +189,12 @@ const PortTile = memo(function PortTile({ port: p, onEnable }: { port: StationPo
       )}
       {p.state === 'idle' && <div className="tile-note">{p.present ? 'Waiting for the line' : 'Plug in the next unit'}</div>}
       {p.state === 'pass' && <div className="tile-note">Pull the unit and plug in the next one</div>}
-      {p.state === 'fail' && <div className="tile-note">Pull the unit and set it aside for review</div>}
       {(p.state === 'fail' || p.state === 'disabled') && (
         <div className="tile-reason" data-testid="tile-reason">
           {p.reason ?? 'Failed.'} {p.code && <small>({p.code})</small>}
         </div>
       )}
+      {p.state === 'fail' && <div className="tile-note">Pull the unit and set it aside for review</div>}
       {p.state === 'disabled' && (
         <button className="primary" data-testid={`enable-${p.id}`} onClick={() => onEnable(p.id)}>
           Enable this port

@@ -322,7 +322,7 @@ export const methods = {
   'station.start': { params: StationStartSchema, result: StationStatusSchema },
   /** Demo lab only: a small line of simulated blank units, a lab-signed bundle, and its faulty units. */
   'station.startDemo': {
-    params: obj({ units: opt(num({ int: true, min: 1, max: 16 })), pilot: opt(num({ int: true, min: 0, max: 16 })), window: opt(num({ int: true, min: 1, max: 100 })), threshold: opt(num({ min: 0, max: 1 })) }),
+    params: obj({ units: opt(num({ int: true, min: 1, max: 16 })), pilot: opt(num({ int: true, min: 0, max: 16 })), window: opt(num({ int: true, min: 1, max: 100 })), threshold: opt(num({ min: 0, max: 1 })), deadSocket: opt(bool()) }),
     result: StationStatusSchema,
   },
   /** Stops starting units; running ones are aborted and recorded as stopped. */

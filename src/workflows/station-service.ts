@@ -118,13 +118,13 @@ export class StationService {
   }
 
   /** The demo line: simulated blank units, a lab-signed bundle, everything in a temporary folder. */
-  async startDemo(p: { units?: number; pilot?: number; window?: number; threshold?: number; baud?: number }): Promise<StationStatus> {
+  async startDemo(p: { units?: number; pilot?: number; window?: number; threshold?: number; deadSocket?: boolean; baud?: number }): Promise<StationStatus> {
     if (!this.o.demoAllowed) throw usageError('station.demo-off', 'The demo factory line is only available with the demo lab (unbrick serve --lab).');
     this.refuseIfRunning();
     this.starting = true;
     let demo: DemoLine;
     try {
-      demo = await startDemoLine({ units: p.units ?? 6, ...(p.baud !== undefined ? { baud: p.baud } : {}) });
+      demo = await startDemoLine({ units: p.units ?? 6, ...(p.deadSocket ? { deadSocket: true } : {}), ...(p.baud !== undefined ? { baud: p.baud } : {}) });
     } finally {
       this.starting = false;
     }
@@ -222,11 +222,11 @@ export class StationService {
     return this.status();
   }
 
-  /** Demo line: the operator pulls every finished unit and plugs in a fresh blank one. */
+  /** Demo line: the operator pulls every finished unit (and the one in a disabled socket) and plugs in a fresh blank one. */
   demoNextUnits(): StationStatus {
     const run = this.need();
     if (!this.demo) throw usageError('station.demo-off', 'Only the demo line has simulated units to swap; on a real line, pull the unit and plug in the next one.');
-    this.demo.nextUnits(run.station.snapshot().ports.filter((p) => p.state === 'pass' || p.state === 'fail').map((p) => p.id));
+    this.demo.nextUnits(run.station.snapshot().ports.filter((p) => p.state === 'pass' || p.state === 'fail' || p.state === 'disabled').map((p) => p.id));
     return this.status();
   }
 

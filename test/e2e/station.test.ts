@@ -135,3 +135,48 @@ test('station screen: the line stops itself with its reason, the operator swaps 
   await page.getByTestId('station-demo').waitFor();
   await screenshot(page, 'station-05-stopped-station');
 });
+
+test('station screen: a port that keeps faulting is disabled with its reason, and Enable brings it back', { timeout: 120_000 }, async (t) => {
+  // One good socket and one whose adapter cannot be opened: a fault of the port, not of a unit.
+  const served = await serve(['--station-demo', '--demo-units', '1', '--demo-dead-socket', '--pilot', '0']);
+  t.after(() => served.stop());
+  const { page, close } = await launchBrowser();
+  t.after(close);
+  await page.goto(served.url);
+  await page.getByTestId('station').waitFor({ timeout: 30_000 });
+  const broken = page.getByTestId('tile-/dev/unbrick-demo-broken-socket');
+  const started = async () => Number(await page.getByTestId('count-started').innerText());
+  for (let lot = 1; lot <= 3; lot++) {
+    // Both sockets have had their unit of this lot, and both are done.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const s = await states(page);
+      if ((await started()) === 2 * lot && s.length === 2 && s.every((x) => x === 'pass' || x === 'fail' || x === 'disabled')) break;
+      assert.ok(Date.now() < deadline, `lot ${lot}: tiles ${s.join(', ')}, ${await started()} started`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (lot < 3) {
+      assert.equal(await broken.getAttribute('data-state'), 'fail');
+      assert.match(await broken.getByTestId('tile-reason').innerText(), /Cannot open \/dev\/unbrick-demo-broken-socket.*\(io\.open-failed\)/s);
+      await page.getByTestId('demo-next').click();
+    }
+  }
+  // Third fault in a row: the port is disabled; the line itself keeps running (a port fault is not the line's).
+  assert.equal(await broken.getAttribute('data-state'), 'disabled');
+  assert.match(await broken.innerText(), /DISABLED[\s\S]*Port disabled after 3 faults in a row \(last: Cannot open[^)]*\)\. Check its cable and hub, then enable it\./);
+  assert.equal(await page.getByTestId('station-mode').innerText(), 'LINE RUNNING');
+  await screenshot(page, 'station-06-port-disabled');
+  // Pulling and plugging does not bring a disabled port back; Enable does, and it runs (and faults) again.
+  await page.getByTestId('demo-next').click();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await broken.getAttribute('data-state'), 'disabled');
+  const before = await started();
+  await page.getByTestId('enable-/dev/unbrick-demo-broken-socket').click();
+  const deadline = Date.now() + 30_000;
+  while ((await broken.getAttribute('data-state')) !== 'fail') {
+    assert.ok(Date.now() < deadline, `the enabled port shows ${await broken.getAttribute('data-state')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(await broken.getByTestId('tile-reason').innerText(), /Cannot open/);
+  assert.ok((await started()) > before, 'a unit started on the enabled port');
+});

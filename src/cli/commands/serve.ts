@@ -77,6 +77,7 @@ export const serveGroup: CommandGroup = {
         'allow-unprotect': { type: 'boolean', description: 'station: lift readout protection on units that arrive protected (ERASES their flash)' },
         'station-demo': { type: 'boolean', description: 'start the demo factory line: simulated blank units at 115200 baud, a lab-signed bundle (implies --lab)' },
         'demo-units': { type: 'string', value: 'N', description: 'ports on the demo factory line (1..16)', default: '6' },
+        'demo-dead-socket': { type: 'boolean', description: 'demo line: one more port whose socket has a broken contact (nothing answers; the station disables it)' },
       },
       async run(ctx) {
         const port = intOpt(ctx, 'listen', 0)!;
@@ -93,7 +94,7 @@ export const serveGroup: CommandGroup = {
           if (demo) {
             const units = intOpt(ctx, 'demo-units', 6)!;
             if (units < 1 || units > 16) throw usageError('usage.bad-number', '--demo-units must be between 1 and 16.');
-            await core.station.startDemo({ units, ...stationPolicy(ctx) });
+            await core.station.startDemo({ units, ...stationPolicy(ctx), ...(ctx.values['demo-dead-socket'] ? { deadSocket: true } : {}) });
           } else if (bundle) await core.station.start(stationStart(ctx, bundle));
         } catch (e) {
           await core.close();

@@ -45,6 +45,8 @@ export interface DemoLineOptions {
   baud?: number;
   /** Multiplies the simulated flash timings (default 1: datasheet typical). */
   timeScale?: number;
+  /** One more port whose adapter is broken: listed, but it cannot be opened. */
+  deadSocket?: boolean;
 }
 
 export interface DemoLine {
@@ -61,6 +63,22 @@ export interface DemoLine {
   /** Pulls the units on these ports and plugs fresh blank ones in (after a short gap the station sees). */
   nextUnits(ports: string[]): void;
   close(): void;
+}
+
+/**
+ * A socket whose adapter is broken: the OS lists it, but it cannot be opened (a path that does not
+ * exist, so no other process's terminal can ever be behind it). The station disables such a port.
+ */
+class BrokenSocket {
+  readonly path = '/dev/unbrick-demo-broken-socket';
+  plugged = false;
+  plug(): void {
+    this.plugged = true;
+  }
+  unplug(): void {
+    this.plugged = false;
+  }
+  close(): void {}
 }
 
 /** One port of the line: a pty whose unit can be swapped for the next one. */
@@ -80,7 +98,12 @@ class Slot {
     });
   }
 
+  get path(): string {
+    return this.pty.path;
+  }
+
   plug(sim: Stm32BootloaderSim): void {
+    this.plugged = true;
     this.sim = sim;
     sim.onOutput((d) => {
       if (this.sim === sim) this.toHost.push(d);
@@ -89,7 +112,6 @@ class Slot {
       while (this.toHost.pending > 0) await new Promise((r) => setTimeout(r, 1));
     });
     sim.onReset(() => this.toChip.flush());
-    this.plugged = true;
   }
 
   unplug(): void {
@@ -170,33 +192,35 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
       }
       return sim;
     };
-    const slots = Array.from({ length: count }, () => new Slot(baud));
-    for (const s of slots) s.plug(blankUnit());
+    const slots: (Slot | BrokenSocket)[] = Array.from({ length: count }, () => new Slot(baud));
+    if (o.deadSocket) slots.push(new BrokenSocket());
+    const plugNext = (s: Slot | BrokenSocket) => (s instanceof Slot ? s.plug(blankUnit()) : s.plug());
+    for (const s of slots) plugNext(s);
     /** Slots whose unit was pulled: 'pulled' until one port listing has shown them empty, then 'shown-empty'. */
-    const swapping = new Map<Slot, 'pulled' | 'shown-empty'>();
+    const swapping = new Map<Slot | BrokenSocket, 'pulled' | 'shown-empty'>();
     return {
       dataDir,
       bundle,
       data,
       dataAddress: chip.flash.start + DATA_OFFSET,
       uidAddress: chip.flash.end - 16,
-      ports: slots.map((s) => s.pty.path),
+      ports: slots.map((s) => s.path),
       list: async () => {
         // A pulled unit's port is listed empty once, so the station sees the swap, whatever its polling rate.
         for (const [s, stage] of swapping) {
           if (stage === 'pulled') swapping.set(s, 'shown-empty');
           else {
             swapping.delete(s);
-            s.plug(blankUnit());
+            plugNext(s);
           }
         }
         return slots
           .filter((s) => s.plugged)
-          .map((s) => ({ path: s.pty.path, vendorId: 'demo', productId: 'line', manufacturer: 'Unbrick demo line (simulated unit)' }));
+          .map((s) => ({ path: s.path, vendorId: 'demo', productId: 'line', manufacturer: s instanceof Slot ? 'Unbrick demo line (simulated unit)' : 'Unbrick demo line (broken adapter)' }));
       },
       nextUnits(ports) {
         for (const s of slots) {
-          if (!ports.includes(s.pty.path) || !s.plugged) continue;
+          if (!ports.includes(s.path) || !s.plugged) continue;
           s.unplug();
           swapping.set(s, 'pulled');
         }
