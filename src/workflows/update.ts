@@ -26,6 +26,8 @@ export interface UpdateState {
   before?: string;
   allowed?: boolean;
   uploaded?: boolean;
+  /** The unit already ran the new image as a test boot, never confirmed (an earlier update was interrupted). */
+  testBooting?: boolean;
   running?: string;
   reverted?: boolean;
   confirmed?: boolean;
@@ -126,8 +128,10 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
         ctx.state.before = active?.version;
         image = u.image;
         ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, sha256: u.sha256, bytes: u.image.length, bundle: u.origin };
-        // Slot 1 may already hold this very image (an earlier, interrupted update): no need to send it again.
-        if (listed.some((s) => s.slot === 1 && s.hash === u.imageHash)) ctx.state.uploaded = true;
+        // An earlier, interrupted update may have left this very image in slot 1, or even running as a
+        // test boot that was never confirmed: no need to send it again (nor to restart a unit that runs it).
+        if (active?.hash === u.imageHash) ctx.state.testBooting = ctx.state.uploaded = true;
+        else if (listed.some((s) => s.slot === 1 && s.hash === u.imageHash)) ctx.state.uploaded = true;
         else {
           const other = listed.find((s) => s.slot === 1 && (s.pending || s.confirmed) && !s.active);
           if (other)
@@ -136,7 +140,8 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
               `Slot 1 holds image ${other.version}, marked ${other.pending ? 'pending' : 'confirmed'}: the unit refuses a new upload until it has booted or dropped it. Restart the unit once, then run the update again.`,
             );
         }
-        ctx.log(`Update ${u.name}; the unit runs ${active?.version ?? 'an unknown image'}${ctx.state.uploaded ? `; slot 1 already holds ${u.version}` : ''}.`);
+        const already = ctx.state.testBooting ? ' as a test boot, not confirmed' : ctx.state.uploaded ? `; slot 1 already holds ${u.version}` : '';
+        ctx.log(`Update ${u.name}; the unit runs ${active?.version ?? 'an unknown image'}${already}.`);
       },
     },
     {
@@ -145,16 +150,19 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
       async run(ctx) {
         const t = ctx.state.target;
         if (!t) return { skipped: 'Nothing to upload.' };
+        const held = ctx.state.testBooting ? `The unit already runs ${t.version} as a test boot.` : `Slot 1 already holds ${t.version}.`;
         if (ctx.state.uploaded && !ctx.state.allowed) {
           await ctx.confirm({
             title: `Install ${t.version} on this unit?`,
-            message: `Slot 1 already holds ${t.name}. The unit restarts into it for a test boot and it is confirmed once it runs. If it does not start, MCUboot goes back to the current image by itself.`,
+            message: ctx.state.testBooting
+              ? `The unit runs ${t.name} as a test boot that was never confirmed (an earlier update was interrupted). Confirming makes it permanent; without it, the next restart goes back to the previous image.`
+              : `Slot 1 already holds ${t.name}. The unit restarts into it for a test boot and it is confirmed once it runs. If it does not start, MCUboot goes back to the current image by itself.`,
             confirmLabel: `Install ${t.version}`,
           });
           ctx.state.allowed = true;
-          return { skipped: `Slot 1 already holds ${t.version}.` };
+          return { skipped: held };
         }
-        if (ctx.state.uploaded) return { skipped: `Slot 1 already holds ${t.version}.` };
+        if (ctx.state.uploaded) return { skipped: held };
         if (!ctx.state.allowed)
           await ctx.confirm({
             title: `Install ${t.version} on this unit?`,

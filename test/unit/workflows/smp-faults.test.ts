@@ -48,6 +48,15 @@ async function labCore(t: { after(fn: () => unknown): void }, id: string, board:
   return { c, lab, board: () => lab.simulator(id) as SmpBoard };
 }
 
+/** Detects the unit until it answers as `kind` (after a power cycle MCUboot may be busy swapping for seconds). */
+async function detectAs(c: AppCore, id: string, kind: string): Promise<void> {
+  for (let i = 0; i < 20 && !(c.devices.has(id) && c.devices.get(id).kind === kind); i++) {
+    if (i) await new Promise((r) => setTimeout(r, 500));
+    if (c.devices.has(id)) await c.job(c.startJob('detect', id, {}).id).done();
+  }
+  assert.equal(c.devices.get(id).kind, kind);
+}
+
 /** Runs the job, allowing its confirmations, until it ends or `until` says stop. */
 async function drive(job: Job<unknown>, until: () => boolean = () => false): Promise<void> {
   while (!job.finished && !until()) {
@@ -472,5 +481,36 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.equal(a.steps.find((x) => x.id === 'upload')!.state, 'skipped');
     assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
+  });
+
+  test('update started again (not resumed) on a unit that already test-boots 1.3.0 after an interrupted update: confirms it, with no upload and no restart', { timeout: 60_000 }, async (t) => {
+    const { c, lab, board } = await labCore(t, APP, {});
+    // The lab unit has 1.3.0 pending; a power cycle (as after a pulled cable) makes MCUboot test-boot it.
+    lab.setPlugged(APP, false);
+    lab.setPlugged(APP, true);
+    await detectAs(c, APP, 'zephyr-smp');
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active', '1:1.2.0:confirmed']);
+    const dev = board().dev as ZephyrDevice;
+    const resetsBefore = dev.stats.resets;
+    const job = c.job(c.startJob('update', APP, {}).id);
+    let message = '';
+    while (!job.finished) {
+      const snap = job.snapshot();
+      if (snap.confirmation) {
+        message = snap.confirmation.message;
+        job.answer(snap.confirmation.stepId, true);
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const s = job.snapshot();
+    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    assert.match(message, /runs .* as a test boot that was never confirmed/);
+    assert.deepEqual(
+      s.steps.map((x) => `${x.id}:${x.state}`),
+      ['image:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
+    );
+    assert.equal(dev.stats.resets, resetsBefore, 'no restart: it would have made MCUboot revert the test boot');
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(records(c, 'update').map((e) => [e.outcome, e.summary]), [['succeeded', 'Updated to 1.3.0: it booted and is confirmed.']]);
   });
 });
