@@ -173,6 +173,7 @@ export class StationService {
       this.bundleName = basename(cfg.bundle).slice(0, 300);
       this.last = run.station.snapshot();
       this.finished = -1;
+      this.pool = undefined;
       this.profile = undefined;
       this.watches.clear();
       this.unsubscribe = run.station.onChange((s) => this.observe(s));
@@ -180,7 +181,7 @@ export class StationService {
     } catch (e) {
       this.setOwned(new Set());
       const err = asUnbrickError(e);
-      this.error = { code: err.code, kind: err.kind, message: err.message };
+      this.error = { code: err.code.slice(0, 200), kind: err.kind, message: err.message.slice(0, 4000) };
       this.emitSoon(0);
       throw err;
     } finally {
