@@ -77,7 +77,7 @@ export const serveGroup: CommandGroup = {
         'allow-unprotect': { type: 'boolean', description: 'station: lift readout protection on units that arrive protected (ERASES their flash)' },
         'station-demo': { type: 'boolean', description: 'start the demo factory line: simulated blank units at 115200 baud, a lab-signed bundle (implies --lab)' },
         'demo-units': { type: 'string', value: 'N', description: 'ports on the demo factory line (1..16)', default: '6' },
-        'demo-dead-socket': { type: 'boolean', description: 'demo line: one more port whose socket has a broken contact (nothing answers; the station disables it)' },
+        'demo-dead-socket': { type: 'boolean', description: 'demo line: one more port whose adapter cannot be opened (the station disables it after three faults)' },
       },
       async run(ctx) {
         const port = intOpt(ctx, 'listen', 0)!;
