@@ -3,6 +3,7 @@
  * and upload engine, MCUboot serial-recovery and Zephyr simulators).
  */
 import { test } from 'node:test';
+import { loadRollbackState } from '../../../src/trust/rollback-state.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,12 @@ test('offline update of the healthy unit: test boot of 1.3.0, wait, confirm; a s
     [0, '1.3.0', true],
     [1, '1.2.0', false],
   ]);
+  // The unit runs the update confirmed: this laptop's anti-rollback floor is now that bundle's sequence.
+  const floor = Object.values(loadRollbackState(await c.lab!.libraryDir()).products);
+  assert.deepEqual(
+    floor.map((p) => [p.name, p.highestSequence]),
+    [['Unbrick demo gateway', 2]],
+  );
   const again = c.job(c.startJob('update', 'lab-healthy-pending', {}).id);
   await finish(again);
   assert.equal(again.snapshot().result!.summary, 'The unit already runs this image; nothing was changed.');
