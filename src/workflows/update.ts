@@ -26,6 +26,8 @@ export interface UpdateState {
   before?: string;
   allowed?: boolean;
   uploaded?: boolean;
+  /** The last upload run: time, image bytes put on the wire (resends included) and restarts from 0. */
+  transfer?: { seconds: number; bytesSent: number; restarts: number };
   /** The unit already ran the new image as a test boot, never confirmed (an earlier update was interrupted). */
   testBooting?: boolean;
   running?: string;
@@ -172,7 +174,10 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
         ctx.state.allowed = true;
         const meter = ctx.progress('Uploading image', t.bytes);
         const c = await client();
-        await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress: (p) => meter.update(p.done) }));
+        // A unit that kept an interrupted upload of this image (same length and SHA-256) answers where it is: it continues from there.
+        const r = await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress: (p) => meter.update(p.done) }));
+        ctx.state.transfer = { seconds: r.seconds, bytesSent: r.bytesSent, restarts: r.restarts };
+        ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s (${r.bytesSent} sent).`);
         ctx.state.uploaded = true;
       },
     },

@@ -241,6 +241,29 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.equal(records(c, 'update').at(-1)!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
   });
 
+  test('update: the unit stays silent past the stall limit mid-upload; the job fails resumable; resume continues from where the unit is, not from 0, and confirms 1.3.0', { timeout: 120_000 }, async (t) => {
+    const { c, lab } = await labCore(t, APP, { emptySecondary: true });
+    const job = c.job(c.startJob('update', APP, {}).id);
+    await drive(job, uploadPast(job, 0.5));
+    lab.stall(APP, 120_000); // longer than the upload's 30 s stall limit; ended below
+    await drive(job);
+    const failed = job.snapshot();
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.error!.code, 'smp.upload-stalled');
+    assertCleanFailure(failed.error!, failed.resumable);
+    // Nothing changed on the unit meanwhile: it runs 1.2.0, nothing pending.
+    lab.stall(APP, 0);
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed']);
+    c.resumeJob(job.id);
+    await drive(job);
+    const s = job.snapshot();
+    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    const state = job.def.state as { target: { bytes: number }; transfer: { bytesSent: number; restarts: number } };
+    assert.ok(state.transfer.bytesSent < state.target.bytes * 0.6, `${state.transfer.bytesSent} of ${state.target.bytes} bytes sent again`);
+    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
+  });
+
   test('update: the device resets itself mid-upload; the update still ends confirmed on 1.3.0', { timeout: 90_000 }, async (t) => {
     const { c, board } = await labCore(t, APP, { emptySecondary: true, resetAtUploadOffset: 24_000 });
     const job = c.job(c.startJob('update', APP, {}).id);
