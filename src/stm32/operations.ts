@@ -252,7 +252,7 @@ export async function writeImage(s: Stm32Session, segments: Segment[], o: WriteO
       const redo = toWrite.filter((u) => bad.includes(u.unit.index));
       await eraseAndWrite(s, redo, new Set(bad), o, progress);
       bad = await verifyUnits(s, redo, o, progress);
-      if (bad.length) throw verifyFailed(s, bad);
+      if (bad.length) throw await verifyFailed(s, bad);
     }
     verify = s.hasChecksum ? 'checksum' : 'read-back';
   }
@@ -350,13 +350,23 @@ function blockOffsets(ranges: Array<[number, number]>): number[] {
   return [...set].sort((x, y) => x - y);
 }
 
-function verifyFailed(s: Stm32Session, bad: number[]): UnbrickError {
+/**
+ * The verify error, with the likely cause: a write-protected unit drops writes
+ * without an error (AN3155: the bootloader ACKs them), anything else points at
+ * the flash itself. Option bytes unreadable: both causes are named.
+ */
+async function verifyFailed(s: Stm32Session, bad: number[]): Promise<UnbrickError> {
   const unit = s.chip.flash.layout === 'sectors' ? 'sectors' : 'pages';
-  return checkError(
-    'stm32.verify-failed',
-    `Verify failed: ${unit} ${formatRuns(bad)} do not hold the image. If they are write-protected the bootloader drops the writes without an error: run "stm32 unprotect" and write again.`,
-    { units: bad },
-  );
+  const wrp = await readOptionBytes(s)
+    .then((ob) => bad.filter((i) => ob.wrpPages.includes(i)))
+    .catch(() => undefined);
+  const why =
+    wrp === undefined
+      ? 'If they are write-protected the bootloader drops the writes without an error: run "stm32 unprotect" and write again; otherwise write again, and if it repeats the flash there is failing.'
+      : wrp.length
+        ? `${unit[0]!.toUpperCase()}${unit.slice(1)} ${formatRuns(wrp)} are write-protected, and the bootloader drops writes there without an error: run "stm32 unprotect" and write again.`
+        : `They are not write-protected, so the flash there did not take the data: write again; if it repeats, the chip's flash is failing and the unit should be replaced.`;
+  return checkError('stm32.verify-failed', `Verify failed: ${unit} ${formatRuns(bad)} do not hold the image. ${why}`, { units: bad, ...(wrp ? { writeProtected: wrp } : {}) });
 }
 
 /** Compares flash with an image without changing anything. */
@@ -375,7 +385,7 @@ export async function verifyImage(s: Stm32Session, segments: Segment[], o: OpOpt
       if (Buffer.compare(got.subarray(from, to), seg.data.subarray(from, to)) !== 0) bad.push(u.index);
     }
   }
-  if (bad.length) throw verifyFailed(s, bad);
+  if (bad.length) throw await verifyFailed(s, bad);
   return s.hasChecksum ? 'checksum' : 'read-back';
 }
 

@@ -88,6 +88,8 @@ test('CLI: stm32 info/write/verify/ob --json against the simulator; destructive 
     const bad = await cli('stm32', 'verify', join(dir, 'other.bin'), '--port', sim.path, '--json');
     assert.equal(bad.code, 1);
     assert.equal(JSON.parse(bad.stdout).error, 'stm32.verify-failed');
+    // Not a protection problem: the message says the flash did not take the data, not "unprotect".
+    assert.match(JSON.parse(bad.stdout).message, /They are not write-protected/);
 
     const r = await cli('stm32', 'read', join(dir, 'back.bin'), '--port', sim.path, '--length', '5000');
     assert.equal(r.code, 0, r.stderr);
