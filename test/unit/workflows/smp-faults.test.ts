@@ -342,6 +342,8 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.equal(rec[0]!.outcome, 'failed');
     assert.match(rec[0]!.summary, /rolled back: it runs 1\.2\.0 instead of 1\.3\.0/);
     assert.deepEqual(rec[0]!.details?.error, { code: 'update.reverted', kind: 'check' });
+    const d = rec[0]!.details!;
+    assert.deepEqual([d.version, d.imageHash, d.runningBefore, d.runningAfter, d.reverted, d.confirmed], ['1.3.0', V130, '1.2.0', '1.2.0', true, undefined]);
     assert.equal(rec[0]!.unit.id, 'UB-LAB-0005');
   });
 
