@@ -107,7 +107,15 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
 
     // ---- factory station screen ----
     'station.status': () => core.station.status(),
-    'station.start': (p) => core.station.start(p),
+    'station.start': (p) => {
+      // The station takes its ports over: never while a technician's job is writing on one of them.
+      const busy = core.devices.list().filter((d) => !d.simulated && d.busyJobId && (!p.ports?.length || p.ports.includes(d.port)));
+      if (busy.length)
+        throw deviceError('station.port-busy', `${busy.map((d) => d.port).join(', ')} ${busy.length > 1 ? 'are' : 'is'} busy with a job. Wait for it to finish or cancel it, then start the station.`, {
+          ports: busy.map((d) => d.port),
+        });
+      return core.station.start(p);
+    },
     'station.startDemo': (p) => core.station.startDemo(p),
     'station.stop': () => core.station.stop(),
     'station.approvePilot': () => core.station.approvePilot(),

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHandlers } from '../../../src/api/handlers.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,4 +95,20 @@ test('real serial adapters appear and disappear in the same list as the lab', as
   await until(() => c.devices.list().length === 1);
   assert.equal(await hardwareAttached(async () => ports), false);
   assert.equal(await hardwareAttached(async () => [{ path: '/dev/ttyACM0', vendorId: '2fe3' }]), true);
+});
+
+test('a station is not started over a port where a job is running', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-core-'));
+  const c = new AppCore({ dataDir: dir, autoDetect: false, ports: { list: async () => [], intervalMs: 10, extraPaths: ['/dev/pts/98', '/dev/pts/99'] } });
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await until(() => c.devices.list().length === 2);
+  c.devices.update(c.devices.list().find((d) => d.port === '/dev/pts/99')!.id, { busyJobId: 'job-writing' });
+  const start = createHandlers(c, 'server')['station.start'];
+  for (const ports of [undefined, ['/dev/pts/99']])
+    await assert.rejects(Promise.resolve().then(() => start({ bundle: '/nonexistent.ubundle', ...(ports ? { ports } : {}) }, undefined)), (e: Error & { code?: string }) => e.code === 'station.port-busy' && /\/dev\/pts\/99 is busy/.test(e.message));
+  // Another port is free to take: the start goes on (and fails on the missing bundle, not on the busy port).
+  await assert.rejects(Promise.resolve().then(() => start({ bundle: '/nonexistent.ubundle', ports: ['/dev/pts/98'] }, undefined)), (e: Error & { code?: string }) => e.code !== 'station.port-busy');
 });
