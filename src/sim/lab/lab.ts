@@ -51,13 +51,18 @@ export class DemoLab {
     return () => this.listeners.delete(listener);
   }
 
-  setPlugged(unitId: string, plugged: boolean): void {
+  /**
+   * Pulls or plugs a unit's cable. The cable powers the unit, so plugging it
+   * back restarts it, unless `ownPower`: a unit with its own supply keeps
+   * running (and keeps what it had in RAM) while only its serial link is gone.
+   */
+  setPlugged(unitId: string, plugged: boolean, opts: { ownPower?: boolean } = {}): void {
     const u = this.units.get(unitId);
     if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
     if (u.plugged === plugged) return;
     u.plugged = plugged;
     if (!plugged) u.cable?.cut(new Error('cable unplugged'));
-    else u.sim?.powerCycle?.();
+    else if (!opts.ownPower) u.sim?.powerCycle?.();
     u.cable = undefined;
     for (const l of this.listeners) l();
   }

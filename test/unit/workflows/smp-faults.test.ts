@@ -151,6 +151,30 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.match(rec.at(-1)!.summary, /^Recovered: golden image 1\.2\.0 written/);
   });
 
+  test('recover: the serial cable of a unit with its own power is pulled mid-upload; resume continues from the bytes the unit acknowledged', { timeout: 60_000 }, async (t) => {
+    const { c, lab, board } = await labCore(t, RECOVERY, {});
+    const job = c.job(c.startJob('recover', RECOVERY, {}).id);
+    await drive(job, uploadPast(job, 0.5));
+    const resetsBefore = board().dev.stats.resets;
+    lab.setPlugged(RECOVERY, false, { ownPower: true });
+    await drive(job);
+    const failed = job.snapshot();
+    assert.equal(failed.error?.code, 'io.link-lost');
+    assertCleanFailure(failed.error!, failed.resumable);
+    lab.setPlugged(RECOVERY, true, { ownPower: true });
+    await detectAs(c, RECOVERY, 'mcuboot-serial');
+    c.resumeJob(job.id);
+    await drive(job);
+    assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
+    const state = job.def.state as { golden: { bytes: number }; uploaded: { restarts: number; bytesSent: number } };
+    assert.ok(job.snapshot().log.some((l) => /Continuing the upload from byte \d+/.test(l.message)));
+    assert.equal(state.uploaded.restarts, 0);
+    assert.ok(state.uploaded.bytesSent < state.golden.bytes * 0.6, `${state.uploaded.bytesSent} of ${state.golden.bytes} bytes sent again`);
+    assert.equal(board().dev.stats.resets - resetsBefore, 1, 'only the workflow\'s own restart at the end');
+    assert.deepEqual(summary(await slots(c, RECOVERY)), ['0:1.2.0:active+confirmed']);
+    assert.deepEqual(records(c, 'recover').map((e) => e.outcome), ['failed', 'succeeded']);
+  });
+
   test('recover: the device stops answering for a few seconds mid-upload; retries carry the upload through without a restart', { timeout: 60_000 }, async (t) => {
     const { c, lab, board } = await labCore(t, RECOVERY, {});
     const job = c.job(c.startJob('recover', RECOVERY, {}).id);
