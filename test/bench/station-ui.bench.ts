@@ -7,7 +7,7 @@
  * over 50 ms exist there), and the longest gap between animation frames.
  *   npm run bench -- station        (also runs station.bench.ts; STATION_BENCH_UNITS=16, STATION_BENCH_KIB=16 by default)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +15,8 @@ import type { CDPSession } from 'playwright-core';
 import { AppCore } from '../../src/workflows/app-core.ts';
 import { startServer } from '../../src/server/server.ts';
 import { DEFAULT_RENDERER_DIR } from '../../src/server/static.ts';
-import { createBundle } from '../../src/formats/bundle/create.ts';
-import { findChip } from '../../src/stm32/chips/index.ts';
-import { CLASS_ID, Lab, makeVendor, VENDOR_ID } from '../unit/bundle/fixture.ts';
-import { DATA_OFFSET, testImage } from '../integration/station/stm32-units.ts';
+import { DATA_OFFSET, hostSims } from '../integration/station/stm32-units.ts';
+import { provisioningLab } from '../integration/station/provisioning-bundle.ts';
 import { launchBrowser, screenshot } from '../e2e/helpers.ts';
 
 const BAUD = 115200;
@@ -43,49 +41,7 @@ function ensureFreshRenderer(): void {
   if (r.status !== 0) throw new Error('building the renderer failed');
 }
 
-/** A signed provisioning bundle (bootloader + an application of `kib` KiB, WRP over the bootloader) and a data dir that trusts it. */
-async function benchBundle(kib: number) {
-  const lab = new Lab();
-  const vendor = makeVendor();
-  lab.trust(vendor);
-  const chip = findChip('f103');
-  lab.file('boot.bin', testImage(4096, 5));
-  lab.file('app.bin', testImage(kib * 1024, 42));
-  const bundle = join(lab.dir, 'bench.ubundle');
-  await createBundle(
-    {
-      kind: 'provisioning',
-      product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Bench sensor', hardwareRevisions: ['A'], mcuProductId: chip.pid },
-      version: '1.0.0',
-      sequence: 1,
-      validDays: 30,
-      payloads: [
-        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
-        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
-      ],
-      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
-    },
-    lab.dir,
-    [vendor.releaseKeys[0]!],
-    bundle,
-  );
-  return { lab, chip, bundle };
-}
 
-async function hostSims(count: number): Promise<{ child: ChildProcess; units: { path: string; uid: string }[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../integration/station/sim-host-child.ts'), String(count), String(BAUD), 'f103'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.on('exit', (c) => reject(new Error(`simulator host exited (${c})`)));
-  });
-  return { child, units: (JSON.parse(line) as { units: { path: string; uid: string }[] }).units };
-}
 
 interface TraceEvent {
   name: string;
@@ -131,8 +87,8 @@ export async function run(): Promise<void> {
   const n = Number(process.env.STATION_BENCH_UNITS ?? 16);
   const kib = Number(process.env.STATION_BENCH_KIB ?? 16);
   ensureFreshRenderer();
-  const { lab, chip, bundle } = await benchBundle(kib);
-  const { child, units } = await hostSims(n);
+  const { lab, chip, bundle } = await provisioningLab('f103', { appBytes: kib * 1024 });
+  const { child, units } = await hostSims(n, BAUD);
   const core = new AppCore({ dataDir: lab.dataDir, autoDetect: false, operator: 'bench' });
   const server = await startServer({ core, rendererDir: DEFAULT_RENDERER_DIR });
   const browser = await launchBrowser();

@@ -5,7 +5,6 @@
  * station process's CPU use during the parallel run.
  *   npm run bench -- station        (STATION_BENCH_UNITS=16, STATION_BENCH_KIB=16 by default)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,24 +14,10 @@ import { parseCsvEntries } from '../../src/station/data-source.ts';
 import { ServiceLog } from '../../src/records/service-log.ts';
 import { unitRows } from '../../src/station/unit-record.ts';
 import { openSerial } from '../../src/transport/serial.ts';
-import { simPort, stm32TestRecipe, testImage, type SimUnitHandle } from '../integration/station/stm32-units.ts';
+import { hostSims, simPort, stm32TestRecipe, testImage, type SimUnitHandle } from '../integration/station/stm32-units.ts';
 
 const BAUD = 115200;
 
-async function hostSims(count: number): Promise<{ child: ChildProcess; units: { path: string; uid: string }[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../integration/station/sim-host-child.ts'), String(count), String(BAUD), 'f103'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.on('exit', (c) => reject(new Error(`simulator host exited (${c})`)));
-  });
-  return { child, units: (JSON.parse(line) as { units: { path: string; uid: string }[] }).units };
-}
 
 const handle = (path: string, uid: string): SimUnitHandle => {
   const h: SimUnitHandle = {
@@ -72,7 +57,7 @@ export async function run(): Promise<void> {
   const n = Number(process.env.STATION_BENCH_UNITS ?? 16);
   const kib = Number(process.env.STATION_BENCH_KIB ?? 16);
   const app = testImage(kib * 1024, 42);
-  const { child, units } = await hostSims(n + 1);
+  const { child, units } = await hostSims(n + 1, BAUD);
   try {
     // Best of two runs each: the cores are shared with whatever else runs on the machine.
     const best = (a: Awaited<ReturnType<typeof provision>>, b: Awaited<ReturnType<typeof provision>>) => (a.ms <= b.ms ? a : b);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, serve } from './helpers.ts';
+import { openApp, screenshot } from './helpers.ts';
 
 async function diagnose(page: Page, id: string) {
   const item = page.getByTestId(`device-${id}`);
@@ -20,11 +20,7 @@ async function diagnose(page: Page, id: string) {
 }
 
 test('diagnose the erased-MCUboot and the RDP-1 units from the UI', { timeout: 120_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t);
 
   const erased = await diagnose(page, 'lab-mcuboot-erased');
   assert.ok(erased.some((f) => /critical MCUboot is missing/.test(f)), erased.join('\n'));
@@ -45,11 +41,7 @@ test('diagnose the erased-MCUboot and the RDP-1 units from the UI', { timeout: 1
 });
 
 test('diagnose the SMP units, then recover the corrupt one from the UI', { timeout: 150_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t);
 
   const open = async (id: string, kind: string) => {
     await page.getByTestId(`device-${id}`).and(page.locator(`[data-kind=${kind}]`)).waitFor({ timeout: 30_000 });

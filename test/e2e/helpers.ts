@@ -81,3 +81,21 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * `unbrick serve` (demo lab on) and a Chromium page open on it, both closed
+ * after the test. Content Security Policy violations the page reports are
+ * collected: tests assert there are none.
+ */
+export async function openApp(t: { after(fn: () => unknown): void }, serveArgs: string[] = []): Promise<{ served: Served; page: Page; cspViolations: string[] }> {
+  const served = await serve(serveArgs);
+  t.after(() => served.stop());
+  const { page, close } = await launchBrowser();
+  t.after(close);
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+  });
+  await page.goto(served.url);
+  return { served, page, cspViolations };
+}

@@ -8,13 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser, screenshot, serve } from './helpers.ts';
+import { openApp, screenshot } from './helpers.ts';
 import { Lab, makeBundle, makeVendor } from '../unit/bundle/fixture.ts';
 import { TrustStore } from '../../src/trust/store.ts';
 
 test('bundles screen: add golden and update bundles from the browser; an untrusted one is refused', { timeout: 120_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
+  const { served, page } = await openApp(t);
   const files = new Lab();
   t.after(() => files.cleanup());
   const vendor = makeVendor();
@@ -23,9 +22,6 @@ test('bundles screen: add golden and update bundles from the browser; an untrust
   const update = await makeBundle(files, 'release.ubundle', [vendor.releaseKeys[0]!], { version: '1.3.0', sequence: 5 });
   const stranger = await makeBundle(files, 'stranger.ubundle', [makeVendor().releaseKeys[0]!], { kind: 'golden' });
 
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
   await page.getByTestId('nav-library').click();
   await page.getByTestId('library').waitFor();
 

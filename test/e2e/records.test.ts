@@ -7,19 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launchBrowser, screenshot, serve } from './helpers.ts';
+import { openApp, screenshot } from './helpers.ts';
 
 test('a refused workflow explains itself, is recorded, and the unit report exports', { timeout: 120_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  const cspViolations: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-
-  await page.goto(served.url);
+  const { page, cspViolations } = await openApp(t);
   await page.getByTestId('device-lab-healthy-pending').and(page.locator('[data-kind=zephyr-smp]')).waitFor({ timeout: 30_000 });
   await page.getByTestId('device-lab-healthy-pending').click();
   // Recover is for units in serial recovery: on a unit running its application it refuses, saying what to use.

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, serve } from './helpers.ts';
+import { openApp, screenshot } from './helpers.ts';
 
 const states = (page: Page) => page.locator('.tile').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state ?? ''));
 const count = (list: string[], s: string) => list.filter((x) => x === s).length;
@@ -29,16 +29,7 @@ async function until(page: Page, what: string, ok: (states: string[]) => boolean
 
 test('station screen: pilot pause and approve, tiles RUNNING -> PASS, faulty units FAIL with their reasons', { timeout: 150_000 }, async (t) => {
   // Started from the screen (the page is there before the first unit starts, so every state is seen).
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  const cspViolations: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-
-  await page.goto(served.url);
+  const { page, cspViolations } = await openApp(t);
   await page.getByTestId('nav-station').click();
   await page.getByTestId('station-start').waitFor();
   await page.getByTestId('station-demo').click();
@@ -94,11 +85,7 @@ test('station screen: the line stops itself with its reason, the operator swaps 
   // The failure rate over the last 3 units: after the two pilot units passed, the unit that fails verify
   // (1 of 3 = 33% > 20%) stops the line. The protected one fails before it is identified: that counts
   // against its port, not the line.
-  const served = await serve(['--station-demo', '--demo-units', '6', '--pilot', '2', '--window', '3', '--threshold', '20']);
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t, ['--station-demo', '--demo-units', '6', '--pilot', '2', '--window', '3', '--threshold', '20']);
   // A station started with the app opens on its screen.
   await page.getByTestId('station').waitFor({ timeout: 30_000 });
   await until(page, 'pilot units passed', (s) => count(s, 'pass') === 2);
@@ -138,11 +125,7 @@ test('station screen: the line stops itself with its reason, the operator swaps 
 
 test('station screen: a port that keeps faulting is disabled with its reason, and Enable brings it back', { timeout: 120_000 }, async (t) => {
   // One good socket and one whose adapter cannot be opened: a fault of the port, not of a unit.
-  const served = await serve(['--station-demo', '--demo-units', '1', '--demo-dead-socket', '--pilot', '0']);
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t, ['--station-demo', '--demo-units', '1', '--demo-dead-socket', '--pilot', '0']);
   await page.getByTestId('station').waitFor({ timeout: 30_000 });
   const broken = page.getByTestId('tile-/dev/unbrick-demo-broken-socket');
   const started = async () => Number(await page.getByTestId('count-started').innerText());

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, serve } from './helpers.ts';
+import { openApp, screenshot } from './helpers.ts';
 
 async function confirm(page: Page, title: RegExp) {
   const dialog = page.getByTestId('confirm-dialog');
@@ -25,11 +25,7 @@ async function startUnbrick(page: Page, id: string) {
 }
 
 test('fully unbrick the unit whose MCUboot is erased, confirming each destructive step', { timeout: 180_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t);
 
   await startUnbrick(page, 'lab-mcuboot-erased');
   await confirm(page, /Lift write protection on sectors 0-1\?/);
@@ -57,11 +53,7 @@ test('fully unbrick the unit whose MCUboot is erased, confirming each destructiv
 });
 
 test('cancel the write midway, then resume it to completion', { timeout: 180_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t);
 
   await startUnbrick(page, 'lab-rdp1');
   await confirm(page, /Erase the whole chip/);

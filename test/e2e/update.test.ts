@@ -5,14 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, screenshot, serve } from './helpers.ts';
+import { openApp, screenshot } from './helpers.ts';
 
 test('offline update with test boot and confirm', { timeout: 150_000 }, async (t) => {
-  const served = await serve();
-  t.after(() => served.stop());
-  const { page, close } = await launchBrowser();
-  t.after(close);
-  await page.goto(served.url);
+  const { page } = await openApp(t);
 
   await page.getByTestId('device-lab-healthy-pending').and(page.locator('[data-kind=zephyr-smp]')).waitFor({ timeout: 30_000 });
   await page.getByTestId('device-lab-healthy-pending').click();

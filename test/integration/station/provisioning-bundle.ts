@@ -17,13 +17,13 @@ export interface ProvisioningLab {
   app: Uint8Array;
 }
 
-export async function provisioningLab(chipName = 'f103'): Promise<ProvisioningLab> {
+export async function provisioningLab(chipName = 'f103', o: { appBytes?: number } = {}): Promise<ProvisioningLab> {
   const lab = new Lab();
   const vendor = makeVendor();
   lab.trust(vendor);
   const chip = findChip(chipName);
   const boot = testImage(4096, 5);
-  const app = testImage(6000, 6);
+  const app = testImage(o.appBytes ?? 6000, 6);
   lab.file('boot.bin', boot);
   lab.file('app.bin', app);
   const bundle = join(lab.dir, 'prov.ubundle');
