@@ -155,15 +155,17 @@ export class SmpClient {
         if (attempt > 0) this.stats.retries++;
         await this.sendFrame(frame);
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, timeout);
-          const onAbort = () => resolve();
-          req.signal?.addEventListener('abort', onAbort, { once: true });
-          wake = () => {
+          // Whatever ends the wait (answer, timeout, cancel) removes both the timer and the abort
+          // listener: a long silence must not pile listeners up on the caller's signal.
+          const done = () => {
             clearTimeout(t);
-            req.signal?.removeEventListener('abort', onAbort);
+            req.signal?.removeEventListener('abort', done);
             resolve();
           };
-          if (answer) wake();
+          const t = setTimeout(done, timeout);
+          req.signal?.addEventListener('abort', done, { once: true });
+          wake = done;
+          if (answer) done();
         });
         if (answer) return answer;
         if (req.signal?.aborted) throw cancelledError();

@@ -5,6 +5,7 @@
  * during a swap; reset in the middle of an upload).
  */
 import { test } from 'node:test';
+import { getEventListeners } from 'node:events';
 import assert from 'node:assert/strict';
 import { SmpClient } from '../../../src/smp/client.ts';
 import { echo, params, reset } from '../../../src/smp/groups/os.ts';
@@ -180,4 +181,13 @@ test('a port that goes away: the upload reports where it stopped, and a new conn
     await c2.close();
     dev.dispose();
   }
+});
+
+test('a silent device: every try times out, and no abort listener is left on the caller signal', async () => {
+  // A transport that swallows everything: no answer ever comes.
+  const silent = { description: 'silent', write: async () => {}, onData: () => {}, onClose: () => {}, close: async () => {} };
+  const c = new SmpClient(silent, { timeoutMs: 5, retries: 15 });
+  const ac = new AbortController();
+  await assert.rejects(c.call({ op: 'write', group: 0, id: 0, body: { d: 'x' }, what: 'echo', signal: ac.signal }), (e: unknown) => e instanceof UnbrickError && e.code === 'smp.timeout');
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
 });
