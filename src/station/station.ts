@@ -471,7 +471,8 @@ export class Station {
       startedAt: new Date(r.startedAt).toISOString(),
       ...(this.o.inputs ? { inputs: this.o.inputs } : {}),
     };
-    const identified = !!(r.facts.chipUid || r.facts.serial);
+    // A unit that answered (its protocol is known) failed by itself; silence or a dead adapter is the port's.
+    const identified = !!(r.facts.chipUid || r.facts.serial || r.facts.target);
     const notCounted = error?.code === 'station.unplugged' || error?.code === 'station.stopped';
     const portFault = !ok && !notCounted && !identified && (error!.kind === 'io' || error!.kind === 'device');
     this.record(unitRecordEntry(outcome));

@@ -10,11 +10,11 @@
  *
  * Two kinds of faulty unit come down the line, deterministically: units 2, 9,
  * 16, … (every seventh) arrive readout-protected (RDP level 1), as a unit from
- * a wrong lot would; the station refuses them before they are identified (no
- * --allow-unprotect), which counts against the port, not the line. Units 5,
+ * a wrong lot would; the station refuses them (no --allow-unprotect). Units 5,
  * 12, 19, … have a flash cell stuck at 0 inside the application: they are
- * identified and written, fail verify, and count toward the line's
- * failure-rate stop.
+ * identified and written, and fail verify. Both answered their bootloader, so
+ * both count toward the line's failure-rate stop (a dead socket counts against
+ * its port instead).
  *
  * The units' chip UID is burnt at the end of their flash (the simulator does
  * not model the UID register), so the station reads it there (uidAddress).

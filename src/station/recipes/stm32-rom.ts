@@ -121,6 +121,8 @@ export function stm32RomRecipe(o: Stm32RomRecipeOptions): Recipe {
     const link = await ctx.step('connect', () => connect(ctx.port.handle, ctx.signal));
     try {
       let s = link.session;
+      // The unit answered its bootloader: whatever fails from here is the unit's, not the port's.
+      ctx.note({ chip: s.chip.name, target: 'stm32' });
       const pid = o.metadata.product.mcuProductId;
       if (pid !== undefined && pid !== s.chip.pid)
         throw checkError('station.wrong-chip', `This unit is a ${s.chip.name} (0x${s.chip.pid.toString(16)}); the bundle is for product ID 0x${pid.toString(16)}. Pull it.`);
