@@ -22,6 +22,8 @@ interface SimUnit {
   hang?: boolean;
   /** The port itself is broken: fails before the unit answers. */
   portBroken?: boolean;
+  /** The unit answers its bootloader, then is refused before its UID is read (e.g. readout-protected). */
+  refusedWith?: string;
   /** Ignores the abort signal for this long after it fires. */
   slowToLetGo?: number;
 }
@@ -46,6 +48,8 @@ function setup(t: { after(fn: () => void): void }, opts: Partial<StationOptions>
       await ctx.step('identify', async () => {
         await sleep(5);
         if (unit.portBroken) throw ioError('io.eio', 'The port cannot be opened.');
+        ctx.note({ target: 'sim' });
+        if (unit.refusedWith) throw deviceError(unit.refusedWith, `Simulated refusal ${unit.refusedWith}.`);
       });
       ctx.identify({ chipUid: unit.uid, chip: 'SIM', target: 'sim' });
       await ctx.step('write', async () => {
@@ -338,4 +342,18 @@ test('a recipe that ignores the unplug cannot take data for the unit afterwards'
   assert.ok(late instanceof UnbrickError && late.code === 'station.unplugged');
   assert.deepEqual(await s.pool.status(), { total: 50, free: 50, reserved: 0, committed: 0 });
   assert.equal(rows(s.log).length, 1);
+});
+
+test('a unit that answers and is refused counts toward the line, not against its port', async (t) => {
+  const s = setup(t);
+  const st = Station.open({ ...s.options, parallel: 1, policy: { window: 2, threshold: 0.5, portFaultLimit: 2 } });
+  for (const uid of ['P1', 'P2']) {
+    st.updatePorts([port('p', { uid, refusedWith: 'station.unit-protected' })]);
+    await st.idle();
+    assert.equal(st.snapshot().ports[0]!.state, 'fail', 'the port is fine (not disabled): it is the units');
+    st.updatePorts([]);
+  }
+  const snap = st.snapshot();
+  assert.equal(snap.mode, 'stopped');
+  assert.match(snap.reason!, /Most frequent: station\.unit-protected \(2\)/);
 });
