@@ -112,7 +112,7 @@ export class McubootDevice extends SmpDevice {
         // Power came back: the next boot resumes the swap. Fault fires once.
         this.opts.powerLossAfterSectors = undefined;
         this.lastBoot = { swapped: 'none', bootable: false, reason: 'power lost during swap' };
-        return this.boot();
+        return ms + e.ms + this.boot();
       }
     }
     this.state = bootable ? 'app' : 'recovery';

@@ -126,8 +126,9 @@ export function eraseRange(flash: NorFlash, offset: number, length: number): num
   return ms;
 }
 
+/** The swap was cut by a power loss; `ms` is the flash time spent before it (the unit was busy that long). */
 export class PowerLoss extends Error {
-  constructor() {
+  constructor(readonly ms: number) {
     super('power lost during swap');
   }
 }
@@ -185,7 +186,7 @@ export function bootGo(flash: NorFlash, s: ImageSlots, checker: ImageChecker, op
     let done = 0;
     for (let i = 0; i < sectors.length; i++) {
       if (flash.read(last.offset + i, 1)[0] === FLAG_SET) continue;
-      if (opts.powerLossAfter !== undefined && done >= opts.powerLossAfter) throw new PowerLoss();
+      if (opts.powerLossAfter !== undefined && done >= opts.powerLossAfter) throw new PowerLoss(ms);
       const a = flash.sectors[sectors[i]!]!;
       const b = flash.sectorAt(a.offset + delta);
       const da = flash.read(a.offset, a.size);

@@ -161,8 +161,9 @@ export class ZephyrDevice extends SmpDevice {
       return out.ms;
     } catch (e) {
       if (!(e instanceof PowerLoss)) throw e;
+      // Power comes back and MCUboot resumes the swap: the time spent before the loss still passed.
       this.opts.powerLossAfterSectors = undefined;
-      return this.boot();
+      return e.ms + this.boot();
     }
   }
 

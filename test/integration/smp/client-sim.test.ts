@@ -16,6 +16,7 @@ import { createMcubootSim, connectInProcess } from '../../../src/sim/mcuboot-ser
 import { createZephyrSim } from '../../../src/sim/zephyr/index.ts';
 import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
 import type { SmpDevice } from '../../../src/sim/smp/device.ts';
+import { setPending } from '../../../src/sim/smp/boot.ts';
 import { sleep } from './replay.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
 
@@ -190,4 +191,25 @@ test('a silent device: every try times out, and no abort listener is left on the
   const ac = new AbortController();
   await assert.rejects(c.call({ op: 'write', group: 0, id: 0, body: { d: 'x' }, what: 'echo', signal: ac.signal }), (e: unknown) => e instanceof UnbrickError && e.code === 'smp.timeout');
   assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+});
+
+test('a power loss mid-swap costs the unit the flash time it had already spent: it comes back no sooner than an uncut swap', () => {
+  const v1 = buildImage({ size: 20000, version: '1.0.0', key });
+  const v2 = buildImage({ size: 24000, version: '2.0.0', key });
+  const bootMs = (powerLossAfterSectors?: number) => {
+    const dev = createZephyrSim({ keys: [key.publicPem], flash: 'nrf52840', running: v1.bytes, ...(powerLossAfterSectors !== undefined ? { powerLossAfterSectors } : {}) });
+    try {
+      dev.program(1, v2.bytes);
+      setPending(dev.flash, dev.slots, false);
+      const ms = (dev as unknown as { boot(): number }).boot();
+      assert.equal(dev.lastBoot?.swapped, 'test');
+      return ms;
+    } finally {
+      dev.dispose();
+    }
+  };
+  const whole = bootMs();
+  const cut = bootMs(50); // of about 100 sectors
+  assert.ok(whole > 100, `a swap with nRF52840 flash timing takes a while (${whole} ms)`);
+  assert.ok(cut >= whole * 0.98 && cut <= whole * 1.1, `cut ${cut.toFixed(0)} ms vs whole ${whole.toFixed(0)} ms`);
 });
