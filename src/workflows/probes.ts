@@ -72,26 +72,31 @@ export const smpProbe: Probe = {
         if (e instanceof UnbrickError && e.kind === 'cancelled') throw e;
         return undefined;
       }
-      const slots = await imageGroup.list(c).catch(() => []);
-      const active = slots.find((x) => x.active) ?? slots[0];
-      let os: string | undefined;
-      try {
-        os = await osGroup.info(c, 'a');
-      } catch {
-        os = undefined;
-      }
-      if (os !== undefined)
-        return {
-          kind: 'zephyr-smp',
-          summary: `Zephyr application${active?.version ? ` ${active.version}` : ''} (SMP)`,
-          identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : [])],
-        };
-      return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }] };
+      return await identifySmp(c);
     } finally {
       await link.close();
     }
   },
 };
+
+/** What an SMP device that answers is: a Zephyr application, or MCUboot's serial recovery (no OS information). */
+export async function identifySmp(c: SmpClient): Promise<Identification> {
+  const slots = await imageGroup.list(c).catch(() => []);
+  const active = slots.find((x) => x.active) ?? slots[0];
+  let os: string | undefined;
+  try {
+    os = await osGroup.info(c, 'a');
+  } catch {
+    os = undefined;
+  }
+  if (os !== undefined)
+    return {
+      kind: 'zephyr-smp',
+      summary: `Zephyr application${active?.version ? ` ${active.version}` : ''} (SMP)`,
+      identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : [])],
+    };
+  return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }] };
+}
 
 /** The STM32 probe first: see the file comment. */
 export const PROBES: Probe[] = [stm32Probe, smpProbe];

@@ -12,6 +12,7 @@ import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from './devices.ts';
 import { type JobDefinition, releasingOnFailure } from './job.ts';
 import { openSmp, type SmpLink } from './smp-link.ts';
+import { identifySmp } from './probes.ts';
 import { firmwareSource, goldenForSmp, recordInputs, type BundleOrigin } from './firmware.ts';
 
 export interface RecoverState {
@@ -28,6 +29,8 @@ export interface RecoverState {
   uploaded?: { seconds: number; restarts: number; bytesSent: number };
   listedHash?: string;
   cameBack?: string;
+  /** After the restart the application runs (not held in recovery). */
+  runsApp?: boolean;
 }
 
 export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { goldenId?: string }): JobDefinition<RecoverState> {
@@ -112,11 +115,16 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
         for (let i = 0; i < 10 && !ctx.signal.aborted; i++) {
           await new Promise((r) => setTimeout(r, 500));
           try {
-            const listed = await imageGroup.list(await client());
+            const c = await client();
+            const listed = await imageGroup.list(c);
             const s0 = listed.find((s) => s.image === 0 && s.slot === 0);
             if (s0?.hash === ctx.state.golden!.imageHash) {
+              // MCUboot boots the image unless the unit is held in recovery (button, or built to stay): say which.
+              const now = await identifySmp(c);
               ctx.state.cameBack = s0.version;
-              ctx.log(`The unit answers with image ${s0.version} in slot 0.`);
+              ctx.state.runsApp = now.kind === 'zephyr-smp';
+              registry.update(deviceId, { kind: now.kind, summary: now.summary });
+              ctx.log(`The unit answers with image ${s0.version} in slot 0${ctx.state.runsApp ? ', and its application runs' : ', still in serial recovery'}.`);
               return;
             }
           } catch {
@@ -143,11 +151,18 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
       const g = s.golden;
       return {
         ...(g ? { inputs: recordInputs(g.bundle, [g]) } : {}),
-        facts: { ...(g ? { imageHash: g.imageHash } : {}), ...(s.listedHash ? { listedHash: s.listedHash } : {}), ...(s.cameBack ? { runningAfter: s.cameBack } : {}) },
+        facts: {
+          ...(g ? { imageHash: g.imageHash } : {}),
+          ...(s.listedHash ? { listedHash: s.listedHash } : {}),
+          ...(s.cameBack ? { slot0After: s.cameBack, runsApplication: !!s.runsApp } : {}),
+        },
       };
     },
     result(s) {
-      if (s.cameBack) return { summary: `Recovered: golden image ${s.golden!.version} written, hash checked, and the unit answers again after its restart.` };
+      if (s.cameBack)
+        return {
+          summary: `Recovered: golden image ${s.golden!.version} written, hash checked, and the unit answers again after its restart${s.runsApp ? ': its application runs' : ' (still in serial recovery: release its recovery button and restart it to run the application)'}.`,
+        };
       return { summary: s.uploaded ? 'The image was uploaded but the recovery did not finish.' : 'Nothing was written.' };
     },
   };

@@ -16,6 +16,7 @@
 import { deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import { openSmp } from './smp-link.ts';
+import { identifySmp } from './probes.ts';
 import { eraseUnits, unitsCovering } from '../stm32/chips/index.ts';
 import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
@@ -285,9 +286,10 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: 
               const listed = await smp.guard(ctx.signal, () => imageGroup.list(smp.client));
               const s0 = listed.find((x) => x.image === 0 && x.slot === 0 && x.hash === app.imageHash);
               if (!s0) throw deviceError('unbrick.wrong-image', `The unit answers but does not list the golden image in slot 0. Run Diagnose.`);
-              const kind = listed.some((x) => x.active) ? 'zephyr-smp' : 'mcuboot-serial';
+              const now = await identifySmp(smp.client);
+              const kind = now.kind === 'zephyr-smp' ? 'zephyr-smp' : 'mcuboot-serial';
               ctx.state.answered = { kind, version: s0.version };
-              registry.update(deviceId, { kind, summary: kind === 'zephyr-smp' ? `Zephyr application ${s0.version} (SMP)` : 'MCUboot serial recovery' });
+              registry.update(deviceId, { kind, summary: now.summary });
               ctx.log(`The unit answers: ${kind === 'zephyr-smp' ? `its application ${s0.version} runs` : 'MCUboot is in serial recovery'}, with the golden image in slot 0.`);
               return;
             } catch (e) {

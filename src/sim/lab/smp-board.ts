@@ -1,10 +1,11 @@
 /**
- * Demo-lab units that answer SMP: two in MCUboot serial recovery (one with an
- * empty slot, one with a corrupt image) and one running its Zephyr application
- * with a test image 1.3.0 pending in slot 1. They trust the lab signing key.
+ * Demo-lab units that answer SMP: two in MCUboot serial recovery because slot 0
+ * holds no valid image (one empty, one corrupt), which run their Zephyr
+ * application once a valid image is written and they restart; and one running
+ * its application with a test image 1.3.0 pending in slot 1. They trust the lab
+ * signing key.
  */
-import { createMcubootSim } from '../mcuboot-serial/index.ts';
-import { createZephyrSim } from '../zephyr/index.ts';
+import { createFactoryUnit, createZephyrSim } from '../zephyr/index.ts';
 import { setPending } from '../smp/boot.ts';
 import type { SmpDevice } from '../smp/device.ts';
 import type { LabSimulator } from './simulators.ts';
@@ -88,11 +89,13 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
     }
     return wrap(dev);
   }
-  const dev = createMcubootSim({ keys, slotSize: SMP_SLOT_SIZE, flash: 'stm32l4', recovery: 'always', ...faults });
+  // MCUboot stays in serial recovery while slot 0 holds no valid image; once Recover wrote one and the
+  // unit restarts, MCUboot boots it and the application answers on the same UART.
+  const dev = createFactoryUnit({ keys, slotSize: SMP_SLOT_SIZE, flash: 'stm32l4', recovery: faults });
   if (spec.scenario === 'corrupt-image') {
     const img = labApplicationImage('1.1.0', { slotSize: SMP_SLOT_SIZE });
     img[0x400] = img[0x400]! ^ 0x5a; // one flipped payload byte: the hash no longer matches
-    dev.program(0, 0, img);
+    dev.recovery.program(0, 0, img);
   }
   return wrap(dev);
 }

@@ -24,6 +24,7 @@ export class FactoryUnit extends SmpDevice {
   readonly recovery: McubootDevice;
   readonly app: ZephyrDevice;
   private running: 'recovery' | 'app' = 'recovery';
+  private appStarts = 0;
 
   constructor(o: FactoryUnitOptions) {
     // The console model is unused: bytes go straight to the half that runs.
@@ -36,6 +37,16 @@ export class FactoryUnit extends SmpDevice {
       slotSize: this.app.opts.slotSize,
       sectorSize: this.app.opts.sectorSize,
       recovery: 'no-valid-app',
+    });
+    // The unit's counters are its halves' (this wrapper handles no request itself); the application
+    // starting from MCUboot's reset is the same restart, not a second one.
+    const halves = [this.recovery, this.app];
+    Object.defineProperty(this, 'stats', {
+      get: () => {
+        const sum = { linesDropped: 0, packetsDropped: 0, requests: 0, resets: -this.appStarts };
+        for (const h of halves) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += h.stats[k];
+        return sum;
+      },
     });
     this.recovery.onOutput((b) => {
       if (this.running === 'recovery') this.emit(b);
@@ -60,6 +71,7 @@ export class FactoryUnit extends SmpDevice {
     const area = this.recovery.slots[0]!.primary;
     this.app.program(0, this.recovery.flash.read(area.offset, area.size));
     this.running = 'app';
+    this.appStarts++;
     this.app.reset(downMs);
   }
 

@@ -29,9 +29,13 @@ export function createZephyrSim(o: ZephyrSimOptions = {}): ZephyrDevice {
 }
 
 export { FactoryUnit } from './factory-unit.ts';
+import type { FactoryUnitOptions } from './factory-unit.ts';
 
 /** A unit in MCUboot serial recovery that runs this Zephyr application once an image is written and it restarts. */
-export function createFactoryUnit(o: Omit<ZephyrSimOptions, 'running'> = {}): FactoryUnit {
-  const { keys, flash, ...rest } = o;
-  return new FactoryUnit({ app: { ...rest, checker: imageChecker(keys?.length ? keys : [MCUBOOT_DEV_KEY_P256]), timing: flashProfile(flash ?? 'nrf52840').timing } });
+export function createFactoryUnit(o: Omit<ZephyrSimOptions, 'running'> & { recovery?: FactoryUnitOptions['recovery'] } = {}): FactoryUnit {
+  const { keys, flash, recovery, ...rest } = o;
+  return new FactoryUnit({
+    ...(recovery ? { recovery } : {}),
+    app: { ...rest, checker: imageChecker(keys?.length ? keys : [MCUBOOT_DEV_KEY_P256]), timing: flashProfile(flash ?? 'nrf52840').timing },
+  });
 }

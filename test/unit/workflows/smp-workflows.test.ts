@@ -73,6 +73,9 @@ test('recover the corrupt unit: asks first, uploads, checks the listed hash, res
     s.steps.map((x) => x.state),
     ['done', 'done', 'done', 'done', 'done'],
   );
+  // A valid image in slot 0: after its restart MCUboot boots it, and the application answers.
+  assert.match(s.result!.summary, /: its application runs\.$/);
+  assert.equal(c.devices.get('lab-corrupt-image').kind, 'zephyr-smp');
   const d = c.job(c.startJob('diagnose', 'lab-corrupt-image', {}).id);
   await d.done();
   assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.valid' && /golden/.test(f.text)));
@@ -86,6 +89,7 @@ test('recover the corrupt unit: asks first, uploads, checks the listed hash, res
   );
   for (const i of rec.inputs!) assert.match(i.sha256, /^[0-9a-f]{64}$/);
   assert.equal((rec.details as { listedHash?: string }).listedHash, (rec.details as { imageHash?: string }).imageHash);
+  assert.equal((rec.details as { runsApplication?: boolean }).runsApplication, true);
 });
 
 test('recover refuses a unit that runs its application, and declining the write leaves the unit as it was', { timeout: 60_000 }, async (t) => {
