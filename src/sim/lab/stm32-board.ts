@@ -11,9 +11,7 @@
  * stays high on lab boards).
  */
 import { createStm32Simulator, type Stm32BootloaderSim, type Stm32Faults } from '../stm32/index.ts';
-import { createMcubootSim } from '../mcuboot-serial/index.ts';
-import { createZephyrSim } from '../zephyr/index.ts';
-import { imageChecker } from '../smp/image-check.ts';
+import { createFactoryUnit } from '../zephyr/index.ts';
 import type { SmpDevice } from '../smp/device.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabSimulator } from './simulators.ts';
@@ -56,14 +54,11 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
     const boot = labBootloaderImage();
     const flashed = chip.flash.read(at(p.mcuboot.address), boot.length);
     if (address !== p.mcuboot.address || !flashed.every((b, i) => b === boot[i])) return; // no MCUboot there: nothing runs that answers
-    const keys = [labPublicKeyPem()];
-    const slot0 = chip.flash.read(at(p.slot0.address), p.slot0.size);
-    if (imageChecker(keys).check(slot0).valid) app = createZephyrSim({ keys, slotSize: p.slot0.size, flash: 'stm32l4', running: slot0 });
-    else {
-      const mcuboot = createMcubootSim({ keys, slotSize: p.slot0.size, flash: 'stm32l4', recovery: 'always' });
-      mcuboot.program(0, 0, slot0);
-      app = mcuboot;
-    }
+    // MCUboot checks slot 0 at its start: it boots a valid image, else stays in serial recovery.
+    const unit = createFactoryUnit({ keys: [labPublicKeyPem()], slotSize: p.slot0.size, flash: 'stm32l4' });
+    unit.recovery.program(0, 0, chip.flash.read(at(p.slot0.address), p.slot0.size));
+    unit.reset();
+    app = unit;
     wireFirmware();
   });
   return {
