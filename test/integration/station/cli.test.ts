@@ -2,35 +2,14 @@
 // STM32 units on real pseudo-terminals, the CLI in a child process opening them with serialport.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsvRows } from '../../../src/station/data-source.ts';
 import { CSV_COLUMNS } from '../../../src/station/batch-report.ts';
 import { provisioningLab } from './provisioning-bundle.ts';
 import { DATA_OFFSET, ptyUnit, readDataBlock } from './stm32-units.ts';
+import { cli } from './station-cli.ts';
 
-function cli(dataDir: string, args: string[], onStderr?: (all: string) => void): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/unbrick.js', ...args, '--json'], { env: { ...process.env, UNBRICK_DATA_DIR: dataDir } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => {
-      err += String(d);
-      onStderr?.(err);
-    });
-    child.on('exit', (status) => {
-      let json: Record<string, unknown>;
-      try {
-        json = JSON.parse(out) as Record<string, unknown>;
-      } catch {
-        json = { unparsed: out };
-      }
-      resolve({ status, json, stderr: err });
-    });
-  });
-}
 
 test('station run provisions two units on ptys from a signed bundle; report and control commands', { timeout: 120_000 }, async (t) => {
   const { lab, chip, bundle, boot } = await provisioningLab();

@@ -3,8 +3,8 @@
 // what it offers; per-unit data goes to a flash address, to application settings or to a file,
 // and a unit whose application offers neither fails before any entry is taken.
 import { test } from 'node:test';
+import { cli } from './station-cli.ts';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { openStationRun } from '../../../src/station/setup.ts';
 import { unitRows } from '../../../src/station/unit-record.ts';
 import { ServiceLog } from '../../../src/records/service-log.ts';
@@ -115,24 +115,6 @@ test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers,
   assert.equal(new Set(entries).size, 5, 'no entry used twice');
 });
 
-function cli(dataDir: string, args: string[]): Promise<{ status: number | null; json: Record<string, unknown>; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/unbrick.js', ...args, '--json'], { env: { ...process.env, UNBRICK_DATA_DIR: dataDir } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('exit', (status) => {
-      let json: Record<string, unknown>;
-      try {
-        json = JSON.parse(out) as Record<string, unknown>;
-      } catch {
-        json = { unparsed: out };
-      }
-      resolve({ status, json, stderr: err });
-    });
-  });
-}
 
 test('unbrick station run with a mixed bundle: an STM32 unit and an MCUboot unit on ptys, each by what it answers; data options checked up front', { timeout: 120_000 }, async (t) => {
   const { lab, chip, key, image, bundle } = await mixedLab();
