@@ -33,11 +33,12 @@ const hashOf = (version: string) => Buffer.from(imageHash(labApplicationImage(ve
 const V120 = hashOf('1.2.0');
 const V130 = hashOf('1.3.0');
 
-async function labCore(t: { after(fn: () => unknown): void }, id: string, board: SmpBoardOptions, baud = 460_800) {
+/** One lab unit with these device faults; `noise` makes its cable flip and lose bytes (then unpaced). */
+async function labCore(t: { after(fn: () => unknown): void }, id: string, board: SmpBoardOptions, baud = 460_800, noise?: { corrupt: number; drop: number; seed: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-faults-'));
   const lab = new DemoLab(
     LAB_UNITS.filter((u) => u.id === id),
-    { baud, smpBoards: { [id]: board } },
+    { baud: noise ? 0 : baud, smpBoards: { [id]: board }, ...(noise ? { noisyCables: { [id]: noise } } : {}) },
   );
   const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
   t.after(async () => {
@@ -319,18 +320,8 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
   }
 
   test('recover over a lossy cable (lost bytes and bit flips) while the device also resets mid-upload: ends with the golden image in slot 0, resuming where needed', { timeout: 120_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-faults-'));
-    const lab = new DemoLab(
-      LAB_UNITS.filter((u) => u.id === RECOVERY),
-      { baud: 0, noisyCables: { [RECOVERY]: { corrupt: 1e-4, drop: 1e-4, seed: 3 } }, smpBoards: { [RECOVERY]: { resetAtUploadOffset: 30_000 } } },
-    );
-    const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
-    t.after(async () => {
-      await c.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    for (let i = 0; i < 3 && c.devices.list()[0]!.kind !== 'mcuboot-serial'; i++) await c.job(c.startJob('detect', RECOVERY, {}).id).done();
-    assert.equal(c.devices.list()[0]!.kind, 'mcuboot-serial');
+    const { c, lab } = await labCore(t, RECOVERY, { resetAtUploadOffset: 30_000 }, 0, { corrupt: 1e-4, drop: 1e-4, seed: 3 });
+    await detectAs(c, RECOVERY, 'mcuboot-serial');
     const job = c.job(c.startJob('recover', RECOVERY, {}).id);
     const outcomes = await runResuming(c, job, 5);
     t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged or lost on the cable: ${lab.damagedBytes(RECOVERY)}`);
@@ -443,18 +434,8 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
   });
 
   test('update over a noisy cable (bit flips and lost bytes, both ways): every run ends succeeded or resumable, and the unit ends confirmed on 1.3.0', { timeout: 120_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-faults-'));
-    const lab = new DemoLab(
-      LAB_UNITS.filter((u) => u.id === APP),
-      { baud: 0, noisyCables: { [APP]: { corrupt: 1e-4, drop: 1e-4, seed: 5 } }, smpBoards: { [APP]: { emptySecondary: true } } },
-    );
-    const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
-    t.after(async () => {
-      await c.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    for (let i = 0; i < 3 && c.devices.list()[0]!.kind !== 'zephyr-smp'; i++) await c.job(c.startJob('detect', APP, {}).id).done();
-    assert.equal(c.devices.list()[0]!.kind, 'zephyr-smp');
+    const { c, lab } = await labCore(t, APP, { emptySecondary: true }, 0, { corrupt: 1e-4, drop: 1e-4, seed: 5 });
+    await detectAs(c, APP, 'zephyr-smp');
     const job = c.job(c.startJob('update', APP, {}).id);
     const outcomes = await runResuming(c, job, 5);
     t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged on the cable: ${lab.damagedBytes(APP)}`);
