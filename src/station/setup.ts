@@ -91,6 +91,31 @@ export function requestControl(dataDir: string, batch: string, what: 'approve' |
 
 type RecipeConfig = Pick<StationConfig, 'data' | 'dataAddress' | 'dataField' | 'dataSetting' | 'dataFile' | 'allowUnprotect' | 'uidAddress'>;
 
+/**
+ * The per-unit data destination: the one the bundle signs, else the command
+ * line's. A command-line option that contradicts the signed one is refused:
+ * the reviewed recipe decides where serials and keys go, not the operator.
+ */
+export function withBundleData(md: BundleMetadata, cfg: RecipeConfig): RecipeConfig {
+  const signed = md.provisioning?.data;
+  if (!signed) return cfg;
+  const pairs = [
+    ['address', 'dataAddress', '--data-address'],
+    ['field', 'dataField', '--data-field'],
+    ['setting', 'dataSetting', '--data-setting'],
+    ['file', 'dataFile', '--data-file'],
+  ] as const;
+  const out: RecipeConfig = { ...cfg };
+  for (const [from, to, option] of pairs) {
+    const v = signed[from];
+    if (v === undefined) continue;
+    if (cfg[to] !== undefined && cfg[to] !== v)
+      throw usageError('station.data-conflict', `The bundle says per-unit data goes to ${from} ${typeof v === 'number' ? `0x${v.toString(16)}` : `"${v}"`}; ${option} says otherwise. The signed bundle decides: leave ${option} out.`);
+    (out as Record<string, unknown>)[to] = v;
+  }
+  return out;
+}
+
 /** Where per-unit data goes on SMP units, from the configuration. */
 export function smpDataTarget(cfg: RecipeConfig): SmpDataTarget | undefined {
   if (!cfg.dataSetting && !cfg.dataFile) return undefined;
@@ -110,7 +135,8 @@ export function smpDataTarget(cfg: RecipeConfig): SmpDataTarget | undefined {
  * settings or file group on SMP units; a batch whose data has nowhere to go on
  * one kind of unit is refused before the line starts.
  */
-export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8Array>, cfg: RecipeConfig, probe?: (handle: unknown, signal: AbortSignal) => Promise<UnitKind | undefined>): Recipe {
+export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8Array>, given: RecipeConfig, probe?: (handle: unknown, signal: AbortSignal) => Promise<UnitKind | undefined>): Recipe {
+  const cfg = withBundleData(md, given);
   const smp = md.payloads.some((p) => p.target.kind === 'smp');
   const raw = md.payloads.some((p) => p.target.kind === 'address');
   const mixed = smp && raw;
@@ -121,7 +147,7 @@ export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8A
   }
   if (raw) {
     if (cfg.data && cfg.dataAddress === undefined)
-      throw usageError('station.data-address', `--data needs --data-address: where in flash the per-unit data goes on STM32 units${mixed ? ' (SMP units use --data-setting or --data-file)' : ''}.`);
+      throw usageError('station.data-address', `--data needs a flash address for the per-unit data on STM32 units: the bundle's provisioning.data.address, or --data-address${mixed ? ' (SMP units use a settings key or a file: provisioning.data.setting / .file, or --data-setting / --data-file)' : ''}.`);
     recipes.stm32 = stm32RomRecipe({
       metadata: md,
       payloads,

@@ -60,6 +60,22 @@ export interface OptionBytePolicy {
   userBits?: Record<string, boolean>;
 }
 
+/**
+ * Where a provisioned unit's per-unit data goes. Signed with the rest of the
+ * recipe, so the line's operator does not choose it (the station refuses a
+ * command-line option that says otherwise).
+ */
+export interface UnitDataTarget {
+  /** STM32 units: the flash address the entry is written to. */
+  address?: number;
+  /** Write this entry field (hex) as raw bytes instead of the whole entry as JSON. */
+  field?: string;
+  /** SMP units: the settings key for the whole entry, or FIELD=KEY pairs separated by commas. */
+  setting?: string;
+  /** SMP units: the file the entry is written to, when the settings group is not set or not offered. */
+  file?: string;
+}
+
 export interface ProductInfo {
   /** Vendor and device class, as RFC 4122 UUIDs (SUIT vendor-id / class-id; MCUboot UUID_VID / UUID_CID). */
   vendorId: string;
@@ -84,7 +100,7 @@ export interface BundleMetadata {
   expires: string;
   releaseNotes: string;
   payloads: PayloadInfo[];
-  provisioning?: { optionBytes: OptionBytePolicy };
+  provisioning?: { optionBytes: OptionBytePolicy; data?: UnitDataTarget };
   /** Names of extensions a verifier must understand to accept the bundle. */
   critical?: string[];
   /** Vendor extensions; ignored unless named in `critical` (then refused unless understood: see UNDERSTOOD_EXTENSIONS). */
@@ -185,8 +201,9 @@ export function readMetadata(v: Json): BundleMetadata {
   };
   if (Date.parse(md.expires) <= Date.parse(md.created)) throw r.fail('metadata.expires', 'must be later than metadata.created');
   if (o.provisioning !== undefined) {
-    const pv = r.object(o.provisioning, 'metadata.provisioning', ['optionBytes']);
+    const pv = r.object(o.provisioning, 'metadata.provisioning', ['optionBytes', 'data']);
     md.provisioning = { optionBytes: readOptionBytes(r, pv.optionBytes, 'provisioning.optionBytes') };
+    if (pv.data !== undefined) md.provisioning.data = readDataTarget(r, pv.data, 'provisioning.data');
   }
   if (kind === 'provisioning' && !md.provisioning) throw r.fail('metadata.provisioning', 'is required for a provisioning bundle');
   if (kind !== 'provisioning' && md.provisioning) throw r.fail('metadata.provisioning', 'is only allowed in a provisioning bundle');
@@ -238,6 +255,17 @@ function readPayload(r: Reader, v: unknown, path: string): PayloadInfo {
     throw r.fail(path, 'is a raw region: imageKey, imageHash and securityCounter belong to MCUboot images only');
   }
   return p;
+}
+
+function readDataTarget(r: Reader, v: unknown, path: string): UnitDataTarget {
+  const o = r.object(v, path, ['address', 'field', 'setting', 'file']);
+  const t: UnitDataTarget = {};
+  if (o.address !== undefined) t.address = r.int(o.address, `${path}.address`, 0, 0xffffffff);
+  if (o.field !== undefined) t.field = r.string(o.field, `${path}.field`, { pattern: /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, max: 64 });
+  if (o.setting !== undefined) t.setting = r.string(o.setting, `${path}.setting`, { max: 1024 });
+  if (o.file !== undefined) t.file = r.string(o.file, `${path}.file`, { pattern: /^\/[^\0]{1,254}$/, max: 255 });
+  if (t.address === undefined && t.setting === undefined && t.file === undefined) throw r.fail(path, 'names no destination (address, setting or file)');
+  return t;
 }
 
 function readLayout(r: Reader, v: unknown, path: string): FlashLayout {

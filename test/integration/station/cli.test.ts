@@ -103,3 +103,17 @@ test('a running station pauses after its pilot lot and continues when `station a
   assert.deepEqual([r.json.passed, r.json.mode], [2, 'running']);
   assert.match(r.stderr, /LINE PAUSED: Pilot lot[\s\S]*LINE RUNNING/);
 });
+
+test('the bundle signs where per-unit data goes: no option needed, and a contradicting one is refused', { timeout: 120_000 }, async (t) => {
+  const { lab, chip, bundle } = await provisioningLab('f103', { data: (c) => ({ address: c.flash.start + DATA_OFFSET }) });
+  t.after(() => lab.cleanup());
+  const csv = join(lab.dir, 'serials.csv');
+  writeFileSync(csv, 'serial\nBD-0001\n');
+  const u = ptyUnit('f103', 701, 0, 0.02);
+  t.after(() => u.close());
+  const clash = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u.path, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET + 0x1000)]);
+  assert.deepEqual([clash.status, clash.json.error], [2, 'station.data-conflict']);
+  const r = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u.path, '--data', csv, '--uid-address', String(chip.flash.end - 16), '--batch', 'SIGNED', '--max-units', '1']);
+  assert.equal(r.status, 0, `${JSON.stringify(r.json)}\n${r.stderr}`);
+  assert.equal(readDataBlock(u.sim)?.serial, 'BD-0001');
+});

@@ -1,6 +1,7 @@
 /** A trust store and a signed STM32 provisioning bundle for station CLI tests. */
 import { join } from 'node:path';
 import { createBundle } from '../../../src/formats/bundle/create.ts';
+import type { UnitDataTarget } from '../../../src/formats/bundle/metadata.ts';
 import { findChip, type ChipInfo } from '../../../src/stm32/chips/index.ts';
 import { Lab, makeVendor, VENDOR_ID, CLASS_ID } from '../../unit/bundle/fixture.ts';
 import { TrustStore } from '../../../src/trust/store.ts';
@@ -17,7 +18,7 @@ export interface ProvisioningLab {
   app: Uint8Array;
 }
 
-export async function provisioningLab(chipName = 'f103', o: { appBytes?: number } = {}): Promise<ProvisioningLab> {
+export async function provisioningLab(chipName = 'f103', o: { appBytes?: number; data?: (chip: ChipInfo) => UnitDataTarget } = {}): Promise<ProvisioningLab> {
   const lab = new Lab();
   const vendor = makeVendor();
   lab.trust(vendor);
@@ -38,7 +39,7 @@ export async function provisioningLab(chipName = 'f103', o: { appBytes?: number 
         { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
         { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
       ],
-      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] }, ...(o.data ? { data: o.data(chip) } : {}) },
     },
     lab.dir,
     [vendor.releaseKeys[0]!],

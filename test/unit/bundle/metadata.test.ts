@@ -81,3 +81,13 @@ test('the partitions extension: read into a flash layout, understood when critic
   assert.throws(bad({ ...layout, scratch: { address: 0, size: 1 } }), code('bundle.unknown-critical-field'), 'an unknown region');
   assert.throws(bad({ ...layout, slot0: { address: 0xffff_f000, size: 0x2000 } }), code('bundle.metadata-invalid'), 'past the end of the address space');
 });
+
+test('provisioning.data: where per-unit data goes, signed with the recipe; a destination is required, malformed ones refused', () => {
+  const pv = (data: unknown) => base({ provisioning: { optionBytes: { rdpLevel: 0, wrp: [] }, data } });
+  const md = readMetadata(pv({ address: 0x0800f000, setting: 'serial=app/serial,mac=app/mac', file: '/lfs1/unit.json' }) as never);
+  assert.deepEqual(md.provisioning!.data, { address: 0x0800f000, setting: 'serial=app/serial,mac=app/mac', file: '/lfs1/unit.json' });
+  assert.throws(() => readMetadata(pv({ field: 'key' }) as never), code('bundle.metadata-invalid'), 'a field but nowhere to put it');
+  assert.throws(() => readMetadata(pv({ file: 'unit.json' }) as never), code('bundle.metadata-invalid'), 'a relative file path');
+  assert.throws(() => readMetadata(pv({ address: -1 }) as never), code('bundle.metadata-invalid'));
+  assert.throws(() => readMetadata(pv({ address: 1, serialFormat: 'x' }) as never), code('bundle.unknown-critical-field'));
+});
