@@ -29,6 +29,25 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
     ui.client.call('library.list', { kind: 'update' }).then((r) => setUpdates(r.entries), ui.fail);
   }, [ui, tick]);
 
+  const [checks, setChecks] = useState<Record<string, { ok: boolean; code?: string; message?: string }>>({});
+  async function check(kind: 'golden' | 'update', bundleId: string) {
+    try {
+      const r = await ui.client.call('library.check', { kind, bundleId });
+      setChecks((c) => ({ ...c, [bundleId]: r }));
+    } catch (e) {
+      ui.fail(e);
+    }
+  }
+  async function remove(kind: 'golden' | 'update', e: LibraryEntryView) {
+    if (!window.confirm(`Remove ${e.product} ${e.version} from the ${kind} library? Workflows can no longer write it until it is added again.`)) return;
+    try {
+      await ui.client.call('library.remove', { kind, bundleId: e.id });
+      setTick((t) => t + 1);
+    } catch (err) {
+      ui.fail(err);
+    }
+  }
+
   async function add(file: File) {
     setOutcome(undefined);
     let uploadId: string | undefined;
@@ -101,6 +120,8 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
                   <th>Expires</th>
                   <th>Contents</th>
                   <th>Id</th>
+                  <th>Signatures</th>
+                  <th />
                 </tr>
               </thead>
               <tbody>
@@ -113,6 +134,18 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
                     <td>{e.payloads.map((p) => `${p.name} → ${p.target}`).join(', ')}</td>
                     <td>
                       <code>{e.id.slice(0, 12)}</code>
+                    </td>
+                    <td data-testid={`check-${e.id.slice(0, 12)}`}>
+                      {checks[e.id] ? (
+                        <span className={checks[e.id]!.ok ? 'ok' : 'bad'}>{checks[e.id]!.ok ? 'verified just now' : `BAD: ${checks[e.id]!.message} (${checks[e.id]!.code})`}</span>
+                      ) : (
+                        <button onClick={() => void check(kind, e.id)}>Check now</button>
+                      )}
+                    </td>
+                    <td>
+                      <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} onClick={() => void remove(kind, e)}>
+                        Remove
+                      </button>
                     </td>
                   </tr>
                 ))}

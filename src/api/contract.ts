@@ -315,6 +315,10 @@ export const methods = {
   'library.importChunk': { params: obj({ uploadId: id, offset: num({ int: true, min: 0 }), data: str({ max: 1_398_104 }) }), result: obj({ received: num({ int: true, min: 0 }) }) },
   'library.importEnd': { params: obj({ uploadId: id }), result: obj({ entry: LibraryEntrySchema, alreadyPresent: bool() }) },
   'library.importAbort': { params: obj({ uploadId: id }), result: ok },
+  /** Re-hashes and fully re-verifies one entry of this app's libraries now (a key revoked since import, a changed file). */
+  'library.check': { params: obj({ kind: oneOf(['golden', 'update']), bundleId: id }), result: obj({ ok: bool(), code: opt(str({ max: 200 })), message: opt(text) }) },
+  /** Removes an entry from this app's golden or update library. */
+  'library.remove': { params: obj({ kind: oneOf(['golden', 'update']), bundleId: id }), result: ok },
 
   // ---- factory station screen (keep this block last) ----
   'station.status': { params: empty, result: StationStatusSchema },

@@ -100,6 +100,15 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
       const r = await core.uploads.end(uploadId);
       return { entry: entryView(r.kind, r.entry), alreadyPresent: r.alreadyPresent };
     },
+    'library.check': async ({ kind, bundleId }) => {
+      const lib = new BundleLibrary(kind, { dir: core.opts.dataDir });
+      const s = await lib.status(lib.find(bundleId));
+      return { ok: s.ok, ...(s.code ? { code: s.code } : {}), ...(s.message ? { message: s.message.slice(0, 4000) } : {}) };
+    },
+    'library.remove': ({ kind, bundleId }) => {
+      new BundleLibrary(kind, { dir: core.opts.dataDir }).remove(bundleId);
+      return { ok: true as const };
+    },
     'library.importAbort': ({ uploadId }) => {
       core.uploads.abort(uploadId);
       return { ok: true as const };

@@ -36,7 +36,22 @@ test('bundles screen: add golden and update bundles from the browser; an untrust
   await page.getByTestId('library-update').getByText('1.3.0').waitFor();
   assert.match(await add(stranger), /Not added: .*\(bundle\.key-unknown\)/s);
   assert.equal(await page.getByTestId('library-golden').locator('tbody tr').count(), 1, 'the refused bundle is not listed');
+
+  // Check re-verifies now: a release key revoked since import shows as BAD with its reason.
+  const id = async (kind: string) => (await page.getByTestId(`library-${kind}`).locator('tbody tr code').first().innerText()).trim();
+  const goldenId = await id('golden');
+  const updateId = await id('update');
+  await page.getByTestId(`check-${goldenId}`).getByRole('button').click();
+  await page.getByTestId(`check-${goldenId}`).getByText('verified just now').waitFor();
+  TrustStore.load(served.dataDir).revoke(vendor.releaseKeys[0]!.fingerprint, 'laptop stolen');
+  await page.getByTestId(`check-${updateId}`).getByRole('button').click();
+  await page.getByTestId(`check-${updateId}`).getByText(/BAD: .*\(bundle\.key-revoked\)/).waitFor();
   await screenshot(page, '15-bundles');
+
+  // Remove asks first, then the entry is gone from the library.
+  page.once('dialog', (d) => void d.accept());
+  await page.getByTestId(`remove-${goldenId}`).click();
+  await page.getByTestId('library').getByText('None yet.').waitFor();
 
   const uploads = join(served.dataDir, 'uploads');
   assert.deepEqual(existsSync(uploads) ? readdirSync(uploads) : [], [], 'no upload left behind');
