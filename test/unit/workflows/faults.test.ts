@@ -5,43 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppCore } from '../../../src/workflows/app-core.ts';
-import { DemoLab } from '../../../src/sim/lab/lab.ts';
-import { LAB_UNITS } from '../../../src/sim/lab/units.ts';
-import type { Job } from '../../../src/workflows/job.ts';
-
-async function labCore(t: { after(fn: () => unknown): void }, id: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-faults-'));
-  const c = new AppCore({ dataDir: dir, lab: new DemoLab(LAB_UNITS.filter((u) => u.id === id), { baud: 460_800 }), operator: 't@b', autoDetect: false });
-  t.after(async () => {
-    await c.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await c.job(c.startJob('detect', id, {}).id).done();
-  return c;
-}
-
-async function driveUntil(job: Job<unknown>, cut: () => boolean): Promise<void> {
-  while (!job.finished && !cut()) {
-    const s = job.snapshot();
-    if (s.confirmation) job.answer(s.confirmation.stepId, true);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-const midway = (job: Job<unknown>, phase: string) => () => {
-  const p = job.snapshot().progress;
-  return !!p && p.phase === phase && p.done > p.total / 2;
-};
+import { detectAs, drive, labCore, progressPast, runResuming } from './lab-jobs.ts';
 
 test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully restored', { timeout: 90_000 }, async (t) => {
   const id = 'lab-mcuboot-erased';
-  const c = await labCore(t, id);
+  const { c } = await labCore(t, id);
   const job = c.job(c.startJob('unbrick', id, {}).id);
-  await driveUntil(job, midway(job, 'Writing'));
+  await drive(job, progressPast(job, 'Writing', 0.5));
   c.lab!.setPlugged(id, false);
   await job.done();
   const failed = job.snapshot();
@@ -52,7 +22,7 @@ test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully r
 
   c.lab!.setPlugged(id, true);
   c.resumeJob(job.id);
-  await driveUntil(job, () => false);
+  await drive(job);
   assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
 
   c.lab!.setPlugged(id, false);
@@ -68,9 +38,9 @@ test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully r
 
 test('recover: cable pulled mid-upload, replugged, resumed: the golden image ends in slot 0', { timeout: 90_000 }, async (t) => {
   const id = 'lab-recovery-empty';
-  const c = await labCore(t, id);
+  const { c } = await labCore(t, id);
   const job = c.job(c.startJob('recover', id, {}).id);
-  await driveUntil(job, midway(job, 'Uploading image'));
+  await drive(job, progressPast(job, 'Uploading image', 0.5));
   c.lab!.setPlugged(id, false);
   await job.done();
   const failed = job.snapshot();
@@ -80,7 +50,7 @@ test('recover: cable pulled mid-upload, replugged, resumed: the golden image end
 
   c.lab!.setPlugged(id, true);
   c.resumeJob(job.id);
-  await driveUntil(job, () => false);
+  await drive(job);
   assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
   // Replugging re-lists the unit; identify it again before diagnosing.
   await c.job(c.startJob('detect', id, {}).id).done();
@@ -92,26 +62,10 @@ test('recover: cable pulled mid-upload, replugged, resumed: the golden image end
 
 test('unbrick over a noisy line (bit flips and drops) and a chip reset mid-write: ends correct, resuming where needed', { timeout: 150_000 }, async (t) => {
   const id = 'lab-mcuboot-erased';
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-faults-'));
-  const faults = { [id]: { corrupt: 2e-5, drop: 2e-5, resetAfter: 40_000, seed: 7 } };
-  const c = new AppCore({ dataDir: dir, lab: new DemoLab(LAB_UNITS.filter((u) => u.id === id), { baud: 0, faults }), operator: 't@b', autoDetect: false });
-  t.after(async () => {
-    await c.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await c.job(c.startJob('detect', id, {}).id).done();
+  const { c } = await labCore(t, id, { baud: 0, faults: { [id]: { corrupt: 2e-5, drop: 2e-5, resetAfter: 40_000, seed: 7 } } });
   const job = c.job(c.startJob('unbrick', id, {}).id);
-  const outcomes: string[] = [];
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await driveUntil(job, () => false);
-    const s = job.snapshot();
-    outcomes.push(s.state === 'failed' ? `failed:${s.error!.code}` : s.state);
-    if (s.state === 'succeeded') break;
-    // Any failure must be typed and leave the job resumable: never a dead end.
-    assert.equal(s.state, 'failed');
-    assert.equal(s.resumable, true, `${s.error!.code}: ${s.error!.message}`);
-    c.resumeJob(job.id);
-  }
+  // Any failure must be typed and leave the job resumable: never a dead end.
+  const outcomes = await runResuming(c, job, { maxRuns: 5 });
   assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
   // Power-cycle into the ROM bootloader and read the unit back (the line keeps its noise; the client retries).
   c.lab!.setPlugged(id, false);
@@ -125,26 +79,10 @@ test('unbrick over a noisy line (bit flips and drops) and a chip reset mid-write
 
 test('recover over a noisy cable (bit flips both ways): frames are checked and resent; the golden image ends in slot 0', { timeout: 150_000 }, async (t) => {
   const id = 'lab-corrupt-image';
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-faults-'));
-  const lab = new DemoLab(LAB_UNITS.filter((u) => u.id === id), { baud: 0, noisyCables: { [id]: { corrupt: 5e-5, seed: 11 } } });
-  const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
-  t.after(async () => {
-    await c.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  for (let i = 0; i < 3 && c.devices.list()[0]!.kind !== 'mcuboot-serial'; i++) await c.job(c.startJob('detect', id, {}).id).done();
-  assert.equal(c.devices.list()[0]!.kind, 'mcuboot-serial');
+  const { c } = await labCore(t, id, { baud: 0, noisyCables: { [id]: { corrupt: 5e-5, seed: 11 } } });
+  await detectAs(c, id, 'mcuboot-serial');
   const job = c.job(c.startJob('recover', id, {}).id);
-  const outcomes: string[] = [];
-  for (let attempt = 0; attempt < 5; attempt++) {
-    await driveUntil(job, () => false);
-    const s = job.snapshot();
-    outcomes.push(s.state === 'failed' ? `failed:${s.error!.code}` : s.state);
-    if (s.state === 'succeeded') break;
-    assert.equal(s.state, 'failed');
-    assert.equal(s.resumable, true, `${s.error!.code}: ${s.error!.message}`);
-    c.resumeJob(job.id);
-  }
+  const outcomes = await runResuming(c, job, { maxRuns: 5 });
   assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
   // Recover itself checked the hash the device lists and that it answers after the restart.
   assert.ok(job.snapshot().steps.every((s) => s.state === 'done'));

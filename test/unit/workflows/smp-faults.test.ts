@@ -9,12 +9,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AppCore } from '../../../src/workflows/app-core.ts';
-import { DemoLab } from '../../../src/sim/lab/lab.ts';
-import { LAB_UNITS } from '../../../src/sim/lab/units.ts';
+import type { AppCore } from '../../../src/workflows/app-core.ts';
+import type { Job } from '../../../src/workflows/job.ts';
 import { labApplicationImage } from '../../../src/sim/lab/product.ts';
 import { SMP_SLOT_SIZE, type SmpBoard, type SmpBoardOptions } from '../../../src/sim/lab/smp-board.ts';
 import type { ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
@@ -23,7 +19,8 @@ import { list, type SlotState } from '../../../src/smp/groups/image.ts';
 import { openSmp } from '../../../src/workflows/smp-link.ts';
 import { FrameReader } from '../../../src/smp/frame.ts';
 import { decodeHeader } from '../../../src/smp/header.ts';
-import type { Job } from '../../../src/workflows/job.ts';
+import type { JobSnapshot } from '../../../src/api/contract.ts';
+import { detectAs, drive, labCore as sharedLabCore, progressPast, runResuming } from './lab-jobs.ts';
 import type { ServiceEntry } from '../../../src/records/service-log.ts';
 
 const RECOVERY = 'lab-recovery-empty';
@@ -35,60 +32,17 @@ const V130 = hashOf('1.3.0');
 
 /** One lab unit with these device faults; `noise` makes its cable flip and lose bytes (then unpaced). */
 async function labCore(t: { after(fn: () => unknown): void }, id: string, board: SmpBoardOptions, baud = 460_800, noise?: { corrupt: number; drop: number; seed: number }) {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-smp-faults-'));
-  const lab = new DemoLab(
-    LAB_UNITS.filter((u) => u.id === id),
-    { baud: noise ? 0 : baud, smpBoards: { [id]: board }, ...(noise ? { noisyCables: { [id]: noise } } : {}) },
-  );
-  const c = new AppCore({ dataDir: dir, lab, operator: 't@b', autoDetect: false });
-  t.after(async () => {
-    await c.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await c.job(c.startJob('detect', id, {}).id).done();
+  const { c, lab } = await sharedLabCore(t, id, { baud: noise ? 0 : baud, smpBoards: { [id]: board }, ...(noise ? { noisyCables: { [id]: noise } } : {}) });
   return { c, lab, board: () => lab.simulator(id) as SmpBoard };
 }
 
-/** Detects the unit until it answers as `kind` (after a power cycle MCUboot may be busy swapping for seconds). */
-async function detectAs(c: AppCore, id: string, kind: string): Promise<void> {
-  for (let i = 0; i < 20 && !(c.devices.has(id) && c.devices.get(id).kind === kind); i++) {
-    if (i) await new Promise((r) => setTimeout(r, 500));
-    if (c.devices.has(id)) await c.job(c.startJob('detect', id, {}).id).done();
-  }
-  assert.equal(c.devices.get(id).kind, kind);
-}
 
-/** Runs the job, allowing its confirmations, until it ends or `until` says stop. */
-async function drive(job: Job<unknown>, until: () => boolean = () => false): Promise<void> {
-  while (!job.finished && !until()) {
-    const s = job.snapshot();
-    if (s.confirmation) job.answer(s.confirmation.stepId, true);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
-const uploadPast = (job: Job<unknown>, fraction: number) => () => {
-  const p = job.snapshot().progress;
-  return !!p && p.phase === 'Uploading image' && p.done > p.total * fraction;
-};
+const uploadPast = (job: Job<unknown>, fraction: number) => progressPast(job, 'Uploading image', fraction);
 
-/**
- * Runs a job to its end, resuming after each failure; every failure on the
- * way must be typed, in plain words, and resumable. Returns what each run
- * ended as ("succeeded", "failed:<code>").
- */
-async function runResuming(c: AppCore, job: Job<unknown>, maxRuns = 4): Promise<string[]> {
-  const outcomes: string[] = [];
-  for (let run = 0; run < maxRuns; run++) {
-    await drive(job);
-    const s = job.snapshot();
-    outcomes.push(s.state === 'failed' ? `failed:${s.error!.code}` : s.state);
-    if (s.state !== 'failed') break;
-    assertCleanFailure(s.error!, s.resumable);
-    c.resumeJob(job.id);
-  }
-  return outcomes;
-}
+
+/** A failure on the way: typed, in plain words, resumable. */
+const clean = (s: JobSnapshot) => assertCleanFailure(s.error!, s.resumable);
 
 function assertCleanFailure(error: { kind: string; code: string; message: string }, resumable: boolean): void {
   assert.ok(['io', 'device'].includes(error.kind), `${error.kind} ${error.code}`);
@@ -134,7 +88,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
   test('recover: the device resets itself mid-upload; the upload starts over by itself and the golden image ends in slot 0', { timeout: 60_000 }, async (t) => {
     const { c, board } = await labCore(t, RECOVERY, { resetAtUploadOffset: 20_000 });
     const job = c.job(c.startJob('recover', RECOVERY, {}).id);
-    const outcomes = await runResuming(c, job);
+    const outcomes = await runResuming(c, job, { checkFailure: clean });
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
     assert.equal(board().dev.stats.resets >= 2, true, 'the reset fault fired (plus the workflow\'s own restart)');
     const state = job.def.state as { uploaded?: { restarts: number } };
@@ -292,7 +246,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
   test('update: the device resets itself mid-upload; the update still ends confirmed on 1.3.0', { timeout: 90_000 }, async (t) => {
     const { c, board } = await labCore(t, APP, { emptySecondary: true, resetAtUploadOffset: 24_000 });
     const job = c.job(c.startJob('update', APP, {}).id);
-    const outcomes = await runResuming(c, job);
+    const outcomes = await runResuming(c, job, { checkFailure: clean });
     t.diagnostic(`runs: ${outcomes.join(', ')}`);
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
     assert.ok(board().dev.stats.resets >= 2, 'the reset fault fired (plus the test boot)');
@@ -305,7 +259,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     test(`update: power lost after ${sectors} of 30 swapped sectors; MCUboot resumes the swap, the unit boots 1.3.0 and the update confirms it`, { timeout: 90_000 }, async (t) => {
       const { c, board } = await labCore(t, APP, { emptySecondary: true, powerLossAfterSectors: sectors });
       const job = c.job(c.startJob('update', APP, {}).id);
-      const outcomes = await runResuming(c, job);
+      const outcomes = await runResuming(c, job, { checkFailure: clean });
       t.diagnostic(`runs: ${outcomes.join(', ')}`);
       assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
       const dev = board().dev as ZephyrDevice;
@@ -323,7 +277,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const { c, lab } = await labCore(t, RECOVERY, { resetAtUploadOffset: 30_000 }, 0, { corrupt: 1e-4, drop: 1e-4, seed: 3 });
     await detectAs(c, RECOVERY, 'mcuboot-serial');
     const job = c.job(c.startJob('recover', RECOVERY, {}).id);
-    const outcomes = await runResuming(c, job, 5);
+    const outcomes = await runResuming(c, job, { maxRuns: 5, checkFailure: clean });
     t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged or lost on the cable: ${lab.damagedBytes(RECOVERY)}`);
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
     assert.ok(lab.damagedBytes(RECOVERY) >= 3, 'the noise really bit');
@@ -437,7 +391,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const { c, lab } = await labCore(t, APP, { emptySecondary: true }, 0, { corrupt: 1e-4, drop: 1e-4, seed: 5 });
     await detectAs(c, APP, 'zephyr-smp');
     const job = c.job(c.startJob('update', APP, {}).id);
-    const outcomes = await runResuming(c, job, 5);
+    const outcomes = await runResuming(c, job, { maxRuns: 5, checkFailure: clean });
     t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged on the cable: ${lab.damagedBytes(APP)}`);
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
     assert.ok(lab.damagedBytes(APP) >= 3, 'the noise really bit');
