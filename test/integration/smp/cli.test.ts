@@ -5,27 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { REPO, MCUBOOT_DIR } from './vectors.ts';
-
-const run = promisify(execFile);
-const BIN = join(REPO, 'bin', 'unbrick.js');
-
-async function unbrick(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return unbrickEnv(process.env, ...args);
-}
-
-async function unbrickEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [BIN, ...args], { cwd: REPO, env });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+import { MCUBOOT_DIR } from './vectors.ts';
+import { startSim, unbrick, unbrickEnv } from './cli-process.ts';
 
 test('unbrick ports lists ports as JSON, also where udevadm is missing', async () => {
   const r = await unbrick('ports', '--json');
@@ -37,16 +19,8 @@ test('unbrick ports lists ports as JSON, also where udevadm is missing', async (
 });
 
 test('unbrick sim mcuboot + unbrick smp slots/upload/erase over its pty', { timeout: 60_000 }, async () => {
-  const sim = spawn(process.execPath, [BIN, 'sim', 'mcuboot', '--baud', '0', '--flash', 'none'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { proc: sim, path } = await startSim('mcuboot', '--baud', '0', '--flash', 'none');
   try {
-    const path = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      sim.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
-      });
-      sim.on('exit', () => reject(new Error('sim exited')));
-    });
     assert.match(path, /^\/dev\//);
     const empty = await unbrick('smp', 'slots', '--port', path, '--json');
     assert.deepEqual(JSON.parse(empty.out), { slots: [] });

@@ -5,49 +5,30 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { REPO } from './vectors.ts';
+import { startSim, unbrick } from './cli-process.ts';
 
-const run = promisify(execFile);
-const BIN = join(REPO, 'bin', 'unbrick.js');
-
-async function unbrick(...args: string[]): Promise<{ code: number; json: Record<string, unknown>; err: string }> {
-  let out: string, err: string, code: number;
-  try {
-    const r = await run(process.execPath, [BIN, ...args, '--json'], { cwd: REPO });
-    [out, err, code] = [r.stdout, r.stderr, 0];
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    [out, err, code] = [x.stdout, x.stderr, x.code];
-  }
+/** `unbrick ARGS --json`: exit code, the parsed JSON and stderr. */
+async function unbrickJson(...args: string[]): Promise<{ code: number; json: Record<string, unknown>; err: string }> {
+  const r = await unbrick(...args, '--json');
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(out) as Record<string, unknown>;
+    json = JSON.parse(r.out) as Record<string, unknown>;
   } catch {
-    json = { unparsed: out };
+    json = { unparsed: r.out };
   }
-  return { code, json, err };
+  return { code: r.code, json, err: r.err };
 }
 
 test('unbrick smp settings and file commands against the Zephyr simulator', { timeout: 90_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-smpcli-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const sim = spawn(process.execPath, [BIN, 'sim', 'zephyr', '--settings-roots', 'app', '--fs', '/lfs1', '--flash', 'none'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { proc: sim, path } = await startSim('zephyr', '--settings-roots', 'app', '--fs', '/lfs1', '--flash', 'none');
   t.after(() => void sim.kill('SIGINT'));
-  const path = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    sim.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
-    });
-    sim.on('exit', () => reject(new Error('sim exited')));
-  });
-  const smp = (...args: string[]) => unbrick('smp', ...args, '--port', path);
+  const smp = (...args: string[]) => unbrickJson('smp', ...args, '--port', path);
 
   const info = await smp('info');
   assert.deepEqual([info.json.settingsGroup, info.json.fileGroup], [true, true]);
