@@ -3,7 +3,9 @@
  * a desktop. Prints the URL (with its one-time token) as the first line.
  */
 import { resolve } from 'node:path';
+import { usageError } from '../../core/errors.ts';
 import { intOpt, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
+import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 import type { StationStart } from '../../api/contract.ts';
 import { hardwareAttached } from '../../workflows/ports.ts';
 import { dataDir } from '../../core/paths.ts';
@@ -12,33 +14,17 @@ import { DemoLab } from '../../sim/lab/lab.ts';
 import { startServer } from '../../server/server.ts';
 import { ensureRendererBuilt } from '../../server/build-ui.ts';
 import { DEFAULT_RENDERER_DIR } from '../../server/static.ts';
-import { usageError } from '../../core/errors.ts';
 
-/** Pilot lot and failure-rate stop, as given (the station's defaults otherwise). */
-function stationPolicy(ctx: CommandContext): { pilot?: number; window?: number; threshold?: number } {
-  const pilot = intOpt(ctx, 'pilot');
-  const window = intOpt(ctx, 'window');
-  const pct = stringOpt(ctx, 'threshold');
-  const threshold = pct === undefined ? undefined : Number(pct.replace(/%$/, ''));
-  if (threshold !== undefined && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100))
-    throw usageError('usage.bad-number', `--threshold must be a percentage between 0 and 100, got "${pct}".`);
-  if (window !== undefined && window < 1) throw usageError('usage.bad-number', '--window must be at least 1.');
-  return { ...(pilot !== undefined ? { pilot } : {}), ...(window !== undefined ? { window } : {}), ...(threshold !== undefined ? { threshold: threshold / 100 } : {}) };
-}
 
 /** The station options of `unbrick serve`, as the station screen's start parameters. */
 function stationStart(ctx: CommandContext, bundle: string): StationStart {
-  const ports = stringOpt(ctx, 'ports') ?? 'auto';
-  const list = ports === 'auto' ? [] : ports.split(',').map((p) => p.trim()).filter(Boolean);
-  if (ports !== 'auto' && !list.length) throw usageError('usage.bad-ports', '--ports must be "auto" or a comma-separated list of port paths.');
-  const parallel = intOpt(ctx, 'parallel', 1)!;
-  if (parallel < 1 || parallel > 64) throw usageError('usage.bad-number', '--parallel must be between 1 and 64.');
+  const ports = portsOpt(ctx);
   const num = (name: string, key: 'dataAddress' | 'uidAddress') => (intOpt(ctx, name) !== undefined ? { [key]: intOpt(ctx, name)! } : {});
   return {
     bundle: resolve(bundle),
-    parallel,
-    ...(list.length ? { ports: list } : {}),
-    ...stationPolicy(ctx),
+    parallel: parallelOpt(ctx),
+    ...(ports !== 'auto' ? { ports } : {}),
+    ...linePolicyOpts(ctx),
     ...num('data-address', 'dataAddress'),
     ...num('uid-address', 'uidAddress'),
     ...(stringOpt(ctx, 'data') ? { data: resolve(stringOpt(ctx, 'data')!) } : {}),
@@ -65,16 +51,7 @@ export const serveGroup: CommandGroup = {
         port: { type: 'string', value: 'PATH', multiple: true, description: 'also watch this serial port (a built-in UART or a pty)' },
         // Factory station: the station screen starts provisioning at launch, as the line's engineer set it up.
         'station-bundle': { type: 'string', value: 'FILE', description: 'start the factory station with this provisioning bundle (its vendor must be in the trust store)' },
-        ports: { type: 'string', value: 'auto|LIST', description: 'station: ports to provision on (every USB serial adapter, or comma-separated paths)', default: 'auto' },
-        parallel: { type: 'string', value: 'N', description: 'station: units provisioned at once', default: '1' },
-        pilot: { type: 'string', value: 'N', description: 'station: pause for review after the first N units' },
-        window: { type: 'string', value: 'N', description: 'station: units the failure rate is computed over', default: '20' },
-        threshold: { type: 'string', value: 'PCT', description: 'station: stop the line when more than this share of the window failed', default: '20' },
-        data: { type: 'string', value: 'FILE', description: 'station: per-unit data list (CSV with a header row, or JSON)' },
-        'data-address': { type: 'string', value: 'ADDR', description: 'station: flash address the per-unit data is written to' },
-        'uid-address': { type: 'string', value: 'ADDR', description: 'station: read the unit identity here instead of the chip\'s unique-ID register' },
-        batch: { type: 'string', value: 'NAME', description: 'station: batch name (resumes it if it exists)' },
-        'allow-unprotect': { type: 'boolean', description: 'station: lift readout protection on units that arrive protected (ERASES their flash)' },
+        ...Object.fromEntries(Object.entries(LINE_OPTIONS).map(([name, o]) => [name, { ...o, description: `station: ${o.description}` }])),
         'station-demo': { type: 'boolean', description: 'start the demo factory line: simulated blank units at 115200 baud, a lab-signed bundle (implies --lab)' },
         'demo-units': { type: 'string', value: 'N', description: 'ports on the demo factory line (1..16)', default: '6' },
         'demo-dead-socket': { type: 'boolean', description: 'demo line: one more port whose adapter cannot be opened (the station disables it after three faults)' },
@@ -94,7 +71,7 @@ export const serveGroup: CommandGroup = {
           if (demo) {
             const units = intOpt(ctx, 'demo-units', 6)!;
             if (units < 1 || units > 16) throw usageError('usage.bad-number', '--demo-units must be between 1 and 16.');
-            await core.station.startDemo({ units, ...stationPolicy(ctx), ...(ctx.values['demo-dead-socket'] ? { deadSocket: true } : {}) });
+            await core.station.startDemo({ units, ...linePolicyOpts(ctx), ...(ctx.values['demo-dead-socket'] ? { deadSocket: true } : {}) });
           } else if (bundle) await core.station.start(stationStart(ctx, bundle));
         } catch (e) {
           await core.close();

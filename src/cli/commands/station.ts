@@ -12,27 +12,10 @@ import { StationDb } from '../../station/shared-db.ts';
 import type { StationSnapshot } from '../../station/station.ts';
 import { defaultOperator } from '../../workflows/app-core.ts';
 import { intOpt, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
+import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory (trust store, service log, batches); default: the app data directory' } };
 const dataDirOf = (ctx: CommandContext) => stringOpt(ctx, 'data-dir') ?? dataDir();
-
-function parsePorts(v: string | undefined): 'auto' | string[] {
-  if (v === undefined || v === 'auto') return 'auto';
-  const list = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!list.length) throw usageError('usage.bad-ports', '--ports must be "auto" or a comma-separated list of port paths.');
-  return list;
-}
-
-function percentOpt(ctx: CommandContext, name: string): number | undefined {
-  const v = stringOpt(ctx, name);
-  if (v === undefined) return undefined;
-  const n = Number(v.replace(/%$/, ''));
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw usageError('usage.bad-number', `--${name} must be a percentage between 0 and 100, got "${v}".`);
-  return n / 100;
-}
 
 /** One line per change a person on the line needs to see. */
 function describeChanges(prev: StationSnapshot | undefined, s: StationSnapshot): string[] {
@@ -75,29 +58,19 @@ export const stationGroup: CommandGroup = {
       options: {
         ...dirOption,
         bundle: { type: 'string', value: 'FILE', description: 'the signed provisioning bundle (.ubundle)' },
-        ports: { type: 'string', value: 'auto|LIST', description: 'which ports to watch: every USB serial adapter, or comma-separated paths', default: 'auto' },
-        parallel: { type: 'string', value: 'N', description: 'units provisioned at once', default: '1' },
-        data: { type: 'string', value: 'FILE', description: 'per-unit data list (CSV with a header row, or JSON)' },
-        'data-address': { type: 'string', value: 'ADDR', description: 'flash address the per-unit data is written to' },
+        ...LINE_OPTIONS,
         'data-field': { type: 'string', value: 'NAME', description: 'write this entry field (hex) as raw bytes instead of the entry as JSON' },
         'data-setting': { type: 'string', value: 'KEY|FIELD=KEY,…', description: 'SMP units: settings key for the entry, or one key per field (serial=app/serial,mac=app/mac); saved, and checked after a restart' },
         'data-file': { type: 'string', value: 'PATH', description: 'SMP units: file for the entry (e.g. /lfs1/unit.json), used when the settings group is not set or not offered' },
         db: { type: 'string', value: 'URL', description: 'line database (PostgreSQL connection string; also UNBRICK_STATION_DB): shared data pool and records' },
         pool: { type: 'string', value: 'NAME', description: 'name of the shared data pool in the line database (default: the data file name)' },
-        pilot: { type: 'string', value: 'N', description: 'pause for review after the first N units' },
-        window: { type: 'string', value: 'N', description: 'units the failure rate is computed over', default: '20' },
-        threshold: { type: 'string', value: 'PCT', description: 'stop the line when more than this share of the window failed', default: '20' },
-        batch: { type: 'string', value: 'NAME', description: 'batch name (resumes it if it exists; default: product-version-date)' },
         station: { type: 'string', value: 'NAME', description: 'this station\'s name on the line (default: the host name)' },
         operator: { type: 'string', value: 'WHO', description: 'who runs the line (default: user@host)' },
-        'allow-unprotect': { type: 'boolean', description: 'lift readout protection on units that arrive protected (ERASES their flash)' },
-        'uid-address': { type: 'string', value: 'ADDR', description: 'read the unit identity here instead of the chip\'s unique-ID register' },
         'max-units': { type: 'string', value: 'N', description: 'stop after N units have finished (scripted runs)' },
       },
       async run(ctx) {
         const dir = dataDirOf(ctx);
-        const parallel = intOpt(ctx, 'parallel', 1)!;
-        if (parallel < 1 || parallel > 64) throw usageError('usage.bad-number', '--parallel must be between 1 and 64.');
+        const parallel = parallelOpt(ctx);
         const maxUnits = intOpt(ctx, 'max-units');
         const run = await openStationRun(
           {
@@ -105,12 +78,10 @@ export const stationGroup: CommandGroup = {
             dataDir: dir,
             station: stringOpt(ctx, 'station') ?? hostname(),
             operator: stringOpt(ctx, 'operator') ?? defaultOperator(),
-            ports: parsePorts(stringOpt(ctx, 'ports')),
+            ports: portsOpt(ctx),
             parallel,
             ...(stringOpt(ctx, 'batch') ? { batch: stringOpt(ctx, 'batch')! } : {}),
-            ...(intOpt(ctx, 'pilot') !== undefined ? { pilot: intOpt(ctx, 'pilot')! } : {}),
-            window: intOpt(ctx, 'window', 20)!,
-            threshold: percentOpt(ctx, 'threshold') ?? 0.2,
+            ...linePolicyOpts(ctx),
             ...(stringOpt(ctx, 'data') ? { data: stringOpt(ctx, 'data')! } : {}),
             ...((stringOpt(ctx, 'db') ?? process.env.UNBRICK_STATION_DB) ? { db: (stringOpt(ctx, 'db') ?? process.env.UNBRICK_STATION_DB)! } : {}),
             ...(stringOpt(ctx, 'pool') ? { pool: stringOpt(ctx, 'pool')! } : {}),
