@@ -18,15 +18,29 @@ export interface ProvisioningLab {
   app: Uint8Array;
 }
 
+/** The STM32 half of a provisioning bundle: bootloader and application written in `lab`, WRP over the bootloader's 4 KiB. */
+function stm32Part(lab: Lab, chip: ChipInfo, appBytes = 6000) {
+  const boot = testImage(4096, 5);
+  const app = testImage(appBytes, 6);
+  lab.file('boot.bin', boot);
+  lab.file('app.bin', app);
+  return {
+    boot,
+    app,
+    payloads: [
+      { file: 'boot.bin', name: 'boot.bin', role: 'bootloader' as const, target: { kind: 'address' as const, address: chip.flash.start }, version: '1.0.0' },
+      { file: 'app.bin', name: 'app.bin', role: 'stm32-region' as const, target: { kind: 'address' as const, address: chip.flash.start + 0x1000 } },
+    ],
+    optionBytes: { rdpLevel: 0 as const, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] },
+  };
+}
+
 export async function provisioningLab(chipName = 'f103', o: { appBytes?: number; data?: (chip: ChipInfo) => UnitDataTarget } = {}): Promise<ProvisioningLab> {
   const lab = new Lab();
   const vendor = makeVendor();
   lab.trust(vendor);
   const chip = findChip(chipName);
-  const boot = testImage(4096, 5);
-  const app = testImage(o.appBytes ?? 6000, 6);
-  lab.file('boot.bin', boot);
-  lab.file('app.bin', app);
+  const { boot, app, payloads, optionBytes } = stm32Part(lab, chip, o.appBytes);
   const bundle = join(lab.dir, 'prov.ubundle');
   await createBundle(
     {
@@ -35,11 +49,8 @@ export async function provisioningLab(chipName = 'f103', o: { appBytes?: number;
       version: '3.1.0',
       sequence: 3,
       validDays: 30,
-      payloads: [
-        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
-        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
-      ],
-      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] }, ...(o.data ? { data: o.data(chip) } : {}) },
+      payloads,
+      provisioning: { optionBytes, ...(o.data ? { data: o.data(chip) } : {}) },
     },
     lab.dir,
     [vendor.releaseKeys[0]!],
@@ -60,8 +71,7 @@ export async function mixedLab() {
   const chip = findChip('f103');
   const image = buildImage({ size: 6000, version: '2.1.0', key });
   const older = buildImage({ size: 5000, version: '2.0.0', key });
-  lab.file('boot.bin', testImage(4096, 5));
-  lab.file('app.bin', testImage(6000, 6));
+  const stm32 = stm32Part(lab, chip);
   lab.file('gateway.bin', image.bytes);
   lab.file('image-key.pem', key.publicPem);
   const bundle = join(lab.dir, 'mixed.ubundle');
@@ -72,12 +82,8 @@ export async function mixedLab() {
       version: '4.0.0',
       sequence: 4,
       validDays: 30,
-      payloads: [
-        { file: 'boot.bin', name: 'boot.bin', role: 'bootloader', target: { kind: 'address', address: chip.flash.start }, version: '1.0.0' },
-        { file: 'app.bin', name: 'app.bin', role: 'stm32-region', target: { kind: 'address', address: chip.flash.start + 0x1000 } },
-        { file: 'gateway.bin', name: 'gateway.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, imageKey: 'image-key.pem' },
-      ],
-      provisioning: { optionBytes: { rdpLevel: 0, wrp: [{ start: chip.flash.start, end: chip.flash.start + 0x1000 }] } },
+      payloads: [...stm32.payloads, { file: 'gateway.bin', name: 'gateway.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, imageKey: 'image-key.pem' }],
+      provisioning: { optionBytes: stm32.optionBytes },
     },
     lab.dir,
     [vendor.releaseKeys[0]!],
