@@ -9,7 +9,7 @@ import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-
 import type { StationStart } from '../../api/contract.ts';
 import { hardwareAttached } from '../../workflows/ports.ts';
 import { dataDir } from '../../core/paths.ts';
-import { AppCore } from '../../workflows/app-core.ts';
+import { AppCore } from '../../app/app-core.ts';
 import { DemoLab } from '../../sim/lab/lab.ts';
 import { startServer } from '../../server/server.ts';
 import { ensureRendererBuilt } from '../../server/build-ui.ts';

@@ -9,7 +9,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppCore } from '../../../src/workflows/app-core.ts';
+import type { AppCore } from '../../../src/app/app-core.ts';
 import type { Job } from '../../../src/workflows/job.ts';
 import { labApplicationImage } from '../../../src/sim/lab/product.ts';
 import { SMP_SLOT_SIZE, type SmpBoard, type SmpBoardOptions } from '../../../src/sim/lab/smp-board.ts';
