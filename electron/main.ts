@@ -16,7 +16,7 @@ import { eventMessage } from '../src/api/protocol.ts';
 import type { ResponseMessage } from '../src/api/contract.ts';
 import { dataDir } from '../src/core/paths.ts';
 import { AppCore, type PortWatcherOptions } from '../src/app/app-core.ts';
-import { hardwareAttached } from '../src/workflows/ports.ts';
+import { hardwareAttached } from '../src/devices/ports.ts';
 import { DemoLab } from '../src/sim/lab/lab.ts';
 import { readStatic, resolveStatic } from '../src/server/static.ts';
 

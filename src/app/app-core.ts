@@ -10,11 +10,11 @@ import { deviceError, UnbrickError } from '../core/errors.ts';
 import type { DemoLab } from '../sim/lab/lab.ts';
 import { LAB_BUNDLE_PRODUCT } from '../sim/lab/vendor.ts';
 import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/service-log.ts';
-import { DeviceRegistry, type DeviceHandle } from '../workflows/devices.ts';
+import { DeviceRegistry, type DeviceHandle } from '../devices/registry.ts';
 import { Job } from '../workflows/job.ts';
 import { BundleUploads } from './bundle-uploads.ts';
 import { WORKFLOW_BUILDERS } from '../workflows/registry.ts';
-import { PortWatcher } from '../workflows/ports.ts';
+import { PortWatcher } from '../devices/ports.ts';
 import { StationService } from './station-service.ts';
 
 export interface AppCoreOptions {

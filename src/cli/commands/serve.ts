@@ -7,7 +7,7 @@ import { usageError } from '../../core/errors.ts';
 import { intOpt, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 import type { StationStart } from '../../api/contract.ts';
-import { hardwareAttached } from '../../workflows/ports.ts';
+import { hardwareAttached } from '../../devices/ports.ts';
 import { dataDir } from '../../core/paths.ts';
 import { AppCore } from '../../app/app-core.ts';
 import { DemoLab } from '../../sim/lab/lab.ts';

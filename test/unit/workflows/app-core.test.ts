@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AppCore } from '../../../src/app/app-core.ts';
 import { DemoLab } from '../../../src/sim/lab/lab.ts';
 import type { DeviceSummary, JobSnapshot } from '../../../src/api/contract.ts';
-import { hardwareAttached, type PortInfo } from '../../../src/workflows/ports.ts';
+import { hardwareAttached, type PortInfo } from '../../../src/devices/ports.ts';
 
 async function core(t: { after(fn: () => unknown): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-core-'));

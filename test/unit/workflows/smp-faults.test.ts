@@ -16,7 +16,7 @@ import { SMP_SLOT_SIZE, type SmpBoard, type SmpBoardOptions } from '../../../src
 import type { ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
 import { imageHash } from '../../../src/formats/mcuboot/index.ts';
 import { list, type SlotState } from '../../../src/smp/groups/image.ts';
-import { openSmp } from '../../../src/workflows/smp-link.ts';
+import { openSmp } from '../../../src/devices/smp-link.ts';
 import { FrameReader } from '../../../src/smp/frame.ts';
 import { decodeHeader } from '../../../src/smp/header.ts';
 import type { JobSnapshot } from '../../../src/api/contract.ts';

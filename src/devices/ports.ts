@@ -7,7 +7,7 @@
  */
 import { listPorts, type PortInfo as ListedPort } from '../transport/ports.ts';
 import { openSerial } from '../transport/serial.ts';
-import type { DeviceHandle } from './devices.ts';
+import type { DeviceHandle } from './registry.ts';
 
 /** A port as the enumeration lists it; only the path is certain (an extra path, a test's lister). */
 export type PortInfo = Pick<ListedPort, 'path'> & Partial<Omit<ListedPort, 'path'>>;
