@@ -135,7 +135,6 @@ export class LinkLearner {
   }
 
   private move(to: number): void {
-    if (process.env.UNBRICK_TRACE_LINK) process.stderr.write(`link: ${JSON.stringify(this.framings[this.current])} -> ${JSON.stringify(this.framings[to])} (lost ${this.lost}, worst latency ${Math.max(...this.latencies).toFixed(0)} ms, timeout ${this.lossTimeoutMs(1800).toFixed(0)})\n`);
     this.answeredInRow = 0;
     this.current = to;
     this.changes++;
