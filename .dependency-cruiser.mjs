@@ -21,7 +21,7 @@ export const MAY_IMPORT = {
   records: ['core', 'api', 'crypto'],
   // Simulators: codecs, formats and chip facts only (the client modules are excluded below).
   sim: ['core', 'crypto', 'transport', 'formats', 'trust', 'smp', 'stm32', 'dfu'],
-  devices: ['core', 'api', 'transport', 'formats', 'crypto', 'smp', 'stm32', 'dfu'],
+  devices: ['core', 'api', 'transport', 'formats', 'crypto', 'smp', 'stm32', 'dfu', 'records'],
   workflows: ['core', 'api', 'crypto', 'transport', 'formats', 'smp', 'stm32', 'dfu', 'trust', 'records', 'devices'],
   station: ['core', 'api', 'crypto', 'transport', 'formats', 'smp', 'stm32', 'dfu', 'trust', 'records', 'devices', 'workflows'],
   // The composition root: the only place (with the CLI's simulator commands) that wires simulators in.
