@@ -1,0 +1,21 @@
+/**
+ * Bugs the fuzzer found, one test each: the input that crashed (or hung) now
+ * gets a typed error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UnbrickError } from '../../../src/core/errors.ts';
+import { DfuClient } from '../../../src/dfu/client.ts';
+import { decodeFunctionalDescriptor } from '../../../src/dfu/protocol.ts';
+
+const typed = (code: string) => (e: unknown) => e instanceof UnbrickError && e.code === code;
+
+test('a DFU device answering GETSTATUS with 5 bytes gets dfu.bad-status, not a RangeError', async () => {
+  const c = new DfuClient({ in: async () => Uint8Array.of(0, 0, 0, 0, 2), out: async () => {} }, { transferSize: 2048 });
+  await assert.rejects(c.getStatus(), typed('dfu.bad-status'));
+  await assert.rejects(c.ensureIdle(), typed('dfu.bad-status'));
+});
+
+test('a functional descriptor that cannot be read is a typed device error', () => {
+  assert.throws(() => decodeFunctionalDescriptor(Uint8Array.of(9, 0x21, 0)), typed('dfu.bad-descriptor'));
+});
