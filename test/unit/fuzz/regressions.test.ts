@@ -19,3 +19,15 @@ test('a DFU device answering GETSTATUS with 5 bytes gets dfu.bad-status, not a R
 test('a functional descriptor that cannot be read is a typed device error', () => {
   assert.throws(() => decodeFunctionalDescriptor(Uint8Array.of(9, 0x21, 0)), typed('dfu.bad-descriptor'));
 });
+
+test('an SMP request ends at once with io.port-closed when the link closes during its wait (an erase no longer waits out 2 x 30 s)', async () => {
+  const { SmpClient } = await import('../../../src/smp/client.ts');
+  const { erase } = await import('../../../src/smp/groups/image.ts');
+  let closeLink: ((err?: Error) => void) | undefined;
+  const c = new SmpClient({ description: 'test link', write: async () => {}, onData: () => {}, onClose: (l) => (closeLink = l), close: async () => {} });
+  const t0 = performance.now();
+  const pending = erase(c, 1);
+  setTimeout(() => closeLink!(new Error('unplugged')), 50);
+  await assert.rejects(pending, typed('io.port-closed'));
+  assert.ok(performance.now() - t0 < 10_000, 'ended long before the 30 s erase timeout');
+});
