@@ -58,6 +58,8 @@ export interface SmpAnswer {
 interface Waiter {
   match(h: SmpHeader): boolean;
   resolve(a: SmpAnswer): void;
+  /** Ends the current wait early (the link closed). */
+  wake?: () => void;
 }
 
 export class SmpClient {
@@ -82,6 +84,8 @@ export class SmpClient {
     transport.onData((d) => this.reader.push(d));
     transport.onClose((err) => {
       this.closed = err ?? new Error('closed');
+      // A pulled cable ends every wait now, not after the request's timeout (an erase waits 30 s per try).
+      for (const w of this.waiters) w.wake?.();
     });
   }
 
@@ -190,10 +194,12 @@ export class SmpClient {
           const t = setTimeout(done, Math.max(0, wireEnd - performance.now()) + timeout);
           req.signal?.addEventListener('abort', done, { once: true });
           wake = done;
-          if (answer) done();
+          waiter.wake = done;
+          if (answer || this.closed) done();
         });
         if (answer) return answer;
         if (req.signal?.aborted) throw cancelledError();
+        if (this.closed) throw ioError('io.port-closed', `${this.transport.description} closed while waiting for the answer to ${req.what} (cable unplugged?).`);
         this.stats.timeouts++;
       }
     } finally {
