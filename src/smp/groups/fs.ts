@@ -25,6 +25,7 @@ import type { SmpClient } from '../client.ts';
 import { encodeCbor, type CborValue } from '../cbor.ts';
 import { answerError } from '../errors.ts';
 import { planUpload } from '../upload.ts';
+import { LinkLearner } from '../link-learner.ts';
 
 export const FS_GROUP = 8;
 export const FS_ID = { file: 0, status: 1, hash: 2, hashTypes: 3, close: 4 } as const;
@@ -137,18 +138,40 @@ export async function uploadFile(c: SmpClient, path: string, bytes: Uint8Array, 
   checkPath(path);
   const maxPacket = o.maxPacket ?? (await planUpload(c)).maxPacket;
   const meter = new ProgressMeter('Writing file', bytes.length, o.onProgress);
+  // Same receive-side learning as image uploads: an unanswered chunk goes again, smaller or paced.
+  const learner = new LinkLearner({ maxPacket, maxWindow: 1, wireMs: (b) => c.wireMs(b), dataFor: (p) => uploadChunkCapacity(p, path, 0, bytes.length) });
   let off = 0;
   let chunks = 0;
   let restarted = false;
+  let silent = 0;
   do {
     throwIfAborted(o.signal);
-    const n = Math.min(bytes.length - off, uploadChunkCapacity(maxPacket, path, off, bytes.length));
+    const f = learner.framing;
+    const n = Math.min(bytes.length - off, uploadChunkCapacity(f.packet, path, off, bytes.length));
     if (n <= 0 && bytes.length > 0) throw deviceError('smp.file-path-too-long', `The path "${path}" leaves no room for data in the device's ${maxPacket}-byte requests.`);
     let answer: { off: number } | undefined;
     try {
-      const b = await fsCall(c, 'write', FS_ID.file, uploadRequest(path, off, bytes.subarray(off, off + n), bytes.length), 'file upload', path, o.signal);
-      answer = parseUploadAnswer(b);
+      const a = await c.call({
+        op: 'write',
+        group: FS_GROUP,
+        id: FS_ID.file,
+        body: uploadRequest(path, off, bytes.subarray(off, off + n), bytes.length),
+        what: 'file upload',
+        retries: 0,
+        timeoutMs: learner.lossTimeoutMs(3000),
+        lineGapMs: f.gapMs,
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
+      learner.answered(a.latencyMs);
+      silent = 0;
+      const err = fsError(a.body, 'file upload', path);
+      if (err) throw err;
+      answer = parseUploadAnswer(a.body);
     } catch (e) {
+      if (e instanceof UnbrickError && e.code === 'smp.timeout' && ++silent <= learner.framings.length + 3) {
+        learner.lostFrame();
+        continue;
+      }
       if (e instanceof UnbrickError && e.code === 'smp.file-offset-mismatch' && !restarted && off > 0) {
         restarted = true;
         off = 0;
