@@ -11,8 +11,9 @@
  * params allow down to one-line frames, stop-and-wait, with a line's time of
  * idle.
  *
- * A frame with no answer moves one step down the ladder; after a run of
- * answered frames the upload steps back up, and a step that fails again waits
+ * A framing that loses more than one frame in four moves the upload one step
+ * down the ladder (rarer losses are line noise); after a run of answered
+ * frames the upload steps back up, and a step that fails again waits
  * twice as long before the next try. Total silence therefore ends at the most
  * cautious framing, where the caller's stall limit applies as before. Against
  * the real Zephyr peer at 115200 the upload settles on full frames paced by
@@ -67,6 +68,8 @@ export class LinkLearner {
   private current = 0;
   private readonly patience = new Map<number, number>();
   private answeredInRow = 0;
+  /** Frames answered and lost since the upload came to the current framing. */
+  private here = { answered: 0, lost: 0 };
   private lost = 0;
   private changes = 0;
   /** Recent answer latencies (ms), for the loss timeout. */
@@ -116,26 +119,32 @@ export class LinkLearner {
   answered(latencyMs: number | undefined): void {
     if (latencyMs !== undefined) this.noteLatency(latencyMs);
     this.answeredInRow++;
+    this.here.answered++;
     // Answers flow: try the bolder framing again.
     if (this.current > 0 && this.answeredInRow >= (this.patience.get(this.current - 1) ?? this.o.growAfter ?? 24)) this.move(this.current - 1);
   }
 
-  /** A frame got no answer. Returns false when even the most cautious framing lost it. */
+  /**
+   * A frame got no answer. A framing that loses more than one frame in four since the upload came
+   * to it is left; rarer losses are line noise (a flipped bit), which a more cautious framing does
+   * not cure. Returns false when even the most cautious framing is losing frames.
+   */
   lostFrame(): boolean {
     this.lost++;
+    this.answeredInRow = 0;
+    this.here.lost++;
+    if (this.here.lost * 4 <= this.here.answered + this.here.lost) return true;
     // Failing again after it was given another try: wait twice as long before the next one.
     const prev = this.patience.get(this.current);
     this.patience.set(this.current, prev ? prev * 2 : (this.o.growAfter ?? 24));
-    if (this.current === this.framings.length - 1) {
-      this.answeredInRow = 0;
-      return false;
-    }
+    if (this.current === this.framings.length - 1) return false;
     this.move(this.current + 1);
     return true;
   }
 
   private move(to: number): void {
     this.answeredInRow = 0;
+    this.here = { answered: 0, lost: 0 };
     this.current = to;
     this.changes++;
   }

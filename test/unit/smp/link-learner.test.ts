@@ -1,0 +1,60 @@
+/** The upload engine's framing ladder: down on losses, back up on answers, noise tolerated. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LinkLearner } from '../../../src/smp/link-learner.ts';
+import { chunkCapacity } from '../../../src/smp/upload.ts';
+
+const zephyr = () => new LinkLearner({ maxPacket: 380, maxWindow: 3, wireMs: (b) => (b * 10000) / 115200, dataFor: (p) => chunkCapacity(p, 0x10000), growAfter: 8 });
+
+test('a device that answers everything keeps the framing its params allow', () => {
+  const l = zephyr();
+  for (let i = 0; i < 100; i++) l.answered(5);
+  assert.deepEqual(l.report(), { frameSize: 380, lines: 5, window: 3, lineGapMs: 0, framesLost: 0, changes: 0 });
+});
+
+test('silence walks the ladder to one-line stop-and-wait frames with a line of idle, then reports no way down', () => {
+  const l = zephyr();
+  const seen = [l.framing];
+  while (l.lostFrame()) seen.push(l.framing);
+  assert.deepEqual(seen.map((f) => [f.lines, f.window, Math.round(f.gapMs)]), [
+    [5, 3, 0],
+    [5, 1, 0],
+    [5, 1, 2],
+    [5, 1, 3],
+    [5, 1, 5],
+    [2, 3, 3],
+    [2, 1, 0],
+    [2, 1, 11],
+    [1, 1, 11],
+  ]);
+  assert.equal(l.report().framesLost, seen.length);
+});
+
+test('answers bring the bolder framing back; failing there again doubles the wait before the next try', () => {
+  const l = zephyr();
+  l.lostFrame();
+  assert.equal(l.framing.window, 1);
+  for (let i = 0; i < 7; i++) l.answered(5);
+  assert.equal(l.framing.window, 1, 'not before 8 answers');
+  l.answered(5);
+  assert.equal(l.framing.window, 3, 'back up after 8 answers');
+  l.lostFrame();
+  assert.equal(l.framing.window, 1);
+  for (let i = 0; i < 15; i++) l.answered(5);
+  assert.equal(l.framing.window, 1, 'now it waits 16');
+  l.answered(5);
+  assert.equal(l.framing.window, 3);
+});
+
+test('a lost frame now and then (line noise) does not change the framing; the loss timeout follows the answers', () => {
+  const l = zephyr();
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 9; i++) l.answered(20);
+    l.lostFrame();
+  }
+  assert.equal(l.framing.window, 3);
+  assert.equal(l.report().framesLost, 5);
+  assert.equal(l.lossTimeoutMs(1800), 300);
+  l.answered(200);
+  assert.equal(l.lossTimeoutMs(1800), 700);
+});
