@@ -11,15 +11,15 @@
  * params allow down to one-line frames, stop-and-wait, with a line's time of
  * idle.
  *
- * A framing that loses more than one frame in four moves the upload one step
- * down the ladder (rarer losses are line noise); after a run of answered
+ * A framing whose losses cost more than the next step down would (each loss
+ * costs the loss timeout and a resend) moves the upload one step down; after a run of answered
  * frames the upload steps back up, and a step that fails again waits
  * twice as long before the next try. Total silence therefore ends at the most
  * cautious framing, where the caller's stall limit applies as before. Against
  * the real Zephyr peer at 115200 the upload settles on full frames paced by
  * 2-3 ms per line; against MCUboot and fast devices it never leaves the top.
  */
-import { MAX_LINE_CHARS } from './frame.ts';
+import { frameWireLength, MAX_LINE_CHARS } from './frame.ts';
 
 export interface Framing {
   /** Largest SMP packet (header + CBOR) per frame. */
@@ -111,6 +111,13 @@ export class LinkLearner {
     return Math.min(ceilingMs, Math.max(300, worst * 3 + 100));
   }
 
+  /** Line time per frame with no loss: wire, idle gaps, and the answer's turnaround the window does not hide. */
+  private frameMs(f: Framing): number {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const turnaround = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 10;
+    return this.o.wireMs(frameWireLength(f.packet)) + f.gapMs * (f.lines - 1) + turnaround / f.window;
+  }
+
   private noteLatency(ms: number): void {
     this.latencies.push(ms);
     if (this.latencies.length > 32) this.latencies.shift();
@@ -125,15 +132,22 @@ export class LinkLearner {
   }
 
   /**
-   * A frame got no answer. A framing that loses more than one frame in four since the upload came
-   * to it is left; rarer losses are line noise (a flipped bit), which a more cautious framing does
-   * not cure. Returns false when even the most cautious framing is losing frames.
+   * A frame got no answer. The framing is left when the next one down, losing nothing, would be
+   * faster than this one with its losses so far (each costs the loss timeout and a resend): a rare
+   * loss on a fast framing is line noise, a frequent one on any framing is the receive side.
+   * Returns false when even the most cautious framing is losing frames.
    */
   lostFrame(): boolean {
     this.lost++;
     this.answeredInRow = 0;
     this.here.lost++;
-    if (this.here.lost * 4 <= this.here.answered + this.here.lost) return true;
+    const below = this.framings[this.current + 1];
+    if (below) {
+      const p = this.here.lost / (this.here.answered + this.here.lost);
+      const f = this.framing;
+      const withLosses = this.o.dataFor(f.packet) / (this.frameMs(f) / (1 - Math.min(p, 0.99)) + (p / (1 - Math.min(p, 0.99))) * this.lossTimeoutMs(1500));
+      if (withLosses > this.o.dataFor(below.packet) / this.frameMs(below)) return true;
+    }
     // Failing again after it was given another try: wait twice as long before the next one.
     const prev = this.patience.get(this.current);
     this.patience.set(this.current, prev ? prev * 2 : (this.o.growAfter ?? 24));
