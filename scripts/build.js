@@ -54,7 +54,7 @@ export async function buildCli() {
       splitting: true,
       format: 'esm',
       platform: 'node',
-      target: `node${pkg.engines.node.replace(/^>=\s*/, '')}`,
+      target: 'node20.19',
       packages: 'external',
       logLevel: 'warning',
     });
