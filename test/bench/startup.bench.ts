@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { buildCli } from '../../scripts/build.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli', 'unbrick.js');
@@ -67,7 +66,8 @@ async function startZephyrSim(): Promise<{ path: string; stop(): void }> {
 }
 
 export async function run(): Promise<void> {
-  await buildCli();
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.js'), 'cli'], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('building the CLI failed');
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-startup-'));
   const sim = await startZephyrSim();
   try {
