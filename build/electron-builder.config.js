@@ -62,7 +62,8 @@ export const config = {
   electronVersion,
   directories: { output: 'dist/packages', buildResources: 'build' },
   // The built app only; electron-builder adds the production dependencies (package.json "dependencies") itself.
-  files: ['dist/electron/**', 'dist/renderer/**', 'package.json', '!**/*.map', '!**/*.d.ts', '!**/*.md'],
+  // The TypeScript sources some dependencies ship (@noble/*/src) are not needed at run time.
+  files: ['dist/electron/**', 'dist/renderer/**', 'package.json', '!**/*.map', '!**/*.ts', '!**/*.md'],
   extraMetadata: { main: 'dist/electron/main.js', desktopName: 'unbrick.desktop', scripts: {}, devDependencies: {} },
   asar: true,
   // Native modules ship prebuilt for Electron's Node-API (serialport, usb, @lydell/node-pty): no rebuild, no compiler.
