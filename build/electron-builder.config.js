@@ -24,9 +24,9 @@ export const FUSES = {
 /** Marks a stand-in Electron distribution (scripts/package.js): there is no real binary to flip fuses in. */
 export const STAND_IN_MARKER = 'STAND-IN-NOT-ELECTRON.txt';
 
-/** The desktop entry, one file for every target: build/linux/unbrick.desktop (Exec is electron-builder's). */
+/** The desktop entry, one file for every target: build/linux/unbrick-desktop.desktop (Exec is electron-builder's). */
 function desktopEntry() {
-  const lines = readFileSync(join(root, 'build', 'linux', 'unbrick.desktop'), 'utf8').split('\n');
+  const lines = readFileSync(join(root, 'build', 'linux', 'unbrick-desktop.desktop'), 'utf8').split('\n');
   return Object.fromEntries(lines.filter((l) => /^[A-Za-z]+=/.test(l) && !l.startsWith('Exec=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
@@ -58,13 +58,14 @@ const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'elec
 export const config = {
   appId: 'dev.unbrick.app',
   productName: 'Unbrick',
-  executableName: 'unbrick',
+  // Not `unbrick`: that is the command line (npm tarball); the deb links this one as /usr/bin/unbrick-desktop.
+  executableName: 'unbrick-desktop',
   electronVersion,
   directories: { output: 'dist/packages', buildResources: 'build' },
   // The built app only; electron-builder adds the production dependencies (package.json "dependencies") itself.
   // The TypeScript sources some dependencies ship (@noble/*/src) are not needed at run time.
   files: ['dist/electron/**', 'dist/renderer/**', 'package.json', '!**/*.map', '!**/*.ts', '!**/*.md'],
-  extraMetadata: { main: 'dist/electron/main.js', desktopName: 'unbrick.desktop', scripts: {}, devDependencies: {} },
+  extraMetadata: { main: 'dist/electron/main.js', desktopName: 'unbrick-desktop.desktop', scripts: {}, devDependencies: {} },
   asar: true,
   // Native modules ship prebuilt for Electron's Node-API (serialport, usb, @lydell/node-pty): no rebuild, no compiler.
   npmRebuild: false,
@@ -81,7 +82,7 @@ export const config = {
     desktop: { entry: desktopEntry() },
     extraResources: [
       { from: `${resources}/linux/60-unbrick.rules`, to: 'linux/60-unbrick.rules' },
-      { from: 'build/linux/unbrick.desktop', to: 'linux/unbrick.desktop' },
+      { from: 'build/linux/unbrick-desktop.desktop', to: 'linux/unbrick-desktop.desktop' },
       { from: `${resources}/icons`, to: 'icons', filter: ['*.png'] },
     ],
   },

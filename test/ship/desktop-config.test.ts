@@ -43,9 +43,9 @@ test('the afterPack hook flips the fuses in the packaged binary', async () => {
     // Electron's fuse wire as it ships: sentinel, version 1, length 8, then one byte per fuse ('0' off, '1' on).
     const shipped = [1, 0, 1, 1, 0, 0, 0, 1];
     const wire = Buffer.from([1, shipped.length, ...shipped.map((on) => (on ? FuseState.ENABLE : FuseState.DISABLE))]);
-    writeFileSync(join(dir, 'unbrick'), Buffer.concat([Buffer.alloc(4096, 0x90), Buffer.from('dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'), wire, Buffer.alloc(4096, 0x90)]));
-    await afterPack({ appOutDir: dir, electronPlatformName: 'linux', arch: 1, packager: { appInfo: { productFilename: 'Unbrick' }, executableName: 'unbrick' } });
-    const after = (await getCurrentFuseWire(join(dir, 'unbrick'))) as unknown as Record<number, number>;
+    writeFileSync(join(dir, 'unbrick-desktop'), Buffer.concat([Buffer.alloc(4096, 0x90), Buffer.from('dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'), wire, Buffer.alloc(4096, 0x90)]));
+    await afterPack({ appOutDir: dir, electronPlatformName: 'linux', arch: 1, packager: { appInfo: { productFilename: 'Unbrick' }, executableName: 'unbrick-desktop' } });
+    const after = (await getCurrentFuseWire(join(dir, 'unbrick-desktop'))) as unknown as Record<number, number>;
     for (const [name, on] of Object.entries(FUSES))
       assert.equal(after[FuseV1Options[name as keyof typeof FuseV1Options]], on ? FuseState.ENABLE : FuseState.DISABLE, name);
     assert.equal(after[FuseV1Options.EnableCookieEncryption], FuseState.DISABLE, 'fuses not in the list are left as shipped');
@@ -62,7 +62,7 @@ test('prebuilt native modules, no rebuild; the targets; the icons; deb maintaine
   assert.deepEqual(config.win?.target, ['nsis']);
   assert.deepEqual(config.mac?.target, ['dmg']);
   assert.match(String(config.linux?.maintainer), /<[^@\s]+@[^>\s]+>/, 'the deb needs a maintainer with an email');
-  for (const f of [config.deb?.afterInstall, config.deb?.afterRemove, 'build/icon.svg', 'build/linux/unbrick.desktop']) assert.ok(existsSync(join(ROOT, String(f))), `${f} exists`);
+  for (const f of [config.deb?.afterInstall, config.deb?.afterRemove, 'build/icon.svg', 'build/linux/unbrick-desktop.desktop']) assert.ok(existsSync(join(ROOT, String(f))), `${f} exists`);
   assert.equal(config.electronVersion, JSON.parse(readFileSync(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')).version);
   assert.deepEqual(([] as unknown[]).concat(config.files ?? []).filter((f) => typeof f === 'string' && /node_modules|src\//.test(f)), [], 'dependencies come from electron-builder\'s production list, no sources');
 });

@@ -57,9 +57,9 @@ test('udev rules, desktop entry and icons in the resources', () => {
   const rules = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'unbrick.js'), 'udev-rules'], { encoding: 'utf8' });
   assert.equal(readFileSync(join(app, 'resources', 'linux', '60-unbrick.rules'), 'utf8'), rules.stdout);
   assert.match(rules.stdout, /ATTR\{idVendor\}=="0483", ATTR\{idProduct\}=="df11"/);
-  const desktop = readFileSync(join(app, 'resources', 'linux', 'unbrick.desktop'), 'utf8');
-  for (const line of ['[Desktop Entry]', 'Type=Application', 'Name=Unbrick', 'Icon=unbrick', 'Exec=/opt/Unbrick/unbrick %U']) assert.ok(desktop.split('\n').includes(line), line);
-  assert.ok(existsSync(join(app, 'unbrick')), 'the executable is named as the desktop entry runs it');
+  const desktop = readFileSync(join(app, 'resources', 'linux', 'unbrick-desktop.desktop'), 'utf8');
+  for (const line of ['[Desktop Entry]', 'Type=Application', 'Name=Unbrick', 'Icon=unbrick-desktop', 'Exec=/opt/Unbrick/unbrick-desktop %U']) assert.ok(desktop.split('\n').includes(line), line);
+  assert.ok(existsSync(join(app, 'unbrick-desktop')), 'the executable is named as the desktop entry runs it');
   for (const size of [16, 24, 32, 48, 64, 128, 256, 512, 1024]) {
     const png = readFileSync(join(app, 'resources', 'icons', `${size}x${size}.png`));
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
@@ -69,7 +69,7 @@ test('udev rules, desktop entry and icons in the resources', () => {
 
 test('the stand-in Electron says plainly what it is', () => {
   assert.match(readFileSync(join(app, 'STAND-IN-NOT-ELECTRON.txt'), 'utf8'), /STAND-IN, NOT ELECTRON/);
-  const r = spawnSync(join(app, 'unbrick'), [], { encoding: 'utf8' });
+  const r = spawnSync(join(app, 'unbrick-desktop'), [], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /STAND-IN, NOT ELECTRON/);
 });
