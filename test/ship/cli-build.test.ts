@@ -12,14 +12,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILT = join(ROOT, 'dist', 'cli', 'unbrick.js');
-const HEAVY = ['pg', 'ws', 'serialport', 'usb', '@noble/curves', '@noble/hashes', '@lydell/node-pty', 'yauzl', 'yazl'];
+const HEAVY = ['pg', 'ws', 'serialport', '@serialport/bindings-cpp', 'usb', '@noble/curves', '@noble/hashes', '@lydell/node-pty', 'yauzl', 'yazl'];
 
-/** Runs the built CLI with a module hook that logs every bare (package) specifier resolved, to a file. */
+/** Runs the built CLI with module hooks that log every package it imports or requires, to a file. */
 function packagesLoaded(...args: string[]): { status: number | null; packages: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-loads-'));
   const log = join(dir, 'loads.txt');
   const hooks = `import{appendFileSync}from'node:fs';export async function resolve(s,c,n){if(!/^[.\\/]|^node:|^file:|^data:/.test(s))appendFileSync(${JSON.stringify(log)},s+'\\n');return n(s,c)}`;
-  const register = `import{register}from'node:module';register('data:text/javascript,'+encodeURIComponent(${JSON.stringify(hooks)}));`;
+  // ES imports go through the resolve hook; require() (bundled CommonJS) through Module._load.
+  const register =
+    `import M,{register}from'node:module';import{appendFileSync}from'node:fs';register('data:text/javascript,'+encodeURIComponent(${JSON.stringify(hooks)}));` +
+    `const l=M._load;M._load=function(r,...a){if(!/^[.\\/]/.test(r)&&!M.isBuiltin(r))appendFileSync(${JSON.stringify(log)},r+'\\n');return l.call(this,r,...a)};`;
   const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BUILT, ...args], { encoding: 'utf8' });
   let loaded = '';
   try {
@@ -48,9 +51,9 @@ test('version and --help load no heavy library; a group loads its own when it ru
     assert.equal(r.status, 0);
     assert.deepEqual(r.packages.filter((p) => HEAVY.some((h) => p === h || p.startsWith(`${h}/`))), [], `unbrick ${args.join(' ')} loaded ${r.packages.join(', ')}`);
   }
-  // The hook sees real loads: a command that needs serialport does load it.
+  // The hook sees real loads: a command that needs the serial port loads its native binding.
   const smp = packagesLoaded('smp', 'info', '--port', '/nonexistent/tty');
-  assert.ok(smp.packages.includes('serialport'), smp.packages.join(', '));
+  assert.ok(smp.packages.includes('@serialport/bindings-cpp'), smp.packages.join(', '));
 });
 
 test('bin points at the built CLI, which starts with a shebang', () => {
