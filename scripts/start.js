@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: build the app from the current sources, then open it: the desktop window where the Electron
 // binary is installed, otherwise the same app in server mode (`unbrick serve`) in the default browser.
-// `node scripts/start.js --build-only` builds without launching (also works without the binary).
+// `node scripts/start.js --build-only` builds without launching (also works without the binary); `--no-build` starts
+// what dist/ holds. Other arguments go to `unbrick serve` in server mode (e.g. `npm start -- --lab`).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,6 +13,8 @@ import { buildCli, buildElectron, buildRenderer } from './build.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const buildOnly = process.argv.includes('--build-only');
+const noBuild = process.argv.includes('--no-build');
+const serveArgs = process.argv.slice(2).filter((a) => a !== '--build-only' && a !== '--no-build');
 const require = createRequire(import.meta.url);
 
 function electronBinary() {
@@ -41,9 +44,9 @@ if (!electronPath && !buildOnly)
     ].join('\n'),
   );
 try {
-  await buildRenderer();
-  if (electronPath || buildOnly) await buildElectron();
-  if (!electronPath || buildOnly) await buildCli();
+  if (!noBuild) await buildRenderer();
+  if (!noBuild && (electronPath || buildOnly)) await buildElectron();
+  if (!noBuild && (!electronPath || buildOnly)) await buildCli();
 } catch (err) {
   console.error(`Building the app failed: ${err instanceof Error ? err.message : String(err)}`);
   console.error('Run `npm ci` to restore the dependencies, then try again.');
@@ -58,7 +61,7 @@ if (electronPath) {
   const child = spawn(electronPath, [root], { stdio: 'inherit' });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
-  const server = spawn(process.execPath, [join(root, 'dist', 'cli', 'unbrick.js'), 'serve', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [join(root, 'dist', 'cli', 'unbrick.js'), 'serve', ...serveArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: server.stdout });
   let first = true;
   lines.on('line', (line) => {
