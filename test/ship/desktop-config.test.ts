@@ -63,6 +63,12 @@ test('prebuilt native modules, no rebuild; the targets; the icons; deb maintaine
   assert.deepEqual(config.mac?.target, ['dmg']);
   assert.match(String(config.linux?.maintainer), /<[^@\s]+@[^>\s]+>/, 'the deb needs a maintainer with an email');
   for (const f of [config.deb?.afterInstall, config.deb?.afterRemove, 'build/icon.svg', 'build/linux/unbrick-desktop.desktop']) assert.ok(existsSync(join(ROOT, String(f))), `${f} exists`);
+  // The deb's and AppImage's desktop entry comes from the same template as the one in resources/linux.
+  const entry = (config.linux?.desktop as { entry?: Record<string, string> } | undefined)?.entry ?? {};
+  assert.equal(entry.Name, 'Unbrick');
+  assert.equal(entry.Icon, config.executableName);
+  assert.equal(entry.Exec, undefined, 'electron-builder writes Exec from executableName');
+  assert.notEqual(config.executableName, 'unbrick', 'the command line keeps the name unbrick');
   assert.equal(config.electronVersion, JSON.parse(readFileSync(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8')).version);
   assert.deepEqual(([] as unknown[]).concat(config.files ?? []).filter((f) => typeof f === 'string' && /node_modules|src\//.test(f)), [], 'dependencies come from electron-builder\'s production list, no sources');
 });
