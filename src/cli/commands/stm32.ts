@@ -11,6 +11,8 @@ import { COMMAND_NAMES, formatVersion } from '../../stm32/an3155/codec.ts';
 import { ENTRY_WIRINGS, type EntryWiring, MANUAL_ENTRY_STEPS } from '../../stm32/entry.ts';
 import * as ops from '../../stm32/operations.ts';
 import { applyOptionChanges, parsePageList } from '../../stm32/option-bytes/changes.ts';
+import { ProtectPolicySchema } from '../../stm32/option-bytes/protect-policy.ts';
+import { readJsonOption } from '../json-input.ts';
 import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option-bytes/index.ts';
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
@@ -175,7 +177,7 @@ const commands: Command[] = [
       ...PORT_OPTIONS,
       pages: { type: 'string', value: 'LIST', description: 'pages/sectors to write-protect, e.g. 0-3' },
       readout: { type: 'boolean', description: 'also set readout protection level 1 (lifting it later erases all flash)' },
-      policy: { type: 'string', value: 'JSON', description: 'a protection policy: {"wrpPages":"0-3","rdp":1}' },
+      policy: { type: 'string', value: 'JSON|FILE', description: 'a protection policy: {"wrpPages":"0-3","rdp":1}' },
       [READOUT_FLAG]: { type: 'boolean', description: 'confirm --readout without a prompt' },
     },
     async run(ctx) {
@@ -183,13 +185,7 @@ const commands: Command[] = [
       let pages = stringOpt(ctx, 'pages');
       let readout = !!ctx.values.readout;
       if (policyText) {
-        let p: { wrpPages?: string | number[]; rdp?: number };
-        try {
-          p = JSON.parse(policyText) as typeof p;
-        } catch {
-          throw usageError('stm32.bad-policy', '--policy must be JSON, e.g. {"wrpPages":"0-3","rdp":1}.');
-        }
-        if (p.rdp !== undefined && p.rdp !== 0 && p.rdp !== 1) throw usageError('stm32.bad-policy', 'A policy sets rdp 0 or 1; level 2 is only reachable through "ob set" with its own confirmation.');
+        const p = readJsonOption(policyText, ProtectPolicySchema, { option: 'policy', code: 'stm32.bad-policy', example: '{"wrpPages":"0-3","rdp":1}' });
         pages = Array.isArray(p.wrpPages) ? p.wrpPages.join(',') : (p.wrpPages ?? 'none');
         readout = p.rdp === 1;
       }
