@@ -2,7 +2,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { dataDir } from '../../core/paths.ts';
 import { ServiceLog, type UnitIdentity } from '../../records/service-log.ts';
-import { defaultOperator } from '../../workflows/app-core.ts';
+import { defaultOperator } from '../../app/app-core.ts';
 import { inputError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
 import { BundleArchive, METADATA_ENTRY } from '../../formats/bundle/container.ts';
