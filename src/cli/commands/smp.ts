@@ -1,7 +1,7 @@
 /** `unbrick smp …`: SMP (mcumgr) over a serial port: MCUboot serial recovery and Zephyr SMP apps. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command, CommandContext, CommandGroup, OptionSpec } from '../framework.ts';
-import { intOpt, requireString } from '../framework.ts';
+import { intOpt, requireString, TRACE_OPTIONS } from '../framework.ts';
 import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -13,6 +13,7 @@ import { eraseStorage } from '../../smp/groups/storage.ts';
 import * as settingsGroup from '../../smp/groups/settings.ts';
 import * as fsGroup from '../../smp/groups/fs.ts';
 import { uploadImage, type UploadOptions, type UploadResult } from '../../smp/upload.ts';
+import { traceLink } from '../../transport/trace.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, or a simulator pty)' },
@@ -20,6 +21,7 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   timeout: { type: 'string', value: 'MS', description: 'answer timeout per try', default: '1500' },
   'line-gap': { type: 'string', value: 'MS', description: 'pause between lines of a frame (default 2 on USB CDC ports such as ttyACM, whose devices may have only two line buffers; 0 elsewhere)' },
   'smp-v2': { type: 'boolean', description: 'send SMP version 2 headers (group errors come back as err maps)' },
+  ...TRACE_OPTIONS,
 };
 
 async function connect(ctx: CommandContext): Promise<SmpClient> {
@@ -27,7 +29,7 @@ async function connect(ctx: CommandContext): Promise<SmpClient> {
   const path = requireString(ctx, 'port');
   // A USB CDC port delivers a frame at USB speed, not at the baud rate (smp-zephyr README, "Pacing").
   const lineGapMs = intOpt(ctx, 'line-gap', /ttyACM|usbmodem/i.test(path) ? 2 : 0)!;
-  const transport = await openSerial({ path, baudRate: baud });
+  const transport = traceLink(await openSerial({ path, baudRate: baud }), 'smp');
   return new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs, version: ctx.values['smp-v2'] ? 1 : 0 });
 }
 

@@ -17,7 +17,8 @@ import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
-import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
+import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt, TRACE_OPTIONS } from '../framework.ts';
+import { traceLink } from '../../transport/trace.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, COM3)' },
@@ -25,6 +26,7 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   parity: { type: 'string', value: 'even|none', description: 'UART parity: even (8E1, the bootloader) or none for a pseudo-terminal (default: none on /dev/pts/*, else even)' },
   entry: { type: 'string', value: 'WIRING', description: `enter the bootloader with the adapter's lines: ${ENTRY_WIRINGS.join(', ')}`, default: 'none' },
   'invert-lines': { type: 'boolean', description: 'the entry lines are inverted (asserted = pin low)' },
+  ...TRACE_OPTIONS,
 };
 
 function parity(ctx: CommandContext, path: string): 'even' | 'none' {
@@ -39,7 +41,7 @@ async function withSession<T>(ctx: CommandContext, fn: (s: Stm32Session) => Prom
   const wiring = (stringOpt(ctx, 'entry') ?? 'none') as EntryWiring;
   if (!ENTRY_WIRINGS.includes(wiring)) throw usageError('usage.bad-entry', `--entry is one of ${ENTRY_WIRINGS.join(', ')}.`);
   const baud = intOpt(ctx, 'baud', 115200)!;
-  const transport = await openSerial({ path, baudRate: baud, parity: parity(ctx, path) });
+  const transport = traceLink(await openSerial({ path, baudRate: baud, parity: parity(ctx, path) }), 'an3155');
   try {
     let session: Stm32Session;
     try {
