@@ -54,7 +54,7 @@ export function parseAs<T>(schema: Schema<T>, value: unknown, ctx: { what: strin
   }
 }
 
-/** Parses JSON text (bounded in size) and then the schema; malformed JSON is `input.invalid-json`. */
+/** Parses JSON text (bounded in size) and then the schema; malformed JSON is `ctx.code` too (default `input.invalid-json`). */
 export function parseJsonAs<T>(schema: Schema<T>, text: string, ctx: { what: string; code?: string; maxChars?: number }): T {
   const max = ctx.maxChars ?? 16 << 20;
   if (text.length > max) throw new UnbrickError('input', ctx.code ?? SCHEMA_INVALID, `${ctx.what}: larger than ${max} characters; refusing to read it.`, { input: ctx.what });
@@ -62,7 +62,7 @@ export function parseJsonAs<T>(schema: Schema<T>, text: string, ctx: { what: str
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new UnbrickError('input', 'input.invalid-json', `${ctx.what}: not valid JSON (${e instanceof Error ? e.message : String(e)}).`, { input: ctx.what });
+    throw new UnbrickError('input', ctx.code ?? 'input.invalid-json', `${ctx.what}: not valid JSON (${e instanceof Error ? e.message : String(e)}).`, { input: ctx.what });
   }
   return parseAs(schema, value, ctx);
 }
@@ -255,8 +255,8 @@ export function record<T>(value: Schema<T>, opts: { max?: number; key?: Schema<s
       if (entries.length > max) fail(path, `an object of at most ${max} keys`, v);
       const out: Record<string, T> = {};
       for (const [k, x] of entries) {
-        key.parse(k, `${path} key "${k.slice(0, 80)}"`);
-        setOwn(out, k, value.parse(x, `${path}.${k}`));
+        key.parse(k, `${path || 'key'} "${k.slice(0, 80)}"`.trim());
+        setOwn(out, k, value.parse(x, path ? `${path}.${k}` : k));
       }
       return out;
     },

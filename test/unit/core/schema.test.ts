@@ -63,6 +63,7 @@ test('JSON text is bounded and malformed JSON is its own typed error', () => {
   const s = obj({ a: num({ int: true }) });
   assert.deepEqual(parseJsonAs(s, '{"a":1}', { what: 'x.json' }), { a: 1 });
   assert.throws(() => parseJsonAs(s, '{"a":', { what: 'x.json' }), (e: UnbrickError) => e.code === 'input.invalid-json' && /^x\.json: not valid JSON/.test(e.message));
+  assert.throws(() => parseJsonAs(s, '{', { what: 'y.json', code: 'y.bad' }), (e: UnbrickError) => e.code === 'y.bad', 'the input\'s own code, when it has one');
   assert.throws(() => parseJsonAs(s, `{"a":${'1'.repeat(100)}}`, { what: 'x.json', maxChars: 50 }), /x\.json: larger than 50 characters/);
   assert.throws(() => parseJsonAs(s, '{"a":1.5}', { what: 'x.json' }), /x\.json: a must be an integer/);
   assert.throws(() => parseJsonAs(s, '{"a":"1"}', { what: 'x.json' }), /a must be a finite number \(got string\)/, 'types are exact: no string-to-number coercion');
