@@ -57,6 +57,8 @@ export interface CommandGroup {
   name: string;
   summary: string;
   commands: Command[];
+  /** The command an option right after the group name goes to (`unbrick records --unit X` = `records list --unit X`). */
+  defaultCommand?: string;
 }
 
 /** `--trace FILE`, on every command that talks to a device: the wire trace for support. */
