@@ -240,7 +240,9 @@ export async function runPoint(sc: Scenario, kind: FaultKind, step: number, axis
       if (s.state !== 'failed' || !s.resumable) break;
       // Plug the unit back in (it powers up again, unless it kept its own power) and resume.
       dead = false;
-      lab.setPlugged(sc.unit, true, kind === 'cable' ? { ownPower: true } : {});
+      const power = kind === 'cable' ? { ownPower: true } : {};
+      lab.setPlugged(sc.unit, false, power); // a no-op when the fault already pulled it
+      lab.setPlugged(sc.unit, true, power);
       await sleep(300);
       await c.job(c.startJob('detect', sc.unit, {}).id).done();
       c.resumeJob(job.id);

@@ -36,7 +36,9 @@ const points: { sc: Scenario; kind: FaultKind; step: number; axis: PointAxis }[]
 /** Byte-range points: one cut per this many bytes the unit receives (the upload's every range). */
 const BYTE_RANGE = Number(opt['byte-range']);
 for (const sc of scenarios) {
-  const probe = await runPoint(sc, 'power-before', 0);
+  // On a loaded machine a run may time out without any fault: the probe gets three tries.
+  let probe = await runPoint(sc, 'power-before', 0);
+  for (let i = 0; i < 2 && probe.verdict !== 'ok'; i++) probe = await runPoint(sc, 'power-before', 0);
   console.log(`${sc.name}: ${probe.steps} flash steps and ${probe.bytes} bytes received without a fault (${probe.runs.join(', ')}, ${probe.verdict})`);
   if (probe.verdict !== 'ok') throw new Error(`the ${sc.name} probe run did not succeed: ${probe.detail}`);
   // A resumed run repeats some steps: a few steps past the first run's end are points too.
