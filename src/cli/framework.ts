@@ -56,6 +56,8 @@ export interface CommandGroup {
   name: string;
   summary: string;
   commands: Command[];
+  /** The command an option right after the group name goes to (`unbrick records --unit X` = `records list --unit X`). */
+  defaultCommand?: string;
 }
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {

@@ -37,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
   // A group may have a single unnamed command (e.g. `unbrick ports`): its name equals the group's.
   const solo = group.commands.length === 1 && group.commands[0]!.name === group.name ? group.commands[0] : undefined;
   if (solo) return runCommand(PREFIX, solo, argv.slice(1), io, abortOnSignals());
+  const implied = commandName?.startsWith('--') && commandName !== '--help' ? group.commands.find((c) => c.name === group.defaultCommand) : undefined;
+  if (implied) return runCommand(`${PREFIX} ${group.name}`, implied, argv.slice(1), io, abortOnSignals());
   if (!commandName || commandName === '--help' || commandName === '-h') {
     io.stdout(groupHelp(PREFIX, group) + '\n');
     return commandName ? EXIT.ok : EXIT.usage;

@@ -11,9 +11,10 @@ import { checkError, deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
-import type { DeviceRegistry } from './devices.ts';
+import type { LinkReport } from '../smp/link-learner.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
 import { type JobDefinition, releasingOnFailure, type StepContext } from './job.ts';
-import { openSmp, type SmpLink } from './smp-link.ts';
+import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import { firmwareSource, recordInputs, updateForSmp, type BundleOrigin } from './firmware.ts';
 import { BundleLibrary } from '../trust/library.ts';
 import { compareVersions } from '../formats/bundle/metadata.ts';
@@ -27,7 +28,7 @@ export interface UpdateState {
   allowed?: boolean;
   uploaded?: boolean;
   /** The last upload run: time, image bytes put on the wire (resends included) and restarts from 0. */
-  transfer?: { seconds: number; bytesSent: number; restarts: number };
+  transfer?: { seconds: number; bytesSent: number; restarts: number; link: LinkReport };
   /** The unit already ran the new image as a test boot, never confirmed (an earlier update was interrupted). */
   testBooting?: boolean;
   running?: string;
@@ -176,7 +177,7 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
         const c = await client();
         // A unit that kept an interrupted upload of this image (same length and SHA-256) answers where it is: it continues from there.
         const r = await smp!.guard(ctx.signal, (signal) => uploadImage(c, image!, { signal, onProgress: (p) => meter.update(p.done) }));
-        ctx.state.transfer = { seconds: r.seconds, bytesSent: r.bytesSent, restarts: r.restarts };
+        ctx.state.transfer = { seconds: r.seconds, bytesSent: r.bytesSent, restarts: r.restarts, link: r.link };
         ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s (${r.bytesSent} sent).`);
         ctx.state.uploaded = true;
       },
@@ -246,6 +247,8 @@ export function updateJob(registry: DeviceRegistry, deviceId: string, dataDir: s
           ...(s.running ? { runningAfter: s.running } : {}),
           ...(s.reverted !== undefined ? { reverted: s.reverted } : {}),
           ...(s.confirmed ? { confirmed: true } : {}),
+          // What the upload engine learned about this unit's link (frame size, window, pacing, frames lost).
+          ...(s.transfer ? { uploadLink: { ...s.transfer.link } } : {}),
         },
       };
     },

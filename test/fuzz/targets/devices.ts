@@ -15,7 +15,7 @@ import * as os from '../../../src/smp/groups/os.ts';
 import * as fs from '../../../src/smp/groups/fs.ts';
 import * as settings from '../../../src/smp/groups/settings.ts';
 import { planUpload, uploadImage } from '../../../src/smp/upload.ts';
-import { identifySmp } from '../../../src/workflows/probes.ts';
+import { identifySmp } from '../../../src/devices/probes.ts';
 import { diagnoseSmp } from '../../../src/workflows/diagnose-smp.ts';
 import { An3155Client } from '../../../src/stm32/an3155/client.ts';
 import { ACK, NACK } from '../../../src/stm32/an3155/codec.ts';

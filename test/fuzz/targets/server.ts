@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { methods } from '../../../src/api/contract.ts';
-import { AppCore } from '../../../src/workflows/app-core.ts';
+import { AppCore } from '../../../src/app/app-core.ts';
 import { DemoLab } from '../../../src/sim/lab/lab.ts';
 import { startServer, type RunningServer } from '../../../src/server/server.ts';
 import type { FuzzTarget } from '../engine.ts';

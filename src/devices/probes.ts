@@ -6,7 +6,8 @@
  * while SMP devices ignore a stray 0x7F.
  */
 import type { DeviceKind } from '../api/contract.ts';
-import type { DeviceHandle } from './devices.ts';
+import type { DeviceHandle } from './registry.ts';
+import { IDENTITY, readChipUid } from './identity.ts';
 import { An3155Client } from '../stm32/an3155/client.ts';
 import { identify as identifyStm32 } from '../stm32/session.ts';
 import { formatPid } from '../stm32/chips/index.ts';
@@ -40,6 +41,7 @@ export const stm32Probe: Probe = {
       }
       const s = await identifyStm32(client);
       const v = s.info.version;
+      const uid = await readChipUid(s, signal);
       return {
         kind: 'stm32-rom',
         summary: `STM32 ROM bootloader (${s.chip.name})`,
@@ -47,6 +49,7 @@ export const stm32Probe: Probe = {
           { name: 'chip', value: s.chip.name },
           { name: 'product id', value: formatPid(s.info.pid) },
           { name: 'bootloader', value: `v${v >> 4}.${v & 0xf}` },
+          ...(uid ? [{ name: IDENTITY.chipUid, value: uid }] : []),
         ],
       };
     } finally {
@@ -83,6 +86,7 @@ export const smpProbe: Probe = {
 export async function identifySmp(c: SmpClient): Promise<Identification> {
   const slots = await imageGroup.list(c).catch(() => []);
   const active = slots.find((x) => x.active) ?? slots[0];
+  const hashes = slots.filter((x) => x.hash).map((x) => ({ name: IDENTITY.imageHash, value: x.hash }));
   let os: string | undefined;
   try {
     os = await osGroup.info(c, 'a');
@@ -93,9 +97,9 @@ export async function identifySmp(c: SmpClient): Promise<Identification> {
     return {
       kind: 'zephyr-smp',
       summary: `Zephyr application${active?.version ? ` ${active.version}` : ''} (SMP)`,
-      identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : [])],
+      identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : []), ...hashes],
     };
-  return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }] };
+  return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }, ...hashes] };
 }
 
 /** The STM32 probe first: see the file comment. */

@@ -1,10 +1,10 @@
 /** `unbrick sim zephyr`: a Zephyr application with the SMP server (and MCUboot below it) on a pty. */
-import type { Command } from '../../cli/framework.ts';
-import { stringOpt } from '../../cli/framework.ts';
-import { usageError } from '../../core/errors.ts';
-import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from '../smp/command-common.ts';
-import { flashProfile } from '../smp/flash-timing.ts';
-import { createFactoryUnit, createZephyrSim } from './index.ts';
+import type { Command } from '../../framework.ts';
+import { stringOpt } from '../../framework.ts';
+import { usageError } from '../../../core/errors.ts';
+import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from './smp-options.ts';
+import { flashProfile } from '../../../sim/smp/flash-timing.ts';
+import { createFactoryUnit, createZephyrSim } from '../../../sim/zephyr/index.ts';
 
 export const simZephyrCommand: Command = {
   name: 'zephyr',
@@ -16,6 +16,9 @@ export const simZephyrCommand: Command = {
     'slot-size': { type: 'string', value: 'BYTES', description: 'size of each slot', default: '0x69000' },
     'buf-size': { type: 'string', value: 'BYTES', description: 'MCUMGR_TRANSPORT_NETBUF_SIZE', default: '384' },
     'buf-count': { type: 'string', value: 'N', description: 'MCUMGR_TRANSPORT_NETBUF_COUNT', default: '4' },
+    'line-buffers': { type: 'string', value: 'N', description: 'UART_MCUMGR_RX_BUF_COUNT: 128-byte line buffers', default: '2' },
+    'rx-period': { type: 'string', value: 'MS', description: 'how often the SMP work frees line buffers while bytes keep coming (the real peer: about 20)', default: '20' },
+    'fast-uart': { type: 'boolean', description: 'a UART driver that hands over every line as it completes: no line is lost (the windowed case)' },
     bootloader: { type: 'string', value: 'KIND', description: "'mcuboot' or 'none'", default: 'mcuboot' },
     running: { type: 'string', value: 'FILE', description: 'image in slot 0 (the running application)' },
     'settings-roots': { type: 'string', value: 'LIST', description: 'settings roots the application handles (group 3), e.g. app; default: none, as in the recorded sample' },
@@ -50,6 +53,8 @@ export const simZephyrCommand: Command = {
       slotSize: num(ctx, 'slot-size') ?? 0x69000,
       bufSize: num(ctx, 'buf-size') ?? 384,
       bufCount: num(ctx, 'buf-count') ?? 4,
+      lineBufs: num(ctx, 'line-buffers') ?? 2,
+      rxPeriodMs: ctx.values['fast-uart'] ? 0 : (num(ctx, 'rx-period') ?? 20),
       bootloader,
       ...(running ? { running: readFileOpt(running, 'image') } : {}),
       ...(num(ctx, 'reset-at') !== undefined ? { resetAtUploadOffset: num(ctx, 'reset-at')! } : {}),
