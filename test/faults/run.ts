@@ -6,7 +6,8 @@
  * untyped failure or hang.
  *
  *   npm run faults                         # every point (over 10 000)
- *   npm run faults -- --parallel 24        # points run side by side (they mostly wait)
+ *   npm run faults -- --parallel 24        # points run side by side (they mostly wait; default 12)
+ *   npm run faults -- --minutes 30         # stop taking new points after 30 minutes
  *   npm run faults -- --sample 200 --seed 3   # a seeded sample of the points
  *   npm run faults -- --scenario update --kind power-torn --step 17   # one flash point
  *   npm run faults -- --byte-range 256     # fewer byte-range points (one per 256 bytes received)
@@ -17,7 +18,8 @@ import { closeSharedLibraries, FAULT_KINDS, runPoint, SCENARIOS, type FaultKind,
 
 const { values: opt } = parseArgs({
   options: {
-    parallel: { type: 'string', default: '16' },
+    parallel: { type: 'string', default: '12' },
+    minutes: { type: 'string' },
     sample: { type: 'string' },
     seed: { type: 'string', default: '1' },
     scenario: { type: 'string' },
@@ -62,11 +64,13 @@ if (opt.sample) {
 console.log(`${points.length} fault points in all; running ${chosen.length}, ${opt.parallel} at a time`);
 
 const results: PointResult[] = [];
+/** `--minutes`: take no new point after that long (a loaded machine); the summary says how many were reached. */
+const timeUp = () => opt.minutes !== undefined && performance.now() - t0 > Number(opt.minutes) * 60_000;
 const queue = [...chosen];
 let lastReport = performance.now();
 await Promise.all(
   Array.from({ length: Number(opt.parallel) }, async () => {
-    for (let p = queue.shift(); p; p = queue.shift()) {
+    for (let p = queue.shift(); p && !timeUp(); p = queue.shift()) {
       const r = await runPoint(p.sc, p.kind, p.step, p.axis);
       results.push(r);
       if (!['ok', 'clean-failure', 'not-reached'].includes(r.verdict)) console.log(`  ${r.verdict.toUpperCase()} ${r.scenario} ${r.kind} ${r.axis} ${r.step}: ${r.detail}`);
@@ -89,6 +93,7 @@ for (const sc of scenarios)
     }
 const bad = results.filter((r) => ['silent-corruption', 'claimed-bootable', 'untyped', 'hang'].includes(r.verdict));
 console.log(`${'total'.padEnd(37)} ${String(results.length).padStart(6)} ${VERDICTS.map((v) => String(results.filter((r) => r.verdict === v).length).padStart(v.length + 1)).join('')}`);
-console.log(`\ntime ${((performance.now() - t0) / 1000).toFixed(1)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+if (results.length < chosen.length) console.log(`\nstopped by --minutes ${opt.minutes}: ${results.length} of ${chosen.length} points run`);
+console.log(`\ntime ${((performance.now() - t0) / 1000).toFixed(1)} s, ${(results.length / ((performance.now() - t0) / 1000)).toFixed(2)} points/s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 console.log(bad.length ? `${bad.length} points failed` : '0 silent corruptions, 0 units claimed bootable that are not, 0 untyped failures, 0 hangs');
 process.exit(bad.length ? 1 : 0);
