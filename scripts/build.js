@@ -136,6 +136,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     for (const part of asked.length ? asked : Object.keys(PARTS)) await PARTS[part]();
   } catch (err) {
+    // `npm ci --omit=dev` has no build tools: the install itself is fine, there is just nothing built.
+    if (process.env.npm_lifecycle_event === 'prepare' && err?.code === 'ERR_MODULE_NOT_FOUND') {
+      console.warn(`Not building dist/ (${err.message.split('\n')[0]}): the development dependencies are not installed.`);
+      process.exit(0);
+    }
     console.error(`Building failed: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
