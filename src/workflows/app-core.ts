@@ -117,7 +117,7 @@ export class AppCore {
           { name: 'serial', value: u.spec.serial },
           { name: 'lab scenario', value: u.spec.scenario },
         ],
-        open: () => lab.open(u.spec.id),
+        open: (framing) => lab.open(u.spec.id, framing),
         libraryDir: () => lab.libraryDir(),
         product: LAB_BUNDLE_PRODUCT,
       }));

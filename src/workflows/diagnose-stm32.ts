@@ -83,7 +83,7 @@ async function readSlot(s: Stm32Session, slot: number, p: FlashRegion, signal: A
       let total = tlvAt;
       if (dv.getUint16(tlvAt, true) === 0x6908) total += dv.getUint16(tlvAt + 2, true);
       const extra = Math.min(p.size, total + 4 + 2048) - bytes.length;
-      if (extra > 0) bytes = Uint8Array.from([...bytes, ...(await readMemory(s, p.address + bytes.length, extra, { signal }))]);
+      if (extra > 0) bytes = Buffer.concat([bytes, await readMemory(s, p.address + bytes.length, extra, { signal })]);
     }
     return bytes;
   };

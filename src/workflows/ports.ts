@@ -7,7 +7,7 @@
  */
 import { listPorts, type PortInfo as ListedPort } from '../transport/ports.ts';
 import { openSerial } from '../transport/serial.ts';
-import type { DeviceHandle } from './devices.ts';
+import { LINE, type DeviceHandle } from './devices.ts';
 
 /** A port as the enumeration lists it; only the path is certain (an extra path, a test's lister). */
 export type PortInfo = Pick<ListedPort, 'path'> & Partial<Omit<ListedPort, 'path'>>;
@@ -28,7 +28,7 @@ export function portHandle(p: PortInfo): DeviceHandle {
     label: p.manufacturer ? `${p.manufacturer} on ${p.path}` : `Serial port ${p.path}`,
     simulated: false,
     identity,
-    open: (framing) => openSerial({ path: p.path, baudRate: framing?.baudRate ?? 115200, parity: framing?.parity ?? 'none' }),
+    open: (framing) => openSerial({ path: p.path, baudRate: framing?.baudRate ?? LINE.smp.baudRate, parity: framing?.parity ?? LINE.smp.parity }),
   };
 }
 

@@ -2,7 +2,7 @@
 import { SmpClient } from '../smp/client.ts';
 import { ioError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
-import type { DeviceHandle } from './devices.ts';
+import { LINE, type DeviceHandle } from './devices.ts';
 
 export interface SmpLink {
   client: SmpClient;
@@ -17,7 +17,7 @@ export interface SmpLink {
 }
 
 export async function openSmp(device: DeviceHandle): Promise<SmpLink> {
-  const raw = await device.open({ parity: 'none', baudRate: 115200 });
+  const raw = await device.open(LINE.smp);
   let lost = false;
   const lostListeners = new Set<() => void>();
   const closeListeners: ((err?: Error) => void)[] = [];
@@ -34,7 +34,7 @@ export async function openSmp(device: DeviceHandle): Promise<SmpLink> {
     onClose: (l) => void closeListeners.push(l),
     close: () => raw.close(),
   };
-  const client = new SmpClient(link, { baud: 115200 });
+  const client = new SmpClient(link, { baud: LINE.smp.baudRate });
   return {
     client,
     get lost() {
