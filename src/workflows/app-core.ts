@@ -170,7 +170,8 @@ export class AppCore {
   }
 
   private jobEnded(job: Job<unknown>, record: boolean): void {
-    this.devices.update(job.deviceId, { busyJobId: undefined });
+    // What the run learned about the unit goes to the device list here, not from inside the workflow.
+    this.devices.update(job.deviceId, { busyJobId: undefined, ...job.deviceLearned() });
     if (!record) return;
     const snap = job.snapshot();
     const rec = job.recordDetails();

@@ -251,6 +251,11 @@ export class Job<S = unknown> {
     if (this.logLines.length > LOG_LIMIT) this.logLines.splice(0, this.logLines.length - LOG_LIMIT);
   }
 
+  /** What the run learned about the unit, for the device list (see JobDefinition.learned). */
+  deviceLearned(): DeviceLearned | undefined {
+    return this.def.learned?.(this.def.state);
+  }
+
   /** The workflow's inputs and facts for the service record. */
   recordDetails(): JobRecord {
     return this.def.record?.(this.def.state) ?? {};
