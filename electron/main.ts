@@ -11,12 +11,12 @@ import type * as ElectronNS from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, IPC_EVENT, IPC_REQUEST } from '../src/api/ipc.ts';
-import { connectFrontEnd } from '../src/api/handlers.ts';
+import { connectFrontEnd } from '../src/app/handlers.ts';
 import { eventMessage } from '../src/api/protocol.ts';
 import type { ResponseMessage } from '../src/api/contract.ts';
 import { dataDir } from '../src/core/paths.ts';
-import { AppCore, type PortWatcherOptions } from '../src/workflows/app-core.ts';
-import { hardwareAttached } from '../src/workflows/ports.ts';
+import { AppCore, type PortWatcherOptions } from '../src/app/app-core.ts';
+import { hardwareAttached } from '../src/devices/ports.ts';
 import { DemoLab } from '../src/sim/lab/lab.ts';
 import { readStatic, resolveStatic } from '../src/server/static.ts';
 

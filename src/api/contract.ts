@@ -6,7 +6,7 @@
  *
  * Pure TypeScript (no Node imports): the renderer bundles it.
  */
-import { arr, bool, type Infer, json, literal, num, obj, oneOf, opt, str, tagged } from './schema.ts';
+import { arr, bool, type Infer, json, literal, num, obj, oneOf, opt, str, tagged } from '../core/schema.ts';
 
 export const API_VERSION = 1;
 

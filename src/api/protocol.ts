@@ -19,7 +19,7 @@ import {
   type Result,
   type ServerMessage,
 } from './contract.ts';
-import { json, literal, num, obj, str } from './schema.ts';
+import { json, literal, num, obj, str } from '../core/schema.ts';
 
 const RequestEnvelope = obj({
   type: literal('request'),

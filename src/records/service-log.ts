@@ -20,7 +20,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileAtomic, fsyncDir } from '../core/atomic-file.ts';
 import { inputError, ioError } from '../core/errors.ts';
 import { tryPidLock } from '../core/pid-lock.ts';
-import type { Json } from '../api/schema.ts';
+import type { Json } from '../core/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 
 export const LOG_FORMAT_VERSION = 1;

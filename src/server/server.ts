@@ -11,10 +11,10 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, type ServerMessage } from '../api/contract.ts';
-import { connectFrontEnd } from '../api/handlers.ts';
+import { connectFrontEnd } from '../app/handlers.ts';
 import { eventMessage } from '../api/protocol.ts';
 import { ioError } from '../core/errors.ts';
-import type { AppCore } from '../workflows/app-core.ts';
+import type { AppCore } from '../app/app-core.ts';
 import { contentSecurityPolicy, readStatic, rendererBuilt, resolveStatic } from './static.ts';
 
 export interface ServeOptions {

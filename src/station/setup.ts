@@ -17,7 +17,7 @@ import { readPayloads } from '../formats/bundle/payloads.ts';
 import type { BundleMetadata } from '../formats/bundle/metadata.ts';
 import { ServiceLog } from '../records/service-log.ts';
 import { checkBundle } from '../trust/check.ts';
-import { PortWatcher, type PortLister } from '../workflows/ports.ts';
+import { PortWatcher, type PortLister } from '../devices/ports.ts';
 import type { DataPool } from './data-pool.ts';
 import { parseEntries } from './data-source.ts';
 import { LocalDataPool } from './local-pool.ts';

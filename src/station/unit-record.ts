@@ -3,7 +3,7 @@
  * (action `station.provision`, one entry per attempt), and the way back from
  * log entries to typed rows for batch reports and the line database.
  */
-import type { Json } from '../api/schema.ts';
+import type { Json } from '../core/schema.ts';
 import type { EntryInput, ServiceEntry } from '../records/service-log.ts';
 
 export const PROVISION_ACTION = 'station.provision';

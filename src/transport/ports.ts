@@ -79,6 +79,12 @@ function classify(p: Omit<PortInfo, 'role' | 'guess'>, cdcAcm?: boolean): PortIn
   return { ...p, role: id.role, guess: `${id.name}: ${GUESS[id.role]}` };
 }
 
+/** A port as a lister reports it; only the path is certain (an extra path, a test's or the demo line's lister). */
+export type PortEntry = Pick<PortInfo, 'path'> & Partial<Omit<PortInfo, 'path'>>;
+
+/** Lists ports: the OS enumeration below, or a stand-in (the demo line, tests). */
+export type PortLister = () => Promise<PortEntry[]>;
+
 /** Linux without udevadm: every tty with a device behind it, from sysfs. */
 function listFromSysfs(): PortInfo[] {
   let names: string[];

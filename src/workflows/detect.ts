@@ -4,10 +4,10 @@
  * changing anything on it. Each probe only asks questions its protocol
  * answers harmlessly; see probes.ts.
  */
-import type { DeviceRegistry } from './devices.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
 import type { JobDefinition } from './job.ts';
 import { UnbrickError } from '../core/errors.ts';
-import { type Identification, type Probe, PROBES } from './probes.ts';
+import { type Identification, type Probe, PROBES } from '../devices/probes.ts';
 
 export interface DetectState {
   found?: Identification;

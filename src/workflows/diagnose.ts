@@ -6,12 +6,12 @@
  */
 import type { Diagnosis } from '../api/contract.ts';
 import { deviceError } from '../core/errors.ts';
-import type { DeviceRegistry } from './devices.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
 import type { JobDefinition } from './job.ts';
-import { openStm32, type Stm32Link } from './stm32-link.ts';
+import { openStm32, type Stm32Link } from '../devices/stm32-link.ts';
 import { diagnoseStm32 } from './diagnose-stm32.ts';
 import { diagnoseSmp } from './diagnose-smp.ts';
-import { openSmp } from './smp-link.ts';
+import { openSmp } from '../devices/smp-link.ts';
 import { firmwareSource, layoutForStm32, libraryImages } from './firmware.ts';
 
 export interface DiagnoseState {

@@ -9,7 +9,7 @@ import { deviceError, usageError } from '../core/errors.ts';
 import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
 import { productKey, type FlashLayout, type PayloadInfo } from '../formats/bundle/metadata.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind, type LoadedBundle } from '../trust/library.ts';
-import type { DeviceHandle } from './devices.ts';
+import type { DeviceHandle } from '../devices/registry.ts';
 
 /** Where a unit's firmware comes from: a data directory, and the unit's product when known. */
 export interface FirmwareSource {

@@ -9,13 +9,13 @@
  *   with whatever checkpoint that step kept in the job's state (e.g. how many
  *   bytes of an upload the device already acknowledged).
  */
-import type { Json } from '../api/schema.ts';
+import type { Json } from '../core/schema.ts';
 import type { EntryInput } from '../records/service-log.ts';
 import type { ErrorInfo, Finding, JobSnapshot, JobState, LogLine, ProgressInfo, WorkflowName } from '../api/contract.ts';
 import { cancelledError, UnbrickError, asUnbrickError } from '../core/errors.ts';
 import { ProgressMeter } from '../core/progress.ts';
 import { toErrorInfo } from '../api/protocol.ts';
-import type { DeviceEntry } from './devices.ts';
+import type { DeviceEntry } from '../devices/registry.ts';
 
 export interface ConfirmRequest {
   title: string;

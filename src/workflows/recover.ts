@@ -9,11 +9,11 @@ import { checkError, deviceError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
-import type { DeviceRegistry } from './devices.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
 import { linkPerRun, namedSteps, type JobDefinition, type RunLink, type StepContext } from './job.ts';
-import { openSmp, type SmpLink } from './smp-link.ts';
+import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import type { SmpClient } from '../smp/client.ts';
-import { identifySmp } from './probes.ts';
+import { identifySmp } from '../devices/probes.ts';
 import { firmwareSource, goldenForSmp, recordInputs, type BundleOrigin } from './firmware.ts';
 
 export interface RecoverState {

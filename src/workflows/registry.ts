@@ -4,7 +4,7 @@
  * can work on, so the UI and CLI say so instead of failing halfway.
  */
 import type { WorkflowName, WorkflowOptions } from '../api/contract.ts';
-import type { DeviceRegistry } from './devices.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
 import type { JobDefinition } from './job.ts';
 import { detectJob } from './detect.ts';
 import { diagnoseJob } from './diagnose.ts';

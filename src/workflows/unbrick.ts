@@ -15,15 +15,15 @@
  */
 import { deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
-import { openSmp } from './smp-link.ts';
-import { identifySmp } from './probes.ts';
+import { openSmp } from '../devices/smp-link.ts';
+import { identifySmp } from '../devices/probes.ts';
 import { eraseUnits, unitsCovering, type ChipInfo } from '../stm32/chips/index.ts';
 import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
-import type { DeviceRegistry } from './devices.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
 import { linkPerRun, namedSteps, type JobDefinition, type RunLink, type StepContext } from './job.ts';
-import { openStm32, type Stm32Link } from './stm32-link.ts';
+import { openStm32, type Stm32Link } from '../devices/stm32-link.ts';
 import { firmwareSource, goldenForStm32, recordInputs, type GoldenSet } from './firmware.ts';
 
 const BLOCK = 256;

@@ -12,7 +12,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { CDPSession } from 'playwright-core';
-import { AppCore } from '../../src/workflows/app-core.ts';
+import { AppCore } from '../../src/app/app-core.ts';
 import { startServer } from '../../src/server/server.ts';
 import { DEFAULT_RENDERER_DIR } from '../../src/server/static.ts';
 import { DATA_OFFSET, hostSims } from '../integration/station/stm32-units.ts';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { AppCore } from '../../src/workflows/app-core.ts';
+import { AppCore } from '../../src/app/app-core.ts';
 import { DemoLab } from '../../src/sim/lab/lab.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { DEFAULT_RENDERER_DIR } from '../../src/server/static.ts';

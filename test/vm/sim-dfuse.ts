@@ -6,7 +6,7 @@
  *   node --import tsx test/vm/sim-dfuse.ts --functionfs DIR [options of `unbrick sim dfuse`]
  */
 import { runCommand } from '../../src/cli/framework.ts';
-import { simDfuseCommand } from '../../src/sim/dfuse/functionfs-command.ts';
+import { simDfuseCommand } from '../../src/cli/commands/sim/dfuse.ts';
 
 const ac = new AbortController();
 process.on('SIGINT', () => ac.abort());

@@ -12,7 +12,7 @@ import { bundleGroup } from './bundle.ts';
 import { trustGroup } from './trust.ts';
 import { goldenGroup, updatesGroup } from './library.ts';
 import { stm32Group } from './stm32.ts';
-import { simGroup } from './sim.ts';
+import { simGroup } from './sim/index.ts';
 import { smpGroup } from './smp.ts';
 import { portsGroup } from './ports.ts';
 import { stationGroup } from './station.ts';

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { stringOpt, type Command, type CommandContext, type CommandGroup } from '../framework.ts';
 import { dataDir } from '../../core/paths.ts';
 import { EXIT, usageError } from '../../core/errors.ts';
-import { AppCore } from '../../workflows/app-core.ts';
+import { AppCore } from '../../app/app-core.ts';
 import { DemoLab } from '../../sim/lab/lab.ts';
 import { LAB_UNITS } from '../../sim/lab/units.ts';
 import { WORKFLOWS, type JobSnapshot, type WorkflowName, type WorkflowOptions } from '../../api/contract.ts';

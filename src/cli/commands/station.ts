@@ -10,7 +10,7 @@ import { batchCsv, batchHtml, batchReport } from '../../station/batch-report.ts'
 import { openStationRun, requestControl } from '../../station/setup.ts';
 import { StationDb } from '../../station/shared-db.ts';
 import type { StationSnapshot } from '../../station/station.ts';
-import { defaultOperator } from '../../workflows/app-core.ts';
+import { defaultOperator } from '../../app/app-core.ts';
 import { intOpt, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 

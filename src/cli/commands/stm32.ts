@@ -1,6 +1,6 @@
 /**
- * `unbrick stm32 ...`: the STM32 system bootloader over a UART (AN3155), and
- * `unbrick sim stm32` (registered in sim.ts): a simulated chip on a pty.
+ * `unbrick stm32 ...`: the STM32 system bootloader over a UART (AN3155).
+ * (`unbrick sim stm32` lives in sim/stm32.ts.)
  */
 import { writeFileSync } from 'node:fs';
 import { formatBytes } from '../../core/bytes.ts';
@@ -14,8 +14,6 @@ import { applyOptionChanges, parsePageList } from '../../stm32/option-bytes/chan
 import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option-bytes/index.ts';
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
-import { MODELLED_CHIPS, startStm32PtySim } from '../../sim/stm32/index.ts';
-import { seededRandom } from '../../core/random.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
 import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
 
@@ -260,61 +258,4 @@ export const stm32Group: CommandGroup = {
   name: 'stm32',
   summary: 'STM32 ROM bootloader over a UART (AN3155): info, read, write, verify, erase, protect, unprotect, option bytes',
   commands,
-};
-
-/** `unbrick sim stm32`: a simulated STM32 with its bootloader on a pseudo-terminal. */
-export const simStm32Command: Command = {
-  name: 'stm32',
-  summary: 'a simulated STM32 with its system bootloader on a pty (first output line: the pty path)',
-  description: `Chips: ${MODELLED_CHIPS.join(', ')} (or any product ID from the chip table, e.g. 0x410). Hosts open the pty as 8N1 (a pty has no parity; stm32flash needs -m 8n1); timing is that of 8E1. Runs until Ctrl-C.`,
-  options: {
-    chip: { type: 'string', value: 'NAME', description: 'chip to simulate' },
-    baud: { type: 'string', value: 'N', description: 'line pacing (0 = unpaced, for use behind linesim)', default: '115200' },
-    'get-checksum': { type: 'boolean', description: 'offer Get Checksum (0xA1), as newer bootloaders do' },
-    'time-scale': { type: 'string', value: 'X', description: 'multiply flash erase/program times (1 = datasheet)', default: '1' },
-    'readout-protected': { type: 'boolean', description: 'start with RDP level 1' },
-    'write-protected': { type: 'string', value: 'CODES', description: 'start with Write Protect sector codes set, e.g. 0-1' },
-    'old-firmware': { type: 'string', value: 'KIB', description: 'start with this much programmed (non-blank) flash, like a unit in the field' },
-    corrupt: { type: 'string', value: 'P', description: 'fault: flip a bit with probability P per byte' },
-    drop: { type: 'string', value: 'P', description: 'fault: drop a byte with probability P' },
-    'stall-after': { type: 'string', value: 'N', description: 'fault: go silent after N received bytes (for --stall-ms)' },
-    'stall-ms': { type: 'string', value: 'MS', description: 'fault: stall length', default: '2000' },
-    'disconnect-after': { type: 'string', value: 'N', description: 'fault: cut the line after N received bytes' },
-    'reset-after': { type: 'string', value: 'N', description: 'fault: reset the chip after N received bytes' },
-    seed: { type: 'string', value: 'N', description: 'fault random seed', default: '1' },
-  },
-  async run(ctx) {
-    const num = (name: string) => {
-      const v = stringOpt(ctx, name);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw usageError('usage.bad-number', `--${name} must be a non-negative number.`);
-      return n;
-    };
-    const sim = startStm32PtySim({
-      chip: requireString(ctx, 'chip'),
-      baud: num('baud') ?? 115200,
-      getChecksum: !!ctx.values['get-checksum'],
-      timeScale: num('time-scale') ?? 1,
-      resetAfterGoMs: 1000,
-      faults: { corrupt: num('corrupt'), drop: num('drop'), stallAfter: num('stall-after'), stallMs: num('stall-ms'), disconnectAfter: num('disconnect-after'), resetAfter: num('reset-after'), seed: num('seed') },
-    });
-    const old = num('old-firmware');
-    if (old) {
-      const rand = seededRandom(num('seed') ?? 1);
-      const n = Math.min(old * 1024, sim.sim.chip.flash.size);
-      sim.sim.chip.flash.program(0, Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)));
-    }
-    const wp = stringOpt(ctx, 'write-protected');
-    if (wp) sim.sim.chip.setWriteProtect(parsePageList(wp));
-    if (ctx.values['readout-protected']) sim.sim.chip.setReadoutProtect();
-    if (wp || ctx.values['readout-protected']) sim.sim.reset();
-    process.stdout.write(`${sim.path}\n`);
-    const info = sim.sim.chip.info;
-    ctx.warn(`Simulating ${info.name} (PID ${formatPid(info.pid)}) on ${sim.path}; ${sim.sim.chip.timing.text}. Ctrl-C stops.`);
-    await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
-    const st = sim.sim.chip.snapshot();
-    sim.close();
-    return { data: { path: sim.path, chip: info.name, rdpLevel: st.rdpLevel, wrpPages: st.wrpPages, resets: sim.sim.resets }, human: [] };
-  },
 };

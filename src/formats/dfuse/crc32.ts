@@ -2,19 +2,10 @@
  * The DFU suffix CRC (DFU 1.1, appendix B): CRC-32 with the IEEE polynomial,
  * initial value 0xFFFFFFFF and no final inversion, over every byte of the file
  * except the dwCRC field itself. dfu-util and dfu-suffix compute the same.
+ * That is zlib's CRC-32 without its final inversion.
  */
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
+import { crc32 } from 'node:zlib';
 
 export function dfuCrc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return crc >>> 0;
+  return ~crc32(bytes) >>> 0;
 }

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { seededRandom } from '../../core/random.ts';
 import { findChip } from '../../stm32/chips/index.ts';
 import { createLabVendor } from '../lab/vendor.ts';
-import type { PortLister } from '../../workflows/ports.ts';
+import type { PortLister } from '../../transport/ports.ts';
 import { PacedLine } from '../line.ts';
 import { openPty, type PtyEnd } from '../pty.ts';
 import { createStm32Simulator, type Stm32BootloaderSim } from '../stm32/index.ts';

@@ -18,11 +18,11 @@
  *   header and CBOR (fs_mgmt_config.h: 47 bytes), 337 for a 384-byte buffer.
  */
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { NorFlash } from '../flash.ts';
 import { eraseRange, type SlotArea } from '../smp/boot.ts';
 import { bulk, zmap } from '../smp/request.ts';
 import type { CborItem, CborValue } from '../../smp/cbor.ts';
-import { crc32 } from '../../smp/groups/fs.ts';
 import { MGMT, type GroupAnswer } from './group-answer.ts';
 
 export interface FileSystemOptions {

@@ -6,8 +6,8 @@
  * recovery or a Zephyr application with SMP takes the SMP recipe.
  */
 import { deviceError } from '../../core/errors.ts';
-import type { DeviceHandle } from '../../workflows/devices.ts';
-import { smpProbe, stm32Probe } from '../../workflows/probes.ts';
+import type { DeviceHandle } from '../../devices/registry.ts';
+import { smpProbe, stm32Probe } from '../../devices/probes.ts';
 import type { Recipe } from '../station.ts';
 
 export type UnitKind = 'stm32' | 'smp';

@@ -24,8 +24,8 @@ import type { SmpClient } from '../../smp/client.ts';
 import * as imageGroup from '../../smp/groups/image.ts';
 import * as osGroup from '../../smp/groups/os.ts';
 import { uploadImage } from '../../smp/upload.ts';
-import type { DeviceHandle } from '../../workflows/devices.ts';
-import { openSmp } from '../../workflows/smp-link.ts';
+import type { DeviceHandle } from '../../devices/registry.ts';
+import { openSmp } from '../../devices/smp-link.ts';
 import type { Recipe, UnitContext } from '../station.ts';
 import { checkUnitData, findDataChannels, NOTHING_WRITTEN, writeUnitData, type SmpDataTarget } from './smp-data.ts';
 

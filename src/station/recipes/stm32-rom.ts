@@ -18,8 +18,8 @@ import type { BundleMetadata, OptionBytePolicy } from '../../formats/bundle/meta
 import { eraseUnits, type ChipInfo } from '../../stm32/chips/index.ts';
 import { probeReadout, protectPages, readMemory, readOptionBytes, readoutProtect, readoutUnprotect, verifyImage, writeImage, writeUnprotect, type Segment } from '../../stm32/operations.ts';
 import type { Stm32Session } from '../../stm32/session.ts';
-import type { DeviceHandle } from '../../workflows/devices.ts';
-import { openStm32 } from '../../workflows/stm32-link.ts';
+import type { DeviceHandle } from '../../devices/registry.ts';
+import { openStm32 } from '../../devices/stm32-link.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import type { Recipe } from '../station.ts';
 

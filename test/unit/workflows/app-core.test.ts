@@ -1,13 +1,13 @@
 import { test } from 'node:test';
-import { createHandlers } from '../../../src/api/handlers.ts';
+import { createHandlers } from '../../../src/app/handlers.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppCore } from '../../../src/workflows/app-core.ts';
+import { AppCore } from '../../../src/app/app-core.ts';
 import { DemoLab } from '../../../src/sim/lab/lab.ts';
 import type { DeviceSummary, JobSnapshot } from '../../../src/api/contract.ts';
-import { hardwareAttached, type PortInfo } from '../../../src/workflows/ports.ts';
+import { hardwareAttached, type PortInfo } from '../../../src/devices/ports.ts';
 
 async function core(t: { after(fn: () => unknown): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-core-'));

@@ -9,14 +9,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppCore } from '../../../src/workflows/app-core.ts';
+import type { AppCore } from '../../../src/app/app-core.ts';
 import type { Job } from '../../../src/workflows/job.ts';
 import { labApplicationImage } from '../../../src/sim/lab/product.ts';
 import { SMP_SLOT_SIZE, type SmpBoard, type SmpBoardOptions } from '../../../src/sim/lab/smp-board.ts';
 import type { ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
 import { imageHash } from '../../../src/formats/mcuboot/index.ts';
 import { list, type SlotState } from '../../../src/smp/groups/image.ts';
-import { openSmp } from '../../../src/workflows/smp-link.ts';
+import { openSmp } from '../../../src/devices/smp-link.ts';
 import { FrameReader } from '../../../src/smp/frame.ts';
 import { decodeHeader } from '../../../src/smp/header.ts';
 import type { JobSnapshot } from '../../../src/api/contract.ts';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppCore } from '../../../src/workflows/app-core.ts';
+import { AppCore } from '../../../src/app/app-core.ts';
 import { DemoLab } from '../../../src/sim/lab/lab.ts';
 import { LAB_UNITS } from '../../../src/sim/lab/units.ts';
 import type { Job } from '../../../src/workflows/job.ts';

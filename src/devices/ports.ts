@@ -5,14 +5,11 @@
  * and are almost never a unit; `extraPaths` adds ports by path (a pty, a
  * built-in UART wired to a unit).
  */
-import { listPorts, type PortInfo as ListedPort } from '../transport/ports.ts';
+import { listPorts, type PortEntry as PortInfo, type PortLister } from '../transport/ports.ts';
 import { openSerial } from '../transport/serial.ts';
-import { LINE, type DeviceHandle } from './devices.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 
-/** A port as the enumeration lists it; only the path is certain (an extra path, a test's lister). */
-export type PortInfo = Pick<ListedPort, 'path'> & Partial<Omit<ListedPort, 'path'>>;
-
-export type PortLister = () => Promise<PortInfo[]>;
+export type { PortInfo, PortLister };
 
 /** The one enumeration (transport/ports.ts), which also works where udevadm is missing. */
 export const listSerialPorts: PortLister = listPorts;

@@ -6,7 +6,7 @@
  * while SMP devices ignore a stray 0x7F.
  */
 import type { DeviceKind } from '../api/contract.ts';
-import { LINE, type DeviceHandle } from './devices.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 import { An3155Client } from '../stm32/an3155/client.ts';
 import { identify as identifyStm32 } from '../stm32/session.ts';
 import { formatPid } from '../stm32/chips/index.ts';

@@ -7,7 +7,7 @@
  * Pure TypeScript with no Node imports: the renderer bundles it too.
  * Objects are strict (unknown keys are refused) and sizes are bounded.
  */
-import { UnbrickError } from '../core/errors.ts';
+import { UnbrickError } from './errors.ts';
 
 export interface Schema<T> {
   /** Short description used in error messages ("string", "object"). */

@@ -1,11 +1,11 @@
 /** Options and run loop shared by `unbrick sim mcuboot` and `unbrick sim zephyr`. */
 import { readFileSync } from 'node:fs';
-import { inputError, usageError } from '../../core/errors.ts';
-import { stringList, stringOpt, type CommandContext, type OptionSpec } from '../../cli/framework.ts';
-import { hostOnPty, type LineFaults } from './host.ts';
-import { seededRandom } from '../../core/random.ts';
-import { FLASH_PROFILES, flashProfile } from './flash-timing.ts';
-import type { SmpDevice } from './device.ts';
+import { inputError, usageError } from '../../../core/errors.ts';
+import { stringList, stringOpt, type CommandContext, type OptionSpec } from '../../framework.ts';
+import { hostOnPty, type LineFaults } from '../../../sim/smp/host.ts';
+import { seededRandom } from '../../../core/random.ts';
+import { FLASH_PROFILES, flashProfile } from '../../../sim/smp/flash-timing.ts';
+import type { SmpDevice } from '../../../sim/smp/device.ts';
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   baud: { type: 'string', value: 'N', description: 'line pacing, 8N1 (0 = unpaced, for use behind linesim)', default: '115200' },

@@ -2,7 +2,7 @@
 import { SmpClient } from '../smp/client.ts';
 import { ioError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
-import { LINE, type DeviceHandle } from './devices.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 
 export interface SmpLink {
   client: SmpClient;

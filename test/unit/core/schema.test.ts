@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { arr, json, num, obj, opt, record, str } from '../../../src/api/schema.ts';
+import { arr, json, num, obj, opt, record, str } from '../../../src/core/schema.ts';
 import { parseRequest } from '../../../src/api/protocol.ts';
 
 test('strings, numbers and arrays are bounded', () => {

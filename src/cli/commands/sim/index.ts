@@ -1,9 +1,9 @@
 /** `unbrick sim …`: simulated devices on pseudo-terminals (one command per simulator). */
-import type { CommandGroup } from '../framework.ts';
+import type { CommandGroup } from '../../framework.ts';
 import { simStm32Command } from './stm32.ts';
-import { simMcubootCommand } from '../../sim/mcuboot-serial/command.ts';
-import { simZephyrCommand } from '../../sim/zephyr/command.ts';
-import { simDfuseCommand } from '../../sim/dfuse/functionfs-command.ts';
+import { simMcubootCommand } from './mcuboot.ts';
+import { simZephyrCommand } from './zephyr.ts';
+import { simDfuseCommand } from './dfuse.ts';
 
 export const simGroup: CommandGroup = {
   name: 'sim',

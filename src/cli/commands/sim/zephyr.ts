@@ -1,10 +1,10 @@
 /** `unbrick sim zephyr`: a Zephyr application with the SMP server (and MCUboot below it) on a pty. */
-import type { Command } from '../../cli/framework.ts';
-import { stringOpt } from '../../cli/framework.ts';
-import { usageError } from '../../core/errors.ts';
-import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from '../smp/command-common.ts';
-import { flashProfile } from '../smp/flash-timing.ts';
-import { createFactoryUnit, createZephyrSim } from './index.ts';
+import type { Command } from '../../framework.ts';
+import { stringOpt } from '../../framework.ts';
+import { usageError } from '../../../core/errors.ts';
+import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from './smp-options.ts';
+import { flashProfile } from '../../../sim/smp/flash-timing.ts';
+import { createFactoryUnit, createZephyrSim } from '../../../sim/zephyr/index.ts';
 
 export const simZephyrCommand: Command = {
   name: 'zephyr',

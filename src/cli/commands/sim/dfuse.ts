@@ -5,11 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../../cli/framework.ts';
-import { stringOpt } from '../../cli/framework.ts';
-import { usageError } from '../../core/errors.ts';
-import { FunctionFsDevice } from './functionfs.ts';
-import { createDfuseSimulator } from './index.ts';
+import type { Command } from '../../framework.ts';
+import { stringOpt } from '../../framework.ts';
+import { usageError } from '../../../core/errors.ts';
+import { FunctionFsDevice } from '../../../sim/dfuse/functionfs.ts';
+import { createDfuseSimulator } from '../../../sim/dfuse/index.ts';
 
 export const simDfuseCommand: Command = {
   name: 'dfuse',

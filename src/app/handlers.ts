@@ -3,11 +3,11 @@
  * Electron's main process and the server both dispatch to these handlers and
  * forward the core's events, so both front ends behave the same.
  */
-import type { AppCore } from '../workflows/app-core.ts';
+import type { AppCore } from './app-core.ts';
 import { deviceError, usageError } from '../core/errors.ts';
 import { unitReport, reportHtml } from '../records/report.ts';
-import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView } from './contract.ts';
-import { createDispatcher, type Handlers } from './protocol.ts';
+import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView } from '../api/contract.ts';
+import { createDispatcher, type Handlers } from '../api/protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind } from '../trust/library.ts';
 import { productKey } from '../formats/bundle/metadata.ts';

@@ -2,7 +2,7 @@
  * The application core behind every front end (Electron, server mode): the
  * device registry fed by the demo lab (and real ports), the jobs running
  * workflows on those devices, and the service log every job ends in.
- * Front ends reach it only through the contract (src/api/handlers.ts).
+ * Front ends reach it only through the contract (src/app/handlers.ts).
  */
 import { hostname, userInfo } from 'node:os';
 import type { JobSnapshot, WorkflowName, WorkflowOptions, DeviceSummary } from '../api/contract.ts';
@@ -10,11 +10,11 @@ import { deviceError, UnbrickError } from '../core/errors.ts';
 import type { DemoLab } from '../sim/lab/lab.ts';
 import { LAB_BUNDLE_PRODUCT } from '../sim/lab/vendor.ts';
 import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/service-log.ts';
-import { DeviceRegistry, type DeviceHandle } from './devices.ts';
-import { Job } from './job.ts';
+import { DeviceRegistry, type DeviceHandle } from '../devices/registry.ts';
+import { Job } from '../workflows/job.ts';
 import { BundleUploads } from './bundle-uploads.ts';
-import { WORKFLOW_BUILDERS } from './registry.ts';
-import { PortWatcher } from './ports.ts';
+import { WORKFLOW_BUILDERS } from '../workflows/registry.ts';
+import { PortWatcher } from '../devices/ports.ts';
 import { StationService } from './station-service.ts';
 
 export interface AppCoreOptions {

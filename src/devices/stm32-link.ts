@@ -3,7 +3,7 @@ import { An3155Client } from '../stm32/an3155/client.ts';
 import { connectStm32, identify, type Stm32Session } from '../stm32/session.ts';
 import { UnbrickError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
-import { LINE, type DeviceHandle } from './devices.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 
 export interface Stm32Link {
   session: Stm32Session;
