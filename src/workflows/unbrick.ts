@@ -10,8 +10,10 @@
  *
  * Resumable: the write keeps a checkpoint (sectors erased, blocks the
  * bootloader acknowledged); after a cancel or a lost link, resume reconnects
- * and continues from the next block. Blocks are rewritten with the same data
- * at most once, which NOR flash tolerates; verify reads everything back.
+ * and continues from the next block. A block that may have been programmed
+ * already is read back before it is written (L4-class flash refuses a second
+ * program); one holding anything else gets its page erased and rewritten;
+ * verify reads everything back.
  */
 import { deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
@@ -19,7 +21,7 @@ import { openSmp } from '../devices/smp-link.ts';
 import { identifySmp } from '../devices/probes.ts';
 import { eraseUnits, unitsCovering, type ChipInfo } from '../stm32/chips/index.ts';
 import { formatRuns } from '../stm32/option-bytes/index.ts';
-import { erasePages, probeReadout, protectPages, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
+import { erasePages, probeReadout, protectPages, readMemory, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import { linkPerRun, namedSteps, type JobDefinition, type RunLink, type StepContext } from './job.ts';
@@ -97,14 +99,28 @@ function programmedRuns(g: GoldenSet): { address: number; data: Uint8Array }[] {
 const regionUnits = (chip: ChipInfo, g: GoldenSet): number[] =>
   [...new Set(g.regions.flatMap((p) => unitsCovering(chip, p.address, p.data.length).map((u) => u.index)))].sort((a, b) => a - b);
 
-/** Writes one block, resyncing and retrying after line noise (a lost or garbled byte). */
-async function writeBlock(s: Stm32Session, b: { address: number; data: Uint8Array }): Promise<void> {
+/**
+ * Writes one block, resyncing and retrying after line noise (a lost or garbled
+ * byte). A block that may already have been programmed (its acknowledgement was
+ * lost, or an earlier run stopped on it) is read back first: flash takes a
+ * block once, and L4-class chips refuse to program a double word that is not
+ * erased. Returns 'dirty' when the block holds something else than erased
+ * flash or its data: only an erase of its page fixes that.
+ */
+async function writeBlock(s: Stm32Session, b: Block, mayBeWritten: boolean, signal: AbortSignal): Promise<'written' | 'dirty'> {
   for (let attempt = 0; ; attempt++) {
+    if (mayBeWritten) {
+      const now = await readMemory(s, b.address, b.data.length, { signal });
+      if (Buffer.compare(now, b.data) === 0) return 'written';
+      if (!now.every((x) => x === 0xff)) return 'dirty';
+    }
     try {
-      return await s.client.writeMemory(b.address, b.data);
+      await s.client.writeMemory(b.address, b.data);
+      return 'written';
     } catch (e) {
       if (attempt >= 3 || !(e instanceof UnbrickError && TRANSIENT.has(e.code))) throw e;
       await s.client.resync();
+      mayBeWritten = true;
     }
   }
 }
@@ -177,18 +193,40 @@ async function eraseCheckpointed(s: Stm32Session, ctx: Ctx, todo: number[]) {
 /** Writes the plan from the checkpoint on, keeping each block the bootloader acknowledged. */
 async function writeCheckpointed(s: Stm32Session, ctx: Ctx, blocks: Block[]) {
   const total = blocks.reduce((n, b) => n + b.data.length, 0);
-  let done = blocks.slice(0, ctx.state.blocksDone).reduce((n, b) => n + b.data.length, 0);
-  if (ctx.state.blocksDone > 0) ctx.log(`Resuming the write at block ${ctx.state.blocksDone} of ${blocks.length} (${done} bytes already written).`);
+  const resumedAt = ctx.state.blocksDone;
+  let done = blocks.slice(0, resumedAt).reduce((n, b) => n + b.data.length, 0);
+  if (resumedAt > 0) ctx.log(`Resuming the write at block ${resumedAt} of ${blocks.length} (${done} bytes already written).`);
   const meter = ctx.progress('Writing', total);
   meter.update(done);
-  for (let i = ctx.state.blocksDone; i < blocks.length; i++) {
+  const rewound = new Map<number, number>();
+  for (let i = resumedAt; i < blocks.length; i++) {
     if (ctx.signal.aborted) return;
     const b = blocks[i]!;
-    await writeBlock(s, b);
+    // The block a stopped run was writing may be partly programmed.
+    if ((await writeBlock(s, b, i === resumedAt && i > 0, ctx.signal)) === 'dirty') {
+      const first = await rewritePage(s, ctx, blocks, i, rewound);
+      done -= blocks.slice(first, i).reduce((n, x) => n + x.data.length, 0);
+      i = first - 1;
+      continue;
+    }
     ctx.state.blocksDone = i + 1;
     done += b.data.length;
     meter.update(done);
   }
+}
+
+/** Erases the page (or sector) under block `i` and returns the first block in it, to write again from there. */
+async function rewritePage(s: Stm32Session, ctx: Ctx, blocks: Block[], i: number, rewound: Map<number, number>): Promise<number> {
+  const unit = unitsCovering(s.chip, blocks[i]!.address, 1)[0]!;
+  const times = (rewound.get(unit.index) ?? 0) + 1;
+  if (times > 3) throw deviceError('unbrick.write-failed', `${unitWord(s.chip) === 'pages' ? 'Page' : 'Sector'} ${unit.index} does not take the image after three erases. Check the cable, then resume; if it repeats, the chip's flash is failing.`);
+  rewound.set(unit.index, times);
+  ctx.log(`Block ${i} at 0x${blocks[i]!.address.toString(16)} holds other data (a write cut short): erasing ${unitWord(s.chip).slice(0, -1)} ${unit.index} and writing it again.`, 'warn');
+  await erasePages(s, [unit.index], { signal: ctx.signal });
+  let first = i;
+  while (first > 0 && blocks[first - 1]!.address >= unit.address) first--;
+  ctx.state.blocksDone = first;
+  return first;
 }
 
 async function verify(run: UnbrickRun, ctx: Ctx) {

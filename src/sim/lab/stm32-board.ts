@@ -52,8 +52,15 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
     const c = cable;
     appOff = c && app?.onOutput((b) => void c.write(b).catch(() => {}));
   };
+  let boots = 0;
   sim.onGo((address) => {
     stopFirmware();
+    // The bootloader's last ACK leaves before the jump: the firmware starts (and checks its image,
+    // a lot of work for a 448 KiB slot) on a later turn, so it never holds that ACK back.
+    const boot = ++boots;
+    setTimeout(() => boot === boots && startFirmware(address), 0);
+  });
+  const startFirmware = (address: number) => {
     const boot = labBootloaderImage();
     const flashed = chip.flash.read(at(p.mcuboot.address), boot.length);
     if (address !== p.mcuboot.address || !flashed.every((b, i) => b === boot[i])) return; // no MCUboot there: nothing runs that answers
@@ -63,7 +70,7 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
     unit.reset();
     app = unit;
     wireFirmware();
-  });
+  };
   return {
     sim,
     firmware: () => app,
@@ -78,10 +85,12 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
     uart: () => (app ? SMP_UART : { parity: 'even' }),
     // Lab boards keep BOOT0 high: after power-up the ROM bootloader waits for 0x7F again.
     powerCycle: () => {
+      boots++;
       stopFirmware();
       sim.reset();
     },
     dispose: async () => {
+      boots++;
       stopFirmware();
       sim.close();
     },
