@@ -11,6 +11,7 @@ import type { SmpDevice } from '../smp/device.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
 import type { UnitUart } from './uart.ts';
+import type { FlashProfile } from '../smp/flash-timing.ts';
 import { LAB_PRODUCT, labApplicationImage, labPublicKeyPem } from './product.ts';
 
 /** The lab product's slots (STM32L4, 2 KiB pages). */
@@ -33,6 +34,8 @@ export interface SmpBoardOptions {
   emptySecondary?: boolean;
   /** Payload size of the images the unit starts with (default: the lab product's). */
   payloadBytes?: number;
+  /** Flash timing (default the STM32L4 datasheet's; 'none' for tests that are not about time). */
+  flash?: FlashProfile;
 }
 
 export interface SmpBoard extends LabSimulator {
@@ -77,7 +80,7 @@ function wrap(dev: SmpDevice): SmpBoard {
 
 export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoard {
   const keys = [labPublicKeyPem()];
-  const layout = { slotSize: SMP_SLOT_SIZE, sectorSize: LAB_PRODUCT.pageSize, flash: 'stm32l4' as const };
+  const layout = { slotSize: SMP_SLOT_SIZE, sectorSize: LAB_PRODUCT.pageSize, flash: opts.flash ?? 'stm32l4' };
   const image = (version: string, o: { confirm?: boolean } = {}) =>
     labApplicationImage(version, { ...o, slotSize: SMP_SLOT_SIZE, ...(opts.payloadBytes ? { payloadBytes: opts.payloadBytes } : {}) });
   const faults = {
