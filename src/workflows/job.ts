@@ -15,7 +15,7 @@ import type { ErrorInfo, Finding, JobSnapshot, JobState, LogLine, ProgressInfo, 
 import { cancelledError, UnbrickError, asUnbrickError } from '../core/errors.ts';
 import { ProgressMeter } from '../core/progress.ts';
 import { toErrorInfo } from '../api/protocol.ts';
-import type { DeviceEntry } from '../devices/registry.ts';
+import type { DeviceEntry, DeviceRegistry } from '../devices/registry.ts';
 
 export interface ConfirmRequest {
   title: string;
@@ -61,6 +61,17 @@ export function releasingOnFailure<S>(steps: Step<S>[], release: () => Promise<v
     },
   }));
 }
+
+/** What every step of one workflow job works with: the unit, the data directory, and the run's link. */
+export interface WorkflowRun<L> {
+  registry: DeviceRegistry;
+  deviceId: string;
+  dataDir: string;
+  link: RunLink<L>;
+}
+
+/** The unit's handle as the device list has it now (a replugged unit gets a new one). */
+export const unitHandle = (run: WorkflowRun<unknown>) => run.registry.get(run.deviceId).handle;
 
 /** A named step of a workflow: a function of the run's context (link, device, options) and the step context. */
 export type StepFn<R, S> = (run: R, ctx: StepContext<S>) => Promise<void | { skipped: string }>;

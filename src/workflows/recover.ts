@@ -10,7 +10,7 @@ import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type JobDefinition, type RunLink, type StepContext } from './job.ts';
+import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
 import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import type { SmpClient } from '../smp/client.ts';
 import { identifySmp } from '../devices/probes.ts';
@@ -35,22 +35,17 @@ export interface RecoverState {
 }
 
 /** What every step of one recover job works with. */
-interface RecoverRun {
-  registry: DeviceRegistry;
-  deviceId: string;
-  dataDir: string;
-  link: RunLink<SmpLink>;
+interface RecoverRun extends WorkflowRun<SmpLink> {
   /** The golden image's bytes, found (and verified) by the first step of each run. */
   image?: Uint8Array;
 }
 type Ctx = StepContext<RecoverState>;
 
-const handle = (run: RecoverRun) => run.registry.get(run.deviceId).handle;
 const client = async (run: RecoverRun, ctx: Ctx): Promise<SmpClient> => (await run.link.get(ctx.signal)).client;
 
 async function findGolden(run: RecoverRun, ctx: Ctx) {
   // Re-verified on every run (a resumed one too): the bytes sent are the bundle's signed bytes.
-  const g = await goldenForSmp(await firmwareSource(handle(run), run.dataDir), ctx.state.goldenId);
+  const g = await goldenForSmp(await firmwareSource(unitHandle(run), run.dataDir), ctx.state.goldenId);
   run.image = g.image;
   ctx.state.goldenId = g.origin.bundleId;
   ctx.state.golden = { name: g.name, version: g.version, imageHash: g.imageHash, sha256: g.sha256, bytes: g.image.length, bundle: g.origin };

@@ -24,7 +24,7 @@ import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readMemory, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type JobDefinition, type RunLink, type StepContext } from './job.ts';
+import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
 import { openStm32, type Stm32Link } from '../devices/stm32-link.ts';
 import { firmwareSource, goldenForStm32, recordInputs, type GoldenSet } from './firmware.ts';
 
@@ -47,17 +47,12 @@ export interface UnbrickState {
 }
 
 /** What every step of one unbrick job works with. */
-interface UnbrickRun {
-  registry: DeviceRegistry;
-  deviceId: string;
-  dataDir: string;
+interface UnbrickRun extends WorkflowRun<Stm32Link> {
   bundleId: string | undefined;
-  link: RunLink<Stm32Link>;
 }
 type Ctx = StepContext<UnbrickState>;
 
 const session = async (run: UnbrickRun, ctx: Ctx): Promise<Stm32Session> => (await run.link.get(ctx.signal)).session;
-const handle = (run: UnbrickRun) => run.registry.get(run.deviceId).handle;
 /** What the chip erases and protects by: sectors (F2/F4/F7) or pages (uniform flash, as the L4's). */
 const unitWord = (chip: ChipInfo) => (chip.flash.layout === 'sectors' ? 'sectors' : 'pages');
 
@@ -127,7 +122,7 @@ async function writeBlock(s: Stm32Session, b: Block, mayBeWritten: boolean, sign
 
 async function connect(run: UnbrickRun, ctx: Ctx) {
   const s = await session(run, ctx);
-  const g = await goldenForStm32(await firmwareSource(handle(run), run.dataDir), s.info.pid, run.bundleId);
+  const g = await goldenForStm32(await firmwareSource(unitHandle(run), run.dataDir), s.info.pid, run.bundleId);
   ctx.state.golden = g;
   ctx.state.units = unitWord(s.chip);
   ctx.log(`${s.chip.name}; golden bundle ${g.origin.product} ${g.origin.version} [${g.origin.bundleId.slice(0, 12)}]: ${g.regions.map((r) => r.name).join(', ')}.`);
@@ -295,7 +290,7 @@ async function checkAnswers(run: UnbrickRun, ctx: Ctx) {
   // MCUboot checks the image and starts the application on the same UART; give it a few tries.
   for (let i = 0; i < 8 && !ctx.signal.aborted; i++) {
     await new Promise((r) => setTimeout(r, 750));
-    const smp = await openSmp(handle(run)).catch(() => undefined);
+    const smp = await openSmp(unitHandle(run)).catch(() => undefined);
     if (!smp) continue;
     try {
       const listed = await smp.guard(ctx.signal, () => imageGroup.list(smp.client));

@@ -13,7 +13,7 @@ import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { SmpClient } from '../smp/client.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type JobDefinition, type RunLink, type StepContext, type StepFn } from './job.ts';
+import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun, type StepFn } from './job.ts';
 import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import { firmwareSource, recordInputs, updateForSmp, type BundleOrigin } from './firmware.ts';
 import { BundleLibrary } from '../trust/library.ts';
@@ -37,21 +37,16 @@ export interface UpdateState {
 }
 
 /** What every step of one update job works with. */
-export interface UpdateRun {
-  registry: DeviceRegistry;
-  deviceId: string;
-  dataDir: string;
-  link: RunLink<SmpLink>;
+export interface UpdateRun extends WorkflowRun<SmpLink> {
   /** The image bytes, picked (and verified) by the first step of each run. */
   image?: Uint8Array;
 }
 type Ctx = StepContext<UpdateState>;
 
-const handle = (run: UpdateRun) => run.registry.get(run.deviceId).handle;
 const client = async (run: UpdateRun, ctx: Ctx): Promise<SmpClient> => (await run.link.get(ctx.signal)).client;
 
 async function pickImage(run: UpdateRun, ctx: Ctx) {
-  const src = await firmwareSource(handle(run), run.dataDir);
+  const src = await firmwareSource(unitHandle(run), run.dataDir);
   const u = await updateForSmp(src, ctx.state.bundleId);
   ctx.state.bundleId = u.origin.bundleId;
   const listed = await imageGroup.list(await client(run, ctx));
@@ -207,7 +202,7 @@ async function confirmImage(run: UpdateRun, ctx: Ctx) {
   if (!after.some((s) => s.hash === t.imageHash && s.active && s.confirmed)) throw checkError('update.not-confirmed', 'The unit did not confirm the new image.');
   ctx.state.confirmed = true;
   // The unit runs it: this laptop now refuses older update bundles for the product.
-  const lib = new BundleLibrary('update', { dir: (await firmwareSource(handle(run), run.dataDir)).dir });
+  const lib = new BundleLibrary('update', { dir: (await firmwareSource(unitHandle(run), run.dataDir)).dir });
   await lib.recordInstalled(lib.find(t.bundle.bundleId));
   ctx.log(`Anti-rollback floor raised to ${t.bundle.product} sequence ${t.bundle.sequence}.`);
 }
