@@ -294,7 +294,13 @@ export const methods = {
   /** Answers a job's confirmation request: allow or decline the destructive step. */
   'jobs.confirm': { params: obj({ jobId: id, stepId: id, allow: bool() }), result: JobSnapshotSchema },
   'records.list': {
-    params: obj({ unitId: opt(str({ max: 200 })), limit: opt(num({ int: true, min: 1, max: 10_000 })) }),
+    params: obj({
+      /** Entries filed under exactly this unit key. */
+      unitId: opt(str({ max: 200 })),
+      /** A unit's whole history: entries naming it by key, chip UID, USB serial, serial or image hash (8+ hex digits of it). */
+      unit: opt(str({ max: 200 })),
+      limit: opt(num({ int: true, min: 1, max: 10_000 })),
+    }),
     result: obj({ entries: arr(RecordViewSchema, { max: 10_000 }), chain: ChainStatusSchema }),
   },
   'records.report': {

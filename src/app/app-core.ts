@@ -9,7 +9,9 @@ import type { JobSnapshot, WorkflowName, WorkflowOptions, DeviceSummary } from '
 import { deviceError, UnbrickError } from '../core/errors.ts';
 import type { DemoLab } from '../sim/lab/lab.ts';
 import { LAB_BUNDLE_PRODUCT } from '../sim/lab/vendor.ts';
-import { ServiceLog, type ServiceEntry, type UnitIdentity } from '../records/service-log.ts';
+import { ServiceLog, type ServiceEntry } from '../records/service-log.ts';
+import type { UnitIdentity } from '../records/unit-identity.ts';
+import { IDENTITY, unitIdentity } from '../devices/identity.ts';
 import { DeviceRegistry, type DeviceHandle } from '../devices/registry.ts';
 import { Job } from '../workflows/job.ts';
 import { BundleUploads } from './bundle-uploads.ts';
@@ -114,7 +116,7 @@ export class AppCore {
         label: u.spec.label,
         simulated: true,
         identity: [
-          { name: 'serial', value: u.spec.serial },
+          { name: IDENTITY.serial, value: u.spec.serial },
           { name: 'lab scenario', value: u.spec.scenario },
         ],
         open: (framing) => lab.open(u.spec.id, framing),
@@ -198,15 +200,11 @@ export class AppCore {
     }
   }
 
-  /** The identity a service record is filed under: chip UID when learned, else the label serial, else the device id. */
+  /** The identity a service record is filed under (devices/identity.ts): chip UID, else serial, else USB serial, else the device id. */
   unitIdentity(deviceId: string): UnitIdentity {
-    const id: UnitIdentity = { id: deviceId, device: deviceId };
-    if (!this.devices.has(deviceId)) return id;
+    if (!this.devices.has(deviceId)) return unitIdentity(deviceId, []);
     const e = this.devices.get(deviceId);
-    for (const { name, value } of [...e.handle.identity, ...e.learned]) id[name] = value;
-    id.port = e.handle.port;
-    id.id = id['chip uid'] ?? id.serial ?? deviceId;
-    return id;
+    return unitIdentity(deviceId, [...e.handle.identity, ...e.learned], e.handle.port);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { unitReport, reportHtml } from '../records/report.ts';
 import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView } from '../api/contract.ts';
 import { createDispatcher, type Handlers } from '../api/protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
+import { unitMatches } from '../records/unit-identity.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind } from '../trust/library.ts';
 import { productKey } from '../formats/bundle/metadata.ts';
 import { firmwareSource } from '../workflows/firmware.ts';
@@ -60,9 +61,10 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
       j.answer(stepId, allow);
       return j.snapshot();
     },
-    'records.list': ({ unitId, limit }) => {
+    'records.list': ({ unitId, unit, limit }) => {
       const v = core.log.verify();
       let entries = unitId ? v.entries.filter((e) => e.unit?.id === unitId) : v.entries;
+      if (unit) entries = entries.filter((e) => unitMatches(e.unit, unit));
       if (limit) entries = entries.slice(-limit);
       return {
         entries: entries.map(recordView),

@@ -8,6 +8,7 @@
 import { listPorts, type PortEntry as PortInfo, type PortLister } from '../transport/ports.ts';
 import { openSerial } from '../transport/serial.ts';
 import { LINE, type DeviceHandle } from './registry.ts';
+import { IDENTITY } from './identity.ts';
 
 export type { PortInfo, PortLister };
 
@@ -17,7 +18,7 @@ export const listSerialPorts: PortLister = listPorts;
 export function portHandle(p: PortInfo): DeviceHandle {
   const identity = [
     ...(p.vendorId ? [{ name: 'adapter', value: `${p.vendorId}:${p.productId ?? '????'}${p.manufacturer ? ` (${p.manufacturer})` : ''}` }] : []),
-    ...(p.serialNumber ? [{ name: 'adapter serial', value: p.serialNumber }] : []),
+    ...(p.serialNumber ? [{ name: IDENTITY.usbSerial, value: p.serialNumber }] : []),
   ];
   return {
     id: `port:${p.path}`,

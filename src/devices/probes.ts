@@ -7,6 +7,7 @@
  */
 import type { DeviceKind } from '../api/contract.ts';
 import { LINE, type DeviceHandle } from './registry.ts';
+import { IDENTITY, readChipUid } from './identity.ts';
 import { An3155Client } from '../stm32/an3155/client.ts';
 import { identify as identifyStm32 } from '../stm32/session.ts';
 import { formatPid } from '../stm32/chips/index.ts';
@@ -14,6 +15,7 @@ import { UnbrickError } from '../core/errors.ts';
 import { SmpClient } from '../smp/client.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
+import { traceLink } from '../transport/trace.ts';
 
 export interface Identification {
   kind: Exclude<DeviceKind, 'identifying' | 'unknown'>;
@@ -29,7 +31,7 @@ export interface Probe {
 export const stm32Probe: Probe = {
   name: 'STM32 ROM bootloader',
   async identify(device, signal) {
-    const link = await device.open(LINE.stm32);
+    const link = traceLink(await device.open(LINE.stm32), 'an3155');
     try {
       const client = new An3155Client(link, { replyMs: 400, signal, baud: LINE.stm32.baudRate });
       try {
@@ -40,6 +42,7 @@ export const stm32Probe: Probe = {
       }
       const s = await identifyStm32(client);
       const v = s.info.version;
+      const uid = await readChipUid(s, signal);
       return {
         kind: 'stm32-rom',
         summary: `STM32 ROM bootloader (${s.chip.name})`,
@@ -47,6 +50,7 @@ export const stm32Probe: Probe = {
           { name: 'chip', value: s.chip.name },
           { name: 'product id', value: formatPid(s.info.pid) },
           { name: 'bootloader', value: `v${v >> 4}.${v & 0xf}` },
+          ...(uid ? [{ name: IDENTITY.chipUid, value: uid }] : []),
         ],
       };
     } finally {
@@ -63,7 +67,7 @@ export const stm32Probe: Probe = {
 export const smpProbe: Probe = {
   name: 'SMP (MCUboot serial recovery or Zephyr)',
   async identify(device, signal) {
-    const link = await device.open(LINE.smp);
+    const link = traceLink(await device.open(LINE.smp), 'smp');
     try {
       const c = new SmpClient(link, { baud: LINE.smp.baudRate, timeoutMs: 600, retries: 1 });
       try {
@@ -83,6 +87,7 @@ export const smpProbe: Probe = {
 export async function identifySmp(c: SmpClient): Promise<Identification> {
   const slots = await imageGroup.list(c).catch(() => []);
   const active = slots.find((x) => x.active) ?? slots[0];
+  const hashes = slots.filter((x) => x.hash).map((x) => ({ name: IDENTITY.imageHash, value: x.hash }));
   let os: string | undefined;
   try {
     os = await osGroup.info(c, 'a');
@@ -93,9 +98,9 @@ export async function identifySmp(c: SmpClient): Promise<Identification> {
     return {
       kind: 'zephyr-smp',
       summary: `Zephyr application${active?.version ? ` ${active.version}` : ''} (SMP)`,
-      identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : [])],
+      identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : []), ...hashes],
     };
-  return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }] };
+  return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }, ...hashes] };
 }
 
 /** The STM32 probe first: see the file comment. */

@@ -3,6 +3,7 @@ import { SmpClient } from '../smp/client.ts';
 import { ioError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
 import { LINE, type DeviceHandle } from './registry.ts';
+import { traceLink } from '../transport/trace.ts';
 
 export interface SmpLink {
   client: SmpClient;
@@ -17,7 +18,7 @@ export interface SmpLink {
 }
 
 export async function openSmp(device: DeviceHandle): Promise<SmpLink> {
-  const raw = await device.open(LINE.smp);
+  const raw = traceLink(await device.open(LINE.smp), 'smp');
   let lost = false;
   const lostListeners = new Set<() => void>();
   const closeListeners: ((err?: Error) => void)[] = [];

@@ -3,6 +3,7 @@
  * command bytes (AN3156; behaviour as dfu-util 0.11 implements it, see
  * ../shared/vectors/stm32/protocol.md section 8).
  */
+import { deviceError } from '../core/errors.ts';
 
 export const DfuRequest = { DETACH: 0, DNLOAD: 1, UPLOAD: 2, GETSTATUS: 3, CLRSTATUS: 4, GETSTATE: 5, ABORT: 6 } as const;
 
@@ -54,8 +55,9 @@ export interface DfuStatus {
   iString: number;
 }
 
+/** A short answer comes from the device, so it is the device's fault, typed (a RangeError crashed the workflow). */
 export function decodeStatus(b: Uint8Array): DfuStatus {
-  if (b.length < 6) throw new RangeError(`GETSTATUS returned ${b.length} bytes, not 6`);
+  if (b.length < 6) throw deviceError('dfu.bad-status', `The DFU device answered GETSTATUS with ${b.length} bytes instead of 6. Unplug it, hold BOOT0 and plug it in again.`);
   return { status: b[0]!, pollTimeout: b[1]! | (b[2]! << 8) | (b[3]! << 16), state: b[4]!, iString: b[5]! };
 }
 
@@ -78,7 +80,7 @@ export interface DfuFunctionalDescriptor {
 }
 
 export function decodeFunctionalDescriptor(b: Uint8Array): DfuFunctionalDescriptor {
-  if (b.length < 7 || b[1] !== 0x21) throw new RangeError('not a DFU functional descriptor');
+  if (b.length < 7 || b[1] !== 0x21) throw deviceError('dfu.bad-descriptor', 'The USB device sent a DFU functional descriptor that cannot be read (too short or of another type).');
   const attrs = b[2]!;
   return {
     canDownload: !!(attrs & 1),

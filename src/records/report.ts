@@ -4,6 +4,7 @@
  * self-contained HTML page (no scripts, prints cleanly).
  */
 import type { ServiceEntry, VerifyResult } from './service-log.ts';
+import { unitMatches } from './unit-identity.ts';
 
 export interface UnitReport {
   format: 'unbrick-unit-report';
@@ -17,9 +18,10 @@ export interface UnitReport {
 }
 
 export function unitReport(unitId: string, logPath: string, verified: VerifyResult, now = new Date()): UnitReport {
-  const entries = verified.entries.filter((e) => e.unit?.id === unitId);
+  // The unit's whole history: every entry that names it by key, chip UID, serial or image hash.
+  const entries = verified.entries.filter((e) => unitMatches(e.unit, unitId));
   const identity: Record<string, string> = {};
-  for (const e of entries) Object.assign(identity, e.unit);
+  for (const e of entries) for (const [k, v] of Object.entries(e.unit ?? {})) if (v !== undefined) identity[k] = Array.isArray(v) ? v.join(', ') : v;
   return {
     format: 'unbrick-unit-report',
     version: 1,

@@ -22,6 +22,7 @@ import { inputError, ioError } from '../core/errors.ts';
 import { tryPidLock } from '../core/pid-lock.ts';
 import type { Json } from '../core/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
+import type { UnitIdentity } from './unit-identity.ts';
 
 export const LOG_FORMAT_VERSION = 1;
 export const GENESIS = '0'.repeat(64);
@@ -30,11 +31,7 @@ export const MAX_ENTRY_BYTES = 256 * 1024;
 
 export type Outcome = 'succeeded' | 'failed' | 'cancelled' | 'refused' | 'info';
 
-export interface UnitIdentity {
-  /** The stable key reports are made for: chip UID when known, else serial number, else port-derived id. */
-  id: string;
-  [name: string]: string;
-}
+export type { UnitIdentity };
 
 export interface EntryInput {
   unit: UnitIdentity;

@@ -36,17 +36,30 @@ export interface SmpRequest {
   timeoutMs?: number;
   retries?: number;
   signal?: AbortSignal;
+  /** Idle line time before each further line of this frame (overrides the client's `lineGapMs`). */
+  lineGapMs?: number;
+  /** Idle line time before this frame's first line when frames follow each other (pipelined). */
+  frameGapMs?: number;
+}
+
+export interface Pacing {
+  lineGapMs?: number;
+  frameGapMs?: number;
 }
 
 export interface SmpAnswer {
   header: SmpHeader;
   /** Decoded CBOR (plain object), or {} for an empty payload. */
   body: Record<string, unknown>;
+  /** Time from the request's last byte leaving the line to the answer (ms). */
+  latencyMs?: number;
 }
 
 interface Waiter {
   match(h: SmpHeader): boolean;
   resolve(a: SmpAnswer): void;
+  /** Ends the current wait early (the link closed). */
+  wake?: () => void;
 }
 
 export class SmpClient {
@@ -71,6 +84,8 @@ export class SmpClient {
     transport.onData((d) => this.reader.push(d));
     transport.onClose((err) => {
       this.closed = err ?? new Error('closed');
+      // A pulled cable ends every wait now, not after the request's timeout (an erase waits 30 s per try).
+      for (const w of this.waiters) w.wake?.();
     });
   }
 
@@ -106,24 +121,36 @@ export class SmpClient {
   }
 
   /** Frames go out whole and in order, even when requests are pipelined. */
-  private writeChain: Promise<void> = Promise.resolve();
+  private writeChain: Promise<unknown> = Promise.resolve();
+  /** When the bytes written so far will have left at the line rate (an estimate; now when the rate is unknown). */
+  private lineFreeAt = 0;
 
-  private sendFrame(frame: Uint8Array): Promise<void> {
-    const p = this.writeChain.then(() => this.writeFrame(frame));
+  /** Writes a frame; resolves with the time its last byte leaves the line. */
+  private sendFrame(frame: Uint8Array, pacing: Pacing): Promise<number> {
+    const p = this.writeChain.then(() => this.writeFrame(frame, pacing));
     this.writeChain = p.catch(() => {});
     return p;
   }
 
-  private async writeFrame(frame: Uint8Array): Promise<void> {
+  private async writeFrame(frame: Uint8Array, pacing: Pacing): Promise<number> {
     if (this.closed) throw ioError('io.port-closed', `${this.transport.description} is closed (cable unplugged?).`);
-    if (!this.opts.lineGapMs) return this.transport.write(frame);
+    if (!pacing.lineGapMs && !pacing.frameGapMs) return this.writeAfterGap(frame, 0);
     let start = 0;
     for (let i = 0; i < frame.length; i++)
       if (frame[i] === 0x0a) {
-        await this.transport.write(frame.subarray(start, i + 1));
+        await this.writeAfterGap(frame.subarray(start, i + 1), start === 0 ? (pacing.frameGapMs ?? 0) : (pacing.lineGapMs ?? 0));
         start = i + 1;
-        await new Promise((r) => setTimeout(r, this.opts.lineGapMs));
       }
+    return this.lineFreeAt;
+  }
+
+  /** Writes once the line has been idle `gapMs` (the OS queues bytes, so "idle" is when earlier bytes have left). */
+  private async writeAfterGap(bytes: Uint8Array, gapMs: number): Promise<number> {
+    const wait = this.lineFreeAt + gapMs - performance.now();
+    if (gapMs > 0 && wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await this.transport.write(bytes);
+    this.lineFreeAt = Math.max(performance.now(), this.lineFreeAt) + this.wireMs(bytes.length);
+    return this.lineFreeAt;
   }
 
   /** Sends a request and waits for its answer; errors in the answer are NOT thrown here. */
@@ -138,22 +165,24 @@ export class SmpClient {
     packet.set(cbor, 8);
     const frame = encodeFrame(packet);
     const retries = req.retries ?? this.opts.retries ?? 3;
-    const timeout = (req.timeoutMs ?? this.opts.timeoutMs ?? 1500) + this.wireMs(frame.length + frameWireLength(64));
+    // Counted from when the frame has left the line (frames queued ahead of it included), plus a short answer's wire time.
+    const timeout = (req.timeoutMs ?? this.opts.timeoutMs ?? 1500) + this.wireMs(frameWireLength(64));
     let answer: SmpAnswer | undefined;
     const waiter: Waiter = {
       match: (h) => h.seq === seq && h.group === req.group && h.id === req.id && (h.op === op + 1 || h.op === op + 2),
       resolve: (a) => {
-        answer = a;
+        answer = { ...a, latencyMs: performance.now() - wireEnd };
         wake?.();
       },
     };
     let wake: (() => void) | undefined;
+    let wireEnd = performance.now();
     this.waiters.push(waiter);
     try {
       for (let attempt = 0; attempt <= retries; attempt++) {
         throwIfAborted(req.signal);
         if (attempt > 0) this.stats.retries++;
-        await this.sendFrame(frame);
+        wireEnd = await this.sendFrame(frame, { lineGapMs: req.lineGapMs ?? this.opts.lineGapMs ?? 0, frameGapMs: req.frameGapMs ?? 0 });
         await new Promise<void>((resolve) => {
           // Whatever ends the wait (answer, timeout, cancel) removes both the timer and the abort
           // listener: a long silence must not pile listeners up on the caller's signal.
@@ -162,13 +191,15 @@ export class SmpClient {
             req.signal?.removeEventListener('abort', done);
             resolve();
           };
-          const t = setTimeout(done, timeout);
+          const t = setTimeout(done, Math.max(0, wireEnd - performance.now()) + timeout);
           req.signal?.addEventListener('abort', done, { once: true });
           wake = done;
-          if (answer) done();
+          waiter.wake = done;
+          if (answer || this.closed) done();
         });
         if (answer) return answer;
         if (req.signal?.aborted) throw cancelledError();
+        if (this.closed) throw ioError('io.port-closed', `${this.transport.description} closed while waiting for the answer to ${req.what} (cable unplugged?).`);
         this.stats.timeouts++;
       }
     } finally {

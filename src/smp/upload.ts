@@ -9,10 +9,14 @@
  * - Every chunk continues from the `off` the device returned, never from our
  *   own count (MCUboot ignores wrong offsets and answers the one it expects).
  * - Data is cut to the write alignment except the last chunk.
- * - With more than one device buffer, chunks are pipelined (a window of
- *   buf_count - 1) and the window is drained and restarted on any surprise.
- * - Silence (cable cut, reboot) is retried until `stallTimeoutMs` passes
- *   without progress; a device that lost its upload state answers `off` 0
+ * - How the frames go out (lines per frame, frames in flight, idle line time
+ *   between lines) is learned as the upload runs (link-learner.ts): a frame
+ *   that gets no answer is called lost after a short timeout sized from the
+ *   answers seen so far, and the next frames go more cautiously; runs of
+ *   answers bring the faster framing back. The window is drained and
+ *   restarted on any surprise. No front end sets any of this.
+ * - Silence (cable cut, reboot) is retried, at the most cautious framing,
+ *   until `stallTimeoutMs` passes without progress; a device that lost its upload state answers `off` 0
  *   and the upload restarts, and a Zephyr device that kept it resumes from
  *   its offset when given the same length and sha.
  * - Afterwards the device's image list must show the image's hash TLV.
@@ -26,12 +30,15 @@ import { encodeCbor, type CborValue } from './cbor.ts';
 import { answerError } from './errors.ts';
 import { params } from './groups/os.ts';
 import { IMAGE_GROUP, list } from './groups/image.ts';
+import { LinkLearner, type LinkReport } from './link-learner.ts';
 
 export interface UploadPlan {
   /** Largest SMP packet (header + CBOR) the device takes. */
   maxPacket: number;
   window: number;
   source: 'params' | 'probe' | 'default' | 'given';
+  /** How long the device took to answer the planning request (ms, wire time included). */
+  answerMs?: number;
 }
 
 export interface UploadOptions {
@@ -66,18 +73,21 @@ export interface UploadResult {
   match?: boolean;
   restarts: number;
   plan: UploadPlan;
+  /** What the upload learned about the link: the framing it ended on and the frames lost on the way. */
+  link: LinkReport;
 }
 
 /** Finds the device's limits (params, else a verified probe, else the safe default). */
 export async function planUpload(c: SmpClient, given: Partial<UploadPlan> = {}): Promise<UploadPlan> {
   if (given.maxPacket && given.window) return { maxPacket: given.maxPacket, window: given.window, source: 'given' };
   let p;
+  const t0 = performance.now();
   try {
     p = await params(c, 1);
   } catch (e) {
     if (!(e instanceof UnbrickError) || e.code !== 'smp.timeout') throw e;
   }
-  if (p) return { maxPacket: given.maxPacket ?? p.bufSize - 4, window: given.window ?? (p.bufCount > 1 ? Math.min(p.bufCount - 1, 4) : 1), source: 'params' };
+  if (p) return { maxPacket: given.maxPacket ?? p.bufSize - 4, window: given.window ?? (p.bufCount > 1 ? Math.min(p.bufCount - 1, 4) : 1), source: 'params', answerMs: performance.now() - t0 };
   // Probe: an echo frame as large as a 1024-byte receive buffer takes. Any answer
   // (even "too long to echo" or "not supported") proves the frame got through.
   const probe = 1020;
@@ -118,8 +128,21 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   const align = opts.alignment ?? 4;
   const stallMs = opts.stallTimeoutMs ?? 30000;
   const meter = new ProgressMeter('Uploading image', size, opts.onProgress);
-  // An answer comes after the request's wire time (added by the client) plus flash work; sectors erase in under 100 ms.
-  const chunkTimeout = (c.opts.timeoutMs ?? 1500) + 300;
+  // The longest wait for one answer; the first chunk may erase, so it always gets this much.
+  const ceilingMs = (c.opts.timeoutMs ?? 1500) + 300;
+  const learner = new LinkLearner({
+    maxPacket: plan.maxPacket,
+    maxWindow: plan.window,
+    wireMs: (b) => c.wireMs(b),
+    dataFor: (packet) => {
+      const n = chunkCapacity(packet, Math.min(size, 0x10000));
+      return n - (n % align);
+    },
+    ...(plan.answerMs !== undefined ? { latencies: [plan.answerMs] } : {}),
+  });
+  // The first chunk goes in a two-line frame, which every receive side seen takes: its answer may wait
+  // for an erase, so a loss there costs the long timeout.
+  const firstPacket = Math.min(plan.maxPacket, 2 * 93 - 4);
   let confirmed = Math.min(Math.max(0, opts.resumeFrom ?? 0), size);
   let next = confirmed;
   let bytesSent = 0;
@@ -131,14 +154,27 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
 
   const send = (at: number) => {
     const isFirst = at === 0;
-    let n = Math.min(chunkCapacity(plan.maxPacket, at, isFirst ? first : undefined), size - at);
+    const f = isFirst ? { ...learner.framing, packet: firstPacket, gapMs: 0 } : learner.framing;
+    let n = Math.min(chunkCapacity(f.packet, at, isFirst ? first : undefined), size - at);
     if (at + n < size) n -= n % align;
     if (n <= 0) throw deviceError('smp.frame-too-small', `The device's buffer (${plan.maxPacket} bytes) is too small to carry image data.`);
     const data = image.subarray(at, at + n);
     bytesSent += n;
     const body = chunkBody(at, data, isFirst ? first : undefined);
     const answer = c
-      .call({ op: 'write', group: IMAGE_GROUP, id: 1, body, what: 'image upload', retries: plan.window > 1 ? 0 : 2, timeoutMs: chunkTimeout + c.wireMs(plan.maxPacket * 1.4) * (plan.window - 1), ...(opts.signal ? { signal: opts.signal } : {}) })
+      .call({
+        op: 'write',
+        group: IMAGE_GROUP,
+        id: 1,
+        body,
+        what: 'image upload',
+        // The engine resends itself, on the framing it learns; one try per frame.
+        retries: 0,
+        timeoutMs: isFirst ? ceilingMs : learner.lossTimeoutMs(ceilingMs),
+        lineGapMs: f.gapMs,
+        frameGapMs: f.gapMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      })
       .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     inflight.push({ at, end: at + n, answer });
     next = at + n;
@@ -155,7 +191,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   while (confirmed < size) {
     throwIfAborted(opts.signal);
     if (inflight.length === 0) send(confirmed);
-    while (inflight.length < plan.window && next < size && next > 0) send(next);
+    while (inflight.length < learner.framing.window && next < size && next > 0) send(next);
     // (A chunk at a non-zero offset while the device has no upload simply gets `off` 0 back.)
     const head = inflight.shift()!;
     const a = await head.answer;
@@ -163,11 +199,12 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
       const silent = a instanceof UnbrickError && (a.code === 'smp.timeout' || a.code.startsWith('io.'));
       const portGone = a instanceof UnbrickError && a.code === 'io.port-closed';
       silentInARow++;
+      if (silent && !portGone) learner.lostFrame();
       // Give up only when the device stayed silent for several tries and for stallMs (at once if the port is gone).
       if (!silent || portGone || (silentInARow >= 3 && performance.now() - lastProgress > stallMs)) {
         await drain();
         if (!silent) throw a;
-        throw new UnbrickError('device', 'smp.upload-stalled', `The upload stalled at byte ${confirmed} of ${size}: ${portGone ? 'the port went away' : 'the device stopped answering'}. Check the cable and power, then run the upload again (it resumes where the device allows).`, { offset: confirmed }, { cause: a });
+        throw new UnbrickError('device', 'smp.upload-stalled', `The upload stalled at byte ${confirmed} of ${size}: ${portGone ? 'the port went away' : 'the device stopped answering'}. Check the cable and power, then run the upload again (it resumes where the device allows).`, { offset: confirmed, link: learner.report() }, { cause: a });
       }
       const latest = await drain();
       if (latest !== undefined) confirmed = latest;
@@ -189,6 +226,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     lastProgress = performance.now();
     silentInARow = 0;
     if (off === head.end) {
+      learner.answered(a.latencyMs);
       confirmed = off;
       meter.update(confirmed);
       continue;
@@ -203,7 +241,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   }
   await drain();
   const hash = Buffer.from(imageHash(image)).toString('hex');
-  const result: UploadResult = { bytes: size, bytesSent, seconds: (performance.now() - started) / 1000, hash, restarts, plan, ...(match !== undefined ? { match } : {}) };
+  const result: UploadResult = { bytes: size, bytesSent, seconds: (performance.now() - started) / 1000, hash, restarts, plan, link: learner.report(), ...(match !== undefined ? { match } : {}) };
   if (match === false) throw deviceError('smp.upload-mismatch', 'The device reports that the received data does not match the image (SHA-256 mismatch). Upload it again.', { hash });
   if (!opts.noVerify) {
     const slots = await list(c);

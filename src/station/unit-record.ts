@@ -5,6 +5,7 @@
  */
 import type { Json } from '../core/schema.ts';
 import type { EntryInput, ServiceEntry } from '../records/service-log.ts';
+import { unitFacts } from '../records/unit-identity.ts';
 
 export const PROVISION_ACTION = 'station.provision';
 
@@ -55,7 +56,7 @@ export function unitKey(o: Pick<UnitOutcome, 'chipUid' | 'serial' | 'port' | 'st
 
 export function unitRecordEntry(o: UnitOutcome): EntryInput {
   const unit: EntryInput['unit'] = { id: unitKey(o), port: o.port };
-  if (o.chipUid) unit['chip uid'] = o.chipUid;
+  if (o.chipUid) unit.chipUid = o.chipUid;
   if (o.serial) unit.serial = o.serial;
   if (o.chip) unit.device = o.chip;
   const details: { [k: string]: Json } = {
@@ -106,6 +107,7 @@ export function unitRows(entries: readonly ServiceEntry[], batch?: string): Unit
     if (e.action !== PROVISION_ACTION) continue;
     const d = (e.details ?? {}) as Record<string, unknown>;
     if (batch !== undefined && d.batch !== batch) continue;
+    const ids = unitFacts(e.unit);
     const steps = Array.isArray(d.steps) ? (d.steps as StepTiming[]).filter((s) => s && typeof s.name === 'string') : undefined;
     rows.push({
       unit: e.unit.id,
@@ -117,12 +119,12 @@ export function unitRows(entries: readonly ServiceEntry[], batch?: string): Unit
       batch: String(d.batch ?? ''),
       station: String(d.station ?? ''),
       operator: e.operator,
-      port: String(d.port ?? e.unit.port ?? ''),
+      port: String(d.port ?? (typeof e.unit.port === 'string' ? e.unit.port : '')),
       ok: e.outcome === 'succeeded',
       ...(typeof d.code === 'string' ? { code: d.code } : {}),
       reason: e.summary,
-      ...(e.unit['chip uid'] ? { chipUid: e.unit['chip uid'] } : {}),
-      ...(e.unit.serial ? { serial: e.unit.serial } : {}),
+      ...(ids.chipUid ? { chipUid: ids.chipUid } : {}),
+      ...(ids.serial ? { serial: ids.serial } : {}),
       ...(typeof d.target === 'string' ? { target: d.target } : {}),
       ...(typeof d.chip === 'string' ? { chip: d.chip } : {}),
       ...(strMap(d.versions) ? { versions: strMap(d.versions) } : {}),

@@ -10,6 +10,7 @@ import { codecFor, formatRuns, type OptionBytes } from '../stm32/option-bytes/in
 import { eraseUnits, unitsCovering } from '../stm32/chips/index.ts';
 import { probeReadout, readMemory, readOptionBytes } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
+import { readChipUid } from '../devices/identity.ts';
 import type { FlashLayout, FlashRegion } from '../formats/bundle/metadata.ts';
 import type { KnownLayout } from './firmware.ts';
 import type { StepContext } from './job.ts';
@@ -214,8 +215,10 @@ export async function diagnoseStm32(
     }
   }
   const rdpView: Chip['rdp'] = rdp === 0 ? '0' : rdp === 1 ? '1' : 'unknown';
+  // The unit's name in the service log (devices/identity.ts); readout protection hides it.
+  const uid = rdp === 0 ? await readChipUid(s, ctx.signal) : undefined;
   return {
-    diagnosis: { at: new Date().toISOString(), findings, ...(slots.length ? { slots } : {}), chip: chipView(s, rdpView, ob, layout) },
+    diagnosis: { at: new Date().toISOString(), findings, ...(slots.length ? { slots } : {}), chip: { ...chipView(s, rdpView, ob, layout), ...(uid ? { uid } : {}) } },
     rdp: rdp === 0.5 ? 1 : rdp,
     wrpPages: ob?.wrpPages ?? [],
     bootloaderPresent,

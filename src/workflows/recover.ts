@@ -9,6 +9,7 @@ import { checkError, deviceError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
+import type { LinkReport } from '../smp/link-learner.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
 import { openSmp, type SmpLink } from '../devices/smp-link.ts';
@@ -27,7 +28,7 @@ export interface RecoverState {
    * state, e.g. after a reset, answers 0 and it starts over).
    */
   acknowledged?: number;
-  uploaded?: { seconds: number; restarts: number; bytesSent: number };
+  uploaded?: { seconds: number; restarts: number; bytesSent: number; link: LinkReport };
   listedHash?: string;
   cameBack?: string;
   /** After the restart the application runs (not held in recovery). */
@@ -72,7 +73,7 @@ async function upload(run: RecoverRun, ctx: Ctx) {
   };
   const r = await smp.guard(ctx.signal, (signal) => uploadImage(smp.client, run.image!, { signal, onProgress, ...(from ? { resumeFrom: from } : {}) }));
   ctx.state.acknowledged = undefined;
-  ctx.state.uploaded = { seconds: r.seconds, restarts: r.restarts, bytesSent: r.bytesSent };
+  ctx.state.uploaded = { seconds: r.seconds, restarts: r.restarts, bytesSent: r.bytesSent, link: r.link };
   ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s.`);
 }
 
@@ -132,6 +133,8 @@ function record(s: RecoverState) {
     facts: {
       ...(g ? { imageHash: g.imageHash } : {}),
       ...(s.listedHash ? { listedHash: s.listedHash } : {}),
+      // What the upload engine learned about this unit's link (frame size, window, pacing, frames lost).
+      ...(s.uploaded ? { uploadLink: { ...s.uploaded.link } } : {}),
       ...(s.cameBack ? { slot0After: s.cameBack, runsApplication: !!s.runsApp } : {}),
     },
   };

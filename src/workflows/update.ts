@@ -11,6 +11,7 @@ import { checkError, deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
+import type { LinkReport } from '../smp/link-learner.ts';
 import type { SmpClient } from '../smp/client.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun, type StepFn } from './job.ts';
@@ -28,7 +29,7 @@ export interface UpdateState {
   allowed?: boolean;
   uploaded?: boolean;
   /** The last upload run: time, image bytes put on the wire (resends included) and restarts from 0. */
-  transfer?: { seconds: number; bytesSent: number; restarts: number };
+  transfer?: { seconds: number; bytesSent: number; restarts: number; link: LinkReport };
   /** The unit already ran the new image as a test boot, never confirmed (an earlier update was interrupted). */
   testBooting?: boolean;
   running?: string;
@@ -102,7 +103,7 @@ async function upload(run: UpdateRun, ctx: Ctx) {
   const smp = await run.link.get(ctx.signal);
   // A unit that kept an interrupted upload of this image (same length and SHA-256) answers where it is: it continues from there.
   const r = await smp.guard(ctx.signal, (signal) => uploadImage(smp.client, run.image!, { signal, onProgress: (p) => meter.update(p.done) }));
-  ctx.state.transfer = { seconds: r.seconds, bytesSent: r.bytesSent, restarts: r.restarts };
+  ctx.state.transfer = { seconds: r.seconds, bytesSent: r.bytesSent, restarts: r.restarts, link: r.link };
   ctx.log(`Uploaded ${r.bytes} bytes in ${r.seconds.toFixed(1)} s (${r.bytesSent} sent).`);
   ctx.state.uploaded = true;
 }
@@ -238,6 +239,8 @@ function record(s: UpdateState) {
       ...(s.running ? { runningAfter: s.running } : {}),
       ...(s.reverted !== undefined ? { reverted: s.reverted } : {}),
       ...(s.confirmed ? { confirmed: true } : {}),
+      // What the upload engine learned about this unit's link (frame size, window, pacing, frames lost).
+      ...(s.transfer ? { uploadLink: { ...s.transfer.link } } : {}),
     },
   };
 }

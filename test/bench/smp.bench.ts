@@ -1,23 +1,34 @@
 /**
- * SMP upload throughput through ../shared/tools/linesim at 115200 8N1 (no
- * faults), against the MCUboot serial-recovery simulator (stop-and-wait,
- * buffer 1024) and the Zephyr simulator (windowed, 4 x 384-byte buffers),
- * as a percentage of the framing limit for that buffer size: the rate if
- * full request frames followed each other with no idle line (image bytes per
- * frame / wire bytes per frame x 11520 bytes/s). Goals: >= 90 % (MCUboot),
- * >= 95 % (Zephyr). The simulated flash timing is printed beside each figure.
- * `npm run bench -- smp`.
+ * SMP upload throughput through ../shared/tools/linesim at 115200 8N1, zero
+ * configuration (the upload engine learns the framing), each as a percentage
+ * of the framing limit at the device's largest frame: the rate if full request
+ * frames followed each other with no idle line (image bytes per frame / wire
+ * bytes per frame x 11520 bytes/s). Beside each: the frame size, window and
+ * line pacing the engine settled on, and the frames it lost on the way.
+ *
+ * - the real MCUboot serial-recovery peer (../shared/peers), 440 KiB signed with
+ *   MCUboot's development key: goal >= 96 %
+ * - the real stock Zephyr smp_svr peer, app-signed.bin 10 times: 10 of 10
+ *   must complete, goal >= 80 %
+ * - our Zephyr simulator with its fast-UART setting, windowed: goal >= 97 %
+ *
+ * `npm run bench -- smp`. Figures depend on host load (linesim and the peers
+ * are real-time processes).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openSerial } from '../../src/transport/serial.ts';
 import { SmpClient } from '../../src/smp/client.ts';
-import { chunkCapacity, uploadImage } from '../../src/smp/upload.ts';
+import { chunkCapacity, uploadImage, type UploadResult } from '../../src/smp/upload.ts';
 import { frameWireLength } from '../../src/smp/frame.ts';
-import { createMcubootSim, hostOnPty } from '../../src/sim/mcuboot-serial/index.ts';
+import { erase } from '../../src/smp/groups/image.ts';
+import { hostOnPty } from '../../src/sim/mcuboot-serial/index.ts';
 import { createZephyrSim } from '../../src/sim/zephyr/index.ts';
-import { buildImage, generateSigningKey } from '../../src/sim/smp/image-builder.ts';
-import { FLASH_PROFILES, type FlashProfile } from '../../src/sim/smp/flash-timing.ts';
-import type { SmpDevice } from '../../src/sim/smp/device.ts';
+import { buildImage } from '../../src/sim/smp/image-builder.ts';
+import { exportPublicPem, loadKey } from '../../src/crypto/keys.ts';
 import { startLinesim } from '../integration/smp/linesim.ts';
+import { DEV_KEY, startMcubootPeer, startZephyrPeer } from '../integration/smp/peers.ts';
+import { MCUBOOT_DIR } from '../integration/smp/vectors.ts';
 
 const LINE_BYTES_PER_S = 115200 / 10;
 
@@ -28,38 +39,73 @@ export function framingLimit(maxPacket: number, align = 4): number {
   return (data / frameWireLength(maxPacket)) * LINE_BYTES_PER_S;
 }
 
-async function measure(name: string, dev: SmpDevice, flash: FlashProfile, imageBytes: Uint8Array, goal: number): Promise<void> {
-  const pty = hostOnPty(dev, { baud: 0 });
-  const line = await startLinesim(pty.path);
+async function uploadThrough(devicePty: string, image: Uint8Array, eraseFirst = false): Promise<UploadResult> {
+  const line = await startLinesim(devicePty);
   const c = new SmpClient(await openSerial({ path: line.host, baudRate: 115200 }), { baud: 115200 });
   try {
-    const r = await uploadImage(c, imageBytes);
-    const rate = r.bytes / r.seconds;
-    const limit = framingLimit(r.plan.maxPacket);
-    const pct = (rate / limit) * 100;
-    // The device's own flash work for this image (progressive erase of every 4 KiB sector, then programming).
-    const t = FLASH_PROFILES[flash].timing;
-    const flashS = (t.eraseMs(4096) * Math.ceil(r.bytes / 4096) + t.programMs(r.bytes)) / 1000;
-    const wireS = r.bytes / limit;
-    console.log(
-      `${name.padEnd(34)} ${(r.bytes / 1024).toFixed(0)} KiB in ${r.seconds.toFixed(1)} s = ${rate.toFixed(0)} B/s; ` +
-        `framing limit ${limit.toFixed(0)} B/s (packet ${r.plan.maxPacket}, window ${r.plan.window}) -> ${pct.toFixed(1)} % (goal ${goal} %)\n` +
-        `${''.padEnd(34)} flash: ${FLASH_PROFILES[flash].text} = ${flashS.toFixed(1)} s of device work` +
-        (r.plan.window === 1 ? `; stop-and-wait cannot overlap it, so at best ${((wireS / (wireS + flashS)) * 100).toFixed(1)} %` : '; overlapped by the window'),
-    );
+    // Zephyr answers a repeat of a complete upload (same len and sha) at once: erase slot 1 so each one is real.
+    if (eraseFirst) await erase(c, 1).catch(() => {});
+    return await uploadImage(c, image);
   } finally {
     await c.close();
     await line.stop();
-    pty.close();
   }
 }
 
+function report(name: string, results: UploadResult[], goal: number, attempts = results.length): void {
+  const bytes = results.reduce((a, r) => a + r.bytes, 0);
+  const seconds = results.reduce((a, r) => a + r.seconds, 0);
+  const rate = bytes / seconds;
+  const limit = framingLimit(results[0]!.plan.maxPacket);
+  const l = results[results.length - 1]!.link;
+  const lost = results.reduce((a, r) => a + r.link.framesLost, 0);
+  console.log(
+    `${name.padEnd(40)} ${results.length}/${attempts} complete, ${(bytes / 1024).toFixed(0)} KiB in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} B/s; ` +
+      `limit ${limit.toFixed(0)} B/s at ${results[0]!.plan.maxPacket}-byte packets -> ${((rate / limit) * 100).toFixed(1)} % (goal ${goal} %)\n` +
+      `${''.padEnd(40)} settled on: ${l.frameSize}-byte frames (${l.lines} lines), window ${l.window}, ${l.lineGapMs} ms between lines; ${lost} frames lost`,
+  );
+}
+
 export async function run(): Promise<void> {
-  const key = generateSigningKey();
-  const img = buildImage({ size: 440 * 1024, version: '9.9.9', key });
-  console.log('SMP upload through linesim, 115200 8N1, 440 KiB signed image');
-  for (const flash of ['nrf52840', 'none'] as const)
-    await measure(`MCUboot recovery (stop-and-wait)`, createMcubootSim({ keys: [key.publicPem], flash }), flash, img.bytes, 90);
-  for (const flash of ['nrf52840', 'none'] as const)
-    await measure(`Zephyr smp_svr (windowed)`, createZephyrSim({ keys: [key.publicPem], flash, slotSize: 0x78000 }), flash, img.bytes, 95);
+  const dev = loadKey(readFileSync(DEV_KEY, 'utf8'));
+  const key = { key: dev, publicPem: exportPublicPem(dev) };
+  console.log('SMP upload through linesim, 115200 8N1, zero configuration (host shared with other work: figures move with load)');
+
+  const big = buildImage({ size: 440 * 1024, version: '9.9.9', key });
+  if (process.argv.includes('--zephyr-only')) return runZephyr();
+  const mcuboot = await startMcubootPeer();
+  try {
+    report('real MCUboot serial recovery, 440 KiB', [await uploadThrough(mcuboot.path, big.bytes)], 96);
+  } finally {
+    await mcuboot.stop();
+  }
+
+  await runZephyr();
+
+  const sim = createZephyrSim({ keys: [key.publicPem], flash: 'nrf52840', slotSize: 0x78000, rxPeriodMs: 0 });
+  const pty = hostOnPty(sim, { baud: 0 });
+  try {
+    report('Zephyr simulator, fast UART, 440 KiB', [await uploadThrough(pty.path, big.bytes)], 97);
+  } finally {
+    pty.close();
+    sim.dispose();
+  }
+}
+
+async function runZephyr(): Promise<void> {
+  const app = new Uint8Array(readFileSync(join(MCUBOOT_DIR, 'images', 'app-signed.bin')));
+  const zephyr = await startZephyrPeer();
+  const done: UploadResult[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      try {
+        done.push(await uploadThrough(zephyr.path, app, true));
+      } catch (e) {
+        console.log(`  Zephyr upload ${i + 1} failed: ${(e as Error).message}`);
+      }
+    }
+  } finally {
+    await zephyr.stop();
+  }
+  if (done.length) report('real Zephyr smp_svr (stock UART), 10 x 25 KiB', done, 80, 10);
 }

@@ -5,6 +5,7 @@ import { dataDir } from '../../core/paths.ts';
 import { usageError, ioError } from '../../core/errors.ts';
 import { ServiceLog } from '../../records/service-log.ts';
 import { reportHtml, unitReport } from '../../records/report.ts';
+import { unitMatches } from '../../records/unit-identity.ts';
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory holding records/ (default: the app data directory)' } };
 const logOf = (ctx: CommandContext) => ServiceLog.inDir(stringOpt(ctx, 'data-dir') ?? dataDir());
@@ -12,6 +13,7 @@ const logOf = (ctx: CommandContext) => ServiceLog.inDir(stringOpt(ctx, 'data-dir
 export const recordsGroup: CommandGroup = {
   name: 'records',
   summary: 'read, verify and export the service log',
+  defaultCommand: 'list',
   commands: [
     {
       name: 'verify',
@@ -31,13 +33,13 @@ export const recordsGroup: CommandGroup = {
       summary: 'print the recorded actions (newest last)',
       options: {
         ...dirOption,
-        unit: { type: 'string', value: 'ID', description: 'only this unit (chip UID, serial or device id)' },
+        unit: { type: 'string', value: 'ID', description: "one unit's whole history: chip UID, serial, USB serial, image hash (8+ hex digits) or unit key" },
         limit: { type: 'string', value: 'N', description: 'only the last N entries' },
       },
       async run(ctx) {
         const v = logOf(ctx).verify();
         const unit = stringOpt(ctx, 'unit');
-        let entries = unit ? v.entries.filter((e) => e.unit?.id === unit) : v.entries;
+        let entries = unit ? v.entries.filter((e) => unitMatches(e.unit, unit)) : v.entries;
         const limit = intOpt(ctx, 'limit');
         if (limit !== undefined) entries = entries.slice(-limit);
         return {
@@ -54,7 +56,7 @@ export const recordsGroup: CommandGroup = {
       summary: "write one unit's service report (HTML or JSON)",
       options: {
         ...dirOption,
-        unit: { type: 'string', value: 'ID', description: 'the unit (chip UID, serial or device id)' },
+        unit: { type: 'string', value: 'ID', description: 'the unit: chip UID, serial, USB serial, image hash or unit key' },
         format: { type: 'string', value: 'html|json', description: 'report format', default: 'html' },
         out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
       },

@@ -1,7 +1,7 @@
 /** `unbrick smp …`: SMP (mcumgr) over a serial port: MCUboot serial recovery and Zephyr SMP apps. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command, CommandContext, CommandGroup, OptionSpec } from '../framework.ts';
-import { intOpt, requireString } from '../framework.ts';
+import { intOpt, requireString, TRACE_OPTIONS } from '../framework.ts';
 import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -13,22 +13,22 @@ import { eraseStorage } from '../../smp/groups/storage.ts';
 import * as settingsGroup from '../../smp/groups/settings.ts';
 import * as fsGroup from '../../smp/groups/fs.ts';
 import { uploadImage, type UploadOptions, type UploadResult } from '../../smp/upload.ts';
+import { traceLink } from '../../transport/trace.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, or a simulator pty)' },
   baud: { type: 'string', value: 'N', description: 'baud rate, 8N1', default: '115200' },
   timeout: { type: 'string', value: 'MS', description: 'answer timeout per try', default: '1500' },
-  'line-gap': { type: 'string', value: 'MS', description: 'pause between lines of a frame (default 2 on USB CDC ports such as ttyACM, whose devices may have only two line buffers; 0 elsewhere)' },
   'smp-v2': { type: 'boolean', description: 'send SMP version 2 headers (group errors come back as err maps)' },
+  ...TRACE_OPTIONS,
 };
 
 async function connect(ctx: CommandContext): Promise<SmpClient> {
   const baud = intOpt(ctx, 'baud', 115200)!;
   const path = requireString(ctx, 'port');
-  // A USB CDC port delivers a frame at USB speed, not at the baud rate (smp-zephyr README, "Pacing").
-  const lineGapMs = intOpt(ctx, 'line-gap', /ttyACM|usbmodem/i.test(path) ? 2 : 0)!;
-  const transport = await openSerial({ path, baudRate: baud });
-  return new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, lineGapMs, version: ctx.values['smp-v2'] ? 1 : 0 });
+  const transport = traceLink(await openSerial({ path, baudRate: baud }), 'smp');
+  // No pacing here: the upload engine learns what the device's receive side takes (src/smp/link-learner.ts).
+  return new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, version: ctx.values['smp-v2'] ? 1 : 0 });
 }
 
 async function withClient<T>(ctx: CommandContext, fn: (c: SmpClient) => Promise<T>): Promise<T> {
@@ -198,8 +198,10 @@ const commands: Command[] = [
       const r = await uploadWithReconnect(ctx, bytes, { ...(image !== undefined ? { image } : {}), onProgress: progressPrinter(ctx), signal: ctx.signal, noVerify: !!ctx.values['no-verify'] });
       const rate = r.bytes / r.seconds;
       return {
-        data: { bytesSent: r.bytesSent, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), hash: r.reportedHash ?? null, imageHash: r.hash, restarts: r.restarts, ...(r.match !== undefined ? { match: r.match } : {}), chunk: r.plan },
-        human: [`Uploaded ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(rate))}/s).`, r.reportedHash ? `The device lists the image: hash ${r.reportedHash}.` : `Image hash ${r.hash} (not checked).`],
+        data: { bytesSent: r.bytesSent, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), hash: r.reportedHash ?? null, imageHash: r.hash, restarts: r.restarts, ...(r.match !== undefined ? { match: r.match } : {}), chunk: r.plan, link: r.link },
+        human: [
+          `Uploaded ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(rate))}/s).`,
+          `Link: ${r.link.frameSize}-byte frames (${r.link.lines} lines), window ${r.link.window}, ${r.link.lineGapMs} ms between lines; ${r.link.framesLost} frames lost.`, r.reportedHash ? `The device lists the image: hash ${r.reportedHash}.` : `Image hash ${r.hash} (not checked).`],
       };
     },
   }),

@@ -25,6 +25,8 @@ export interface Stm32SimOptions {
   faults?: Stm32Faults;
   /** After Go, the application "runs" for this long, then the board resets into the bootloader again. 0 = stay in the application. */
   resetAfterGoMs?: number;
+  /** The chip's 96-bit unique ID (12 bytes; default random). */
+  uid?: Uint8Array;
 }
 
 export type SimPhase = 'wait-sync' | 'command' | 'busy' | 'application' | 'locked' | 'disconnected';
@@ -58,7 +60,7 @@ export class Stm32BootloaderSim {
   constructor(opts: Stm32SimOptions) {
     this.opts = opts;
     const info = typeof opts.chip === 'string' ? findChip(opts.chip) : opts.chip;
-    this.chip = new SimChip(info, opts.timeScale ?? 1);
+    this.chip = new SimChip(info, opts.timeScale ?? 1, opts.uid);
     const base = info.bootloader.typicalGetCommands.filter((c) => c !== CMD.getChecksum);
     this.commands = opts.getChecksum ? [...base, CMD.getChecksum] : base;
     this.version = info.bootloader.usartProtocolVersion ?? 0x31;

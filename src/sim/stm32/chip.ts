@@ -4,7 +4,8 @@
  * non-volatile image, loaded into the effective state only at reset (option
  * byte loading), so changes take effect after the reset that follows them.
  */
-import { type ChipInfo, eraseUnits, unitCount, wrpBitPages } from '../../stm32/chips/index.ts';
+import { randomBytes } from 'node:crypto';
+import { type ChipInfo, eraseUnits, uidAddress, unitCount, wrpBitPages } from '../../stm32/chips/index.ts';
 import { codecFor, decodeOptionBytes, encodeOptionBytes, factoryOptionImage, RDP2_CONFIRMATION, type RdpLevel } from '../../stm32/option-bytes/index.ts';
 import { NorFlash } from '../flash.ts';
 import { chipTiming, type ChipTiming } from './timing.ts';
@@ -41,6 +42,8 @@ export class SimChip {
   constructor(
     readonly info: ChipInfo,
     timeScale = 1,
+    /** The factory-programmed 96-bit unique ID, readable at the family's UID address (default: random, like a fresh chip). */
+    readonly uid: Uint8Array = new Uint8Array(randomBytes(12)),
   ) {
     this.timing = chipTiming(info, timeScale);
     this.flash = new NorFlash(
@@ -85,6 +88,8 @@ export class SimChip {
   read(address: number, length: number): Uint8Array | undefined {
     if (this.inFlash(address, length)) return this.flash.read(address - this.info.flash.start, length);
     if (this.inRam(address, length)) return this.ram.slice(address - RAM_START, address - RAM_START + length);
+    const uidAt = uidAddress(this.info);
+    if (address >= uidAt && address + length <= uidAt + this.uid.length) return this.uid.slice(address - uidAt, address - uidAt + length);
     if (this.inSystem(address, length)) return new Uint8Array(length); // ROM content is not modelled
     const o = this.optionOffset(address, length);
     if (o >= 0) return this.optionImage.slice(o, o + length);

@@ -34,6 +34,13 @@ export interface ZephyrOptions {
   bufCount?: number;
   /** UART_MCUMGR_RX_BUF_COUNT. */
   lineBufs?: number;
+  /**
+   * When the SMP work frees line buffers while bytes keep coming (ms; default 20, fitted to the
+   * real peer). 0 = as each line completes: a fast UART driver, which loses nothing.
+   */
+  rxPeriodMs?: number;
+  /** Idle line time after which the SMP work runs (ms; default 4: linesim delivers in bursts a few ms apart, and the real peer still loses those). */
+  rxIdleMs?: number;
   /** The UART's rate (0 = a pty without UART timing, like the recorded native_sim: bursts lose lines). */
   uartBaud?: number;
   timing?: FlashTiming;
@@ -98,7 +105,16 @@ export class ZephyrDevice extends SmpDevice {
   constructor(options: ZephyrOptions) {
     const bufSize = options.bufSize ?? 384;
     const bufCount = options.bufCount ?? 4;
-    super({ lineMax: 128, lineBufs: options.lineBufs ?? 2, mode: 'queued', packetBufs: bufCount, uartBaud: options.uartBaud ?? 115200, maxDecoded: bufSize, style: 'zephyr' });
+    super({
+      lineMax: 128,
+      lineBufs: options.lineBufs ?? 2,
+      mode: 'queued',
+      packetBufs: bufCount,
+      uartBaud: options.uartBaud ?? 115200,
+      maxDecoded: bufSize,
+      style: 'zephyr',
+      receive: { lineBuffers: options.lineBufs ?? 2, periodMs: options.rxPeriodMs ?? 20, idleMs: options.rxIdleMs ?? 4 },
+    });
     this.opts = {
       checker: options.checker,
       slotSize: options.slotSize ?? 0x69000,
@@ -106,6 +122,8 @@ export class ZephyrDevice extends SmpDevice {
       bufSize,
       bufCount,
       lineBufs: options.lineBufs ?? 2,
+      rxPeriodMs: options.rxPeriodMs ?? 20,
+      rxIdleMs: options.rxIdleMs ?? 4,
       uartBaud: options.uartBaud ?? 115200,
       bootloader: options.bootloader ?? 'mcuboot',
       resetAtUploadOffset: options.resetAtUploadOffset,

@@ -25,6 +25,7 @@ import * as imageGroup from '../../smp/groups/image.ts';
 import * as osGroup from '../../smp/groups/os.ts';
 import { uploadImage } from '../../smp/upload.ts';
 import type { DeviceHandle } from '../../devices/registry.ts';
+import { IDENTITY } from '../../devices/identity.ts';
 import { openSmp } from '../../devices/smp-link.ts';
 import type { Recipe, UnitContext } from '../station.ts';
 import { checkUnitData, findDataChannels, NOTHING_WRITTEN, writeUnitData, type SmpDataTarget } from './smp-data.ts';
@@ -62,7 +63,7 @@ export function checkSmpBundle(md: BundleMetadata, o: { withData?: boolean; data
     );
 }
 
-const adapterSerial = (handle: unknown): string | undefined => (handle as DeviceHandle | undefined)?.identity?.find((i) => i.name === 'adapter serial')?.value;
+const adapterSerial = (handle: unknown): string | undefined => (handle as DeviceHandle | undefined)?.identity?.find((i) => i.name === IDENTITY.usbSerial)?.value;
 
 type Link = { client: SmpClient; close(): Promise<void> };
 

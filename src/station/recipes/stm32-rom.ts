@@ -15,38 +15,13 @@
  */
 import { checkError, deviceError, usageError } from '../../core/errors.ts';
 import type { BundleMetadata, OptionBytePolicy } from '../../formats/bundle/metadata.ts';
-import { eraseUnits, type ChipInfo } from '../../stm32/chips/index.ts';
+import { eraseUnits, uidAddress, type ChipInfo } from '../../stm32/chips/index.ts';
 import { probeReadout, protectPages, readMemory, readOptionBytes, readoutProtect, readoutUnprotect, verifyImage, writeImage, writeUnprotect, type Segment } from '../../stm32/operations.ts';
 import type { Stm32Session } from '../../stm32/session.ts';
 import type { DeviceHandle } from '../../devices/registry.ts';
 import { openStm32 } from '../../devices/stm32-link.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import type { Recipe } from '../station.ts';
-
-/**
- * 96-bit unique device ID base address by family (reference manuals: RM0008
- * 30.2 (F1), RM0091 (F0), RM0316 (F3), RM0033/RM0090 (F2/F4), RM0385 (F7),
- * RM0351 (L4), RM0444 (G0), RM0440 (G4), RM0434 (WB), RM0453 (WL), RM0377/RM0038 (L0/L1),
- * RM0433 (H7), RM0438/RM0456 (L5/U5)).
- */
-export const UID_ADDRESS: Record<ChipInfo['family'], number> = {
-  F0: 0x1ffff7ac,
-  F1: 0x1ffff7e8,
-  F2: 0x1fff7a10,
-  F3: 0x1ffff7ac,
-  F4: 0x1fff7a10,
-  F7: 0x1ff0f420,
-  G0: 0x1fff7590,
-  G4: 0x1fff7590,
-  H7: 0x1ff1e800,
-  L0: 0x1ff80050,
-  L1: 0x1ff80050,
-  L4: 0x1fff7590,
-  L5: 0x0bfa0590,
-  U5: 0x0bfa0700,
-  WB: 0x1fff7590,
-  WL: 0x1fff7590,
-};
 
 export interface Stm32RomRecipeOptions {
   metadata: BundleMetadata;
@@ -133,7 +108,7 @@ export function stm32RomRecipe(o: Stm32RomRecipeOptions): Recipe {
         await ctx.step('lift protection', () => readoutUnprotect(s, { signal: ctx.signal }));
         s = link.session;
       }
-      const uidAt = (o.uidAddress ?? ((c: ChipInfo) => UID_ADDRESS[c.family]))(s.chip);
+      const uidAt = (o.uidAddress ?? uidAddress)(s.chip);
       const uid = await ctx.step('read uid', () => readMemory(s, uidAt, 12, { signal: ctx.signal }));
       if (uid.every((b) => b === 0) || uid.every((b) => b === 0xff))
         throw deviceError('station.no-uid', `The unit's unique ID reads as ${hex(uid)}; without it the unit cannot be told apart from others. Check the chip.`);

@@ -1,7 +1,7 @@
 /** Chip lookup and flash geometry from the chip table. */
 import { inputError } from '../../core/errors.ts';
 import { CHIPS } from './table.ts';
-import type { ChipInfo } from './types.ts';
+import type { ChipInfo, Family } from './types.ts';
 
 export type { ChipInfo, Family, OptionLayout } from './types.ts';
 export { CHIPS };
@@ -9,6 +9,36 @@ export { CHIPS };
 /** Chips by product ID. Two rows never share a PID in the table. */
 export function chipByPid(pid: number): ChipInfo | undefined {
   return CHIPS.find((c) => c.pid === pid);
+}
+
+/**
+ * 96-bit unique device ID base address by family (reference manuals: RM0008
+ * 30.2 (F1), RM0091 (F0), RM0316 (F3), RM0033/RM0090 (F2/F4), RM0385 (F7),
+ * RM0351 (L4), RM0444 (G0), RM0440 (G4), RM0434 (WB), RM0453 (WL), RM0377/RM0038 (L0/L1),
+ * RM0433 (H7), RM0438/RM0456 (L5/U5)).
+ */
+export const UID_ADDRESS: Record<Family, number> = {
+  F0: 0x1ffff7ac,
+  F1: 0x1ffff7e8,
+  F2: 0x1fff7a10,
+  F3: 0x1ffff7ac,
+  F4: 0x1fff7a10,
+  F7: 0x1ff0f420,
+  G0: 0x1fff7590,
+  G4: 0x1fff7590,
+  H7: 0x1ff1e800,
+  L0: 0x1ff80050,
+  L1: 0x1ff80050,
+  L4: 0x1fff7590,
+  L5: 0x0bfa0590,
+  U5: 0x0bfa0700,
+  WB: 0x1fff7590,
+  WL: 0x1fff7590,
+};
+
+/** Where the chip's 96-bit unique ID (12 bytes) is read with Read Memory. */
+export function uidAddress(chip: ChipInfo): number {
+  return UID_ADDRESS[chip.family];
 }
 
 /**

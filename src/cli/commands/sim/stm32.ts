@@ -24,6 +24,7 @@ export const simStm32Command: Command = {
     'stall-ms': { type: 'string', value: 'MS', description: 'fault: stall length', default: '2000' },
     'disconnect-after': { type: 'string', value: 'N', description: 'fault: cut the line after N received bytes' },
     'reset-after': { type: 'string', value: 'N', description: 'fault: reset the chip after N received bytes' },
+    uid: { type: 'string', value: 'HEX', description: "the chip's 96-bit unique ID, 24 hex digits (default: random)" },
     seed: { type: 'string', value: 'N', description: 'fault random seed', default: '1' },
   },
   async run(ctx) {
@@ -34,7 +35,10 @@ export const simStm32Command: Command = {
       if (!Number.isFinite(n) || n < 0) throw usageError('usage.bad-number', `--${name} must be a non-negative number.`);
       return n;
     };
+    const uidHex = stringOpt(ctx, 'uid');
+    if (uidHex !== undefined && !/^[0-9a-fA-F]{24}$/.test(uidHex)) throw usageError('usage.bad-uid', `--uid must be 24 hex digits (96 bits), got "${uidHex}".`);
     const sim = startStm32PtySim({
+      ...(uidHex ? { uid: new Uint8Array(Buffer.from(uidHex, 'hex')) } : {}),
       chip: requireString(ctx, 'chip'),
       baud: num('baud') ?? 115200,
       getChecksum: !!ctx.values['get-checksum'],
@@ -54,7 +58,7 @@ export const simStm32Command: Command = {
     if (wp || ctx.values['readout-protected']) sim.sim.reset();
     process.stdout.write(`${sim.path}\n`);
     const info = sim.sim.chip.info;
-    ctx.warn(`Simulating ${info.name} (PID ${formatPid(info.pid)}) on ${sim.path}; ${sim.sim.chip.timing.text}. Ctrl-C stops.`);
+    ctx.warn(`Simulating ${info.name} (PID ${formatPid(info.pid)}, UID ${Buffer.from(sim.sim.chip.uid).toString('hex')}) on ${sim.path}; ${sim.sim.chip.timing.text}. Ctrl-C stops.`);
     await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
     const st = sim.sim.chip.snapshot();
     sim.close();

@@ -1,0 +1,147 @@
+/**
+ * Learns how a device's receive side wants to be fed, from what it answers.
+ *
+ * A console SMP server receives into a few line buffers (Zephyr's UART
+ * transport: two of 128 bytes) that its SMP thread frees when it gets to run.
+ * Lines that arrive while all are taken are dropped and the frame gets no
+ * answer at all (shared peers README, "Zephyr loses requests"). What the host
+ * can change: how many lines a frame has (packet size), how many frames are in
+ * flight (window), and idle line time between lines (gap). Each combination
+ * is a framing; a short ladder of them runs from what the device's MCUmgr
+ * params allow down to one-line frames, stop-and-wait, with a line's time of
+ * idle.
+ *
+ * A frame with no answer moves one step down the ladder; after a run of
+ * answered frames the upload steps back up, and a step that fails again waits
+ * twice as long before the next try. Total silence therefore ends at the most
+ * cautious framing, where the caller's stall limit applies as before. Against
+ * the real Zephyr peer at 115200 the upload settles on full frames paced by
+ * 2-3 ms per line; against MCUboot and fast devices it never leaves the top.
+ */
+import { MAX_LINE_CHARS } from './frame.ts';
+
+export interface Framing {
+  /** Largest SMP packet (header + CBOR) per frame. */
+  packet: number;
+  /** Console lines such a frame takes. */
+  lines: number;
+  /** Frames in flight. */
+  window: number;
+  /** Idle line time before every line of a frame but the first when in a row (ms). */
+  gapMs: number;
+}
+
+export interface LinkReport {
+  /** The framing the upload ended on. */
+  frameSize: number;
+  lines: number;
+  window: number;
+  lineGapMs: number;
+  /** Frames that got no answer. */
+  framesLost: number;
+  /** Framing changes (down after losses, up after runs of answers). */
+  changes: number;
+}
+
+/** Raw bytes of a frame body (length + packet + CRC) that fit `lines` console lines. */
+const bodyForLines = (lines: number) => (lines * MAX_LINE_CHARS * 3) / 4;
+export const linesForPacket = (packet: number) => Math.ceil(Math.ceil((packet + 4) / 3) * 4 / MAX_LINE_CHARS);
+
+export interface LearnerOptions {
+  /** The device's own limits (MCUmgr params or the verified probe). */
+  maxPacket: number;
+  maxWindow: number;
+  /** Wire time of n bytes (0 when the line rate is unknown). */
+  wireMs(bytes: number): number;
+  /** Image data bytes a packet of this size carries. */
+  dataFor(packet: number): number;
+  /** Answered frames in a row before trying a faster framing again. */
+  growAfter?: number;
+  /** Answer latencies already seen (ms). */
+  latencies?: number[];
+}
+
+export class LinkLearner {
+  /** Boldest first. */
+  readonly framings: Framing[];
+  private current = 0;
+  private readonly patience = new Map<number, number>();
+  private answeredInRow = 0;
+  private lost = 0;
+  private changes = 0;
+  /** Recent answer latencies (ms), for the loss timeout. */
+  private readonly latencies: number[] = [];
+
+  constructor(private readonly o: LearnerOptions) {
+    const lineTime = Math.max(o.wireMs(MAX_LINE_CHARS + 3), 11); // a 127-byte line at 115200 8N1, at least
+    const max = o.maxPacket;
+    const two = Math.min(max, bodyForLines(2) - 4);
+    const one = Math.min(max, bodyForLines(1) - 4);
+    // Boldest first. Pacing the device's full frames keeps most of the rate; two-line frames fit
+    // two line buffers with none to spare; one-line frames with a line's idle are the last resort.
+    const ladder: Array<[number, number, number]> = [
+      [max, o.maxWindow, 0],
+      [max, 1, 0],
+      [max, 1, 2],
+      [max, 1, 3],
+      [max, 1, 5],
+      [two, o.maxWindow, 3],
+      [two, 1, 0],
+      [two, 1, lineTime],
+      [one, 1, lineTime],
+    ];
+    this.framings = [];
+    for (const [packet, window, gapMs] of ladder)
+      if (o.dataFor(packet) > 0 && !this.framings.some((f) => f.packet === packet && f.window === window && f.gapMs === gapMs)) this.framings.push({ packet, lines: linesForPacket(packet), window, gapMs });
+    for (const l of o.latencies ?? []) this.noteLatency(l);
+  }
+
+  get framing(): Framing {
+    return this.framings[this.current]!;
+  }
+
+  /** How long after its last byte left to wait for an answer before calling a frame lost. */
+  lossTimeoutMs(ceilingMs: number): number {
+    if (!this.latencies.length) return ceilingMs;
+    const worst = Math.max(...this.latencies);
+    // Generous against a busy host (the answer's own wire time is added by the client).
+    return Math.min(ceilingMs, Math.max(300, worst * 3 + 100));
+  }
+
+  private noteLatency(ms: number): void {
+    this.latencies.push(ms);
+    if (this.latencies.length > 32) this.latencies.shift();
+  }
+
+  answered(latencyMs: number | undefined): void {
+    if (latencyMs !== undefined) this.noteLatency(latencyMs);
+    this.answeredInRow++;
+    // Answers flow: try the bolder framing again.
+    if (this.current > 0 && this.answeredInRow >= (this.patience.get(this.current - 1) ?? this.o.growAfter ?? 24)) this.move(this.current - 1);
+  }
+
+  /** A frame got no answer. Returns false when even the most cautious framing lost it. */
+  lostFrame(): boolean {
+    this.lost++;
+    // Failing again after it was given another try: wait twice as long before the next one.
+    const prev = this.patience.get(this.current);
+    this.patience.set(this.current, prev ? prev * 2 : (this.o.growAfter ?? 24));
+    if (this.current === this.framings.length - 1) {
+      this.answeredInRow = 0;
+      return false;
+    }
+    this.move(this.current + 1);
+    return true;
+  }
+
+  private move(to: number): void {
+    this.answeredInRow = 0;
+    this.current = to;
+    this.changes++;
+  }
+
+  report(): LinkReport {
+    const f = this.framing;
+    return { frameSize: f.packet, lines: f.lines, window: f.window, lineGapMs: Number(f.gapMs.toFixed(1)), framesLost: this.lost, changes: this.changes };
+  }
+}
