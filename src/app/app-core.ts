@@ -119,7 +119,7 @@ export class AppCore {
           { name: IDENTITY.serial, value: u.spec.serial },
           { name: 'lab scenario', value: u.spec.scenario },
         ],
-        open: () => lab.open(u.spec.id),
+        open: (framing) => lab.open(u.spec.id, framing),
         libraryDir: () => lab.libraryDir(),
         product: LAB_BUNDLE_PRODUCT,
       }));
@@ -172,7 +172,8 @@ export class AppCore {
   }
 
   private jobEnded(job: Job<unknown>, record: boolean): void {
-    this.devices.update(job.deviceId, { busyJobId: undefined });
+    // What the run learned about the unit goes to the device list here, not from inside the workflow.
+    this.devices.update(job.deviceId, { busyJobId: undefined, ...job.deviceLearned() });
     if (!record) return;
     const snap = job.snapshot();
     const rec = job.recordDetails();

@@ -7,7 +7,7 @@
  */
 import { listPorts, type PortEntry as PortInfo, type PortLister } from '../transport/ports.ts';
 import { openSerial } from '../transport/serial.ts';
-import type { DeviceHandle } from './registry.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 import { IDENTITY } from './identity.ts';
 
 export type { PortInfo, PortLister };
@@ -26,7 +26,7 @@ export function portHandle(p: PortInfo): DeviceHandle {
     label: p.manufacturer ? `${p.manufacturer} on ${p.path}` : `Serial port ${p.path}`,
     simulated: false,
     identity,
-    open: (framing) => openSerial({ path: p.path, baudRate: framing?.baudRate ?? 115200, parity: framing?.parity ?? 'none' }),
+    open: (framing) => openSerial({ path: p.path, baudRate: framing?.baudRate ?? LINE.smp.baudRate, parity: framing?.parity ?? LINE.smp.parity }),
   };
 }
 

@@ -6,7 +6,7 @@
  * while SMP devices ignore a stray 0x7F.
  */
 import type { DeviceKind } from '../api/contract.ts';
-import type { DeviceHandle } from './registry.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 import { IDENTITY, readChipUid } from './identity.ts';
 import { An3155Client } from '../stm32/an3155/client.ts';
 import { identify as identifyStm32 } from '../stm32/session.ts';
@@ -31,9 +31,9 @@ export interface Probe {
 export const stm32Probe: Probe = {
   name: 'STM32 ROM bootloader',
   async identify(device, signal) {
-    const link = traceLink(await device.open({ parity: 'even', baudRate: 115200 }), 'an3155');
+    const link = traceLink(await device.open(LINE.stm32), 'an3155');
     try {
-      const client = new An3155Client(link, { replyMs: 400, signal });
+      const client = new An3155Client(link, { replyMs: 400, signal, baud: LINE.stm32.baudRate });
       try {
         await client.sync(2);
       } catch (e) {
@@ -67,9 +67,9 @@ export const stm32Probe: Probe = {
 export const smpProbe: Probe = {
   name: 'SMP (MCUboot serial recovery or Zephyr)',
   async identify(device, signal) {
-    const link = traceLink(await device.open({ parity: 'none', baudRate: 115200 }), 'smp');
+    const link = traceLink(await device.open(LINE.smp), 'smp');
     try {
-      const c = new SmpClient(link, { baud: 115200, timeoutMs: 600, retries: 1 });
+      const c = new SmpClient(link, { baud: LINE.smp.baudRate, timeoutMs: 600, retries: 1 });
       try {
         await c.request({ op: 'write', group: 0, id: 0, body: { d: 'unbrick' }, what: 'echo', signal });
       } catch (e) {

@@ -15,7 +15,7 @@ export interface DeviceHandle {
   simulated: boolean;
   /** Identity known before any probing (serial number on the label, adapter serial). */
   identity: { name: string; value: string }[];
-  /** Opens the link with the framing a protocol needs (simulated links ignore it). */
+  /** Opens the link with the framing a protocol needs (see LINE); the demo lab honours it as a real UART would. */
   open(framing?: LinkFraming): Promise<ByteTransport>;
   /**
    * The data directory this unit's firmware comes from (trust store, golden and
@@ -32,6 +32,17 @@ export interface LinkFraming {
   /** 'even' for the STM32 ROM bootloader (8E1), 'none' for SMP (8N1). */
   parity?: 'none' | 'even';
 }
+
+/**
+ * The line each protocol speaks, in one place: the STM32 ROM bootloader 8E1
+ * (AN2662 §2.1: even parity, checked), SMP consoles 8N1; 115200 baud, the
+ * fastest rate the ROM bootloader is specified for. Links open with these and
+ * clients time their waits by the same baud.
+ */
+export const LINE = {
+  stm32: { baudRate: 115200, parity: 'even' },
+  smp: { baudRate: 115200, parity: 'none' },
+} as const satisfies Record<string, Required<LinkFraming>>;
 
 export interface DeviceEntry {
   handle: DeviceHandle;

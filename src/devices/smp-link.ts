@@ -2,7 +2,7 @@
 import { SmpClient } from '../smp/client.ts';
 import { ioError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
-import type { DeviceHandle } from './registry.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 import { traceLink } from '../transport/trace.ts';
 
 export interface SmpLink {
@@ -18,7 +18,7 @@ export interface SmpLink {
 }
 
 export async function openSmp(device: DeviceHandle): Promise<SmpLink> {
-  const raw = traceLink(await device.open({ parity: 'none', baudRate: 115200 }), 'smp');
+  const raw = traceLink(await device.open(LINE.smp), 'smp');
   let lost = false;
   const lostListeners = new Set<() => void>();
   const closeListeners: ((err?: Error) => void)[] = [];
@@ -35,7 +35,7 @@ export async function openSmp(device: DeviceHandle): Promise<SmpLink> {
     onClose: (l) => void closeListeners.push(l),
     close: () => raw.close(),
   };
-  const client = new SmpClient(link, { baud: 115200 });
+  const client = new SmpClient(link, { baud: LINE.smp.baudRate });
   return {
     client,
     get lost() {

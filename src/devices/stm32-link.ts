@@ -3,7 +3,7 @@ import { An3155Client } from '../stm32/an3155/client.ts';
 import { connectStm32, identify, type Stm32Session } from '../stm32/session.ts';
 import { UnbrickError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
-import type { DeviceHandle } from './registry.ts';
+import { LINE, type DeviceHandle } from './registry.ts';
 import { traceLink } from '../transport/trace.ts';
 
 export interface Stm32Link {
@@ -13,16 +13,17 @@ export interface Stm32Link {
 }
 
 export async function openStm32(device: DeviceHandle, signal: AbortSignal): Promise<Stm32Link> {
-  const link = traceLink(await device.open({ parity: 'even', baudRate: 115200 }), 'an3155');
+  const link = traceLink(await device.open(LINE.stm32), 'an3155');
+  const baud = LINE.stm32.baudRate;
   try {
     let session: Stm32Session;
     try {
-      session = await connectStm32(link, { signal });
+      session = await connectStm32(link, { signal, baud });
     } catch (e) {
       if (!(e instanceof UnbrickError && e.code === 'stm32.no-bootloader')) throw e;
       // A cancelled or cut exchange can leave the bootloader inside a command, swallowing
       // our 0x7F as data: resync (FF 00 pairs) brings it back to command-wait.
-      const client = new An3155Client(link, { signal });
+      const client = new An3155Client(link, { signal, baud });
       await client.resync();
       session = await identify(client);
     }

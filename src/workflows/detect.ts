@@ -52,18 +52,16 @@ export function detectJob(registry: DeviceRegistry, deviceId: string, probes: Pr
         },
       },
     ],
-    result(state) {
-      if (state.found) {
-        registry.update(deviceId, { kind: state.found.kind, summary: state.found.summary, learned: state.found.identity });
-        return { summary: `Identified: ${state.found.summary}.` };
-      }
-      const summary = state.unreachable
-        ? `Cannot reach it: ${state.unreachable}`
-        : state.tried.length === 0
-          ? 'Not identified: this build has no protocol probes yet.'
-          : `Nothing known answered (tried ${state.tried.join(', ')}).`;
-      registry.update(deviceId, { kind: 'unknown', summary });
-      return { summary };
-    },
+    result: (state) => ({ summary: state.found ? `Identified: ${state.found.summary}.` : notFound(state) }),
+    learned: (state) =>
+      state.found ? { kind: state.found.kind, summary: state.found.summary, learned: state.found.identity } : { kind: 'unknown', summary: notFound(state) },
   };
+}
+
+function notFound(state: DetectState): string {
+  return state.unreachable
+    ? `Cannot reach it: ${state.unreachable}`
+    : state.tried.length === 0
+      ? 'Not identified: this build has no protocol probes yet.'
+      : `Nothing known answered (tried ${state.tried.join(', ')}).`;
 }

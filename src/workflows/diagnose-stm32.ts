@@ -84,14 +84,20 @@ async function readSlot(s: Stm32Session, slot: number, p: FlashRegion, signal: A
       let total = tlvAt;
       if (dv.getUint16(tlvAt, true) === 0x6908) total += dv.getUint16(tlvAt + 2, true);
       const extra = Math.min(p.size, total + 4 + 2048) - bytes.length;
-      if (extra > 0) bytes = Uint8Array.from([...bytes, ...(await readMemory(s, p.address + bytes.length, extra, { signal }))]);
+      if (extra > 0) bytes = Buffer.concat([bytes, await readMemory(s, p.address + bytes.length, extra, { signal })]);
     }
     return bytes;
   };
   // Read Memory data carries no checksum: an image that fails its check is read again before
-  // it is called invalid, so a flipped bit on a noisy line does not condemn a good image.
-  let v = verifyImage(await readAll());
-  for (let i = 0; i < 2 && !v.valid; i++) v = verifyImage(await readAll());
+  // it is called invalid, so a flipped bit on a noisy line does not condemn a good image. A
+  // large image rarely reads clean twice on such a line, so the second read only settles the
+  // blocks where the two reads differ.
+  let bytes = await readAll();
+  let v = verifyImage(bytes);
+  if (!v.valid) {
+    bytes = await settleReads(bytes, await readMemory(s, p.address, bytes.length, { signal }), (at, n) => readMemory(s, p.address + at, n, { signal }));
+    v = verifyImage(bytes);
+  }
   const version = versionString(h.version).replace(/\+0$/, '');
   const view: Slot = { slot, image: 0, version, state: v.valid ? 'valid' : 'invalid', flags: [], ...(v.hash ? { hash: v.hash } : {}) };
   return {
@@ -105,6 +111,32 @@ async function readSlot(s: Stm32Session, slot: number, p: FlashRegion, signal: A
           action: 'Rewrite it from the golden bundle.',
         },
   };
+}
+
+const READ_BLOCK = 256;
+
+/**
+ * Two reads of the same flash, merged block by block: where they agree the
+ * block stands; where they differ, it is read again until a read matches one
+ * of the earlier ones (two reads agreeing), up to three more times.
+ */
+async function settleReads(a: Uint8Array, b: Uint8Array, reread: (at: number, n: number) => Promise<Uint8Array>): Promise<Uint8Array> {
+  const out = Uint8Array.from(b);
+  for (let at = 0; at < a.length; at += READ_BLOCK) {
+    const n = Math.min(READ_BLOCK, a.length - at);
+    const seen = [a.subarray(at, at + n), b.subarray(at, at + n)];
+    if (Buffer.compare(seen[0]!, seen[1]!) === 0) continue;
+    for (let i = 0; i < 3; i++) {
+      const again = await reread(at, n);
+      const agreed = seen.find((x) => Buffer.compare(x, again) === 0);
+      if (agreed) {
+        out.set(agreed, at);
+        break;
+      }
+      seen.push(again);
+    }
+  }
+  return out;
 }
 
 /**
@@ -148,6 +180,7 @@ export async function diagnoseStm32(
     ctx.log(`Flash layout from the ${known!.source}.`);
     const blSectors = sectorsOf(s, layout.mcuboot);
     const protectedBl = blSectors.filter((i) => ob!.wrpPages.includes(i));
+    const units = s.chip.flash.layout === 'sectors' ? 'sectors' : 'pages';
     ctx.log('Reading the bootloader region…');
     const bl = await readMemory(s, layout.mcuboot.address, Math.min(1024, layout.mcuboot.size), { signal: ctx.signal });
     bootloaderPresent = !bl.every((b) => b === 0xff);
@@ -155,19 +188,19 @@ export async function diagnoseStm32(
       findings.push({
         severity: 'critical',
         code: 'mcuboot.missing',
-        text: 'MCUboot is missing: the bootloader sectors are erased, so the unit cannot start.',
+        text: `MCUboot is missing: the bootloader ${units} are erased, so the unit cannot start.`,
         action: 'Run Full unbrick to write MCUboot and the application from the golden bundle.',
       });
-    else findings.push({ severity: 'ok', code: 'mcuboot.present', text: 'The bootloader sectors hold a bootloader.' });
+    else findings.push({ severity: 'ok', code: 'mcuboot.present', text: `The bootloader ${units} hold a bootloader.` });
     if (protectedBl.length === blSectors.length)
       findings.push({
         severity: bootloaderPresent ? 'info' : 'warning',
         code: 'stm32.bootloader-wrp',
-        text: `Bootloader pages are write-protected (sectors ${formatRuns(protectedBl)})${bootloaderPresent ? ', as the product ships.' : ': they must be unprotected before MCUboot can be written again.'}`,
+        text: `Bootloader ${units} are write-protected (${units} ${formatRuns(protectedBl)})${bootloaderPresent ? ', as the product ships.' : ': they must be unprotected before MCUboot can be written again.'}`,
         ...(bootloaderPresent ? {} : { action: 'Full unbrick lifts the protection, writes MCUboot, and restores the protection afterwards.' }),
       });
     else if (protectedBl.length === 0)
-      findings.push({ severity: 'warning', code: 'stm32.bootloader-unprotected', text: 'The bootloader sectors are not write-protected (the product ships them protected).', action: 'Full unbrick restores the protection policy.' });
+      findings.push({ severity: 'warning', code: 'stm32.bootloader-unprotected', text: `The bootloader ${units} are not write-protected (the product ships them protected).`, action: 'Full unbrick restores the protection policy.' });
     for (const [i, p] of [layout.slot0, layout.slot1].entries()) {
       if (!p) continue;
       ctx.log(`Reading slot ${i} header…`);

@@ -15,6 +15,7 @@ import type { ErrorInfo, Finding, JobSnapshot, JobState, LogLine, ProgressInfo, 
 import { cancelledError, UnbrickError, asUnbrickError } from '../core/errors.ts';
 import { ProgressMeter } from '../core/progress.ts';
 import { toErrorInfo } from '../api/protocol.ts';
+import type { DeviceEntry, DeviceRegistry } from '../devices/registry.ts';
 
 export interface ConfirmRequest {
   title: string;
@@ -61,6 +62,61 @@ export function releasingOnFailure<S>(steps: Step<S>[], release: () => Promise<v
   }));
 }
 
+/** What every step of one workflow job works with: the unit, the data directory, and the run's link. */
+export interface WorkflowRun<L> {
+  registry: DeviceRegistry;
+  deviceId: string;
+  dataDir: string;
+  link: RunLink<L>;
+}
+
+/** The unit's handle as the device list has it now (a replugged unit gets a new one). */
+export const unitHandle = (run: WorkflowRun<unknown>) => run.registry.get(run.deviceId).handle;
+
+/** A named step of a workflow: a function of the run's context (link, device, options) and the step context. */
+export type StepFn<R, S> = (run: R, ctx: StepContext<S>) => Promise<void | { skipped: string }>;
+
+/** Binds a workflow's named steps, `[id, title, fn]` in order, to one job's run context. */
+export function namedSteps<R, S>(run: R, rows: [id: string, title: string, fn: StepFn<R, S>][]): Step<S>[] {
+  return rows.map(([id, title, fn]) => ({ id, title, run: (ctx) => fn(run, ctx) }));
+}
+
+/**
+ * One link per run, shared by the workflows: the link to the unit opens on
+ * first use and serves every step of the run; a failure or a cancel drops it
+ * (it may be broken), and a resumed run (a new signal) opens a fresh one.
+ */
+export interface RunLink<L> {
+  /** This run's link, opened on first use. */
+  get(signal: AbortSignal): Promise<L>;
+  /** Closes the link (the unit restarts, or it broke): the next `get` opens a new one. */
+  drop(): Promise<void>;
+  /** The workflow's steps, each dropping the link when it fails or is cancelled. */
+  wrap<S>(steps: Step<S>[]): Step<S>[];
+}
+
+export function linkPerRun<L extends { close(): Promise<void> }>(open: (signal: AbortSignal) => Promise<L>): RunLink<L> {
+  let link: L | undefined;
+  let boundTo: AbortSignal | undefined;
+  const drop = async () => {
+    const l = link;
+    link = boundTo = undefined;
+    await l?.close().catch(() => {});
+  };
+  return {
+    async get(signal) {
+      if (link && boundTo !== signal) await drop();
+      if (!link) {
+        link = await open(signal);
+        boundTo = signal;
+      }
+      return link;
+    },
+    drop,
+    wrap: (steps) => releasingOnFailure(steps, drop),
+  };
+}
+
 export interface JobResult {
   summary: string;
   findings?: Finding[];
@@ -73,10 +129,19 @@ export interface JobDefinition<S> {
   steps: Step<S>[];
   /** Runs before anything touches the device; a returned string refuses the job with that reason. */
   precheck?(): Promise<string | undefined> | string | undefined;
+  /** What the run ended with, in words (pure: it runs after a failure too). */
   result(state: S): JobResult;
+  /**
+   * What the run learned about the unit, for the device list (pure); the app
+   * applies it when the job ends, whatever the outcome.
+   */
+  learned?(state: S): DeviceLearned | undefined;
   /** What the service record keeps beyond the outcome: see JobRecord. */
   record?(state: S): JobRecord;
 }
+
+/** A change to the unit's entry in the device list. */
+export type DeviceLearned = Partial<Pick<DeviceEntry, 'kind' | 'summary' | 'learned' | 'diagnosis'>>;
 
 /** For the service record: the inputs written (bundle and payload hashes) and what the unit reported (plain JSON). */
 export interface JobRecord {
@@ -195,6 +260,11 @@ export class Job<S = unknown> {
   log(message: string, level: LogLine['level'] = 'info'): void {
     this.logLines.push({ time: new Date().toISOString(), level, message });
     if (this.logLines.length > LOG_LIMIT) this.logLines.splice(0, this.logLines.length - LOG_LIMIT);
+  }
+
+  /** What the run learned about the unit, for the device list (see JobDefinition.learned). */
+  deviceLearned(): DeviceLearned | undefined {
+    return this.def.learned?.(this.def.state);
   }
 
   /** The workflow's inputs and facts for the service record. */

@@ -1,7 +1,7 @@
 /**
  * Detect and diagnose in the UI (server mode, demo lab, Chromium): the STM32
  * units are identified on their own, and diagnosing each shows the expected
- * findings, the option bytes and the write-protected sectors.
+ * findings, the option bytes and the write-protected pages (STM32L4 lab units).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,13 +20,14 @@ async function diagnose(page: Page, id: string) {
 }
 
 test('diagnose the erased-MCUboot and the RDP-1 units from the UI', { timeout: 120_000 }, async (t) => {
-  const { page } = await openApp(t);
+  // Not about the pace: an unpaced lab line (slot images of several hundred KiB are read and written).
+  const { page } = await openApp(t, ['--lab-baud', '0']);
 
   const erased = await diagnose(page, 'lab-mcuboot-erased');
   assert.ok(erased.some((f) => /critical MCUboot is missing/.test(f)), erased.join('\n'));
-  assert.ok(erased.some((f) => /warning Bootloader pages are write-protected \(sectors 0-3\)/.test(f)), erased.join('\n'));
+  assert.ok(erased.some((f) => /warning Bootloader pages are write-protected \(pages 0-15\)/.test(f)), erased.join('\n'));
   assert.ok(erased.some((f) => /ok Slot 0 holds a valid image 1\.2\.0/.test(f)), erased.join('\n'));
-  assert.equal(await page.locator('.sector.wrp').count(), 4);
+  assert.equal(await page.locator('.sector.wrp').count(), 16);
   assert.match(await page.getByTestId('chip').innerText(), /Readout protection: level 0/);
   assert.match(await page.getByTestId('slots').innerText(), /1\.2\.0/);
   await screenshot(page, '05-diagnose-erased-mcuboot');
@@ -41,7 +42,8 @@ test('diagnose the erased-MCUboot and the RDP-1 units from the UI', { timeout: 1
 });
 
 test('diagnose the SMP units, then recover the corrupt one from the UI', { timeout: 150_000 }, async (t) => {
-  const { page } = await openApp(t);
+  // Not about the pace: an unpaced lab line (slot images of several hundred KiB are read and written).
+  const { page } = await openApp(t, ['--lab-baud', '0']);
 
   const open = async (id: string, kind: string) => {
     await page.getByTestId(`device-${id}`).and(page.locator(`[data-kind=${kind}]`)).waitFor({ timeout: 30_000 });

@@ -1,5 +1,6 @@
 /**
- * Full unbrick from the UI (server mode, demo lab at 115200 baud, Chromium):
+ * Full unbrick from the UI (server mode, demo lab at the seed's scale: STM32L4,
+ * 448 KiB slots, 320 KiB application, on a paced 460800-baud line; Chromium):
  * every destructive step is confirmed in a dialog; a write is cancelled
  * midway and resumed; progress shows rate and ETA.
  */
@@ -24,13 +25,15 @@ async function startUnbrick(page: Page, id: string) {
   await page.getByTestId('start-confirm').click();
 }
 
+// A paced line (rate and ETA are real), four times the default rate: ~330 KiB written and read back
+// take about 65 s of line time at 115200 baud, 16 s here.
 test('fully unbrick the unit whose MCUboot is erased, confirming each destructive step', { timeout: 180_000 }, async (t) => {
-  const { page } = await openApp(t);
+  const { page } = await openApp(t, ['--lab-baud', '460800']);
 
   await startUnbrick(page, 'lab-mcuboot-erased');
-  await confirm(page, /Lift write protection on sectors 0-1\?/);
+  await confirm(page, /Lift write protection on pages 0-11\?/);
   await screenshot(page, '07-unbrick-confirm');
-  await confirm(page, /Erase sectors 0-1, 5 and write the golden images\?/);
+  await confirm(page, /Erase pages 0-11, 16-239 and write the golden images\?/);
   const progress = page.getByTestId('progress');
   await progress.getByText('Writing').waitFor({ timeout: 30_000 });
   // Rate and ETA are shown while writing (bytes per second over the paced lab line).
@@ -48,17 +51,17 @@ test('fully unbrick the unit whose MCUboot is erased, confirming each destructiv
   assert.deepEqual(dialogs, ['beforeunload']);
   assert.equal(page.isClosed(), false);
   await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 120_000 });
-  assert.match(await page.getByTestId('job-result').innerText(), /written and verified .*sectors 0-3 protected again/);
+  assert.match(await page.getByTestId('job-result').innerText(), /written and verified .*pages 0-15 protected again/);
   await screenshot(page, '09-unbrick-done');
 });
 
 test('cancel the write midway, then resume it to completion', { timeout: 180_000 }, async (t) => {
-  const { page } = await openApp(t);
+  const { page } = await openApp(t, ['--lab-baud', '460800']);
 
   await startUnbrick(page, 'lab-rdp1');
   await confirm(page, /Erase the whole chip/);
   await confirm(page, /Lift write protection/);
-  await confirm(page, /Erase sectors .* and write/);
+  await confirm(page, /Erase pages .* and write/);
   await page.getByTestId('progress').getByText('Writing').waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1500);
   await page.getByTestId('job-cancel').click();

@@ -48,6 +48,7 @@ export const serveGroup: CommandGroup = {
         'data-dir': { type: 'string', value: 'DIR', description: 'where the service log and other state live (default: the app data directory)' },
         lab: { type: 'boolean', description: 'show the demo lab even when a USB serial adapter is attached' },
         'no-lab': { type: 'boolean', description: 'do not show the demo lab of simulated units' },
+        'lab-baud': { type: 'string', value: 'N', description: "the demo lab's line rate (default 115200; 0 = unpaced, for tests)", default: '115200' },
         port: { type: 'string', value: 'PATH', multiple: true, description: 'also watch this serial port (a built-in UART or a pty)' },
         // Factory station: the station screen starts provisioning at launch, as the line's engineer set it up.
         'station-bundle': { type: 'string', value: 'FILE', description: 'start the factory station with this provisioning bundle (its vendor must be in the trust store)' },
@@ -66,7 +67,7 @@ export const serveGroup: CommandGroup = {
         const bundle = stringOpt(ctx, 'station-bundle');
         if (demo && bundle) throw usageError('usage.conflict', 'Use either --station-bundle or --station-demo, not both.');
         const lab = ctx.values['no-lab'] ? false : ctx.values.lab || demo ? true : !(await hardwareAttached());
-        const core = new AppCore({ dataDir: dir, ports: { extraPaths: stringList(ctx, 'port') }, ...(lab ? { lab: new DemoLab() } : {}) });
+        const core = new AppCore({ dataDir: dir, ports: { extraPaths: stringList(ctx, 'port') }, ...(lab ? { lab: new DemoLab(undefined, { baud: intOpt(ctx, 'lab-baud', 115200)! }) } : {}) });
         try {
           if (demo) {
             const units = intOpt(ctx, 'demo-units', 6)!;

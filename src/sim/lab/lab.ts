@@ -9,6 +9,7 @@ import type { ByteTransport } from '../../transport/types.ts';
 import { LAB_UNITS, type LabUnitSpec } from './units.ts';
 import { simulatorFor, type LabFaults, type LabSimulator, type LabSmpBoards } from './simulators.ts';
 import { createPipe, type Pipe } from './pipe.ts';
+import { framingFaults, type HostFraming } from './uart.ts';
 import { createLabLibraries, type LabLibraries } from './vendor.ts';
 
 export interface LabUnitState {
@@ -37,6 +38,8 @@ export class DemoLab {
       noisyCables?: Record<string, { corrupt: number; drop?: number; seed: number }>;
       /** SMP unit setup and device faults per unit (see sim/lab/smp-board.ts). */
       smpBoards?: LabSmpBoards;
+      /** Payload size of every lab image, on the units and in the bundles (benches vary it; default: the lab product's). */
+      payloadBytes?: number;
     } = { baud: 115200 },
   ) {
     for (const spec of specs) this.units.set(spec.id, { spec, plugged: true });
@@ -88,21 +91,32 @@ export class DemoLab {
   }
 
   /**
-   * Opens the host end of a unit's cable. A unit keeps its simulated flash for
+   * Opens the host end of a unit's cable, framed as the host asks (a real
+   * UART's faults when the unit speaks otherwise). A unit keeps its simulated flash for
    * the lab's lifetime, so what one workflow wrote the next one reads.
    */
-  async open(unitId: string): Promise<ByteTransport> {
+  async open(unitId: string, framing: HostFraming = {}): Promise<ByteTransport> {
     const u = this.units.get(unitId);
     if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
     if (!u.plugged) throw deviceError('lab.unplugged', `${u.spec.label} is unplugged. Plug it in (demo lab panel) and try again.`);
-    const factory = simulatorFor(u.spec, this.line.faults, this.line.smpBoards);
+    const factory = simulatorFor(u.spec, this.line.faults, this.line.smpBoards, this.line.payloadBytes);
     if (!factory)
       throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
     u.sim ??= await factory(u.spec);
     u.cable?.cut();
     const noise = this.line.noisyCables?.[unitId];
     const onDamage = () => void (u.damaged = (u.damaged ?? 0) + 1);
-    const cable = createPipe(`lab:${unitId}`, { baud: this.line.baud, frameBits: u.spec.answersWith === 'stm32-rom' ? 11 : 10, ...(noise ? { corrupt: noise.corrupt, ...(noise.drop ? { drop: noise.drop } : {}), seed: noise.seed, onDamage } : {}) });
+    // The cable carries what the host's framing sends; the unit's UART breaks bytes framed otherwise (uart.ts).
+    const sim = u.sim;
+    const uart = framingFaults(framing, () => sim.uart());
+    const parity = framing.parity ?? sim.uart().parity;
+    const cable = createPipe(`lab:${unitId}`, {
+      baud: this.line.baud,
+      frameBits: parity === 'even' ? 11 : 10,
+      toDevice: uart.toDevice,
+      toHost: uart.toHost,
+      ...(noise ? { corrupt: noise.corrupt, ...(noise.drop ? { drop: noise.drop } : {}), seed: noise.seed, onDamage } : {}),
+    });
     u.cable = cable;
     u.sim.attach(cable.device);
     return cable.host;
@@ -113,7 +127,7 @@ export class DemoLab {
    * libraries (made on first use): where lab units' images come from.
    */
   async libraryDir(): Promise<string> {
-    this.libs ??= createLabLibraries();
+    this.libs ??= createLabLibraries(this.line.payloadBytes);
     return (await this.libs).dir;
   }
 

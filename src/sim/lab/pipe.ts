@@ -27,6 +27,9 @@ export interface PipeOptions {
   seed?: number;
   /** Called for each byte the noise damaged or lost (tests check that the noise really bit). */
   onDamage?: () => void;
+  /** What the receiving UART makes of each chunk (framing disagreements, see uart.ts). */
+  toDevice?: (data: Uint8Array) => Uint8Array;
+  toHost?: (data: Uint8Array) => Uint8Array;
 }
 
 
@@ -55,16 +58,18 @@ export function createPipe(description: string, opts: PipeOptions = {}): Pipe {
       }
     return data;
   };
-  const deliverTo = (peer: End) => (data: Uint8Array) => {
+  const deliverTo = (peer: End, receive?: (data: Uint8Array) => Uint8Array) => (data: Uint8Array) => {
     if (closed) return;
     data = noise(data);
+    if (receive) data = receive(data);
+    if (!data.length) return;
     if (peer.listener) peer.listener(data);
     else peer.buffered.push(data);
   };
   // One paced line per direction; baud 0 delivers at once (still asynchronously, below).
   const lines = new Map<End, PacedLine>([
-    [ends[1], new PacedLine(opts.baud ?? 0, opts.frameBits ?? 10, deliverTo(ends[1]))],
-    [ends[0], new PacedLine(opts.baud ?? 0, opts.frameBits ?? 10, deliverTo(ends[0]))],
+    [ends[1], new PacedLine(opts.baud ?? 0, opts.frameBits ?? 10, deliverTo(ends[1], opts.toDevice))],
+    [ends[0], new PacedLine(opts.baud ?? 0, opts.frameBits ?? 10, deliverTo(ends[0], opts.toHost))],
   ]);
   const cut = (err?: Error) => {
     if (closed) return;

@@ -1,8 +1,10 @@
 /**
- * The product every demo-lab unit is: an STM32F405 board running MCUboot and a
- * signed application, with the partition layout a real product would publish.
- * Images are built at lab start and signed with a lab key made for this
- * process (ECDSA P-256), which the lab's simulated MCUboot trusts.
+ * The product every demo-lab unit is: the seed device, an STM32L4 (1 MiB
+ * flash, 2 KiB pages) running MCUboot and a signed application, with the
+ * partition layout a real product would publish: 32 KiB MCUboot, two 448 KiB
+ * slots, 16 KiB scratch. Images are several hundred KiB, as in the field.
+ * They are built at lab start and signed with a lab key made for this process
+ * (ECDSA P-256), which the lab's simulated MCUboot trusts.
  */
 import { signImage } from '../../formats/mcuboot/index.ts';
 import { exportPublicPem, generateKey, type ImageKey } from '../../crypto/keys.ts';
@@ -17,22 +19,34 @@ export const labPublicKeyPem = (): string => exportPublicPem(labSigningKey());
 export interface Partition {
   address: number;
   size: number;
-  /** Flash sectors the partition covers (STM32F405 sector indexes). */
-  sectors: number[];
+  /** Flash pages the partition covers (STM32L4 page indexes, 2 KiB each). */
+  pages: number[];
 }
+
+const PAGE = 2048;
+const partition = (address: number, size: number): Partition => {
+  const first = (address - 0x0800_0000) / PAGE;
+  return { address, size, pages: Array.from({ length: size / PAGE }, (_, i) => first + i) };
+};
 
 export const LAB_PRODUCT = {
   name: 'Unbrick demo gateway',
-  chip: 'f405',
+  chip: 'l476',
   flashStart: 0x0800_0000,
+  /** Flash erase unit (STM32L4 page), also the SMP simulators' sector size. */
+  pageSize: PAGE,
   partitions: {
-    mcuboot: { address: 0x0800_0000, size: 0x1_0000, sectors: [0, 1, 2, 3] },
-    slot0: { address: 0x0802_0000, size: 0x2_0000, sectors: [5] },
-    slot1: { address: 0x0804_0000, size: 0x2_0000, sectors: [6] },
+    mcuboot: partition(0x0800_0000, 0x8000),
+    slot0: partition(0x0800_8000, 0x7_0000),
+    slot1: partition(0x0807_8000, 0x7_0000),
+    scratch: partition(0x080e_8000, 0x4000),
   } satisfies Record<string, Partition>,
-  /** The protection policy units ship with: the bootloader sectors write-protected, RDP level 0. */
-  policy: { wrpSectors: [0, 1, 2, 3], rdpLevel: 0 as const },
+  /** The protection policy units ship with: the bootloader pages write-protected, RDP level 0. */
+  policy: { wrpPages: Array.from({ length: 16 }, (_, i) => i), rdpLevel: 0 as const },
 };
+
+/** The lab application's payload: several hundred KiB, as a real product's (benches pass their own size). */
+export const LAB_APP_BYTES = 320 * 1024;
 
 /** A stand-in MCUboot binary: a valid-looking Cortex-M vector table and a marker string. */
 export function labBootloaderImage(): Uint8Array {
@@ -48,8 +62,8 @@ export function labBootloaderImage(): Uint8Array {
 }
 
 /** The lab application at a version: a deterministic payload, signed with the lab key as an MCUboot image. */
-export function labApplicationImage(version: string, opts: { confirm?: boolean; pad?: boolean; slotSize?: number } = {}): Uint8Array {
-  const payload = new Uint8Array(40 * 1024);
+export function labApplicationImage(version: string, opts: { confirm?: boolean; pad?: boolean; slotSize?: number; payloadBytes?: number } = {}): Uint8Array {
+  const payload = new Uint8Array(opts.payloadBytes ?? LAB_APP_BYTES);
   const seed = [...version].reduce((a, c) => a * 33 + c.charCodeAt(0), 5381) >>> 0;
   let x = seed || 1;
   for (let i = 0; i < payload.length; i++) {

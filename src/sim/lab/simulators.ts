@@ -9,10 +9,13 @@ import type { LabUnitSpec } from './units.ts';
 import { stm32Board } from './stm32-board.ts';
 import { smpBoard, type SmpBoardOptions } from './smp-board.ts';
 import type { Stm32Faults } from '../stm32/index.ts';
+import type { UnitUart } from './uart.ts';
 
 export interface LabSimulator {
   /** Connects the simulator to a fresh cable (the previous one, if any, was cut). */
   attach(device: ByteTransport): void;
+  /** How the unit's UART is set right now (the lab breaks bytes a host sends or reads with other framing). */
+  uart(): UnitUart;
   /** The unit's power was cycled (its cable plugged back in): it boots again. */
   powerCycle?(): void;
   /** The unit stops answering for `ms`, then answers again (fault injection). */
@@ -28,12 +31,14 @@ export type LabFaults = Record<string, Stm32Faults>;
 /** Setup and device faults per SMP lab unit id. */
 export type LabSmpBoards = Record<string, SmpBoardOptions>;
 
-export function simulatorFor(spec: LabUnitSpec, faults?: LabFaults, smpBoards?: LabSmpBoards): LabSimulatorFactory | undefined {
+/** @param payloadBytes size of the application images units start with (default: the lab product's) */
+export function simulatorFor(spec: LabUnitSpec, faults?: LabFaults, smpBoards?: LabSmpBoards, payloadBytes?: number): LabSimulatorFactory | undefined {
+  const size = payloadBytes ? { payloadBytes } : {};
   switch (spec.answersWith) {
     case 'stm32-rom':
-      return async (s) => stm32Board(s, faults?.[s.id] ? { faults: faults[s.id]! } : {});
+      return async (s) => stm32Board(s, { ...size, ...(faults?.[s.id] ? { faults: faults[s.id]! } : {}) });
     case 'mcuboot-serial':
     case 'zephyr-smp':
-      return async (s) => smpBoard(s, smpBoards?.[s.id]);
+      return async (s) => smpBoard(s, { ...size, ...smpBoards?.[s.id] });
   }
 }

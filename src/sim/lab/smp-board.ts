@@ -10,9 +10,15 @@ import { setPending } from '../smp/boot.ts';
 import type { SmpDevice } from '../smp/device.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
-import { labApplicationImage, labPublicKeyPem } from './product.ts';
+import type { UnitUart } from './uart.ts';
+import type { FlashProfile } from '../smp/flash-timing.ts';
+import { LAB_PRODUCT, labApplicationImage, labPublicKeyPem } from './product.ts';
 
-export const SMP_SLOT_SIZE = 0x20000;
+/** The lab product's slots (STM32L4, 2 KiB pages). */
+export const SMP_SLOT_SIZE = LAB_PRODUCT.partitions.slot0.size;
+
+/** The lab's SMP consoles: 115200 8N1, as Zephyr's and MCUboot's defaults. */
+export const SMP_UART: UnitUart = { parity: 'none', baud: 115200 };
 
 /** Per-unit setup and device faults (tests and teaching: what each fault does to a workflow). */
 export interface SmpBoardOptions {
@@ -26,6 +32,10 @@ export interface SmpBoardOptions {
   resetDelayMs?: number;
   /** Zephyr unit: slot 1 starts empty (no pending 1.3.0), so an update has to upload. */
   emptySecondary?: boolean;
+  /** Payload size of the images the unit starts with (default: the lab product's). */
+  payloadBytes?: number;
+  /** Flash timing (default the STM32L4 datasheet's; 'none' for tests that are not about time). */
+  flash?: FlashProfile;
 }
 
 export interface SmpBoard extends LabSimulator {
@@ -62,6 +72,7 @@ function wrap(dev: SmpDevice): SmpBoard {
     stall(ms) {
       stalledUntil = performance.now() + ms;
     },
+    uart: () => SMP_UART,
     powerCycle: () => dev.reset(),
     dispose: async () => dev.dispose(),
   };
@@ -69,6 +80,9 @@ function wrap(dev: SmpDevice): SmpBoard {
 
 export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoard {
   const keys = [labPublicKeyPem()];
+  const layout = { slotSize: SMP_SLOT_SIZE, sectorSize: LAB_PRODUCT.pageSize, flash: opts.flash ?? 'stm32l4' };
+  const image = (version: string, o: { confirm?: boolean } = {}) =>
+    labApplicationImage(version, { ...o, slotSize: SMP_SLOT_SIZE, ...(opts.payloadBytes ? { payloadBytes: opts.payloadBytes } : {}) });
   const faults = {
     ...(opts.resetAtUploadOffset !== undefined ? { resetAtUploadOffset: opts.resetAtUploadOffset } : {}),
     ...(opts.powerLossAfterSectors !== undefined ? { powerLossAfterSectors: opts.powerLossAfterSectors } : {}),
@@ -76,24 +90,23 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
   if (spec.answersWith === 'zephyr-smp') {
     const dev = createZephyrSim({
       keys,
-      slotSize: SMP_SLOT_SIZE,
-      flash: 'stm32l4',
-      running: labApplicationImage('1.2.0', { confirm: true, slotSize: SMP_SLOT_SIZE }),
+      ...layout,
+      running: image('1.2.0', { confirm: true }),
       ...faults,
       ...(opts.testImageFails ? { testImageFails: true } : {}),
       ...(opts.resetDelayMs !== undefined ? { resetDelayMs: opts.resetDelayMs } : {}),
     });
     if (!opts.emptySecondary) {
-      dev.program(1, labApplicationImage('1.3.0', { slotSize: SMP_SLOT_SIZE }));
+      dev.program(1, image('1.3.0'));
       setPending(dev.flash, dev.slots, false); // "test": MCUboot swaps it in on the next reset, once
     }
     return wrap(dev);
   }
   // MCUboot stays in serial recovery while slot 0 holds no valid image; once Recover wrote one and the
   // unit restarts, MCUboot boots it and the application answers on the same UART.
-  const dev = createFactoryUnit({ keys, slotSize: SMP_SLOT_SIZE, flash: 'stm32l4', recovery: faults });
+  const dev = createFactoryUnit({ keys, ...layout, recovery: faults });
   if (spec.scenario === 'corrupt-image') {
-    const img = labApplicationImage('1.1.0', { slotSize: SMP_SLOT_SIZE });
+    const img = image('1.1.0');
     img[0x400] = img[0x400]! ^ 0x5a; // one flipped payload byte: the hash no longer matches
     dev.recovery.program(0, 0, img);
   }

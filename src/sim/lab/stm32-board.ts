@@ -17,12 +17,15 @@ import type { SmpDevice } from '../smp/device.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
+import { SMP_UART } from './smp-board.ts';
 import { LAB_PRODUCT, labApplicationImage, labBootloaderImage, labPublicKeyPem } from './product.ts';
 
 export interface Stm32BoardOptions {
   /** Multiplies the chip's flash timings (the lab runs faster than a datasheet). */
   timeScale?: number;
   faults?: Stm32Faults;
+  /** Payload size of the application the unit starts with (default: the lab product's). */
+  payloadBytes?: number;
 }
 
 export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): LabSimulator & { sim: Stm32BootloaderSim; firmware(): SmpDevice | undefined } {
@@ -33,9 +36,9 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
   const at = (address: number) => address - LAB_PRODUCT.flashStart;
   const p = LAB_PRODUCT.partitions;
   if (spec.scenario !== 'mcuboot-erased-wrp') chip.flash.program(at(p.mcuboot.address), labBootloaderImage());
-  chip.flash.program(at(p.slot0.address), labApplicationImage('1.2.0', { confirm: true }));
-  // The shipped policy: bootloader sectors write-protected (F2/F4: one WRP bit per sector).
-  chip.setWriteProtect(LAB_PRODUCT.policy.wrpSectors);
+  chip.flash.program(at(p.slot0.address), labApplicationImage('1.2.0', { confirm: true, ...(opts.payloadBytes ? { payloadBytes: opts.payloadBytes } : {}) }));
+  // The shipped policy: bootloader pages write-protected (L4: one WRP area over a page range).
+  chip.setWriteProtect(LAB_PRODUCT.policy.wrpPages);
   if (spec.scenario === 'rdp-level-1') chip.setReadoutProtect();
   sim.reset(); // option bytes take effect at reset
 
@@ -52,18 +55,25 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
     const c = cable;
     appOff = c && app?.onOutput((b) => void c.write(b).catch(() => {}));
   };
+  let boots = 0;
   sim.onGo((address) => {
     stopFirmware();
+    // The bootloader's last ACK leaves before the jump: the firmware starts (and checks its image,
+    // a lot of work for a 448 KiB slot) on a later turn, so it never holds that ACK back.
+    const boot = ++boots;
+    setTimeout(() => boot === boots && startFirmware(address), 0);
+  });
+  const startFirmware = (address: number) => {
     const boot = labBootloaderImage();
     const flashed = chip.flash.read(at(p.mcuboot.address), boot.length);
     if (address !== p.mcuboot.address || !flashed.every((b, i) => b === boot[i])) return; // no MCUboot there: nothing runs that answers
     // MCUboot checks slot 0 at its start: it boots a valid image, else stays in serial recovery.
-    const unit = createFactoryUnit({ keys: [labPublicKeyPem()], slotSize: p.slot0.size, flash: 'stm32l4' });
+    const unit = createFactoryUnit({ keys: [labPublicKeyPem()], slotSize: p.slot0.size, sectorSize: LAB_PRODUCT.pageSize, flash: 'stm32l4' });
     unit.recovery.program(0, 0, chip.flash.read(at(p.slot0.address), p.slot0.size));
     unit.reset();
     app = unit;
     wireFirmware();
-  });
+  };
   return {
     sim,
     firmware: () => app,
@@ -74,12 +84,16 @@ export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): Lab
       sim.onOutput((d) => void device.write(d).catch(() => {}));
       wireFirmware();
     },
+    // The ROM bootloader speaks 8E1 at whatever rate the host's 0x7F had; the firmware after Go, its console's 8N1.
+    uart: () => (app ? SMP_UART : { parity: 'even' }),
     // Lab boards keep BOOT0 high: after power-up the ROM bootloader waits for 0x7F again.
     powerCycle: () => {
+      boots++;
       stopFirmware();
       sim.reset();
     },
     dispose: async () => {
+      boots++;
       stopFirmware();
       sim.close();
     },

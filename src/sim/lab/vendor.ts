@@ -22,7 +22,7 @@ export const LAB_BUNDLE_PRODUCT = {
   classId: '5eb0b1c4-1a7e-4d6a-9c1e-0de30a0ab002',
   name: LAB_PRODUCT.name,
   hardwareRevisions: ['A'],
-  mcuProductId: 0x413, // STM32F405
+  mcuProductId: 0x415, // STM32L47x/L48x
 };
 
 export interface LabVendor {
@@ -64,7 +64,8 @@ export interface LabLibraries {
   close(): void;
 }
 
-export async function createLabLibraries(): Promise<LabLibraries> {
+/** @param payloadBytes application payload size (default: the lab product's) */
+export async function createLabLibraries(payloadBytes?: number): Promise<LabLibraries> {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-lab-'));
   try {
     const files = join(dir, 'release');
@@ -77,9 +78,10 @@ export async function createLabLibraries(): Promise<LabLibraries> {
     put('image-key.pub.pem', labPublicKeyPem());
     put('mcuboot.bin', labBootloaderImage());
     // The same application twice: padded and confirmed for writing straight to flash, plain for serial recovery.
-    put('app-1.2.0-slot0.bin', labApplicationImage('1.2.0', { confirm: true }));
-    put('app-1.2.0.bin', labApplicationImage('1.2.0'));
-    put('app-1.3.0.bin', labApplicationImage('1.3.0'));
+    const size = payloadBytes ? { payloadBytes } : {};
+    put('app-1.2.0-slot0.bin', labApplicationImage('1.2.0', { confirm: true, ...size }));
+    put('app-1.2.0.bin', labApplicationImage('1.2.0', size));
+    put('app-1.3.0.bin', labApplicationImage('1.3.0', size));
     const common = { product: LAB_BUNDLE_PRODUCT, created: isoSeconds(now - 60_000), validDays: 3650 };
     const golden: BundleSpec = {
       ...common,

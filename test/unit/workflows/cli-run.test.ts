@@ -73,7 +73,7 @@ test('run unbrick without --yes and without a terminal declines the destructive 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const r = await cli(['run', 'unbrick', '--lab', 'lab-mcuboot-erased', '--data-dir', dir]);
   assert.equal(r.code, 3);
-  assert.match(r.stderr, /Lift write protection on sectors 0-1\? Declined: run again with --yes/);
+  assert.match(r.stderr, /Lift write protection on pages 0-11\? Declined: run again with --yes/);
   assert.match(r.stdout, /Cancelled: You declined the step; nothing was changed by it\./);
   const bad = await cli(['run', 'diagnose', '--data-dir', dir]);
   assert.equal(bad.code, 2);

@@ -9,7 +9,7 @@ import { detectAs, drive, labCore, progressPast, runResuming } from './lab-jobs.
 
 test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully restored', { timeout: 90_000 }, async (t) => {
   const id = 'lab-mcuboot-erased';
-  const { c } = await labCore(t, id);
+  const { c } = await labCore(t, id, { baud: 0 });
   const job = c.job(c.startJob('unbrick', id, {}).id);
   await drive(job, progressPast(job, 'Writing', 0.5));
   c.lab!.setPlugged(id, false);

@@ -35,9 +35,9 @@ test('detect identifies the STM32 units by their ROM bootloader', { timeout: 30_
     assert.equal(j.state, 'succeeded', j.error?.message);
     const d = c.devices.list().find((x) => x.id === id)!;
     assert.equal(d.kind, 'stm32-rom');
-    assert.match(d.summary, /STM32F405/);
+    assert.match(d.summary, /STM32L47x/);
     const learned = c.devices.get(id).learned;
-    assert.equal(learned.find((l) => l.name === 'product id')?.value, '0x413');
+    assert.equal(learned.find((l) => l.name === 'product id')?.value, '0x415');
   }
 });
 
@@ -48,13 +48,13 @@ test('diagnose the unit whose MCUboot was erased: missing bootloader, WRP on, sl
   assert.equal(j.state, 'succeeded', j.error?.message);
   const codes = j.result!.findings!.map((f) => `${f.severity}:${f.code}`);
   assert.deepEqual(codes, ['ok:stm32.rdp-0', 'critical:mcuboot.missing', 'warning:stm32.bootloader-wrp', 'ok:slot.valid', 'info:slot.empty']);
-  assert.match(j.result!.findings![2]!.text, /Bootloader pages are write-protected \(sectors 0-3\)/);
+  assert.match(j.result!.findings![2]!.text, /Bootloader pages are write-protected \(pages 0-15\)/);
   assert.match(j.result!.findings![3]!.text, /Slot 0 holds a valid image 1\.2\.0/);
   const d = c.devices.get('lab-mcuboot-erased').diagnosis!;
   assert.equal(d.chip!.rdp, '0');
   assert.deepEqual(
     d.chip!.sectors.filter((s) => s.writeProtected).map((s) => s.index),
-    [0, 1, 2, 3],
+    Array.from({ length: 16 }, (_, i) => i),
   );
   assert.equal(d.slots![0]!.state, 'valid');
   assert.match(d.slots![0]!.hash!, /^[0-9a-f]{64}$/);
@@ -62,7 +62,7 @@ test('diagnose the unit whose MCUboot was erased: missing bootloader, WRP on, sl
   // Recorded, with the findings.
   const e = c.log.verify().entries.at(-1)!;
   assert.equal(e.action, 'diagnose');
-  assert.equal(e.unit.chip, 'STM32F405/407/415/417');
+  assert.equal(e.unit.chip, 'STM32L47x/L48x');
 });
 
 test('diagnose the RDP level 1 unit: says flash cannot be read and what unbrick would do', { timeout: 30_000 }, async (t) => {

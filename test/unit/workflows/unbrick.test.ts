@@ -1,5 +1,6 @@
 /**
- * Full unbrick on the demo lab's STM32 units (real AN3155 client, bootloader
+ * Full unbrick on the demo lab's STM32 units at the seed's scale (STM32L4,
+ * 448 KiB slots, a 320 KiB application; real AN3155 client, bootloader
  * simulator): confirmations, the write checkpoint across a cancel, and the
  * unit's state afterwards read back through diagnose.
  */
@@ -45,12 +46,12 @@ test('unbrick the erased-MCUboot unit: asks before lifting WRP and before writin
   const asked = await drive(job, () => true);
   const s = job.snapshot();
   assert.equal(s.state, 'succeeded', s.error?.message);
-  assert.deepEqual(asked, ['Lift write protection on sectors 0-1?', 'Erase sectors 0-1, 5 and write the golden images?']);
+  assert.deepEqual(asked, ['Lift write protection on pages 0-11?', 'Erase pages 0-11, 16-239 and write the golden images?']);
   assert.deepEqual(
     s.steps.map((x) => x.state),
     ['done', 'skipped', 'done', 'done', 'done', 'done', 'done', 'done'],
   );
-  assert.match(s.result!.summary, /written and verified \(read-back\); sectors 0-3 protected again; the unit answers: its application 1\.2\.0 runs\./);
+  assert.match(s.result!.summary, /written and verified \(read-back\); pages 0-15 protected again; the unit answers: its application 1\.2\.0 runs\./);
   // After Go the board runs what was written: MCUboot starts the golden application, which Detect finds.
   await c.job(c.startJob('detect', 'lab-mcuboot-erased', {}).id).done();
   assert.equal(c.devices.get('lab-mcuboot-erased').kind, 'zephyr-smp');
@@ -72,10 +73,10 @@ test('unbrick the erased-MCUboot unit: asks before lifting WRP and before writin
   assert.match(inputs[0]!.name, /^Unbrick demo gateway 1\.2\.0 bundle/);
   assert.deepEqual(
     inputs.slice(1).map((i) => i.name),
-    ['mcuboot.bin @ 0x8000000', 'app-1.2.0-slot0.bin @ 0x8020000'],
+    ['mcuboot.bin @ 0x8000000', 'app-1.2.0-slot0.bin @ 0x8008000'],
   );
   for (const i of inputs) assert.match(i.sha256, /^[0-9a-f]{64}$/);
-  assert.deepEqual((rec.details as { writeProtectedAfter?: number[] }).writeProtectedAfter, [0, 1, 2, 3]);
+  assert.deepEqual((rec.details as { writeProtectedAfter?: number[] }).writeProtectedAfter, Array.from({ length: 16 }, (_, i) => i));
 });
 
 test('declining the chip erase on the RDP-1 unit changes nothing', { timeout: 60_000 }, async (t) => {
@@ -91,7 +92,7 @@ test('declining the chip erase on the RDP-1 unit changes nothing', { timeout: 60
 });
 
 test('an unbrick cancelled midway through the write resumes from its checkpoint and completes', { timeout: 90_000 }, async (t) => {
-  const c = await labCore(t, 'lab-rdp1', 460_800);
+  const c = await labCore(t, 'lab-rdp1');
   const job = c.job(c.startJob('unbrick', 'lab-rdp1', {}).id);
   await drive(
     job,
