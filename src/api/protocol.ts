@@ -19,7 +19,10 @@ import {
   type Result,
   type ServerMessage,
 } from './contract.ts';
-import { json, literal, num, obj, str } from '../core/schema.ts';
+import { json, literal, num, obj, parseAs, type Schema, str } from '../core/schema.ts';
+
+/** Parses one contract value; a failure is `api.invalid-message` naming the field. */
+const message = <T>(schema: Schema<T>, value: unknown, path = ''): T => parseAs(schema, value, { what: 'Invalid message', code: 'api.invalid-message', path });
 
 const RequestEnvelope = obj({
   type: literal('request'),
@@ -33,9 +36,9 @@ const isEvent = (e: string): e is EventName => Object.hasOwn(events, e);
 
 /** Parses one incoming request; throws `api.invalid-message` / `api.unknown-method`. */
 export function parseRequest(raw: unknown): { id: number; method: MethodName; params: unknown } {
-  const env = RequestEnvelope.parse(raw);
+  const env = message(RequestEnvelope, raw);
   if (!isMethod(env.method)) throw new UnbrickError('input', 'api.unknown-method', `Unknown method "${env.method}".`);
-  const params = methods[env.method].params.parse(env.params, 'params');
+  const params = message(methods[env.method].params, env.params, 'params');
   return { id: env.id, method: env.method, params };
 }
 
@@ -68,7 +71,7 @@ export function createDispatcher<C>(handlers: Handlers<C>) {
       const req = parseRequest(raw);
       const handler = handlers[req.method] as (p: unknown, c: C) => Promise<unknown>;
       const result: unknown = await handler(req.params, ctx);
-      return { type: 'response', id: req.id, ok: true, result: methods[req.method].result.parse(result, 'result') };
+      return { type: 'response', id: req.id, ok: true, result: message(methods[req.method].result as Schema<Result<MethodName>>, result, 'result') };
     } catch (err) {
       return { type: 'response', id, ok: false, error: toErrorInfo(err) };
     }
@@ -76,7 +79,7 @@ export function createDispatcher<C>(handlers: Handlers<C>) {
 }
 
 export function eventMessage<E extends EventName>(event: E, data: EventData<E>): ServerMessage {
-  return { type: 'event', event, data: events[event].parse(data, 'data') };
+  return { type: 'event', event, data: message(events[event] as Schema<unknown>, data, 'data') as EventData<E> };
 }
 
 // ---- client -------------------------------------------------------------------------------
@@ -120,21 +123,21 @@ export function createClient(channel: MessageChannel, opts: { timeoutMs?: number
     try {
       const type = (raw as { type?: unknown } | null)?.type;
       if (type === 'event') {
-        const ev = EventEnvelope.parse(raw);
+        const ev = message(EventEnvelope, raw);
         if (!isEvent(ev.event)) throw new UnbrickError('input', 'api.unknown-event', `Unknown event "${ev.event}".`);
-        const data = events[ev.event].parse(ev.data, 'data');
+        const data = message(events[ev.event] as Schema<unknown>, ev.data, 'data');
         for (const l of listeners.get(ev.event) ?? []) l(data);
         return;
       }
       const ok = (raw as { ok?: unknown } | null)?.ok;
-      const res = ok === true ? ResponseOk.parse(raw) : ResponseErr.parse(raw);
+      const res = ok === true ? message(ResponseOk, raw) : message(ResponseErr, raw);
       const p = pending.get(res.id);
       if (!p) throw new UnbrickError('input', 'api.unexpected-response', `No request ${res.id} is waiting.`);
       pending.delete(res.id);
       if (p.timer) clearTimeout(p.timer);
       if (res.ok) {
         try {
-          p.resolve(methods[p.method].result.parse(res.result, 'result'));
+          p.resolve(message(methods[p.method].result as Schema<unknown>, res.result, 'result'));
         } catch (e) {
           p.reject(e as Error);
         }
@@ -158,7 +161,7 @@ export function createClient(channel: MessageChannel, opts: { timeoutMs?: number
     call(method, params) {
       const id = nextId++;
       // Validate on the way out too: a UI bug is caught here, with the field named.
-      const checked = methods[method].params.parse(params, 'params');
+      const checked = message(methods[method].params, params, 'params');
       return new Promise((resolve, reject) => {
         const entry: { method: MethodName; resolve: (v: unknown) => void; reject: (e: Error) => void; timer?: ReturnType<typeof setTimeout> } = {
           method,

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { asUnbrickError, EXIT, usageError } from '../core/errors.ts';
+import { startTrace, stopTrace } from '../transport/trace.ts';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -59,6 +60,11 @@ export interface CommandGroup {
   /** The command an option right after the group name goes to (`unbrick records --unit X` = `records list --unit X`). */
   defaultCommand?: string;
 }
+
+/** `--trace FILE`, on every command that talks to a device: the wire trace for support. */
+export const TRACE_OPTIONS: Record<string, OptionSpec> = {
+  trace: { type: 'string', value: 'FILE', description: 'record every byte exchanged with the device, timestamped, to FILE (read it with "unbrick trace show FILE")' },
+};
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print one JSON object instead of text' },
@@ -128,7 +134,14 @@ export async function runCommand(prefix: string, c: Command, argv: string[], io:
       warn: (line) => io.stderr(line + '\n'),
       signal,
     };
-    const result = await c.run(ctx);
+    const tracePath = c.options?.trace ? stringOpt(ctx, 'trace') : undefined;
+    if (tracePath !== undefined) startTrace(tracePath, `unbrick ${prefix.replace(/^unbrick ?/, '')} ${c.name}`.replace(/\s+/g, ' ').trim());
+    let result: CommandResult;
+    try {
+      result = await c.run(ctx);
+    } finally {
+      if (tracePath !== undefined) stopTrace();
+    }
     if (json) io.stdout(JSON.stringify(result.data, jsonReplacer, 2) + '\n');
     else for (const line of result.human ?? []) io.stdout(line + '\n');
     return result.exitCode ?? EXIT.ok;

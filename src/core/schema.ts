@@ -1,29 +1,120 @@
 /**
- * A small runtime schema library for the UI <-> core contract. Every message
- * that crosses the boundary (Electron IPC or the server's WebSocket) is parsed
- * with one of these before anything acts on it; the TypeScript types of the
- * contract are inferred from the same schemas, so types and checks cannot drift.
+ * The one runtime schema mechanism for structured input: contract messages
+ * (Electron IPC, the server's WebSocket), CLI JSON options and files, bundle
+ * specs, station batch and config, per-unit data, and state files on disk.
+ * TypeScript types are inferred from the same schemas, so types and checks
+ * cannot drift.
  *
  * Pure TypeScript with no Node imports: the renderer bundles it too.
- * Objects are strict (unknown keys are refused) and sizes are bounded.
+ * Objects are strict (unknown keys are refused, naming the path and the
+ * nearest known key), sizes are bounded and types exact.
+ * `parseAs` re-labels a failure for its input ("dev.json: ...") with the
+ * caller's error code.
  */
 import { UnbrickError } from './errors.ts';
 
 export interface Schema<T> {
   /** Short description used in error messages ("string", "object"). */
   readonly describe: string;
-  /** Returns the value typed, or throws `api.invalid-message` naming the path. */
+  /** Returns the value typed, or throws a `SchemaError` naming the path. */
   parse(value: unknown, path?: string): T;
   readonly optional?: boolean;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
+/** The code every schema failure carries until `parseAs` gives it the input's own. */
+export const SCHEMA_INVALID = 'input.invalid';
+
+/** A schema failure: `reason` is the sentence without the input's name, `details.path` the field. */
+export class SchemaError extends UnbrickError {
+  readonly reason: string;
+  constructor(reason: string, details: { path: string; suggestion?: string }) {
+    super('input', SCHEMA_INVALID, `Invalid input: ${reason}`, details);
+    this.name = 'SchemaError';
+    this.reason = reason;
+  }
+}
+
 function fail(path: string, expected: string, value: unknown): never {
   const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  throw new UnbrickError('input', 'api.invalid-message', `Invalid message: ${path || 'value'} must be ${expected} (got ${got}).`, {
-    path: path || '$',
-  });
+  throw new SchemaError(`${path || 'value'} must be ${expected} (got ${got}).`, { path: path || '$' });
+}
+
+/**
+ * Parses `value` with `schema`; a failure is re-thrown as `code` (default
+ * `input.invalid`) with a message naming the input: `dev.json: unknown field ...`.
+ */
+export function parseAs<T>(schema: Schema<T>, value: unknown, ctx: { what: string; code?: string; path?: string }): T {
+  try {
+    return schema.parse(value, ctx.path ?? '');
+  } catch (e) {
+    if (!(e instanceof SchemaError)) throw e;
+    throw new UnbrickError('input', ctx.code ?? SCHEMA_INVALID, `${ctx.what}: ${e.reason}`, { ...e.details, input: ctx.what });
+  }
+}
+
+/** Parses JSON text (bounded in size) and then the schema; malformed JSON is `ctx.code` too (default `input.invalid-json`). */
+export function parseJsonAs<T>(schema: Schema<T>, text: string, ctx: { what: string; code?: string; maxChars?: number }): T {
+  const max = ctx.maxChars ?? 16 << 20;
+  if (text.length > max) throw new UnbrickError('input', ctx.code ?? SCHEMA_INVALID, `${ctx.what}: larger than ${max} characters; refusing to read it.`, { input: ctx.what });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UnbrickError('input', ctx.code ?? 'input.invalid-json', `${ctx.what}: not valid JSON (${e instanceof Error ? e.message : String(e)}).`, { input: ctx.what });
+  }
+  return parseAs(schema, value, ctx);
+}
+
+/** Optimal-string-alignment distance (Levenshtein plus adjacent swaps): "did you mean" for typed keys. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The known key an unknown one most likely meant: within a third of the
+ * longer name's length in edits, or an abbreviation (a prefix of 3+ letters,
+ * case ignored: "hardwareRev" -> "hardwareRevision").
+ */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  if (key.length > 200) return undefined; // no quadratic work for hostile keys
+  let best: string | undefined;
+  let bestScore = Infinity;
+  const lower = key.toLowerCase();
+  for (const k of known) {
+    const kl = k.toLowerCase();
+    const prefix = lower.length >= 3 && kl.length >= 3 && (kl.startsWith(lower) || lower.startsWith(kl));
+    const dist = editDistance(lower, kl);
+    const limit = Math.floor(Math.max(key.length, k.length) / 3);
+    if (!prefix && dist > limit) continue;
+    const score = prefix ? Math.min(dist, 0.5) : dist;
+    if (score < bestScore) {
+      best = k;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function unknownKey(path: string, key: string, known: readonly string[]): never {
+  const at = path ? `${path}.${key}` : key;
+  const suggestion = nearestKey(key, known);
+  const shown = key.length > 80 ? `${key.slice(0, 80)}...` : key;
+  throw new SchemaError(
+    `unknown field "${path ? `${path}.` : ''}${shown}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; known fields: ${known.join(', ') || 'none'}.`,
+    { path: at, ...(suggestion ? { suggestion: path ? `${path}.${suggestion}` : suggestion } : {}) },
+  );
 }
 
 const MAX_STRING = 1 << 20; // 1 MiB: reports travel as strings.
@@ -86,13 +177,14 @@ export function oneOf<const L extends readonly string[]>(values: L): Schema<L[nu
   };
 }
 
-export function arr<T>(item: Schema<T>, opts: { max?: number } = {}): Schema<T[]> {
+export function arr<T>(item: Schema<T>, opts: { max?: number; min?: number } = {}): Schema<T[]> {
   const max = opts.max ?? 10_000;
   return {
     describe: `${item.describe}[]`,
     parse(v, path = '') {
       if (!Array.isArray(v)) fail(path, 'an array', v);
       if (v.length > max) fail(path, `an array of at most ${max} items`, v);
+      if (opts.min !== undefined && v.length < opts.min) fail(path, `an array of at least ${opts.min} items`, v);
       return v.map((x, i) => item.parse(x, `${path}[${i}]`));
     },
   };
@@ -140,13 +232,7 @@ export function obj<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape: S
     describe: 'object',
     parse(v, path = '') {
       if (!isPlainObject(v)) fail(path, 'an object', v);
-      for (const key of Object.keys(v)) {
-        if (!Object.hasOwn(shape, key)) {
-          throw new UnbrickError('input', 'api.invalid-message', `Invalid message: unexpected field ${path ? `${path}.` : ''}${key}.`, {
-            path: `${path || '$'}.${key}`,
-          });
-        }
-      }
+      for (const key of Object.keys(v)) if (!Object.hasOwn(shape, key)) unknownKey(path, key, Object.keys(shape));
       const out: Record<string, unknown> = {};
       for (const [key, s] of Object.entries(shape)) {
         const parsed = s.parse(v[key], path ? `${path}.${key}` : key);
@@ -158,8 +244,9 @@ export function obj<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape: S
 }
 
 /** A map with string keys and one value schema. */
-export function record<T>(value: Schema<T>, opts: { max?: number } = {}): Schema<Record<string, T>> {
+export function record<T>(value: Schema<T>, opts: { max?: number; key?: Schema<string> } = {}): Schema<Record<string, T>> {
   const max = opts.max ?? 1000;
+  const key = opts.key ?? str({ max: 1000 });
   return {
     describe: `record<${value.describe}>`,
     parse(v, path = '') {
@@ -167,7 +254,10 @@ export function record<T>(value: Schema<T>, opts: { max?: number } = {}): Schema
       const entries = Object.entries(v);
       if (entries.length > max) fail(path, `an object of at most ${max} keys`, v);
       const out: Record<string, T> = {};
-      for (const [k, x] of entries) setOwn(out, k, value.parse(x, `${path}.${k}`));
+      for (const [k, x] of entries) {
+        key.parse(k, `${path || 'key'} "${k.slice(0, 80)}"`.trim());
+        setOwn(out, k, value.parse(x, path ? `${path}.${k}` : k));
+      }
       return out;
     },
   };
@@ -214,3 +304,43 @@ export function json(opts: { depth?: number } = {}): Schema<Json> {
   };
   return { describe: 'JSON', parse: (v, path = '') => walk(v, path, 0) };
 }
+
+/** A further check on a parsed value: `check` returns what the value must be when it is not. */
+export function refine<T>(inner: Schema<T>, check: (v: T) => string | undefined): Schema<T> {
+  return {
+    describe: inner.describe,
+    ...(inner.optional ? { optional: true } : {}),
+    parse(v, path = '') {
+      const out = inner.parse(v, path);
+      if (out === undefined) return out;
+      const expected = check(out);
+      if (expected !== undefined) fail(path, expected, v);
+      return out;
+    },
+  };
+}
+
+/** The first of several schemas that accepts the value (small unions without a tag). */
+export function anyOf<const S extends readonly Schema<unknown>[]>(...members: S): Schema<Infer<S[number]>> {
+  const describe = members.map((m) => m.describe).join(' | ');
+  return {
+    describe,
+    parse(v, path = '') {
+      for (const m of members) {
+        try {
+          return m.parse(v, path) as Infer<S[number]>;
+        } catch (e) {
+          if (!(e instanceof SchemaError)) throw e;
+        }
+      }
+      return fail(path, describe, v);
+    },
+  };
+}
+
+/** Lowercase hex of exactly `bytes` bytes. */
+export const hexBytes = (bytes: number): Schema<string> => str({ max: bytes * 2, pattern: new RegExp(`^[0-9a-f]{${bytes * 2}}$`) });
+
+/** An RFC 3339 UTC time at second precision ("2026-01-02T03:04:05Z"). */
+export const utcTime = (): Schema<string> =>
+  refine(str({ max: 20, pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/ }), (s) => (Number.isNaN(Date.parse(s)) ? 'a valid UTC time' : undefined));

@@ -15,6 +15,7 @@ import { UnbrickError } from '../core/errors.ts';
 import { SmpClient } from '../smp/client.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
+import { traceLink } from '../transport/trace.ts';
 
 export interface Identification {
   kind: Exclude<DeviceKind, 'identifying' | 'unknown'>;
@@ -30,7 +31,7 @@ export interface Probe {
 export const stm32Probe: Probe = {
   name: 'STM32 ROM bootloader',
   async identify(device, signal) {
-    const link = await device.open({ parity: 'even', baudRate: 115200 });
+    const link = traceLink(await device.open({ parity: 'even', baudRate: 115200 }), 'an3155');
     try {
       const client = new An3155Client(link, { replyMs: 400, signal });
       try {
@@ -66,7 +67,7 @@ export const stm32Probe: Probe = {
 export const smpProbe: Probe = {
   name: 'SMP (MCUboot serial recovery or Zephyr)',
   async identify(device, signal) {
-    const link = await device.open({ parity: 'none', baudRate: 115200 });
+    const link = traceLink(await device.open({ parity: 'none', baudRate: 115200 }), 'smp');
     try {
       const c = new SmpClient(link, { baud: 115200, timeoutMs: 600, retries: 1 });
       try {

@@ -3,6 +3,7 @@ import { SmpClient } from '../smp/client.ts';
 import { ioError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
 import type { DeviceHandle } from './registry.ts';
+import { traceLink } from '../transport/trace.ts';
 
 export interface SmpLink {
   client: SmpClient;
@@ -17,7 +18,7 @@ export interface SmpLink {
 }
 
 export async function openSmp(device: DeviceHandle): Promise<SmpLink> {
-  const raw = await device.open({ parity: 'none', baudRate: 115200 });
+  const raw = traceLink(await device.open({ parity: 'none', baudRate: 115200 }), 'smp');
   let lost = false;
   const lostListeners = new Set<() => void>();
   const closeListeners: ((err?: Error) => void)[] = [];

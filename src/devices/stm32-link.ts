@@ -4,6 +4,7 @@ import { connectStm32, identify, type Stm32Session } from '../stm32/session.ts';
 import { UnbrickError } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
 import type { DeviceHandle } from './registry.ts';
+import { traceLink } from '../transport/trace.ts';
 
 export interface Stm32Link {
   session: Stm32Session;
@@ -12,7 +13,7 @@ export interface Stm32Link {
 }
 
 export async function openStm32(device: DeviceHandle, signal: AbortSignal): Promise<Stm32Link> {
-  const link = await device.open({ parity: 'even', baudRate: 115200 });
+  const link = traceLink(await device.open({ parity: 'even', baudRate: 115200 }), 'an3155');
   try {
     let session: Stm32Session;
     try {

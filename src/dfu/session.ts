@@ -8,6 +8,7 @@ import { type MemoryLayout, parseMemoryLayout } from '../formats/dfuse/index.ts'
 import { classControl, readConfigDescriptor, type UsbDeviceLike } from '../transport/usb.ts';
 import { DfuClient } from './client.ts';
 import { decodeFunctionalDescriptor, type DfuFunctionalDescriptor } from './protocol.ts';
+import { traceControl } from '../transport/trace.ts';
 
 export interface DfuAlt {
   alt: number;
@@ -79,7 +80,7 @@ export async function openDfuSession(device: UsbDeviceLike): Promise<DfuSession>
     async use(alt, opts = {}) {
       if (!alts.some((a) => a.alt === alt)) throw deviceError('dfu.no-alt', `The device has no alternate setting ${alt}.`);
       await device.selectAlternateInterface(iface.interfaceNumber, alt);
-      return new DfuClient(classControl(device, iface.interfaceNumber), { transferSize: functional.transferSize, ...opts });
+      return new DfuClient(traceControl(classControl(device, iface.interfaceNumber), `USB ${device.vendorId.toString(16).padStart(4, '0')}:${device.productId.toString(16).padStart(4, '0')} interface ${iface.interfaceNumber} alt ${alt}`), { transferSize: functional.transferSize, ...opts });
     },
     async close() {
       await device.releaseInterface(iface.interfaceNumber).catch(() => {});

@@ -95,7 +95,7 @@ const GROUP_CODE: Record<number, Record<number, string>> = {
   8: { 2: 'smp.file-bad-name', 3: 'smp.file-not-found', 4: 'smp.file-is-directory', 10: 'smp.file-write-failed', 11: 'smp.file-offset-mismatch', 13: 'smp.hash-type-unsupported', 14: 'smp.file-no-mount', 15: 'smp.file-read-only', 16: 'smp.file-empty' },
 };
 
-const GROUP_NAME: Record<number, string> = { 0: 'OS', 1: 'image', 2: 'statistics', 3: 'settings', 8: 'file system', 9: 'shell', 63: 'Zephyr basic' };
+export const GROUP_NAME: Record<number, string> = { 0: 'OS', 1: 'image', 2: 'statistics', 3: 'settings', 8: 'file system', 9: 'shell', 63: 'Zephyr basic' };
 
 export function rcName(rc: number): string {
   return MGMT_ERR[rc]?.[0] ?? `rc ${rc}`;

@@ -9,7 +9,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { inputError } from '../core/errors.ts';
+import { inputError, usageError } from '../core/errors.ts';
+import { anyOf, arr, bool, nearestKey, num, obj, parseAs, record, str } from '../core/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 
 export interface PoolEntry {
@@ -118,6 +119,12 @@ export function parseCsvEntries(text: string): PoolEntry[] {
   return finish(items, pickIdKey(names));
 }
 
+const Scalar = anyOf(str({ max: 64 * 1024 }), num(), bool());
+/** One entry: a flat map of field to string, number or boolean (numbers and booleans are kept as their text). */
+const JsonEntry = record(Scalar, { max: 256, key: str({ min: 1, max: 200 }) });
+const JsonList = arr(JsonEntry, { max: 10_000_000 });
+const JsonWrapped = obj({ entries: JsonList });
+
 export function parseJsonEntries(text: string): PoolEntry[] {
   let doc: unknown;
   try {
@@ -125,22 +132,42 @@ export function parseJsonEntries(text: string): PoolEntry[] {
   } catch (e) {
     throw inputError('station.data-bad-json', `The per-unit data is not valid JSON: ${(e as Error).message}`);
   }
-  const list = Array.isArray(doc) ? doc : (doc as { entries?: unknown } | null)?.entries;
-  if (!Array.isArray(list)) throw inputError('station.data-bad-json', 'The per-unit data JSON must be an array of objects (or {"entries": [...]}).');
+  const what = 'The per-unit data';
+  const list = Array.isArray(doc) ? parseAs(JsonList, doc, { what, code: 'station.data-bad-json' }) : parseAs(JsonWrapped, doc, { what, code: 'station.data-bad-json' }).entries;
+  const first = list[0];
+  if (!first) throw inputError('station.data-empty', 'The per-unit data list is empty.');
+  // The first entry names the fields; every other entry has exactly those (a typo in one entry is caught here, not on the line).
+  const names = Object.keys(first);
   const items = list.map((item, i) => {
     const where = `item ${i}`;
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw inputError('station.data-bad-json', `${where} is not an object.`, { where });
-    const fields: Record<string, string> = {};
-    for (const [k, v] of Object.entries(item as Record<string, unknown>)) {
-      if (typeof v === 'string') fields[k] = v;
-      else if (typeof v === 'number' || typeof v === 'boolean') fields[k] = String(v);
-      else throw inputError('station.data-bad-json', `${where}: "${k}" must be a string, number or boolean.`, { where, field: k });
-    }
-    return { where, fields };
+    for (const k of Object.keys(item))
+      if (!names.includes(k)) {
+        const near = nearestKey(k, names);
+        throw inputError('station.data-bad-json', `${what}: unknown field "[${i}].${k}"${near ? ` (did you mean "${near}"?)` : ''}; item 0 has ${names.join(', ')}.`, {
+          where,
+          path: `[${i}].${k}`,
+          ...(near ? { suggestion: `[${i}].${near}` } : {}),
+        });
+      }
+    const missing = names.find((k) => item[k] === undefined);
+    if (missing !== undefined) throw inputError('station.data-bad-json', `${what}: ${where} has no "${missing}" (item 0 has it).`, { where, field: missing });
+    return { where, fields: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(v)])) };
   });
-  const first = items[0];
-  if (!first) throw inputError('station.data-empty', 'The per-unit data list is empty.');
-  return finish(items, pickIdKey(Object.keys(first.fields)));
+  return finish(items, pickIdKey(names));
+}
+
+/** Fields a target needs (--data-field, --data-setting FIELD=KEY) must be in every entry; a near miss is named. */
+export function requireFields(entries: readonly PoolEntry[], need: readonly string[], source: string): void {
+  for (const e of entries) {
+    const lacking = need.filter((f) => e.fields[f] === undefined);
+    if (lacking.length === 0) continue;
+    const near = lacking.map((f) => nearestKey(f, Object.keys(e.fields))).filter((x) => x !== undefined);
+    throw usageError(
+      'station.data-field',
+      `Entry ${e.id} of ${source} has no ${lacking.join(', ')} field${near.length ? ` (did you mean ${near.map((n) => `"${n}"`).join(', ')}?)` : ''}, which --data-setting/--data-field need; its fields are ${Object.keys(e.fields).join(', ')}.`,
+      { entry: e.id, missing: lacking, ...(near.length ? { suggestion: near } : {}) },
+    );
+  }
 }
 
 /** Parses by file name: `.json` as JSON, anything else as CSV. */

@@ -19,7 +19,7 @@ import { ServiceLog } from '../records/service-log.ts';
 import { checkBundle } from '../trust/check.ts';
 import { PortWatcher, type PortLister } from '../devices/ports.ts';
 import type { DataPool } from './data-pool.ts';
-import { parseEntries } from './data-source.ts';
+import { parseEntries, requireFields } from './data-source.ts';
 import { LocalDataPool } from './local-pool.ts';
 import { RecordSync } from './record-sync.ts';
 import { stm32RomRecipe } from './recipes/stm32-rom.ts';
@@ -200,8 +200,7 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
       // Fields the SMP targets need must be in every entry: a missing one found on the line would strand a reserved entry.
       const target = smpDataTarget(cfg);
       const need = target ? requiredFields(target) : [];
-      const lacking = entries.find((e) => need.some((f) => e.fields[f] === undefined));
-      if (lacking) throw usageError('station.data-field', `Entry ${lacking.id} of ${cfg.data} has no ${need.filter((f) => lacking.fields[f] === undefined).join(', ')} field, which --data-setting/--data-field need.`);
+      requireFields(entries, need, cfg.data);
       // The pool outlives batches: the next batch using the same list continues where this one stopped.
       const poolName = safeName(cfg.pool ?? basename(cfg.data));
       if (db) pool = await db.dataPool(poolName, entries);

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { takePidLock } from './journal.ts';
 import { asUnbrickError, inputError, UnbrickError } from '../core/errors.ts';
+import { arr, bool, literal, num, obj, oneOf, opt, parseJsonAs, record, str } from '../core/schema.ts';
 import type { EntryInput, ServiceLog } from '../records/service-log.ts';
 import type { DataPool, Reservation } from './data-pool.ts';
 import { DEFAULT_POLICY, initialLineState, mayStart, reduceLine, runningCount, type LineEvent, type LineState, type PolicyConfig, type PortStatus } from './policy.ts';
@@ -113,16 +114,35 @@ export interface StationSnapshot {
   ports: PortView[];
 }
 
-interface PersistedBatch {
-  format: 'unbrick-station-batch';
-  version: 1;
-  batch: string;
-  station: string;
-  createdAt: string;
-  line: LineState;
+const text = (max = 2000) => str({ max });
+const count = num({ int: true, min: 0 });
+const strMap = record(text(), { max: 256 });
+const FactsSchema = obj({ chipUid: opt(text(64)), serial: opt(text(200)), target: opt(text()), chip: opt(text(200)), versions: opt(strMap), hashes: opt(strMap), optionBytes: opt(strMap) });
+const LineStateSchema = obj({
+  mode: oneOf(['running', 'pilot-review', 'stopped'] as const),
+  reason: opt(text()),
+  started: count,
+  passed: count,
+  failed: count,
+  pilotApproved: bool(),
+  recent: arr(obj({ ok: bool(), code: opt(text(200)) }), { max: 100_000 }),
+  ports: record(
+    obj({ state: oneOf(['idle', 'running', 'pass', 'fail', 'disabled'] as const), present: bool(), unit: opt(text(200)), reason: opt(text()), code: opt(text(200)), faultsInARow: count }),
+    { max: 1024 },
+  ),
+});
+/** batch.json: the line's state, persisted after every change. */
+const BatchSchema = obj({
+  format: literal('unbrick-station-batch'),
+  version: literal(1),
+  batch: text(200),
+  station: text(200),
+  createdAt: text(40),
+  line: LineStateSchema,
   /** Units running when this was written: recorded as interrupted after a crash. */
-  running: Record<string, { unit?: string; facts: UnitFacts; startedAt: string; step?: string; dataEntry?: string }>;
-}
+  running: record(obj({ unit: opt(text(200)), facts: FactsSchema, startedAt: text(40), step: opt(text(200)), dataEntry: opt(text(200)) }), { max: 1024 }),
+});
+type PersistedBatch = { format: 'unbrick-station-batch'; version: 1; batch: string; station: string; createdAt: string; line: LineState; running: Record<string, { unit?: string; facts: UnitFacts; startedAt: string; step?: string; dataEntry?: string }> };
 
 interface Running {
   abort: AbortController;
@@ -180,13 +200,11 @@ export class Station {
     mkdirSync(o.dir, { recursive: true });
     let saved: PersistedBatch | undefined;
     if (existsSync(path)) {
-      try {
-        saved = JSON.parse(readFileSync(path, 'utf8')) as PersistedBatch;
-      } catch {
-        throw inputError('station.batch-unreadable', `The batch state ${path} cannot be read; keep it for support and start a new batch directory.`, { path });
-      }
-      if (saved.format !== 'unbrick-station-batch' || saved.version !== 1 || typeof saved.line !== 'object')
-        throw inputError('station.batch-unreadable', `${path} is not an Unbrick station batch.`, { path });
+      // A damaged batch.json is never reset: the line's counts and the units interrupted in it are the record.
+      saved = parseJsonAs(BatchSchema, readFileSync(path, 'utf8'), {
+        what: `The batch state ${path} (keep it for support; to go on, start a new batch directory)`,
+        code: 'station.batch-unreadable',
+      });
       if (saved.batch !== o.batch)
         throw inputError('station.batch-mismatch', `${o.dir} holds batch "${saved.batch}", not "${o.batch}". Use its name to resume it, or another directory for a new batch.`, {
           saved: saved.batch,

@@ -14,6 +14,8 @@ import { TrustStore } from './store.ts';
 export interface CheckOptions {
   dir?: string;
   device?: DeviceIdentity;
+  /** See VerifyOptions.skipHardwareCheck; the caller records the choice in the service log. */
+  skipHardwareCheck?: boolean;
   /** The laptop clock (ms); defaults to Date.now(). */
   clock?: number;
   record?: boolean;
@@ -45,6 +47,7 @@ export async function checkBundle(path: string, opts: CheckOptions = {}): Promis
       return clock.effective;
     },
     device: opts.device,
+    skipHardwareCheck: opts.skipHardwareCheck,
     verifyImage: opts.verifyImage ?? verifyMcubootPayload,
     signal: opts.signal,
     onProgress: opts.onProgress,

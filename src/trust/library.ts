@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { asUnbrickError, checkError, inputError, usageError } from '../core/errors.ts';
+import { asUnbrickError, checkError, inputError, UnbrickError, usageError } from '../core/errors.ts';
+import { arr, literal, num, obj, opt, parseJsonAs, str } from '../core/schema.ts';
 import { dataDir } from '../core/paths.ts';
 import { fsyncDir, writeFileAtomic } from '../core/atomic-file.ts';
 import { productKey, type BundleMetadata } from '../formats/bundle/metadata.ts';
@@ -38,6 +39,23 @@ interface IndexFile {
   format: 1;
   entries: LibraryEntry[];
 }
+
+const IndexSchema = obj({
+  format: literal(1),
+  entries: arr(
+    obj({
+      id: str({ max: 200 }),
+      file: str({ max: 255, pattern: /^[^/\\]+$/ }),
+      product: obj({ vendorId: str({ max: 64 }), classId: str({ max: 64 }), name: str({ max: 100 }), hardwareRevisions: arr(str({ max: 32 }), { max: 64 }), mcuProductId: opt(num({ int: true, min: 0, max: 0xffff })) }),
+      version: str({ max: 64 }),
+      sequence: num({ int: true, min: 0 }),
+      expires: str({ max: 40 }),
+      payloads: arr(obj({ name: str({ max: 100 }), target: str({ max: 100 }), sha256: str({ max: 64 }), imageHash: opt(str({ max: 128 })), version: opt(str({ max: 32 })) }), { max: 32 }),
+      importedAt: str({ max: 40 }),
+    }),
+    { max: 100_000 },
+  ),
+});
 
 export interface EntryStatus {
   entry: LibraryEntry;
@@ -85,11 +103,13 @@ export class BundleLibrary {
     const p = join(this.folder, 'index.json');
     if (!existsSync(p)) return { format: 1, entries: [] };
     try {
-      const f = JSON.parse(readFileSync(p, 'utf8')) as IndexFile;
-      if (f.format !== 1 || !Array.isArray(f.entries)) throw new Error('unknown layout');
-      return f;
+      return parseJsonAs(IndexSchema, readFileSync(p, 'utf8'), { what: p, code: 'golden.index-corrupt', maxChars: 64 << 20 });
     } catch (e) {
-      throw inputError('golden.index-corrupt', `The ${WHAT[this.kind]} index ${p} is damaged (${(e as Error).message}); re-import its bundles.`);
+      throw inputError(
+        'golden.index-corrupt',
+        `The ${WHAT[this.kind]} index ${p} is damaged (${(e as Error).message}). Nothing was changed. To recover: move ${p} aside (keep it for support) and re-import the bundles in ${this.folder} with \`unbrick ${this.kind === 'golden' ? 'golden' : 'updates'} import\`.`,
+        { path: p, ...(e instanceof UnbrickError && e.details ? { field: e.details.path } : {}) },
+      );
     }
   }
 

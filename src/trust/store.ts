@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { checkError, inputError, usageError } from '../core/errors.ts';
 import { dataDir } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
+import { arr, literal, obj, parseJsonAs, record, str } from '../core/schema.ts';
 import type { ImageKey } from '../crypto/keys.ts';
 import { checkSignatures } from '../formats/bundle/dsse.ts';
 import { isoSeconds } from '../formats/bundle/schema.ts';
@@ -39,6 +40,12 @@ export interface VendorChain {
 
 export const trustDir = (dir = dataDir()): string => join(dir, 'trust');
 export const storePath = (dir = dataDir()): string => join(trustDir(dir), 'store.json');
+
+const StoreSchema = obj({
+  format: literal(1),
+  vendors: record(obj({ roots: arr(str({ max: 1 << 20 }), { min: 1, max: 1000 }), confirmedKeyid: str({ max: 128 }), addedAt: str({ max: 40 }) }), { max: 1000 }),
+  revocations: arr(obj({ keyid: str({ max: 128 }), reason: str({ max: 2000 }), revokedAt: str({ max: 40 }) }), { max: 100_000 }),
+});
 
 const corrupt = (why: string) =>
   inputError('trust.store-corrupt', `The trust store is damaged or was edited by hand (${why}). Restore it from a backup or re-create it with \`unbrick trust init --force\` and re-add the vendors' roots.`);
@@ -87,11 +94,10 @@ export class TrustStore {
       throw usageError('trust.no-store', `No trust store in ${trustDir(dir)}. Create it with \`unbrick trust init\`, then add a vendor root with \`unbrick trust add-root\`.`);
     let file: StoreFile;
     try {
-      file = JSON.parse(readFileSync(path, 'utf8')) as StoreFile;
+      file = parseJsonAs(StoreSchema, readFileSync(path, 'utf8'), { what: path, code: 'trust.store-corrupt', maxChars: 64 << 20 });
     } catch (e) {
       throw corrupt((e as Error).message);
     }
-    if (file?.format !== 1 || typeof file.vendors !== 'object' || !Array.isArray(file.revocations)) throw corrupt('unknown layout');
     return new TrustStore(path, file);
   }
 

@@ -1,31 +1,40 @@
 /** `unbrick bundle …`: create, verify and inspect signed offline update bundles. */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { inputError, usageError } from '../../core/errors.ts';
+import { basename, dirname, resolve } from 'node:path';
+import { dataDir } from '../../core/paths.ts';
+import { ServiceLog, type UnitIdentity } from '../../records/service-log.ts';
+import { defaultOperator } from '../../app/app-core.ts';
+import { inputError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
 import { BundleArchive, METADATA_ENTRY } from '../../formats/bundle/container.ts';
 import { createBundle, readSpec } from '../../formats/bundle/create.ts';
 import { decodeEnvelope } from '../../formats/bundle/dsse.ts';
 import { LIMITS } from '../../formats/bundle/container.ts';
 import { targetKey, type BundleMetadata } from '../../formats/bundle/metadata.ts';
-import type { DeviceIdentity } from '../../formats/bundle/verify.ts';
+import { HARDWARE_SKIPPED, type DeviceIdentity } from '../../formats/bundle/verify.ts';
+import { DeviceIdentitySchema, toDeviceIdentity } from '../../formats/bundle/device-identity.ts';
+import { readJsonOption } from '../json-input.ts';
 import { checkBundle } from '../../trust/check.ts';
 import { TrustStore } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
 import { loadKeyFile } from './trust.ts';
 
-/** --device-id: a JSON file or inline JSON ({vendorId, classId, hardwareRevision, mcuProductId, installed}). */
+/** --device-id: a JSON file or inline JSON ({vendorId, classId, hardwareRevision, mcuProductId, installed}), parsed strictly. */
 function readDeviceId(v: string | undefined): DeviceIdentity | undefined {
   if (v === undefined) return undefined;
-  const text = v.trim().startsWith('{') ? v : existsSync(v) ? readFileSync(v, 'utf8') : undefined;
-  if (text === undefined) throw usageError('bundle.bad-device-id', `--device-id must be inline JSON or a JSON file; "${v}" is neither.`);
-  try {
-    const d = JSON.parse(text) as Omit<DeviceIdentity, 'mcuProductId'> & { mcuProductId?: number | string };
-    const pid = d.mcuProductId;
-    return { ...d, ...(typeof pid === 'string' ? { mcuProductId: parseInt(pid, pid.startsWith('0x') ? 16 : 10) } : {}) } as DeviceIdentity;
-  } catch (e) {
-    throw usageError('bundle.bad-device-id', `--device-id is not valid JSON: ${(e as Error).message}.`);
-  }
+  return toDeviceIdentity(readJsonOption(v, DeviceIdentitySchema, { option: 'device-id', code: 'bundle.bad-device-id', example: '{"hardwareRevision":"B"}' }));
+}
+
+/** The user's choice to skip a hardware check goes on the tamper-evident record. */
+function recordSkippedHardwareCheck(path: string, md: BundleMetadata, device: DeviceIdentity, note: string): void {
+  const unit: UnitIdentity = { id: device.vendorId && device.classId ? `${device.vendorId}/${device.classId}` : 'unidentified' };
+  ServiceLog.inDir(dataDir()).append({
+    unit,
+    action: 'bundle.verify',
+    operator: defaultOperator(),
+    outcome: 'info',
+    summary: `${note} Bundle ${basename(path)} (${md.product.name} ${md.version}, sequence ${md.sequence}).`,
+    details: { hardwareCheck: 'skipped', bundle: path, hardwareRevisions: md.product.hardwareRevisions, ...(device.hardwareRevision ? { hardwareRevision: device.hardwareRevision } : {}) },
+  });
 }
 
 function summary(md: BundleMetadata): string[] {
@@ -68,12 +77,19 @@ export const bundleGroup: CommandGroup = {
       options: {
         'device-id': { type: 'string', value: 'JSON|FILE', description: 'the unit: {"vendorId","classId","hardwareRevision","mcuProductId","installed":{"smp:image0":{"version":"1.2.0"}}}' },
         record: { type: 'boolean', description: 'record the bundle as accepted (raises the anti-rollback floor); use after flashing' },
+        'skip-hardware-check': {
+          type: 'boolean',
+          description: 'accept a --device-id without the hardware revision or MCU the bundle targets (recorded in the service log)',
+        },
       },
       async run(ctx) {
         const path = requirePositional(ctx, 0, 'FILE');
         const notes: string[] = [];
+        const skipHardwareCheck = ctx.values['skip-hardware-check'] === true;
+        const device = readDeviceId(stringOpt(ctx, 'device-id'));
         const r = await checkBundle(path, {
-          device: readDeviceId(stringOpt(ctx, 'device-id')),
+          device,
+          skipHardwareCheck,
           record: ctx.values.record === true,
           signal: ctx.signal,
           log: (l) => {
@@ -82,6 +98,8 @@ export const bundleGroup: CommandGroup = {
           },
         });
         const md = r.report.metadata;
+        const skipped = r.report.notes.find((n) => n.startsWith(HARDWARE_SKIPPED));
+        if (skipped && device) recordSkippedHardwareCheck(path, md, device, skipped);
         return {
           data: { ok: true, path, vendor: r.report.vendorName, rootVersion: r.report.rootVersion, clock: r.clock, recorded: r.recorded, signatures: r.report.signatures, payloads: r.report.payloads, notes: r.report.notes, metadata: md },
           human: [

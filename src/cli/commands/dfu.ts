@@ -8,11 +8,12 @@ import { openDfuSession, type DfuSession } from '../../dfu/session.ts';
 import { describeUsb, listUsbDevices } from '../../transport/usb.ts';
 import { describeOptionBytes } from '../../stm32/option-bytes/index.ts';
 import { applyOptionChanges } from '../../stm32/option-bytes/changes.ts';
-import { type Command, type CommandContext, type CommandGroup, intOpt, requirePositional, stringOpt } from '../framework.ts';
+import { type Command, type CommandContext, type CommandGroup, intOpt, requirePositional, stringOpt, TRACE_OPTIONS } from '../framework.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter } from '../interaction.ts';
 
 const DEVICE_OPTIONS = {
   serial: { type: 'string', value: 'SN', description: 'the DFU device with this USB serial number (default: the only one attached)' },
+  ...TRACE_OPTIONS,
 } as const;
 
 async function withSession<T>(ctx: CommandContext, fn: (s: DfuSession) => Promise<T>): Promise<T> {

@@ -16,5 +16,6 @@ import { simGroup } from './sim/index.ts';
 import { smpGroup } from './smp.ts';
 import { portsGroup } from './ports.ts';
 import { stationGroup } from './station.ts';
+import { traceGroup } from './trace.ts';
 
-export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, runGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, updatesGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup];
+export const groups: CommandGroup[] = [versionGroup, imageGroup, keysGroup, serveGroup, recordsGroup, runGroup, usbGroup, udevGroup, dfuGroup, bundleGroup, trustGroup, goldenGroup, updatesGroup, stm32Group, simGroup, smpGroup, portsGroup, stationGroup, traceGroup];

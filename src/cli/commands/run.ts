@@ -6,7 +6,7 @@
  * Every run is recorded in the service log, as in the app.
  */
 import { createInterface } from 'node:readline/promises';
-import { stringOpt, type Command, type CommandContext, type CommandGroup } from '../framework.ts';
+import { stringOpt, TRACE_OPTIONS, type Command, type CommandContext, type CommandGroup } from '../framework.ts';
 import { dataDir } from '../../core/paths.ts';
 import { EXIT, usageError } from '../../core/errors.ts';
 import { AppCore } from '../../app/app-core.ts';
@@ -138,6 +138,7 @@ const command = (w: WorkflowName): Command => ({
       ? { bundle: { type: 'string' as const, value: 'ID|FILE', description: `the ${w === 'update' ? 'update' : 'golden'} bundle: a library id, or a file to verify and import (default: the newest for the unit's product)` } }
       : {}),
     'data-dir': { type: 'string', value: 'DIR', description: 'where the service log lives (default: the app data directory)' },
+    ...TRACE_OPTIONS,
   },
   run: (ctx) => runWorkflow(w, ctx),
 });

@@ -1,7 +1,7 @@
 /** `unbrick smp …`: SMP (mcumgr) over a serial port: MCUboot serial recovery and Zephyr SMP apps. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command, CommandContext, CommandGroup, OptionSpec } from '../framework.ts';
-import { intOpt, requireString } from '../framework.ts';
+import { intOpt, requireString, TRACE_OPTIONS } from '../framework.ts';
 import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -13,18 +13,20 @@ import { eraseStorage } from '../../smp/groups/storage.ts';
 import * as settingsGroup from '../../smp/groups/settings.ts';
 import * as fsGroup from '../../smp/groups/fs.ts';
 import { uploadImage, type UploadOptions, type UploadResult } from '../../smp/upload.ts';
+import { traceLink } from '../../transport/trace.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, or a simulator pty)' },
   baud: { type: 'string', value: 'N', description: 'baud rate, 8N1', default: '115200' },
   timeout: { type: 'string', value: 'MS', description: 'answer timeout per try', default: '1500' },
   'smp-v2': { type: 'boolean', description: 'send SMP version 2 headers (group errors come back as err maps)' },
+  ...TRACE_OPTIONS,
 };
 
 async function connect(ctx: CommandContext): Promise<SmpClient> {
   const baud = intOpt(ctx, 'baud', 115200)!;
   const path = requireString(ctx, 'port');
-  const transport = await openSerial({ path, baudRate: baud });
+  const transport = traceLink(await openSerial({ path, baudRate: baud }), 'smp');
   // No pacing here: the upload engine learns what the device's receive side takes (src/smp/link-learner.ts).
   return new SmpClient(transport, { baud, timeoutMs: intOpt(ctx, 'timeout', 1500)!, version: ctx.values['smp-v2'] ? 1 : 0 });
 }

@@ -11,7 +11,7 @@ import { openStationRun, requestControl } from '../../station/setup.ts';
 import { StationDb } from '../../station/shared-db.ts';
 import type { StationSnapshot } from '../../station/station.ts';
 import { defaultOperator } from '../../app/app-core.ts';
-import { intOpt, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
+import { intOpt, requireString, stringOpt, TRACE_OPTIONS, type CommandContext, type CommandGroup } from '../framework.ts';
 import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory (trust store, service log, batches); default: the app data directory' } };
@@ -67,6 +67,7 @@ export const stationGroup: CommandGroup = {
         station: { type: 'string', value: 'NAME', description: 'this station\'s name on the line (default: the host name)' },
         operator: { type: 'string', value: 'WHO', description: 'who runs the line (default: user@host)' },
         'max-units': { type: 'string', value: 'N', description: 'stop after N units have finished (scripted runs)' },
+        ...TRACE_OPTIONS,
       },
       async run(ctx) {
         const dir = dataDirOf(ctx);

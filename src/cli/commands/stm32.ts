@@ -11,11 +11,14 @@ import { COMMAND_NAMES, formatVersion } from '../../stm32/an3155/codec.ts';
 import { ENTRY_WIRINGS, type EntryWiring, MANUAL_ENTRY_STEPS } from '../../stm32/entry.ts';
 import * as ops from '../../stm32/operations.ts';
 import { applyOptionChanges, parsePageList } from '../../stm32/option-bytes/changes.ts';
+import { ProtectPolicySchema } from '../../stm32/option-bytes/protect-policy.ts';
+import { readJsonOption } from '../json-input.ts';
 import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option-bytes/index.ts';
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
-import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt } from '../framework.ts';
+import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt, TRACE_OPTIONS } from '../framework.ts';
+import { traceLink } from '../../transport/trace.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'string', value: 'PATH', description: 'serial port (e.g. /dev/ttyUSB0, COM3)' },
@@ -23,6 +26,7 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   parity: { type: 'string', value: 'even|none', description: 'UART parity: even (8E1, the bootloader) or none for a pseudo-terminal (default: none on /dev/pts/*, else even)' },
   entry: { type: 'string', value: 'WIRING', description: `enter the bootloader with the adapter's lines: ${ENTRY_WIRINGS.join(', ')}`, default: 'none' },
   'invert-lines': { type: 'boolean', description: 'the entry lines are inverted (asserted = pin low)' },
+  ...TRACE_OPTIONS,
 };
 
 function parity(ctx: CommandContext, path: string): 'even' | 'none' {
@@ -37,7 +41,7 @@ async function withSession<T>(ctx: CommandContext, fn: (s: Stm32Session) => Prom
   const wiring = (stringOpt(ctx, 'entry') ?? 'none') as EntryWiring;
   if (!ENTRY_WIRINGS.includes(wiring)) throw usageError('usage.bad-entry', `--entry is one of ${ENTRY_WIRINGS.join(', ')}.`);
   const baud = intOpt(ctx, 'baud', 115200)!;
-  const transport = await openSerial({ path, baudRate: baud, parity: parity(ctx, path) });
+  const transport = traceLink(await openSerial({ path, baudRate: baud, parity: parity(ctx, path) }), 'an3155');
   try {
     let session: Stm32Session;
     try {
@@ -173,7 +177,7 @@ const commands: Command[] = [
       ...PORT_OPTIONS,
       pages: { type: 'string', value: 'LIST', description: 'pages/sectors to write-protect, e.g. 0-3' },
       readout: { type: 'boolean', description: 'also set readout protection level 1 (lifting it later erases all flash)' },
-      policy: { type: 'string', value: 'JSON', description: 'a protection policy: {"wrpPages":"0-3","rdp":1}' },
+      policy: { type: 'string', value: 'JSON|FILE', description: 'a protection policy: {"wrpPages":"0-3","rdp":1}' },
       [READOUT_FLAG]: { type: 'boolean', description: 'confirm --readout without a prompt' },
     },
     async run(ctx) {
@@ -181,13 +185,7 @@ const commands: Command[] = [
       let pages = stringOpt(ctx, 'pages');
       let readout = !!ctx.values.readout;
       if (policyText) {
-        let p: { wrpPages?: string | number[]; rdp?: number };
-        try {
-          p = JSON.parse(policyText) as typeof p;
-        } catch {
-          throw usageError('stm32.bad-policy', '--policy must be JSON, e.g. {"wrpPages":"0-3","rdp":1}.');
-        }
-        if (p.rdp !== undefined && p.rdp !== 0 && p.rdp !== 1) throw usageError('stm32.bad-policy', 'A policy sets rdp 0 or 1; level 2 is only reachable through "ob set" with its own confirmation.');
+        const p = readJsonOption(policyText, ProtectPolicySchema, { option: 'policy', code: 'stm32.bad-policy', example: '{"wrpPages":"0-3","rdp":1}' });
         pages = Array.isArray(p.wrpPages) ? p.wrpPages.join(',') : (p.wrpPages ?? 'none');
         readout = p.rdp === 1;
       }

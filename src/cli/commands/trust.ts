@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { loadKey, type ImageKey } from '../../crypto/keys.ts';
 import { checkSignatures } from '../../formats/bundle/dsse.ts';
 import { isoSeconds } from '../../formats/bundle/schema.ts';
+import { arr, num, obj, opt, parseJsonAs, str, utcTime } from '../../core/schema.ts';
 import { buildRoot, roleRing, signRoot, type LoadedRoot } from '../../trust/root.ts';
 import { TrustStore, trustDir } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
@@ -51,6 +52,23 @@ function rootLines(d: ReturnType<typeof describeRoot>): string[] {
     ...(d.revokedKeyids.length ? ['  revoked by the vendor:', ...d.revokedKeyids.map((id) => `    ${id}`)] : []),
   ];
 }
+
+const keyPaths = opt(arr(str({ min: 1, max: 4096 }), { max: 64 }));
+const threshold = opt(num({ int: true, min: 1, max: 64 }));
+/** `trust create-root` spec; the metadata built from it is checked again by buildRoot's own rules. */
+const RootSpecSchema = obj({
+  vendorId: str({ max: 64 }),
+  vendorName: str({ max: 100 }),
+  version: opt(num({ int: true, min: 1, max: 1_000_000 })),
+  expires: opt(utcTime()),
+  validDays: opt(num({ int: true, min: 1, max: 36500 })),
+  rootKeys: keyPaths,
+  rootThreshold: threshold,
+  releaseKeys: keyPaths,
+  releaseThreshold: threshold,
+  imageKeys: keyPaths,
+  revokedKeyids: opt(arr(str({ max: 128 }), { max: 10_000 })),
+});
 
 export const trustGroup: CommandGroup = {
   name: 'trust',
@@ -154,30 +172,31 @@ export const trustGroup: CommandGroup = {
       },
       async run(ctx) {
         const specPath = requirePositional(ctx, 0, 'SPEC.json');
-        let spec: Record<string, unknown>;
+        let text: string;
         try {
-          spec = JSON.parse(readFileSync(specPath, 'utf8')) as Record<string, unknown>;
+          text = readFileSync(specPath, 'utf8');
         } catch (e) {
           throw inputError('trust.spec-invalid', `Cannot read ${specPath}: ${(e as Error).message}.`);
         }
+        const spec = parseJsonAs(RootSpecSchema, text, { what: specPath, code: 'trust.spec-invalid', maxChars: 1 << 20 });
         const dir = dirname(resolve(specPath));
-        const keys = (field: string) => ((spec[field] as string[] | undefined) ?? []).map((p) => loadKeyFile(resolve(dir, p)));
+        const keys = (field: 'rootKeys' | 'releaseKeys' | 'imageKeys') => (spec[field] ?? []).map((p) => loadKeyFile(resolve(dir, p)));
         const signers = stringList(ctx, 'key').map(loadKeyFile);
         if (signers.length === 0) throw usageError('usage.missing-option', 'Give at least one root private key with --key.');
         const created = isoSeconds(Date.now());
-        const expires = (spec.expires as string | undefined) ?? isoSeconds(Date.now() + Number(spec.validDays ?? 0) * 86400_000);
+        const expires = spec.expires ?? isoSeconds(Date.now() + (spec.validDays ?? 0) * 86400_000);
         const meta = buildRoot({
-          vendorId: String(spec.vendorId),
-          vendorName: String(spec.vendorName),
-          version: Number(spec.version ?? 1),
+          vendorId: spec.vendorId,
+          vendorName: spec.vendorName,
+          version: spec.version ?? 1,
           created,
           expires,
           rootKeys: keys('rootKeys'),
-          rootThreshold: Number(spec.rootThreshold ?? 1),
+          rootThreshold: spec.rootThreshold ?? 1,
           releaseKeys: keys('releaseKeys'),
-          releaseThreshold: Number(spec.releaseThreshold ?? 1),
+          releaseThreshold: spec.releaseThreshold ?? 1,
           imageKeys: keys('imageKeys'),
-          revokedKeyids: (spec.revokedKeyids as string[] | undefined) ?? [],
+          revokedKeyids: spec.revokedKeyids ?? [],
         });
         const out = requireString(ctx, 'output');
         writeFileAtomic(out, signRoot(meta, signers));

@@ -16,6 +16,7 @@ import { encodeEnvelope, isReleaseKeyType, signEnvelope } from './dsse.ts';
 import { verifyMcubootPayload } from './image-check.ts';
 import { BUNDLE_PAYLOAD_TYPE, METADATA_TYPE, readMetadata, SPEC_VERSION, type BundleMetadata, type PayloadInfo } from './metadata.ts';
 import { isoSeconds } from './schema.ts';
+import { arr, bool, json, literal, num, obj, oneOf, opt, parseJsonAs, record, str, tagged, utcTime } from '../../core/schema.ts';
 import { MAX_IMAGE_IN_MEMORY, type ImageVerifier } from './verify.ts';
 
 /** A payload as the vendor describes it in the spec (paths relative to the spec file). */
@@ -61,12 +62,60 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+const count = (max: number) => num({ int: true, min: 0, max });
+const TargetSpec = tagged('kind', {
+  smp: obj({ kind: literal('smp'), image: count(15), slot: count(1) }),
+  address: obj({ kind: literal('address'), address: count(0xffffffff) }),
+});
+
+/**
+ * The spec file, strictly: an unknown or misspelt field is refused with its
+ * path and the field it most likely meant. Fields copied into the metadata
+ * unchanged (provisioning, extensions) are checked by `readMetadata` below,
+ * exactly as a verifier will check them.
+ */
+export const BundleSpecSchema = obj({
+  kind: oneOf(['update', 'golden', 'provisioning'] as const),
+  product: obj({
+    vendorId: str({ max: 64 }),
+    classId: str({ max: 64 }),
+    name: str({ max: 100 }),
+    hardwareRevisions: arr(str({ max: 32 }), { min: 1, max: 64 }),
+    mcuProductId: opt(count(0xffff)),
+  }),
+  version: str({ max: 64 }),
+  sequence: count(Number.MAX_SAFE_INTEGER),
+  releaseNotes: opt(str({ max: 16384 })),
+  expires: opt(utcTime()),
+  validDays: opt(num({ int: true, min: 1, max: 36500 })),
+  created: opt(utcTime()),
+  payloads: arr(
+    obj({
+      file: str({ min: 1, max: 4096 }),
+      name: opt(str({ max: 100 })),
+      role: oneOf(['mcuboot-image', 'bootloader', 'stm32-region'] as const),
+      target: TargetSpec,
+      imageKey: opt(str({ min: 1, max: 4096 })),
+      version: opt(str({ max: 32 })),
+      compress: opt(bool()),
+    }),
+    { max: 32 },
+  ),
+  provisioning: opt(json()),
+  critical: opt(arr(str({ max: 100 }), { max: 64 })),
+  extensions: opt(record(json(), { max: 64 })),
+});
+
 export function readSpec(path: string): BundleSpec {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as BundleSpec;
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     throw inputError('bundle.spec-invalid', `Cannot read the bundle spec ${path}: ${(e as Error).message}.`);
   }
+  const spec = parseJsonAs(BundleSpecSchema, text, { what: path, code: 'bundle.spec-invalid', maxChars: 1 << 20 });
+  // provisioning is checked field by field by readMetadata when the bundle is made.
+  return spec as BundleSpec;
 }
 
 export async function createBundle(

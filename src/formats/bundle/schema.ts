@@ -1,11 +1,13 @@
 /**
- * A small strict reader for signed JSON documents: every field is checked for
+ * A small strict reader for signed JSON documents (procedural, over the same
+ * rules and "did you mean" as src/core/schema.ts, which the other inputs use): every field is checked for
  * type and range, and any field the reader does not know is refused. Unknown
  * fields are treated as critical (a signer may have meant something this
  * version cannot honour); only the `extensions` object may carry fields that
  * are skipped, and only when not named in `critical`.
  */
 import { inputError, type UnbrickError } from '../../core/errors.ts';
+import { nearestKey } from '../../core/schema.ts';
 
 export class Reader {
   readonly what: string;
@@ -23,8 +25,14 @@ export class Reader {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw this.fail(path, 'must be an object');
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o))
-      if (!known.includes(k))
-        throw this.fail(`${path}.${k}`, 'is not a field this version of Unbrick understands; refusing rather than ignoring it', `${this.code.split('.')[0]}.unknown-critical-field`);
+      if (!known.includes(k)) {
+        const near = nearestKey(k, known);
+        throw inputError(
+          `${this.code.split('.')[0]}.unknown-critical-field`,
+          `${this.what}: ${path}.${k} is not a field this version of Unbrick understands${near ? ` (did you mean "${near}"?)` : ''}; refusing rather than ignoring it.`,
+          { field: `${path}.${k}`, ...(near ? { suggestion: `${path}.${near}` } : {}) },
+        );
+      }
     return o;
   }
 

@@ -81,6 +81,12 @@ export interface VerifyOptions {
   /** The anti-rollback floor for the bundle's product (from the persisted state). */
   floorFor?: (md: BundleMetadata) => RollbackFloor | undefined;
   device?: DeviceIdentity;
+  /**
+   * The user said the unit's hardware cannot be told (`--skip-hardware-check`):
+   * a device identity without the hardware fields the bundle targets is then
+   * accepted with a note, instead of refused.
+   */
+  skipHardwareCheck?: boolean;
   verifyImage: ImageVerifier;
   signal?: AbortSignal;
   /** Bytes hashed so far, for a progress meter. */
@@ -110,6 +116,9 @@ export interface VerifyReport {
 
 /** Largest MCUboot image held in memory for the image toolkit (a slot is far smaller). */
 export const MAX_IMAGE_IN_MEMORY = 32 * 1024 * 1024;
+
+/** Starts the report note written when --skip-hardware-check let an unchecked identity through. */
+export const HARDWARE_SKIPPED = 'Hardware check skipped';
 
 const refuse = (code: string, message: string, details?: Record<string, unknown>) => checkError(`bundle.${code}`, message, details);
 
@@ -180,6 +189,18 @@ function checkPolicy(md: BundleMetadata, vendor: VendorTrust, now: number, opts:
       });
     if (dev.mcuProductId !== undefined && md.product.mcuProductId !== undefined && dev.mcuProductId !== md.product.mcuProductId)
       throw refuse('wrong-mcu', `This bundle is for MCU product ID 0x${md.product.mcuProductId.toString(16)}; the unit reports 0x${dev.mcuProductId.toString(16)}.`);
+    // After the mismatches (the more specific refusal): a check asked for that cannot be made is a failure: the bundle targets hardware the identity does not name.
+    const unchecked = [
+      ...(dev.hardwareRevision === undefined ? ['hardwareRevision'] : []),
+      ...(md.product.mcuProductId !== undefined && dev.mcuProductId === undefined ? ['mcuProductId'] : []),
+    ];
+    if (unchecked.length > 0 && !opts.skipHardwareCheck)
+      throw refuse(
+        'hardware-unchecked',
+        `This bundle targets hardware revision(s) ${md.product.hardwareRevisions.join(', ')}${md.product.mcuProductId !== undefined ? ` and MCU 0x${md.product.mcuProductId.toString(16)}` : ''}, but the device identity does not give ${unchecked.join(' or ')}, so the hardware check cannot be made. Add ${unchecked.join(' and ')} to the identity, or pass --skip-hardware-check (recorded in the service log).`,
+        { missing: unchecked, allowed: md.product.hardwareRevisions },
+      );
+    if (unchecked.length > 0) notes.push(`${HARDWARE_SKIPPED} at the user's request (--skip-hardware-check): the identity gives no ${unchecked.join(' or ')}.`);
   }
 
   if (md.kind === 'golden') {

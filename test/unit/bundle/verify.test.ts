@@ -127,7 +127,7 @@ test('rollback to an older sequence and downgrade in an update are refused; gold
     const fresh = new Lab();
     try {
       fresh.trust(v);
-      await rejects(checkBundle(downgrade, { dir: fresh.dataDir, clock: T0 + DAY, device: { installed: { 'smp:image0': { version: '2.0.0' } } } }), 'bundle.downgrade');
+      await rejects(checkBundle(downgrade, { dir: fresh.dataDir, clock: T0 + DAY, device: { hardwareRevision: 'B', mcuProductId: 0x413, installed: { 'smp:image0': { version: '2.0.0' } } } }), 'bundle.downgrade');
     } finally {
       fresh.cleanup();
     }

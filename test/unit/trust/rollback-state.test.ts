@@ -37,8 +37,8 @@ test('a writer killed mid-write leaves a readable state (old or new), and leftov
     saveRollbackState({ format: 1, products: { 'a/b': { name: 'x', highestSequence: 1, targets: {}, acceptedAt: '2026-01-01T00:00:00Z' } } }, lab.dataDir);
     // A child rewrites the state as fast as it can (large, so writes take time) and is killed with SIGKILL.
     const script = `import { saveRollbackState } from ${JSON.stringify(join(process.cwd(), 'src/trust/rollback-state.ts'))};
-      const pad = 'x'.repeat(2_000_000);
-      for (let i = 2; ; i++) { saveRollbackState({ format: 1, products: { 'a/b': { name: pad, highestSequence: i, targets: {}, acceptedAt: '2026-01-01T00:00:00Z' } } }, ${JSON.stringify(lab.dataDir)}); if (i === 3) console.log('writing'); }`;
+      const pad = Object.fromEntries(Array.from({ length: 20000 }, (_, j) => ['p/' + j, { name: 'padding', highestSequence: 1, targets: {}, acceptedAt: '2026-01-01T00:00:00Z' }]));
+      for (let i = 2; ; i++) { saveRollbackState({ format: 1, products: { ...pad, 'a/b': { name: 'x', highestSequence: i, targets: {}, acceptedAt: '2026-01-01T00:00:00Z' } } }, ${JSON.stringify(lab.dataDir)}); if (i === 3) console.log('writing'); }`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((res) => child.stdout.once('data', () => res()));
     await new Promise((r) => setTimeout(r, 150));
