@@ -54,7 +54,7 @@ const CHUNK = 100_000;
 const tasks: { target: string; from: number; to: number }[] = [];
 const perTarget = new Map<string, { planned: number; inputs: number; typed: number; untyped: number; hangs: number; oom: number; ms: number }>();
 for (const t of chosen) {
-  const n = Math.max(1, Math.round((total * t.weight) / weights));
+  const n = Math.max(1, Math.ceil((total * t.weight) / weights));
   perTarget.set(t.name, { planned: n, inputs: 0, typed: 0, untyped: 0, hangs: 0, oom: 0, ms: 0 });
   for (let from = 0; from < n; from += CHUNK) tasks.push({ target: t.name, from, to: Math.min(n, from + CHUNK) });
 }

@@ -36,7 +36,7 @@ import { genMap, genValue } from '../cbor-gen.ts';
  * tape is spent: the cable is pulled, so runs end without waiting out every
  * retry of every request.
  */
-function hostileTransport(answer: (written: Uint8Array) => Uint8Array[] | 'unplug'): ByteTransport {
+function hostileTransport(answer: (written: Uint8Array) => Uint8Array[] | 'unplug', spent: () => boolean = () => false): ByteTransport {
   let rx: ((d: Uint8Array) => void) | undefined;
   let onClose: ((err?: Error) => void) | undefined;
   let closed = false;
@@ -51,6 +51,12 @@ function hostileTransport(answer: (written: Uint8Array) => Uint8Array[] | 'unplu
         return;
       }
       for (const piece of out) setImmediate(() => !closed && rx?.(piece));
+      // Its last answer sent, a device whose tape is spent goes away (the client need not wait out a long timeout for nothing).
+      if (spent())
+        setImmediate(() => {
+          closed = true;
+          onClose?.(new Error('unplugged'));
+        });
     },
     onData(l) {
       rx = l;
@@ -95,7 +101,7 @@ function smpDevice(t: Tape): ByteTransport {
     const out = pending;
     pending = [];
     return out;
-  });
+  }, () => t.left === 0);
 }
 
 const smallImage = (() => {

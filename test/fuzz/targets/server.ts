@@ -27,7 +27,16 @@ let server: RunningServer;
 const INDEX = '<!doctype html><title>fuzz</title>';
 const ASSET = 'console.log("asset")';
 
+/** Both targets share one server (they may run side by side in the npm test slice). */
+let users = 0;
+let started: Promise<void> | undefined;
+
 async function setup(): Promise<void> {
+  users++;
+  await (started ??= start());
+}
+
+async function start(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'unbrick-fuzz-serve-'));
   const ui = join(dir, 'ui');
   mkdirSync(join(ui, 'assets'), { recursive: true });
@@ -40,6 +49,8 @@ async function setup(): Promise<void> {
 }
 
 async function teardown(): Promise<void> {
+  if (--users > 0) return;
+  started = undefined;
   await server?.close();
   await core?.close();
   rmSync(dir, { recursive: true, force: true });

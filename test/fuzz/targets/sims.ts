@@ -60,6 +60,7 @@ const mcubootSim: FuzzTarget = {
   name: 'sim-mcuboot',
   weight: 5,
   concurrency: 8,
+  timeoutMs: 30_000,
   run: (input) => drive(new McubootDevice({ checker: HASH_ONLY, slotSize: 0x8000, sectorSize: 0x1000 }), new Tape(input)),
 };
 
@@ -67,6 +68,7 @@ const zephyrSim: FuzzTarget = {
   name: 'sim-zephyr',
   weight: 5,
   concurrency: 8,
+  timeoutMs: 30_000,
   run: (input) => drive(new ZephyrDevice({ checker: HASH_ONLY, slotSize: 0x8000, sectorSize: 0x1000 } as ConstructorParameters<typeof ZephyrDevice>[0]), new Tape(input)),
 };
 
@@ -97,6 +99,8 @@ const stm32Sim: FuzzTarget = {
   name: 'sim-stm32',
   weight: 5,
   concurrency: 16,
+  // Its byte loop waits on the event loop: on a loaded machine 16 runs side by side take seconds each.
+  timeoutMs: 30_000,
   async run(input) {
     const t = new Tape(input);
     const sim = createStm32Simulator({ chip: t.pick(['f103', 'f405', 'l476', 'g071']), timeScale: 0, getChecksum: t.bool() });
