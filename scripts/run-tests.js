@@ -20,28 +20,31 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// The UI tests (Playwright, server mode) load the built renderer: build it first,
-// unless the build is newer than every source it bundles (several test runs may share one checkout).
-const newest = (dir) =>
-  readdirSync(dir).reduce((m, name) => {
-    const p = join(dir, name);
-    const st = statSync(p);
-    return Math.max(m, st.isDirectory() ? newest(p) : st.mtimeMs);
-  }, 0);
-const builtAt = (() => {
+// The UI tests (Playwright, server mode) load the built renderer, and the packaging tests under test/ship/ pack
+// the whole build (CLI, renderer, Electron main): build what they need first, unless the build is newer than every
+// source it bundles (several test runs may share one checkout).
+const newest = (path) => {
+  const st = statSync(path);
+  return st.isDirectory() ? readdirSync(path).reduce((m, name) => Math.max(m, newest(join(path, name))), 0) : st.mtimeMs;
+};
+const builtAt = (file) => {
   try {
-    return statSync(join('dist', 'renderer', 'index.html')).mtimeMs;
+    return statSync(file).mtimeMs;
   } catch {
     return 0;
   }
-})();
-const stale = () => builtAt < Math.max(newest('renderer'), newest(join('src', 'api')), newest(join('src', 'core')));
-if (files.some((f) => f.includes(`test${sep}e2e${sep}`)) && stale()) {
-  const vite = join('node_modules', 'vite', 'bin', 'vite.js');
-  const build = spawnSync(process.execPath, [vite, 'build', '--config', join('renderer', 'vite.config.ts')], { stdio: 'inherit' });
-  if (build.status !== 0) {
-    console.error('building the renderer failed');
-    process.exit(build.status ?? 1);
+};
+const rendererStale = () => builtAt(join('dist', 'renderer', 'index.html')) < Math.max(newest('renderer'), newest(join('src', 'api')), newest(join('src', 'core')));
+const allStale = () =>
+  Math.min(...[join('dist', 'cli', 'unbrick.js'), join('dist', 'renderer', 'index.html'), join('dist', 'electron', 'main.js')].map(builtAt)) <
+  Math.max(...['src', 'renderer', 'electron', 'package.json', join('scripts', 'build.js')].map(newest));
+const selected = (folder) => files.some((f) => f.includes(`test${sep}${folder}${sep}`));
+const build = selected('ship') && allStale() ? ['scripts/build.js'] : selected('e2e') && rendererStale() ? ['scripts/build.js', 'renderer'] : undefined;
+if (build) {
+  const built = spawnSync(process.execPath, build, { stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.error('building the app failed');
+    process.exit(built.status ?? 1);
   }
 }
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {

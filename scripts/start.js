@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `npm start`: build the renderer and the Electron main/preload bundles, then launch the desktop app.
-// Where the Electron binary is missing, say so plainly and offer server mode (no stack trace).
+// `npm start`: build the app from the current sources, then open it: the desktop window where the Electron
+// binary is installed, otherwise the same app in server mode (`unbrick serve`) in the default browser.
 // `node scripts/start.js --build-only` builds without launching (also works without the binary).
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { buildCli, buildElectron, buildRenderer } from './build.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const buildOnly = process.argv.includes('--build-only');
@@ -21,66 +23,53 @@ function electronBinary() {
   }
 }
 
-async function buildAll() {
-  const { build } = await import('vite');
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  await build({ configFile: join(root, 'renderer', 'vite.config.ts'), logLevel: 'warn' });
-  const common = { configFile: false, logLevel: 'warn', root, publicDir: false };
-  // Main process: ESM for Node, dependencies (native serialport/usb among them) left external.
-  await build({
-    ...common,
-    build: {
-      outDir: join(root, 'dist', 'electron'),
-      emptyOutDir: false,
-      ssr: join(root, 'electron', 'main.ts'),
-      target: 'node20',
-      minify: false,
-      rollupOptions: {
-        external: [/^node:/, 'electron', ...Object.keys(pkg.dependencies ?? {})],
-        output: { format: 'es', entryFileNames: 'main.js' },
-      },
-    },
-  });
-  // Preload: runs sandboxed, where only require('electron') exists: one self-contained CommonJS file.
-  await build({
-    ...common,
-    build: {
-      outDir: join(root, 'dist', 'electron'),
-      emptyOutDir: false,
-      ssr: join(root, 'electron', 'preload.ts'),
-      target: 'node20',
-      minify: false,
-      rollupOptions: { external: ['electron'], output: { format: 'cjs', entryFileNames: 'preload.cjs' } },
-    },
-    ssr: { noExternal: true },
-  });
+/** The desktop's "open this URL" command, where there is one (and, on Linux, a display to open it on). */
+function browserOpener() {
+  if (process.platform === 'darwin') return 'open';
+  if (process.platform === 'win32') return 'explorer';
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return undefined;
+  return ['xdg-open', 'sensible-browser'].find((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0);
 }
 
 const electronPath = electronBinary();
-if (!electronPath && !buildOnly) {
+if (!electronPath && !buildOnly)
   console.log(
     [
-      'The Electron binary is not installed on this machine, so the desktop app cannot open.',
-      '(Its download is skipped or blocked here; `npm rebuild electron` fetches it where the network allows.)',
-      '',
-      'Run the same app in your browser instead:',
-      '  npx unbrick serve',
-      'It prints a local URL (with a one-time token) to open.',
+      'The Electron binary is not installed on this machine (its download is skipped or blocked here;',
+      '`npm rebuild electron` fetches it where the network allows), so the desktop window cannot open.',
+      'Starting the same app in server mode instead (`unbrick serve`): it runs on this machine only.',
     ].join('\n'),
   );
-  process.exit(0);
-}
-
 try {
-  await buildAll();
+  await buildRenderer();
+  if (electronPath || buildOnly) await buildElectron();
+  if (!electronPath || buildOnly) await buildCli();
 } catch (err) {
   console.error(`Building the app failed: ${err instanceof Error ? err.message : String(err)}`);
-  console.error('Run `npm ci` to restore the dependencies, then try again; `npx unbrick serve` needs no build step.');
+  console.error('Run `npm ci` to restore the dependencies, then try again.');
   process.exit(1);
 }
 if (buildOnly) {
-  console.log('Built dist/renderer and dist/electron.');
+  console.log('Built dist/renderer, dist/electron and dist/cli.');
   process.exit(0);
 }
-const child = spawn(electronPath, [root], { stdio: 'inherit' });
-child.on('exit', (code) => process.exit(code ?? 0));
+
+if (electronPath) {
+  const child = spawn(electronPath, [root], { stdio: 'inherit' });
+  child.on('exit', (code) => process.exit(code ?? 0));
+} else {
+  const server = spawn(process.execPath, [join(root, 'dist', 'cli', 'unbrick.js'), 'serve', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: server.stdout });
+  let first = true;
+  lines.on('line', (line) => {
+    if (!first) return void console.log(line);
+    first = false;
+    console.log(`\nOpen the app at: ${line}\n`);
+    const opener = browserOpener();
+    if (opener) spawn(opener, [line], { stdio: 'ignore', detached: true }).on('error', () => {}).unref();
+    else console.log('(No browser to open here: copy the URL into a browser on this machine.)');
+  });
+  // Ctrl-C reaches the server too (same process group); wait for it to stop cleanly.
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.kill(sig));
+  server.on('exit', (code) => process.exit(code ?? 0));
+}

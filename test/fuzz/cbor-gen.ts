@@ -4,7 +4,7 @@
  * err{group,rc}), with edge numbers, wrong types and deep nesting.
  */
 import { CborIndefArray, CborMap, encodeCbor, type CborValue } from '../../src/smp/cbor.ts';
-import { Tape } from './mutate.ts';
+import type { Tape } from './mutate.ts';
 
 const KEYS = ['rc', 'off', 'len', 'data', 'sha', 'images', 'image', 'slot', 'version', 'hash', 'bootable', 'pending', 'confirmed', 'active', 'permanent', 'err', 'group', 'r', 'output', 'buf_size', 'buf_count', 'bootloader', 'mode', 'type', 'val', 'name', 'max_size', 'slots', 'size', 'upload_image_id', 'types', 'format', 'output', 'splitStatus', 'match', 'rsn', 'status', 'x'];
 const EDGE_INTS = [0, 1, -1, 23, 24, 255, 256, 65535, 65536, 0x7fffffff, -0x80000000, 0xffffffff, 2 ** 53, -(2 ** 53), 1e308, Number.NaN, Infinity, 0.5, -0.0];

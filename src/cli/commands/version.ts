@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { CommandGroup } from '../framework.ts';
-
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+// Imported (not read at run time) so the built CLI carries the version wherever it is installed.
+import pkg from '../../../package.json' with { type: 'json' };
 
 export const versionGroup: CommandGroup = {
   name: 'version',

@@ -24,6 +24,13 @@ export interface McubootOptions {
   writeAlign?: number;
   /** MCUBOOT_SERIAL_MAX_RECEIVE_SIZE (1024 Zephyr default, 512 built-in default). */
   maxReceive?: number;
+  /**
+   * Line buffers of boot_serial's serial adapter (8 in MCUboot's Zephyr port): lines received while a
+   * request's flash work runs wait in them, and more are dropped. The shared MCUboot peer answers
+   * back-to-back frames without this limit; a frame waits for the answer before the next, so
+   * stop-and-wait uploads see no difference.
+   */
+  lineBuffers?: number;
   directUpload?: boolean;
   /** ZCBOR_CANONICAL: definite-length responses (slot info then fails with rc 2). */
   canonical?: boolean;
@@ -56,13 +63,14 @@ export class McubootDevice extends SmpDevice {
 
   constructor(options: McubootOptions) {
     const maxReceive = options.maxReceive ?? 1024;
-    super({ lineMax: 128, lineBufs: 8, mode: 'inline', packetBufs: 1, uartBaud: 115200, maxDecoded: maxReceive + 1, style: 'mcuboot' });
+    super({ lineMax: 128, lineBufs: options.lineBuffers ?? 8, mode: 'inline', packetBufs: 1, uartBaud: 115200, maxDecoded: maxReceive + 1, style: 'mcuboot' });
     this.opts = {
       images: options.images ?? 1,
       slotSize: options.slotSize ?? 0x70000,
       sectorSize: options.sectorSize ?? 4096,
       writeAlign: options.writeAlign ?? 4,
       maxReceive,
+      lineBuffers: options.lineBuffers ?? 8,
       directUpload: options.directUpload ?? false,
       canonical: options.canonical ?? false,
       checker: options.checker,

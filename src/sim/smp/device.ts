@@ -157,10 +157,14 @@ export abstract class SmpDevice {
     this.idleTimer = setTimeout(() => this.service(performance.now()), rx.idleMs);
   }
 
-  /** The SMP work runs: completed lines are decoded and their buffers freed, until a request holds it. */
+  /**
+   * The SMP work runs: completed lines are decoded and their buffers freed, until a request holds it.
+   * A fast UART driver (period 0) hands lines over from its interrupt even then; whole packets wait in
+   * the netbufs instead.
+   */
   private service(at: number): void {
     this.lastServiceAt = at;
-    while (this.held.length && !this.busy) this.processLine(this.held.shift()!);
+    while (this.held.length && (!this.busy || this.console.receive!.periodMs === 0)) this.processLine(this.held.shift()!);
   }
 
   private acceptLine(line: Uint8Array | null): void {

@@ -3,17 +3,12 @@
  * defaults through linesim at 115200 8N1: upload app-signed.bin, list, test,
  * reset, confirm (MCUboot serial recovery and the stock Zephyr smp_svr, which
  * exits on an SMP reset and is started again on the same flash file, like a
- * power cycle), and a Zephyr upload through bit flips. The 440 KiB upload to
- * the real MCUboot peer runs in `npm run bench -- smp` (about a minute of line time).
+ * power cycle). Faults: real-peers-faults.test.ts; the seed's 448 KiB image:
+ * real-peers-large.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { openSerial } from '../../../src/transport/serial.ts';
-import { SmpClient } from '../../../src/smp/client.ts';
-import { list } from '../../../src/smp/groups/image.ts';
-import { uploadImage } from '../../../src/smp/upload.ts';
-import { readFileSync } from 'node:fs';
 import { unbrick } from './cli-process.ts';
 import { startLinesim, type Linesim } from './linesim.ts';
 import { startMcubootPeer, startZephyrPeer } from './peers.ts';
@@ -48,7 +43,7 @@ test('real MCUboot serial recovery: upload with defaults, list, reset, list agai
   }
 });
 
-test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits; restarted on its flash), confirm', { timeout: 90_000 }, async () => {
+test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits; restarted on its flash), confirm refused while pending', { timeout: 90_000 }, async () => {
   const peer = await startZephyrPeer();
   let line: Linesim | undefined;
   try {
@@ -66,26 +61,15 @@ test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits;
     line = await startLinesim(await peer.restart());
     const after = (await cli(line, 'slots')).slots as Array<{ slot: number; hash: string; pending: boolean }>;
     assert.equal(after.find((s) => s.slot === 1)?.pending, true, 'pending survives the reset (no bootloader runs)');
-    const confirmed = (await cli(line, 'confirm', APP_HASH)).slots as Array<{ slot: number; permanent: boolean }>;
-    assert.equal(confirmed.find((s) => s.slot === 1)?.permanent, true);
+    // Zephyr 3.4 refuses to confirm while a test is pending (smp-zephyr vectors, 14-image-confirm: rc 6):
+    // the CLI says so and changes nothing.
+    const refused = await unbrick('smp', 'confirm', APP_HASH, '--port', line.host, '--json');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err + refused.out, /smp\./);
+    const still = (await cli(line, 'slots')).slots as Array<{ slot: number; pending: boolean; permanent: boolean }>;
+    assert.deepEqual([still.find((s) => s.slot === 1)?.pending, still.find((s) => s.slot === 1)?.permanent], [true, false]);
   } finally {
     await line?.stop();
-    await peer.stop();
-  }
-});
-
-test('real Zephyr smp_svr through bit flips (1e-4 per byte each way): the upload completes and the image is listed', { timeout: 90_000 }, async (t) => {
-  const peer = await startZephyrPeer();
-  const line = await startLinesim(peer.path, ['--flip', '1e-4', '--seed', String(Date.now() % 100000)]);
-  const c = new SmpClient(await openSerial({ path: line.host, baudRate: 115200 }), { baud: 115200 });
-  try {
-    const r = await uploadImage(c, new Uint8Array(readFileSync(APP)));
-    t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
-    assert.equal(r.reportedHash, APP_HASH);
-    assert.ok((await list(c)).some((s) => s.slot === 1 && s.hash === APP_HASH));
-  } finally {
-    await c.close();
-    await line.stop();
     await peer.stop();
   }
 });

@@ -1,0 +1,99 @@
+/**
+ * `npm run faults`: every fault point of every scenario (see points.ts): a
+ * probe run counts a workflow's flash steps, then each step gets each fault
+ * kind. Prints points per scenario and kind, the verdicts, time and peak RSS;
+ * exits 1 on any silent corruption, unit claimed bootable that is not,
+ * untyped failure or hang.
+ *
+ *   npm run faults                         # every point (over 10 000)
+ *   npm run faults -- --parallel 24        # points run side by side (they mostly wait; default 12)
+ *   npm run faults -- --minutes 30         # stop taking new points after 30 minutes
+ *   npm run faults -- --sample 200 --seed 3   # a seeded sample of the points
+ *   npm run faults -- --scenario update --kind power-torn --step 17   # one flash point
+ *   npm run faults -- --byte-range 256     # fewer byte-range points (one per 256 bytes received)
+ */
+import { parseArgs } from 'node:util';
+import { seededRandom } from '../../src/core/random.ts';
+import { closeSharedLibraries, FAULT_KINDS, runPoint, SCENARIOS, type FaultKind, type PointAxis, type PointResult, type Scenario } from './points.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    parallel: { type: 'string', default: '12' },
+    minutes: { type: 'string' },
+    sample: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    scenario: { type: 'string' },
+    kind: { type: 'string' },
+    step: { type: 'string' },
+    'byte-range': { type: 'string', default: '64' },
+  },
+});
+
+const t0 = performance.now();
+const scenarios = SCENARIOS.filter((s) => !opt.scenario || s.name === opt.scenario || s.name.startsWith(opt.scenario));
+const kinds = FAULT_KINDS.filter((k) => !opt.kind || k === opt.kind);
+
+// Probe runs: how many flash steps each scenario takes without a fault (and that it succeeds).
+const points: { sc: Scenario; kind: FaultKind; step: number; axis: PointAxis }[] = [];
+/** Byte-range points: one cut per this many bytes the unit receives (the upload's every range). */
+const BYTE_RANGE = Number(opt['byte-range']);
+for (const sc of scenarios) {
+  // On a loaded machine a run may time out without any fault: the probe gets three tries.
+  let probe = await runPoint(sc, 'power-before', 0);
+  for (let i = 0; i < 2 && probe.verdict !== 'ok'; i++) probe = await runPoint(sc, 'power-before', 0);
+  console.log(`${sc.name}: ${probe.steps} flash steps and ${probe.bytes} bytes received without a fault (${probe.runs.join(', ')}, ${probe.verdict})`);
+  if (probe.verdict !== 'ok') throw new Error(`the ${sc.name} probe run did not succeed: ${probe.detail}`);
+  // A resumed run repeats some steps: a few steps past the first run's end are points too.
+  const last = Math.ceil(probe.steps * 1.05) + 2;
+  for (let step = 1; step <= last; step++) for (const kind of kinds) if (!opt.step || Number(opt.step) === step) points.push({ sc, kind, step, axis: 'flash' });
+  // A cut at every byte range of what the unit receives: power lost inside the range (the byte there torn, or just
+  // received), or (own power) only the cable pulled.
+  const r = seededRandom(probe.bytes);
+  for (let from = 0; from < probe.bytes; from += BYTE_RANGE)
+    for (const kind of ['power-torn', 'power-after', 'cable'] as const) if (kinds.includes(kind) && !opt.step) points.push({ sc, kind, step: from + 1 + Math.floor(r() * BYTE_RANGE), axis: 'byte' });
+}
+let chosen = points;
+if (opt.sample) {
+  const r = seededRandom(Number(opt.seed));
+  chosen = points
+    .map((p) => ({ p, k: r() }))
+    .sort((a, b) => a.k - b.k)
+    .slice(0, Number(opt.sample))
+    .map((x) => x.p);
+}
+console.log(`${points.length} fault points in all; running ${chosen.length}, ${opt.parallel} at a time`);
+
+const results: PointResult[] = [];
+/** `--minutes`: take no new point after that long (a loaded machine); the summary says how many were reached. */
+const timeUp = () => opt.minutes !== undefined && performance.now() - t0 > Number(opt.minutes) * 60_000;
+const queue = [...chosen];
+let lastReport = performance.now();
+await Promise.all(
+  Array.from({ length: Number(opt.parallel) }, async () => {
+    for (let p = queue.shift(); p && !timeUp(); p = queue.shift()) {
+      const r = await runPoint(p.sc, p.kind, p.step, p.axis);
+      results.push(r);
+      if (!['ok', 'clean-failure', 'not-reached'].includes(r.verdict)) console.log(`  ${r.verdict.toUpperCase()} ${r.scenario} ${r.kind} ${r.axis} ${r.step}: ${r.detail}`);
+      if (performance.now() - lastReport > 30_000) {
+        lastReport = performance.now();
+        console.log(`  ... ${results.length}/${chosen.length} points, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      }
+    }
+  }),
+);
+await closeSharedLibraries();
+
+const VERDICTS = ['ok', 'clean-failure', 'not-reached', 'silent-corruption', 'claimed-bootable', 'untyped', 'hang'] as const;
+console.log(`\nscenario          at    kind          points ${VERDICTS.map((v) => v.padStart(v.length + 1)).join('')}`);
+for (const sc of scenarios)
+  for (const axis of ['flash', 'byte'] as const)
+    for (const kind of kinds) {
+      const rs = results.filter((r) => r.scenario === sc.name && r.kind === kind && r.axis === axis);
+      if (rs.length) console.log(`${sc.name.padEnd(17)} ${axis.padEnd(5)} ${kind.padEnd(13)} ${String(rs.length).padStart(6)} ${VERDICTS.map((v) => String(rs.filter((r) => r.verdict === v).length).padStart(v.length + 1)).join('')}`);
+    }
+const bad = results.filter((r) => ['silent-corruption', 'claimed-bootable', 'untyped', 'hang'].includes(r.verdict));
+console.log(`${'total'.padEnd(37)} ${String(results.length).padStart(6)} ${VERDICTS.map((v) => String(results.filter((r) => r.verdict === v).length).padStart(v.length + 1)).join('')}`);
+if (results.length < chosen.length) console.log(`\nstopped by --minutes ${opt.minutes}: ${results.length} of ${chosen.length} points run`);
+console.log(`\ntime ${((performance.now() - t0) / 1000).toFixed(1)} s, ${(results.length / ((performance.now() - t0) / 1000)).toFixed(2)} points/s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+console.log(bad.length ? `${bad.length} points failed` : '0 silent corruptions, 0 units claimed bootable that are not, 0 untyped failures, 0 hangs');
+process.exit(bad.length ? 1 : 0);
