@@ -158,3 +158,15 @@ test('wire trace files', () => {
   assert.equal(e.code, 'trace.invalid');
   assert.equal(e.details?.suggestion, 'description');
 });
+
+test('service log entries', (t) => {
+  const dir = tmp(t);
+  const log = ServiceLog.inDir(dir);
+  log.append({ unit: { id: 'U1' }, action: 'detect', operator: 'op', outcome: 'info', summary: 's' });
+  const text = readFileSync(log.path, 'utf8').replace('"outcome":', '"outcom":"x","outcome":');
+  writeFileSync(log.path, text);
+  const v = log.verify();
+  assert.equal(v.ok, false);
+  const p = v.problems.find((x) => x.code === 'log.unreadable-entry');
+  assert.match(p?.message ?? '', /unknown field "outcom" \(did you mean "outcome"\?\)/);
+});
