@@ -260,6 +260,12 @@ const EntrySchema = obj({
   hash: text(64),
 });
 
+/** Parses one log line strictly (throws an UnbrickError naming `what` and the field). */
+export function parseLogEntry(line: string, what: string): ServiceEntry {
+  // The refinement above checked unit.id, which the inferred type cannot express.
+  return parseJsonAs(EntrySchema, line, { what, maxChars: MAX_ENTRY_BYTES }) as ServiceEntry;
+}
+
 function readHead(logPath: string): { seq: number; hash: string } | undefined {
   try {
     return parseJsonAs(HeadSchema, readFileSync(headPath(logPath), 'utf8'), { what: headPath(logPath) });
@@ -283,8 +289,7 @@ export function verifyLogText(text: string, head?: { seq: number; hash: string }
     const line = i + 1;
     let e: ServiceEntry;
     try {
-      // The refinement above checked unit.id, which the inferred type cannot express.
-      e = parseJsonAs(EntrySchema, raw, { what: `line ${line}`, maxChars: MAX_ENTRY_BYTES }) as ServiceEntry;
+      e = parseLogEntry(raw, `line ${line}`);
     } catch (err) {
       problems.push({ line, code: 'log.unreadable-entry', message: `Line ${line} is not a service-log entry (${(err as Error).message}).` });
       prevHash = '';
