@@ -6,6 +6,12 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
   const [entries, setEntries] = useState<RecordView[]>([]);
   const [chain, setChain] = useState<ChainStatus | undefined>();
   const [exported, setExported] = useState<string | undefined>();
+  // The "record a wire trace" setting: while on, every byte exchanged with devices is recorded for support.
+  const [trace, setTrace] = useState<{ recording: boolean; path?: string }>({ recording: false });
+  useEffect(() => {
+    ui.client.call('support.trace', {}).then(setTrace, ui.fail);
+  }, [ui]);
+  const toggleTrace = (enabled: boolean) => ui.client.call('support.trace', { enabled }).then(setTrace, ui.fail);
 
   useEffect(() => {
     ui.client.call('records.list', { limit: 500 }).then((r) => {
@@ -16,7 +22,7 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
 
   const units = [...new Set(entries.map((e) => e.unitId))].filter((u) => u !== '-');
   const exportReport = (unitId: string, format: 'json' | 'html') =>
-    ui.client.call('records.report', { unitId, format }).then((r) => {
+    ui.client.call('records.report', { unitId, format, ...(trace.path ? { attachTrace: true } : {}) }).then((r) => {
       const url = URL.createObjectURL(new Blob([r.content], { type: r.mime }));
       const a = document.createElement('a');
       a.href = url;
@@ -45,6 +51,11 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
           ))}
         </ul>
       )}
+      <label className="trace-setting">
+        <input type="checkbox" data-testid="trace-toggle" checked={trace.recording} onChange={(e) => void toggleTrace(e.target.checked)} /> Record a wire trace (every byte
+        exchanged with devices, for support)
+        {trace.path && <small data-testid="trace-path"> {trace.recording ? 'recording to' : 'last trace:'} {trace.path}; exported reports attach it.</small>}
+      </label>
       <div className="exports">
         {units.map((u) => (
           <div key={u} className="unit-export">

@@ -304,9 +304,12 @@ export const methods = {
     result: obj({ entries: arr(RecordViewSchema, { max: 10_000 }), chain: ChainStatusSchema }),
   },
   'records.report': {
-    params: obj({ unitId: str({ min: 1, max: 200 }), format: oneOf(['json', 'html']) }),
-    result: obj({ filename: str({ max: 200 }), mime: str({ max: 60 }), content: str() }),
+    /** attachTrace: include the latest wire trace recorded with the support.trace setting (raw and decoded). */
+    params: obj({ unitId: str({ min: 1, max: 200 }), format: oneOf(['json', 'html']), attachTrace: opt(bool()) }),
+    result: obj({ filename: str({ max: 200 }), mime: str({ max: 60 }), content: str({ max: 3 << 20 }) }),
   },
+  /** The "record a wire trace" setting: every byte exchanged with devices, for support. Without `enabled`: the current state. */
+  'support.trace': { params: obj({ enabled: opt(bool()) }), result: obj({ recording: bool(), path: opt(str({ max: 1000 })) }) },
   /** Demo lab only: its units, plugged or not, and whether this build can simulate each. */
   'lab.list': {
     params: empty,

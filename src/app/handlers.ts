@@ -13,6 +13,7 @@ import { unitMatches } from '../records/unit-identity.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind } from '../trust/library.ts';
 import { productKey } from '../formats/bundle/metadata.ts';
 import { firmwareSource } from '../workflows/firmware.ts';
+import { latestTraceAttachment, setTraceRecording, traceStatus } from './support-trace.ts';
 
 // Imported (not read at run time) so the bundled Electron main carries it too.
 import pkg from '../../package.json' with { type: 'json' };
@@ -71,13 +72,16 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
         chain: { ok: v.ok, entries: v.entries.length, head: v.head, problems: v.problems.slice(0, 1000) },
       };
     },
-    'records.report': ({ unitId, format }) => {
-      const report = unitReport(unitId, core.log.path, core.log.verify());
+    'records.report': ({ unitId, format, attachTrace }) => {
+      const trace = attachTrace ? latestTraceAttachment() : undefined;
+      if (attachTrace && !trace) throw usageError('support.no-trace', 'No wire trace was recorded in this session: turn on "Record a wire trace", repeat the problem, then export again.');
+      const report = unitReport(unitId, core.log.path, core.log.verify(), new Date(), trace ? [trace] : []);
       const safe = unitId.replace(/[^A-Za-z0-9._-]+/g, '_');
       return format === 'json'
         ? { filename: `unbrick-report-${safe}.json`, mime: 'application/json', content: JSON.stringify(report, null, 2) }
         : { filename: `unbrick-report-${safe}.html`, mime: 'text/html', content: reportHtml(report) };
     },
+    'support.trace': ({ enabled }) => (enabled === undefined ? traceStatus() : setTraceRecording(core.opts.dataDir, enabled)),
     'lab.list': () => ({
       units: (core.lab?.list() ?? []).map((u) => ({ id: u.spec.id, label: u.spec.label, story: u.spec.story, plugged: u.plugged, available: u.available })),
     }),

@@ -5,7 +5,10 @@
  * names and ACK/NACK, DFU class requests and GETSTATUS answers.
  * Pure functions over the file's text; `unbrick trace show` prints `formatTrace`.
  */
-import { UnbrickError } from '../core/errors.ts';
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ioError, UnbrickError } from '../core/errors.ts';
+import type { TraceAttachment } from '../records/report.ts';
 import { literal, num, obj, oneOf, opt, parseAs, str, tagged } from '../core/schema.ts';
 import { decodeCbor, type CborValue } from '../smp/cbor.ts';
 import { GROUP_NAME, rcName } from '../smp/errors.ts';
@@ -208,4 +211,17 @@ export function formatTrace(lines: readonly TraceLine[], opts: { rawLimit?: numb
     rows.forEach((r, i) => out.push(`${i === 0 ? stamp : ' '.repeat(stamp.length)}  ${r}${i === 0 && e.decoded ? `   = ${e.decoded}` : ''}`));
   }
   return out;
+}
+
+/** A trace file as a support report carries it: raw text and decoded view (one that is too big to carry is named instead). */
+export function traceAttachment(path: string, maxBytes = 1 << 20): TraceAttachment {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw ioError('io.read-failed', `Cannot read the trace ${path}: ${(e as Error).message}`, { path }, e);
+  }
+  if (size > maxBytes) return { name: basename(path), text: '', view: [`(${path} is ${size} bytes, too large to attach; send the file itself.)`] };
+  const text = readFileSync(path, 'utf8');
+  return { name: basename(path), text, view: formatTrace(readTrace(text, path), { rawLimit: 256 }) };
 }

@@ -15,9 +15,19 @@ export interface UnitReport {
   identity: Record<string, string>;
   log: { path: string; intact: boolean; head: string; entries: number; problems: VerifyResult['problems'] };
   entries: ServiceEntry[];
+  /** Wire traces attached for support: the file, its raw text (what tools re-read) and the decoded view. */
+  traces?: TraceAttachment[];
 }
 
-export function unitReport(unitId: string, logPath: string, verified: VerifyResult, now = new Date()): UnitReport {
+export interface TraceAttachment {
+  name: string;
+  /** The trace file as recorded (JSON lines). */
+  text: string;
+  /** Its decoded view (`unbrick trace show`). */
+  view: string[];
+}
+
+export function unitReport(unitId: string, logPath: string, verified: VerifyResult, now = new Date(), traces: TraceAttachment[] = []): UnitReport {
   // The unit's whole history: every entry that names it by key, chip UID, serial or image hash.
   const entries = verified.entries.filter((e) => unitMatches(e.unit, unitId));
   const identity: Record<string, string> = {};
@@ -30,6 +40,7 @@ export function unitReport(unitId: string, logPath: string, verified: VerifyResu
     identity,
     log: { path: logPath, intact: verified.ok, head: verified.head, entries: verified.entries.length, problems: verified.problems },
     entries,
+    ...(traces.length ? { traces } : {}),
   };
 }
 
@@ -60,7 +71,7 @@ export function reportHtml(r: UnitReport): string {
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top}
 .ok{color:#155724;background:#d4edda;padding:.5em}.bad{color:#721c24;background:#f8d7da;padding:.5em}
-tr.failed td{background:#fdecea}tr.refused td{background:#fff4e5}code{font-size:12px}.inputs{color:#555;font-size:12px}
+pre{font-size:11px;white-space:pre;overflow:auto}tr.failed td{background:#fdecea}tr.refused td{background:#fff4e5}code{font-size:12px}.inputs{color:#555;font-size:12px}
 </style></head><body>
 <h1>Service report: ${esc(r.unitId)}</h1>
 <p>Generated ${esc(r.generatedAt)} by Unbrick from <code>${esc(r.log.path)}</code>.</p>
@@ -71,6 +82,7 @@ ${integrity}
 <tbody>
 ${rows || '<tr><td colspan="7">Nothing recorded for this unit.</td></tr>'}
 </tbody></table>
+${(r.traces ?? []).map((t) => `<h2>Wire trace: ${esc(t.name)}</h2>\n<pre>${esc(t.view.join('\n'))}</pre>`).join('\n')}
 </body></html>
 `;
 }

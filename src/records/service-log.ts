@@ -20,7 +20,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileAtomic, fsyncDir } from '../core/atomic-file.ts';
 import { inputError, ioError } from '../core/errors.ts';
 import { tryPidLock } from '../core/pid-lock.ts';
-import type { Json } from '../core/schema.ts';
+import { arr, json, num, obj, oneOf, opt, parseJsonAs, record, refine, str, type Json } from '../core/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import type { UnitIdentity } from './unit-identity.ts';
 
@@ -242,10 +242,33 @@ export class ServiceLog {
   }
 }
 
+const HeadSchema = obj({ seq: num({ int: true, min: 0 }), hash: str({ max: 64 }) });
+const text = (max: number) => str({ max });
+/** One log line, strictly: a field this version does not know is reported, not skipped. */
+const EntrySchema = obj({
+  unit: refine(record(text(4096), { max: 64 }), (u) => (typeof u.id === 'string' ? undefined : 'a unit identity with an "id"')),
+  action: text(200),
+  operator: text(400),
+  outcome: oneOf(['succeeded', 'failed', 'cancelled', 'refused', 'info'] as const),
+  summary: text(MAX_ENTRY_BYTES),
+  inputs: opt(arr(obj({ name: text(4096), sha256: text(128), size: opt(num({ int: true, min: 0 })) }), { max: 1000 })),
+  details: opt(record(json(), { max: 1000 })),
+  v: num({ int: true, min: 1 }),
+  seq: num({ int: true, min: 0 }),
+  time: text(40),
+  prev: text(64),
+  hash: text(64),
+});
+
+/** Parses one log line strictly (throws an UnbrickError naming `what` and the field). */
+export function parseLogEntry(line: string, what: string): ServiceEntry {
+  // The refinement above checked unit.id, which the inferred type cannot express.
+  return parseJsonAs(EntrySchema, line, { what, maxChars: MAX_ENTRY_BYTES }) as ServiceEntry;
+}
+
 function readHead(logPath: string): { seq: number; hash: string } | undefined {
   try {
-    const h = JSON.parse(readFileSync(headPath(logPath), 'utf8')) as { seq?: unknown; hash?: unknown };
-    if (Number.isSafeInteger(h.seq) && typeof h.hash === 'string') return { seq: h.seq as number, hash: h.hash };
+    return parseJsonAs(HeadSchema, readFileSync(headPath(logPath), 'utf8'), { what: headPath(logPath) });
   } catch {
     /* no head yet (empty log) or unreadable: reported below when entries exist */
   }
@@ -266,10 +289,9 @@ export function verifyLogText(text: string, head?: { seq: number; hash: string }
     const line = i + 1;
     let e: ServiceEntry;
     try {
-      e = JSON.parse(raw) as ServiceEntry;
-      if (typeof e !== 'object' || e === null || typeof e.hash !== 'string' || !Number.isSafeInteger(e.seq) || typeof e.prev !== 'string') throw new Error('shape');
-    } catch {
-      problems.push({ line, code: 'log.unreadable-entry', message: `Line ${line} is not a service-log entry.` });
+      e = parseLogEntry(raw, `line ${line}`);
+    } catch (err) {
+      problems.push({ line, code: 'log.unreadable-entry', message: `Line ${line} is not a service-log entry (${(err as Error).message}).` });
       prevHash = '';
       expectSeq++;
       return;

@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { fsyncDir } from '../core/atomic-file.ts';
 import { tryPidLock } from '../core/pid-lock.ts';
 import { inputError, ioError } from '../core/errors.ts';
+import { parseJsonAs, type Schema } from '../core/schema.ts';
 
 /** Takes `path` as an exclusive pid lock; a stale lock (dead owner) is taken over. */
 export function takePidLock(path: string, what: string): () => void {
@@ -39,6 +40,8 @@ export class Journal<R> {
 
   constructor(
     readonly path: string,
+    /** Every line is parsed with it: a damaged or edited record is named by its line, never skipped. */
+    schema: Schema<R>,
     what = 'the journal',
   ) {
     mkdirSync(dirname(path), { recursive: true });
@@ -56,9 +59,12 @@ export class Journal<R> {
         .slice(0, -1)
         .map((line, i) => {
           try {
-            return JSON.parse(line) as R;
-          } catch {
-            throw inputError('station.journal-damaged', `${what} is damaged at line ${i + 1}; keep the file (${path}) for support.`, { path, line: i + 1 });
+            return parseJsonAs(schema, line, { what: `line ${i + 1}` });
+          } catch (e) {
+            throw inputError('station.journal-damaged', `${what} is damaged at line ${i + 1} (${(e as Error).message}); keep the file (${path}) for support.`, {
+              path,
+              line: i + 1,
+            });
           }
         });
       if (this.tornBytes > 0) {

@@ -9,6 +9,7 @@ import { inputError, ioError } from '../core/errors.ts';
 import type { DataPool, EntryState, PoolStatus, Reservation } from './data-pool.ts';
 import type { PoolEntry } from './data-source.ts';
 import { Journal } from './journal.ts';
+import { obj, oneOf, opt, str } from '../core/schema.ts';
 
 export interface PoolRecord {
   op: 'reserve' | 'commit' | 'release';
@@ -19,6 +20,15 @@ export interface PoolRecord {
   station?: string;
   time: string;
 }
+
+const PoolRecordSchema = obj({
+  op: oneOf(['reserve', 'commit', 'release'] as const),
+  entry: str({ max: 1000 }),
+  unit: str({ max: 1000 }),
+  hash: opt(str({ max: 64 })),
+  station: opt(str({ max: 200 })),
+  time: str({ max: 40 }),
+});
 
 interface Slot {
   entry: PoolEntry;
@@ -48,7 +58,7 @@ export class LocalDataPool implements DataPool {
   }
 
   static open(opts: { entries: PoolEntry[]; journalPath: string; station?: string; now?: () => Date }): LocalDataPool {
-    const journal = new Journal<PoolRecord>(opts.journalPath, 'the per-unit data journal');
+    const journal = new Journal<PoolRecord>(opts.journalPath, PoolRecordSchema, 'the per-unit data journal');
     try {
       return new LocalDataPool(journal, opts.entries, opts.station, opts.now ?? (() => new Date()));
     } catch (e) {

@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { asUnbrickError, inputError } from '../core/errors.ts';
-import type { ServiceEntry, ServiceLog } from '../records/service-log.ts';
+import { parseLogEntry, type ServiceEntry, type ServiceLog } from '../records/service-log.ts';
 import type { StationDb } from './shared-db.ts';
 
 export interface SyncStatus {
@@ -77,9 +77,9 @@ export class RecordSync {
       const end = buf.lastIndexOf(0x0a) + 1;
       for (const line of buf.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
         try {
-          this.entries.push(JSON.parse(line) as ServiceEntry);
-        } catch {
-          throw inputError('station.log-unreadable', 'A service-log line cannot be read; run `unbrick records verify`.');
+          this.entries.push(parseLogEntry(line, 'a service-log line'));
+        } catch (e) {
+          throw inputError('station.log-unreadable', `${(e as Error).message} Run \`unbrick records verify\`.`);
         }
       }
       this.offset += end;

@@ -1,6 +1,7 @@
 /** `unbrick records`: read, check and export the tamper-evident service log. */
 import { writeFileSync } from 'node:fs';
-import { requireString, stringOpt, intOpt, type CommandGroup, type CommandContext } from '../framework.ts';
+import { requireString, stringList, stringOpt, intOpt, type CommandGroup, type CommandContext } from '../framework.ts';
+import { traceAttachment } from '../../devices/wire-trace.ts';
 import { dataDir } from '../../core/paths.ts';
 import { usageError, ioError } from '../../core/errors.ts';
 import { ServiceLog } from '../../records/service-log.ts';
@@ -59,13 +60,15 @@ export const recordsGroup: CommandGroup = {
         unit: { type: 'string', value: 'ID', description: 'the unit: chip UID, serial, USB serial, image hash or unit key' },
         format: { type: 'string', value: 'html|json', description: 'report format', default: 'html' },
         out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+        'attach-trace': { type: 'string', multiple: true, value: 'FILE', description: 'attach a wire trace recorded with --trace (raw and decoded)' },
       },
       async run(ctx) {
         const unit = requireString(ctx, 'unit');
+        const traces = stringList(ctx, 'attach-trace').map((p) => traceAttachment(p));
         const format = stringOpt(ctx, 'format') ?? 'html';
         if (format !== 'html' && format !== 'json') throw usageError('usage.bad-format', `--format must be html or json, got "${format}".`);
         const log = logOf(ctx);
-        const report = unitReport(unit, log.path, log.verify());
+        const report = unitReport(unit, log.path, log.verify(), new Date(), traces);
         const text = format === 'json' ? JSON.stringify(report, null, 2) + '\n' : reportHtml(report);
         const out = stringOpt(ctx, 'out');
         if (out) {

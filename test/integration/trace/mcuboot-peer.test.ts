@@ -49,6 +49,13 @@ test('a wire trace of an upload to the real MCUboot serial-recovery peer decodes
     assert.match(show.stdout, /host->dev {2}06 09 /);
     assert.match(show.stdout, /= SMP write image\/upload seq \d+ \{len: 25338, off: 0,/);
     assert.match(show.stdout, /= SMP write-rsp image\/upload seq \d+ \{rc: 0, off: 25338\} -> rc 0 \(ok\)/);
+
+    // A support report attaches it: the raw trace and the decoded view.
+    const rep = spawnSync(process.execPath, ['bin/unbrick.js', 'records', 'report', '--unit', 'returned-unit', '--format', 'json', '--data-dir', dir, '--attach-trace', tracePath, '--json'], { encoding: 'utf8' });
+    assert.equal(rep.status, 0, rep.stderr);
+    const attached = (JSON.parse(rep.stdout) as { report: { traces: { name: string; text: string; view: string[] }[] } }).report.traces[0]!;
+    assert.equal(attached.text, readFileSync(tracePath, 'utf8'));
+    assert.ok(attached.view.some((l) => /= SMP write-rsp image\/upload seq \d+ \{rc: 0, off: 25338\} -> rc 0 \(ok\)/.test(l)));
   } finally {
     peer.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

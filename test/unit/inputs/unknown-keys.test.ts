@@ -17,6 +17,7 @@ import { readSpec } from '../../../src/formats/bundle/create.ts';
 import { ProtectPolicySchema } from '../../../src/stm32/option-bytes/protect-policy.ts';
 import { parseCsvEntries, parseJsonEntries, requireFields } from '../../../src/station/data-source.ts';
 import { Station } from '../../../src/station/station.ts';
+import { LocalDataPool } from '../../../src/station/local-pool.ts';
 import { ServiceLog } from '../../../src/records/service-log.ts';
 import { TrustStore, storePath } from '../../../src/trust/store.ts';
 import { loadRollbackState, rollbackPath } from '../../../src/trust/rollback-state.ts';
@@ -157,4 +158,25 @@ test('wire trace files', () => {
   const e = refusal(() => readTrace(`${header}\n{"kind":"open","t":0,"link":1,"protocol":"smp","descripton":"x"}\n`, 'a.trace'));
   assert.equal(e.code, 'trace.invalid');
   assert.equal(e.details?.suggestion, 'description');
+});
+
+test('service log entries', (t) => {
+  const dir = tmp(t);
+  const log = ServiceLog.inDir(dir);
+  log.append({ unit: { id: 'U1' }, action: 'detect', operator: 'op', outcome: 'info', summary: 's' });
+  const text = readFileSync(log.path, 'utf8').replace('"outcome":', '"outcom":"x","outcome":');
+  writeFileSync(log.path, text);
+  const v = log.verify();
+  assert.equal(v.ok, false);
+  const p = v.problems.find((x) => x.code === 'log.unreadable-entry');
+  assert.match(p?.message ?? '', /unknown field "outcom" \(did you mean "outcome"\?\)/);
+});
+
+test('per-unit data journal (station state)', (t) => {
+  const dir = tmp(t);
+  const journal = write(join(dir, 'pool.journal'), '{"op":"reserve","entry":"S1","unit":"u1","time":"2026-01-01T00:00:00Z","statoin":"st1"}\n');
+  const e = refusal(() => LocalDataPool.open({ entries: parseCsvEntries('serial\nS1\n'), journalPath: journal }));
+  assert.equal(e.code, 'station.journal-damaged');
+  assert.match(e.message, /line 1 .*unknown field "statoin" \(did you mean "station"\?\)/);
+  assert.match(readFileSync(journal, 'utf8'), /statoin/, 'the journal is left as it was, for support');
 });
