@@ -20,7 +20,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { writeFileAtomic, fsyncDir } from '../core/atomic-file.ts';
 import { inputError, ioError } from '../core/errors.ts';
 import { tryPidLock } from '../core/pid-lock.ts';
-import { arr, json, num, obj, oneOf, opt, parseJsonAs, record, refine, str, type Json } from '../core/schema.ts';
+import { anyOf, arr, json, num, obj, oneOf, opt, parseJsonAs, record, refine, str, type Json } from '../core/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import type { UnitIdentity } from './unit-identity.ts';
 
@@ -246,7 +246,8 @@ const HeadSchema = obj({ seq: num({ int: true, min: 0 }), hash: str({ max: 64 })
 const text = (max: number) => str({ max });
 /** One log line, strictly: a field this version does not know is reported, not skipped. */
 const EntrySchema = obj({
-  unit: refine(record(text(4096), { max: 64 }), (u) => (typeof u.id === 'string' ? undefined : 'a unit identity with an "id"')),
+  // A fact is text, or a list of texts (imageHashes); see UnitIdentity.
+  unit: refine(record(anyOf(text(4096), arr(text(4096), { max: 64 })), { max: 64 }), (u) => (typeof u.id === 'string' ? undefined : 'a unit identity with an "id"')),
   action: text(200),
   operator: text(400),
   outcome: oneOf(['succeeded', 'failed', 'cancelled', 'refused', 'info'] as const),

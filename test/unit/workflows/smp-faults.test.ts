@@ -192,7 +192,8 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.deepEqual(records(c, 'recover').map((e) => e.outcome), ['failed', 'succeeded']);
   });
 
-  test('update: cable pulled mid-upload; the unit keeps running 1.2.0 with nothing pending; resume uploads, tests, confirms 1.3.0', { timeout: 90_000 }, async (t) => {
+  // Two seed-scale uploads (the replug restarts Zephyr's upload from 0) through the lab's 2-line-buffer UART model: ~90 s alone.
+  test('update: cable pulled mid-upload; the unit keeps running 1.2.0 with nothing pending; resume uploads, tests, confirms 1.3.0', { timeout: 180_000 }, async (t) => {
     const { c, lab } = await labCore(t, APP, { emptySecondary: true });
     assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed']);
     const job = c.job(c.startJob('update', APP, {}).id);
