@@ -6,6 +6,7 @@
  * while SMP devices ignore a stray 0x7F.
  */
 import type { DeviceKind } from '../api/contract.ts';
+import { formatOsInfo } from '../api/format.ts';
 import { LINE, type DeviceHandle } from './registry.ts';
 import { IDENTITY, readChipUid } from './identity.ts';
 import { An3155Client } from '../stm32/an3155/client.ts';
@@ -98,7 +99,7 @@ export async function identifySmp(c: SmpClient): Promise<Identification> {
     return {
       kind: 'zephyr-smp',
       summary: `Zephyr application${active?.version ? ` ${active.version}` : ''} (SMP)`,
-      identity: [{ name: 'os', value: os.slice(0, 200) || 'Zephyr' }, ...(active?.version ? [{ name: 'running', value: active.version }] : []), ...hashes],
+      identity: [{ name: 'os', value: formatOsInfo(os).slice(0, 200) }, ...(active?.version ? [{ name: 'running', value: active.version }] : []), ...hashes],
     };
   return { kind: 'mcuboot-serial', summary: 'MCUboot serial recovery', identity: [{ name: 'bootloader', value: 'MCUboot (serial recovery)' }, ...hashes] };
 }

@@ -17,6 +17,7 @@ import { checkBundle } from '../../trust/check.ts';
 import { TrustStore } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
 import { loadKeyFile } from './trust.ts';
+import { formatProductId, formatTarget, formatVersion } from '../../api/format.ts';
 
 /** --device-id: a JSON file or inline JSON ({vendorId, classId, hardwareRevision, mcuProductId, installed}), parsed strictly. */
 function readDeviceId(v: string | undefined): DeviceIdentity | undefined {
@@ -32,17 +33,17 @@ function recordSkippedHardwareCheck(path: string, md: BundleMetadata, device: De
     action: 'bundle.verify',
     operator: defaultOperator(),
     outcome: 'info',
-    summary: `${note} Bundle ${basename(path)} (${md.product.name} ${md.version}, sequence ${md.sequence}).`,
+    summary: `${note} Bundle ${basename(path)} (${md.product.name} ${formatVersion(md.version)}, sequence ${md.sequence}).`,
     details: { hardwareCheck: 'skipped', bundle: path, hardwareRevisions: md.product.hardwareRevisions, ...(device.hardwareRevision ? { hardwareRevision: device.hardwareRevision } : {}) },
   });
 }
 
 function summary(md: BundleMetadata): string[] {
   return [
-    `${md.kind} bundle for ${md.product.name} (hardware ${md.product.hardwareRevisions.join(', ')}${md.product.mcuProductId !== undefined ? `, MCU 0x${md.product.mcuProductId.toString(16)}` : ''})`,
-    `  version ${md.version}, sequence ${md.sequence}, created ${md.created}, expires ${md.expires}`,
+    `${md.kind} bundle for ${md.product.name} (hardware ${md.product.hardwareRevisions.join(', ')}${md.product.mcuProductId !== undefined ? `, MCU ${formatProductId(md.product.mcuProductId)}` : ''})`,
+    `  version ${formatVersion(md.version)}, sequence ${md.sequence}, created ${md.created}, expires ${md.expires}`,
     ...md.payloads.map(
-      (p) => `  ${p.name}: ${p.role} -> ${targetKey(p.target)}, ${formatBytes(p.size)}${p.version ? `, version ${p.version}` : ''}${p.securityCounter !== undefined ? `, security counter ${p.securityCounter}` : ''}`,
+      (p) => `  ${p.name}: ${p.role} -> ${formatTarget(targetKey(p.target))}, ${formatBytes(p.size)}${p.version ? `, version ${formatVersion(p.version)}` : ''}${p.securityCounter !== undefined ? `, security counter ${p.securityCounter}` : ''}`,
     ),
     ...(md.provisioning ? [`  option bytes: ${JSON.stringify(md.provisioning.optionBytes)}`] : []),
     ...(md.releaseNotes ? ['  notes: ' + md.releaseNotes.split('\n')[0]] : []),

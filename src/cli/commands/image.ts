@@ -19,6 +19,7 @@ import {
   type SignOptions,
   type VerifyResult,
 } from '../../formats/mcuboot/index.ts';
+import { formatAddress, formatVersion } from '../../api/format.ts';
 import { intOpt, requirePositional, requireString, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 
 /** Reads a file the user named; a missing or unreadable file is bad input (exit 2). */
@@ -38,14 +39,14 @@ export function readKeyFile(path: string): ImageKey {
   return loadKey(readUserFile(path, 'Key file'), path);
 }
 
-const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+const hex32 = (n: number) => (n > 0xffff_ffff ? `0x${n.toString(16)}` : formatAddress(n));
 
 function headerLines(d: DecodedImage): string[] {
   const h = d.header;
   if (!h) return [];
   return [
     `  magic           ${hex32(h.magic)}${h.endianness === 'big' ? ' (big-endian)' : ''}`,
-    `  version         ${versionString(h.version)}`,
+    `  version         ${formatVersion(h.version)}`,
     `  load address    ${hex32(h.loadAddr)}`,
     `  header size     0x${h.hdrSize.toString(16)} (${h.hdrSize} bytes)`,
     `  image size      ${h.imgSize} bytes (${formatBytes(h.imgSize)})`,
@@ -93,12 +94,14 @@ function infoData(file: string, d: DecodedImage, address?: number) {
 }
 
 function verdictLines(file: string, r: VerifyResult): string[] {
-  const lines = [`${r.valid ? 'VALID' : 'INVALID'}: ${file}`];
+  // Without a key only the hash is checked: anyone can make an image that passes that, so it is not called VALID.
+  const verdict = !r.valid ? 'INVALID' : r.signature ? 'VALID' : 'INTEGRITY ONLY';
+  const lines = [`${verdict}: ${file}`];
   if (!r.valid) lines.push(`  reason: ${r.reason} [${r.code}]`);
-  if (r.version) lines.push(`  version ${r.version}${r.securityCounter !== null ? `, security counter ${r.securityCounter}` : ''}`);
+  if (r.version) lines.push(`  version ${formatVersion(r.version)}${r.securityCounter !== null ? `, security counter ${r.securityCounter}` : ''}`);
   if (r.hash) lines.push(`  ${r.hashAlgorithm} ${r.hash}`);
   if (r.signature) lines.push(`  signed by key #${r.signature.keyIndex + 1} (${r.signature.keyName ?? r.signature.keyType}), ${r.signature.type}, via ${r.signature.keyTlv}, sha256:${r.signature.keyFingerprint.slice(0, 16)}…`);
-  else if (r.valid) lines.push('  integrity only: no key given, signature not checked');
+  else if (r.valid) lines.push('  the hash matches; the signature was not checked (no --key given): this does not show who made the image');
   if (r.encryption) lines.push(`  encrypted AES-${r.encryption.aesBits}, ${r.encryption.scheme}, payload ${r.encryption.payload}`);
   if (r.trailer?.magicKind && r.trailer.magicKind !== 'none') lines.push(`  trailer: ${r.trailer.confirmed ? 'confirmed' : 'not confirmed'} (max align ${r.trailer.maxAlign})`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
@@ -126,7 +129,7 @@ const infoCommand = {
       ...tlvLines(d),
       ...(data.hash ? [`  image hash      ${data.hashAlgorithm} ${data.hash}`] : []),
       ...(data.securityCounter !== null ? [`  security ctr    ${data.securityCounter}`] : []),
-      ...data.dependencies.map((x) => `  depends on      image ${x.imageId} ≥ ${x.version}`),
+      ...data.dependencies.map((x) => `  depends on      image ${x.imageId} ≥ ${formatVersion(x.version)}`),
       ...(data.trailer
         ? [`  trailer         ${data.trailer.magicKind} magic${data.trailer.maxAlign ? `, max align ${data.trailer.maxAlign}, image_ok 0x${(data.trailer.imageOk ?? 0).toString(16)} (${data.trailer.confirmed ? 'confirmed' : 'not confirmed'})` : ''}`]
         : []),
@@ -141,7 +144,7 @@ const verifyCommand = {
   summary: 'verify an MCUboot image exactly as the bootloader does',
   args: 'FILE',
   description:
-    'Checks the TLV layout, recomputes the hash over exactly the bytes MCUboot covers, finds the KEYHASH/PUBKEY TLV for the given keys and checks the signature. Without --key only integrity (the hash) is checked. Exit 0 when valid, 1 when not.',
+    'Checks the TLV layout, recomputes the hash over exactly the bytes MCUboot covers, finds the KEYHASH/PUBKEY TLV for the given keys and checks the signature. Without --key only integrity (the hash) is checked and the verdict is INTEGRITY ONLY, not VALID. Exit 0 when valid (or intact, without --key), 1 when not.',
   options: {
     key: { type: 'string', multiple: true, value: 'PEM', description: 'trusted signing key (public or private PEM/DER)' },
     'enc-key': { type: 'string', value: 'PEM', description: 'private key to decrypt an encrypted image' },

@@ -14,6 +14,7 @@ import { DemoLab } from '../../sim/lab/lab.ts';
 import { LAB_UNITS } from '../../sim/lab/units.ts';
 import { WORKFLOWS, type JobSnapshot, type WorkflowName, type WorkflowOptions } from '../../api/contract.ts';
 import { existsSync } from 'node:fs';
+import { countFindings, outcomeWords } from '../../api/format.ts';
 import { BundleLibrary } from '../../trust/library.ts';
 
 const WORDS: Record<WorkflowName, string> = {
@@ -105,8 +106,11 @@ async function runWorkflow(workflow: WorkflowName, ctx: CommandContext) {
       ...(final.result?.findings ?? []).map((f) => `  [${f.severity}] ${f.text}${f.action ? `\n      what to do: ${f.action}` : ''}`),
       ...(workflow === 'detect' && dev ? [`${dev.port}: ${dev.summary}`] : []),
     ];
+    // A diagnosis that found a critical problem ran fine but the unit failed its check: exit 1, as the README's table says.
+    const critical = countFindings(final.result?.findings).critical;
+    if (final.state === 'succeeded' && critical > 0) human.push(`${outcomeWords('succeeded', countFindings(final.result?.findings)).word} (exit 1).`);
     const exitCode =
-      final.state === 'succeeded' ? EXIT.ok : final.state === 'refused' || final.error?.kind === 'check' ? EXIT.check : final.error?.kind === 'usage' ? EXIT.usage : EXIT.device;
+      final.state === 'succeeded' ? (critical > 0 ? EXIT.check : EXIT.ok) : final.state === 'refused' || final.error?.kind === 'check' ? EXIT.check : final.error?.kind === 'usage' ? EXIT.usage : EXIT.device;
     return { exitCode, data: { device: dev, job: final, diagnosis: core.devices.has(deviceId) ? core.devices.get(deviceId).diagnosis : undefined }, human };
   } finally {
     await core.close();

@@ -4,6 +4,7 @@ import type { Command, CommandContext, CommandGroup, OptionSpec } from '../frame
 import { intOpt, requireString, TRACE_OPTIONS } from '../framework.ts';
 import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
+import { formatOsInfo, formatVersion } from '../../api/format.ts';
 import type { Progress } from '../../core/progress.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { SmpClient } from '../../smp/client.ts';
@@ -79,11 +80,18 @@ async function optional<T>(p: Promise<T>): Promise<T | { unsupported: true }> {
   }
 }
 
+const NOT_SUPPORTED = 'not supported by this device';
+const unsupported = <T,>(v: T | { unsupported: true }): v is { unsupported: true } => !!v && typeof v === 'object' && 'unsupported' in v;
+
+/** MCUboot's modes as os_mgmt's bootloader-info "mode" query numbers them (Zephyr docs, SMP OS management group). */
+const BOOTLOADER_MODES = ['single application', 'swap using scratch', 'overwrite only', 'swap without scratch', 'direct XIP without revert', 'direct XIP with revert', 'RAM loader'];
+const bootloaderMode = (m: number) => BOOTLOADER_MODES[m] ?? (m < 0 ? 'mode unknown' : `mode ${m}`);
+
 function slotLines(slots: SlotState[]): string[] {
   if (!slots.length) return ['No valid image on the device.'];
   return slots.map((s) => {
     const flags = (['active', 'confirmed', 'pending', 'permanent', 'bootable'] as const).filter((k) => s[k]);
-    return `image ${s.image} slot ${s.slot}  v${s.version}  ${s.hash}  ${flags.join(' ')}`;
+    return `image ${s.image} slot ${s.slot}  ${formatVersion(s.version)}  ${s.hash}  ${flags.join(' ')}`;
   });
 }
 
@@ -126,7 +134,7 @@ const commands: Command[] = [
       const data = await withClient(ctx, async (c) => {
         const p = await params(c);
         return {
-          params: p ?? { unsupported: true },
+          params: p ?? { unsupported: true as const },
           os: await optional(info(c, 'a')),
           bootloader: await optional(bootloaderInfo(c)),
           slotInfo: await optional(slotInfo(c)),
@@ -136,14 +144,17 @@ const commands: Command[] = [
           fileGroup: await fsGroup.hasFileSystem(c, '/unbrick-probe'),
         };
       });
-      const show = (v: unknown) => (v && typeof v === 'object' && 'unsupported' in v ? 'not supported by this device' : JSON.stringify(v));
       return {
         data,
         human: [
-          `MCUmgr params: ${show(data.params)}`,
-          `OS: ${show(data.os)}`,
-          `Bootloader: ${show(data.bootloader)}`,
-          `Slot info: ${show(data.slotInfo)}`,
+          `MCUmgr params: ${unsupported(data.params) ? NOT_SUPPORTED : `buffer ${formatBytes(data.params.bufSize)} × ${data.params.bufCount}`}`,
+          `OS: ${unsupported(data.os) ? NOT_SUPPORTED : formatOsInfo(data.os)}`,
+          `Bootloader: ${unsupported(data.bootloader) ? NOT_SUPPORTED : `${data.bootloader.bootloader}${data.bootloader.mode !== undefined ? `, ${bootloaderMode(data.bootloader.mode)}` : ''}`}`,
+          ...(unsupported(data.slotInfo)
+            ? [`Slot info: ${NOT_SUPPORTED}`]
+            : data.slotInfo.flatMap((i) => [
+                `Image ${i.image}: ${i.slots.map((s) => `slot ${s.slot} ${formatBytes(s.size)}`).join(', ')}${i.maxImageSize !== undefined ? `; largest image ${formatBytes(i.maxImageSize)}` : ''}`,
+              ])),
           `Settings group: ${data.settingsGroup ? 'offered' : 'not supported by this device'}; file group: ${data.fileGroup ? 'offered' : 'not supported by this device'}`,
           ...slotLines(data.images),
         ],
