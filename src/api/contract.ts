@@ -146,6 +146,14 @@ export const RecordViewSchema = obj({
   outcome: oneOf(['succeeded', 'failed', 'cancelled', 'refused', 'info']),
   summary: text,
   hash: str({ max: 64 }),
+  /** What a diagnosis (or any job) found, as recorded: the outcome words count the critical ones. */
+  findings: opt(arr(obj({ severity: oneOf(SEVERITIES), code: str({ max: 200 }), text }), { max: 200 })),
+  /** Files and images used (bundle, golden image), with their SHA-256. */
+  inputs: opt(arr(obj({ name: str({ max: 300 }), sha256: str({ max: 128 }), size: opt(num({ int: true, min: 0 })) }), { max: 64 })),
+  /** The unit's other names in this entry (chip UID, serial, USB serial), so a search finds it by any of them. */
+  unitNames: opt(arr(str({ max: 200 }), { max: 8 })),
+  /** The job's recorded facts (versions before and after, protection, link), for the opened record. */
+  details: opt(json()),
 });
 export type RecordView = Infer<typeof RecordViewSchema>;
 

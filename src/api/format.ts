@@ -161,3 +161,20 @@ export function countFindings(findings: readonly { severity: string }[] | undefi
 export function socketName(index: number): string {
   return `Socket ${index + 1}`;
 }
+
+/**
+ * The versions a recorded job saw before and after, from its recorded facts:
+ * Offline update (runningBefore, runningAfter), Recover (slot0After), a
+ * station unit (versions.before, versions.image0 / bundle). Undefined when the
+ * job wrote nothing that has a version.
+ */
+export function versionsOf(details: unknown): { before?: string; after?: string } | undefined {
+  if (!details || typeof details !== 'object' || Array.isArray(details)) return undefined;
+  const d = details as Record<string, unknown>;
+  const s = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const v = d.versions && typeof d.versions === 'object' && !Array.isArray(d.versions) ? (d.versions as Record<string, unknown>) : {};
+  const before = s(d.runningBefore) ?? s(v.before);
+  const after = s(d.runningAfter) ?? s(d.slot0After) ?? s(v.image0) ?? s(v.bundle);
+  if (!before && !after) return undefined;
+  return { ...(before ? { before: formatVersion(before) } : {}), ...(after ? { after: formatVersion(after) } : {}) };
+}

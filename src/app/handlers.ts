@@ -9,7 +9,8 @@ import { unitReport, reportHtml } from '../records/report.ts';
 import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView } from '../api/contract.ts';
 import { createDispatcher, type Handlers } from '../api/protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
-import { unitMatches } from '../records/unit-identity.ts';
+import { unitFacts, unitMatches } from '../records/unit-identity.ts';
+import type { Json } from '../core/schema.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind } from '../trust/library.ts';
 import { productKey } from '../formats/bundle/metadata.ts';
 import { firmwareSource } from '../workflows/firmware.ts';
@@ -32,8 +33,31 @@ function recordView(e: ServiceEntry): RecordView {
     outcome: ['succeeded', 'failed', 'cancelled', 'refused', 'info'].includes(e.outcome) ? e.outcome : 'info',
     summary: String(e.summary).slice(0, 4000),
     hash: e.hash,
+    ...recordExtras(e),
   };
 }
+
+/** The parts of an entry the records screen opens: findings, inputs, the unit's other names, the facts. */
+function recordExtras(e: ServiceEntry): Partial<RecordView> {
+  const { jobId: _j, steps: _s, findings, ...facts } = (e.details ?? {}) as Record<string, Json>;
+  const SEV = ['ok', 'info', 'warning', 'critical'];
+  const found = Array.isArray(findings)
+    ? findings
+        .filter((f): f is { severity: string; code: string; text: string } => !!f && typeof f === 'object' && !Array.isArray(f) && SEV.includes(String(f.severity)))
+        .slice(0, 200)
+        .map((f) => ({ severity: f.severity as RecordFinding['severity'], code: String(f.code).slice(0, 200), text: String(f.text).slice(0, 4000) }))
+    : undefined;
+  const u = unitFacts(e.unit);
+  const names = [u.chipUid, u.serial, u.usbSerial].filter((x): x is string => !!x && x !== u.id).map((x) => x.slice(0, 200));
+  const inputs = (e.inputs ?? []).slice(0, 64).map((i) => ({ name: String(i.name).slice(0, 300), sha256: String(i.sha256).slice(0, 128), ...(typeof i.size === 'number' ? { size: i.size } : {}) }));
+  return {
+    ...(found ? { findings: found } : {}),
+    ...(inputs.length ? { inputs } : {}),
+    ...(names.length ? { unitNames: names } : {}),
+    ...(Object.keys(facts).length ? { details: facts } : {}),
+  };
+}
+type RecordFinding = NonNullable<RecordView['findings']>[number];
 
 export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Handlers {
   return {

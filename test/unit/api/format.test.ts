@@ -11,6 +11,7 @@ import {
   formatVersion,
   formatVersionChange,
   outcomeWords,
+  versionsOf,
 } from '../../../src/api/format.ts';
 
 test('versions: imgtool form, +0 left out, the spellings seen in the field read the same', () => {
@@ -63,4 +64,12 @@ test('outcomes: a diagnosis with a critical finding is not "done"', () => {
   assert.deepEqual(outcomeWords('succeeded', { critical: 0, warning: 2 }), { word: 'done, 2 warnings', tone: 'warn' });
   assert.deepEqual(outcomeWords('succeeded'), { word: 'done', tone: 'good' });
   assert.equal(outcomeWords('failed').tone, 'bad');
+});
+
+test('versions before and after, from the facts each job records', () => {
+  assert.deepEqual(versionsOf({ runningBefore: '1.2.0', runningAfter: '1.3.0+0' }), { before: '1.2.0', after: '1.3.0' });
+  assert.deepEqual(versionsOf({ slot0After: 'v1.0.0.2' }), { after: '1.0.0+2' });
+  assert.deepEqual(versionsOf({ versions: { before: '0.9.0', image0: '1.0.0' } }), { before: '0.9.0', after: '1.0.0' });
+  assert.equal(versionsOf({ uploadLink: {} }), undefined);
+  assert.equal(versionsOf(undefined), undefined);
 });

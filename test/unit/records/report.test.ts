@@ -45,3 +45,30 @@ test('a unit report holds only that unit, its identity and the log verdict', (t)
   assert.equal(bad.log.intact, false);
   assert.match(reportHtml(bad), /failed its integrity check/);
 });
+
+test('the HTML report: local times with their zone, no local path, findings, versions before and after, a place for the map', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-report-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = ServiceLog.inDir(dir);
+  log.append({
+    unit: { id: 'UB-1', port: '/dev/ttyUSB0' },
+    action: 'diagnose',
+    operator: 'a@b',
+    outcome: 'succeeded',
+    summary: '1 critical finding',
+    details: { findings: [{ severity: 'critical', code: 'slot0.empty', text: 'Slot 0 holds no valid image' }] },
+  });
+  log.append({ unit: { id: 'UB-1' }, action: 'update', operator: 'a@b', outcome: 'succeeded', summary: 'updated', details: { runningBefore: '1.2.0', runningAfter: '1.3.0' } });
+  const r = unitReport('UB-1', log.path, log.verify(), new Date('2026-12-07T12:00:00Z'));
+  const html = reportHtml(r, { offsetMinutesEast: 60 });
+  assert.match(html, /Generated 2026-12-07 13:00:00 UTC\+01:00/);
+  assert.doesNotMatch(html, /\d{4}-\d\d-\d\dT\d\d:\d\d/, 'no raw ISO times');
+  assert.ok(!html.includes(dir), 'no path on the technician’s computer');
+  assert.ok(!html.includes('/dev/ttyUSB0'));
+  assert.match(html, /CRITICAL:<\/b> Slot 0 holds no valid image/);
+  assert.match(html, /problems found: 1 critical/, 'a diagnosis with a critical finding is not "succeeded"');
+  assert.match(html, /1\.2\.0 → 1\.3\.0/);
+  assert.match(html, /may be out of date/, 'findings read before a later write are marked');
+  assert.match(html, /data-slot="flash-map"/);
+  assert.match(reportHtml(r, { flashMapSvg: '<svg id="m"></svg>' }), /<svg id="m"><\/svg>/);
+});
