@@ -1,6 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { LibraryEntryView } from '../../src/api/contract.ts';
+import { formatTarget, formatVersion } from '../../src/api/format.ts';
 import { errorWords, type Ui } from './App.tsx';
+import { TrustRoots } from './TrustRoots.tsx';
+import './pages.css';
 
 /** Bytes per chunk sent to the core (the contract takes at most 1 MiB per message). */
 const CHUNK = 512 * 1024;
@@ -28,6 +31,8 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
     ui.client.call('library.list', { kind: 'golden' }).then((r) => setGolden(r.entries), ui.fail);
     ui.client.call('library.list', { kind: 'update' }).then((r) => setUpdates(r.entries), ui.fail);
   }, [ui, tick]);
+  const mine = (l: LibraryEntryView[]) => l.filter((e) => !e.lab);
+  const labs = (l: LibraryEntryView[]) => l.filter((e) => e.lab);
 
   const [checks, setChecks] = useState<Record<string, { ok: boolean; code?: string; message?: string }>>({});
   async function check(kind: 'golden' | 'update', bundleId: string) {
@@ -74,7 +79,7 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
   }
 
   return (
-    <section className="library" data-testid="library">
+    <section className="library page" data-testid="library">
       <h2>Bundles</h2>
       <p className="hint">
         Signed bundles this computer can write to units: golden bundles for Recover and Full unbrick, update bundles for Offline update. Each is checked against the trust store when added and
@@ -97,63 +102,89 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
       {progress && <p data-testid="bundle-progress">{progress}</p>}
       {outcome && (
         <p className={outcome.ok ? 'outcome ok' : 'outcome bad'} role={outcome.ok ? 'status' : 'alert'} data-testid="bundle-outcome">
+          <span aria-hidden="true">{outcome.ok ? '✓ ' : '✗ '}</span>
           {outcome.text} {outcome.code && <small>({outcome.code})</small>}
         </p>
       )}
       {(
         [
-          ['Golden bundles', golden, 'golden'],
-          ['Update bundles', updates, 'update'],
+          ['Golden bundles', mine(golden), 'golden', false],
+          ['Update bundles', mine(updates), 'update', false],
+          ...(lab
+            ? ([
+                ['Demo lab: golden bundles', labs(golden), 'lab-golden', true],
+                ['Demo lab: update bundles', labs(updates), 'lab-update', true],
+              ] as const)
+            : []),
         ] as const
-      ).map(([title, list, kind]) => (
-        <div key={kind}>
-          <h3>{title}</h3>
-          {list.length === 0 ? (
-            <p className="empty">None yet.</p>
-          ) : (
-            <table className="bundles" data-testid={`library-${kind}`}>
-              <thead>
-                <tr>
-                  <th>Product</th>
-                  <th>Version</th>
-                  <th>Sequence</th>
-                  <th>Expires</th>
-                  <th>Contents</th>
-                  <th>Id</th>
-                  <th>Signatures</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((e) => (
-                  <tr key={e.id}>
-                    <td>{e.product}</td>
-                    <td>{e.version}</td>
-                    <td>{e.sequence}</td>
-                    <td>{e.expires.slice(0, 10)}</td>
-                    <td>{e.payloads.map((p) => `${p.name} → ${p.target}`).join(', ')}</td>
-                    <td>
-                      <code>{e.id.slice(0, 12)}</code>
-                    </td>
-                    <td data-testid={`check-${e.id.slice(0, 12)}`}>
-                      {checks[e.id] ? (
-                        <span className={checks[e.id]!.ok ? 'ok' : 'bad'}>{checks[e.id]!.ok ? 'verified just now' : `BAD: ${checks[e.id]!.message} (${checks[e.id]!.code})`}</span>
-                      ) : (
-                        <button onClick={() => void check(kind, e.id)}>Check now</button>
-                      )}
-                    </td>
-                    <td>
-                      <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} onClick={() => void remove(kind, e)}>
-                        Remove
-                      </button>
-                    </td>
+      ).map(([title, list, key, isLab]) => {
+        const kind = key.endsWith('golden') ? 'golden' : 'update';
+        return (
+          <div key={key}>
+            <h3>
+              {title}
+              {isLab && <span className="source-lab">LAB</span>}
+            </h3>
+            {isLab && <p className="hint">Signed under the lab-only root; only demo-lab units take them. Recover, Full unbrick and Offline update on a lab unit write these.</p>}
+            {list.length === 0 ? (
+              <p className="empty" data-testid={`library-${key}-empty`}>
+                {isLab ? 'None.' : `None yet. Add a bundle file above; ${kind === 'golden' ? 'Recover and Full unbrick' : 'Offline update'} on real units can use it then.`}
+              </p>
+            ) : (
+              <table className="bundles" data-testid={`library-${key}`}>
+                <thead>
+                  <tr>
+                    <th>Product</th>
+                    <th>Version</th>
+                    <th>Sequence</th>
+                    <th>Expires</th>
+                    <th>Contents</th>
+                    <th>Id</th>
+                    <th>Signatures</th>
+                    <th>
+                      <span className="sr-only">Remove</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </div>
-      ))}
+                </thead>
+                <tbody>
+                  {list.map((e) => (
+                    <tr key={e.id} data-source={e.lab ? 'lab' : 'app'}>
+                      <td>
+                        {e.product}
+                        {e.lab && <span className="source-lab">LAB</span>}
+                      </td>
+                      <td>{formatVersion(e.version)}</td>
+                      <td>{e.sequence}</td>
+                      <td>{e.expires.slice(0, 10)}</td>
+                      <td>{e.payloads.map((p) => `${p.name}${p.version ? ` ${formatVersion(p.version)}` : ''} → ${formatTarget(p.target)}`).join(', ')}</td>
+                      <td>
+                        <code>{e.id.slice(0, 12)}</code>
+                      </td>
+                      <td data-testid={`check-${e.id.slice(0, 12)}`}>
+                        {e.lab ? (
+                          <span>checked by the lab when used</span>
+                        ) : checks[e.id] ? (
+                          <span className={checks[e.id]!.ok ? 'ok' : 'bad'}>{checks[e.id]!.ok ? '✓ verified just now' : `✗ BAD: ${checks[e.id]!.message} (${checks[e.id]!.code})`}</span>
+                        ) : (
+                          <button onClick={() => void check(kind, e.id)}>Check now</button>
+                        )}
+                      </td>
+                      <td>
+                        {!e.lab && (
+                          <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} onClick={() => void remove(kind, e)}>
+                            Remove<span className="sr-only"> {e.product} {e.version}</span>
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        );
+      })}
+      <TrustRoots ui={ui} onChange={() => setTick((t) => t + 1)} />
     </section>
   );
 }

@@ -185,8 +185,23 @@ export const LibraryEntrySchema = obj({
   sequence: num({ int: true, min: 0 }),
   expires: isoTime,
   payloads: arr(obj({ name: str({ max: 100 }), target: str({ max: 40 }), version: opt(str({ max: 40 })) }), { max: 32 }),
+  /** The demo lab's own bundle (signed under the lab-only root): demo units use it; it is not in this app's library. */
+  lab: opt(bool()),
 });
 export type LibraryEntryView = Infer<typeof LibraryEntrySchema>;
+
+/** A trusted vendor root as the Bundles screen lists it. */
+export const TrustRootSchema = obj({
+  vendorId: str({ max: 64 }),
+  vendorName: str({ max: 100 }),
+  version: num({ int: true, min: 0 }),
+  expires: isoTime,
+  /** The root key fingerprint a person confirmed when the vendor was added. */
+  fingerprint: str({ max: 128 }),
+  addedAt: isoTime,
+  lab: opt(bool()),
+});
+export type TrustRootView = Infer<typeof TrustRootSchema>;
 
 const startParams = <W extends WorkflowName>(w: W) => obj({ workflow: literal(w), deviceId: id, options: opt(WorkflowOptionsSchemas[w]) });
 
@@ -336,6 +351,20 @@ export const methods = {
   'library.check': { params: obj({ kind: oneOf(['golden', 'update']), bundleId: id }), result: obj({ ok: bool(), code: opt(str({ max: 200 })), message: opt(text) }) },
   /** Removes an entry from this app's golden or update library. */
   'library.remove': { params: obj({ kind: oneOf(['golden', 'update']), bundleId: id }), result: ok },
+  /** The vendor roots this app trusts (bundles are checked against them); the demo lab's own root is listed as lab. */
+  'trust.list': {
+    params: empty,
+    result: obj({ storeExists: bool(), roots: arr(TrustRootSchema, { max: 1000 }) }),
+  },
+  /** Reads a root file (base64) and says what a person must confirm before trusting it: its vendor and the fingerprints of the root keys that signed it. Changes nothing. */
+  'trust.inspectRoot': {
+    params: obj({ content: str({ min: 1, max: 1_398_104 }) }),
+    result: obj({ vendorId: str({ max: 64 }), vendorName: str({ max: 100 }), version: num({ int: true, min: 0 }), expires: isoTime, signers: arr(str({ max: 128 }), { max: 64 }), alreadyTrusted: bool() }),
+  },
+  /** Trusts a vendor's first root, once the person confirmed the fingerprint of a root key that signed it (as `unbrick trust add-root --fingerprint`). */
+  'trust.addRoot': { params: obj({ content: str({ min: 1, max: 1_398_104 }), fingerprint: str({ min: 16, max: 128 }) }), result: TrustRootSchema },
+  /** Stops trusting a vendor: its bundles are refused from then on. */
+  'trust.removeRoot': { params: obj({ vendorId: str({ min: 1, max: 64 }) }), result: ok },
 
   // ---- factory station screen (keep this block last) ----
   'station.status': { params: empty, result: StationStatusSchema },

@@ -6,7 +6,10 @@
 import type { AppCore } from './app-core.ts';
 import { deviceError, usageError } from '../core/errors.ts';
 import { unitReport, reportHtml } from '../records/report.ts';
-import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView } from '../api/contract.ts';
+import { API_VERSION, type EventName, type EventData, type LibraryEntryView, type RecordView, type TrustRootView } from '../api/contract.ts';
+import { TrustStore, type VendorChain } from '../trust/store.ts';
+import { roleRing } from '../trust/root.ts';
+import { checkSignatures } from '../formats/bundle/dsse.ts';
 import { createDispatcher, type Handlers } from '../api/protocol.ts';
 import type { ServiceEntry } from '../records/service-log.ts';
 import { unitFacts, unitMatches } from '../records/unit-identity.ts';
@@ -21,6 +24,11 @@ import pkg from '../../package.json' with { type: 'json' };
 
 function entryView(kind: LibraryKind, e: LibraryEntry): LibraryEntryView {
   return { id: e.id, kind, product: e.product.name, version: e.version, sequence: e.sequence, expires: e.expires, payloads: e.payloads.map((p) => ({ name: p.name, target: p.target, ...(p.version ? { version: p.version } : {}) })) };
+}
+
+function trustRootView(c: VendorChain, lab: boolean): TrustRootView {
+  const m = c.roots.at(-1)!.meta;
+  return { vendorId: m.vendorId, vendorName: m.vendorName, version: m.version, expires: m.expires, fingerprint: c.confirmedKeyid, addedAt: c.addedAt, ...(lab ? { lab: true } : {}) };
 }
 
 function recordView(e: ServiceEntry): RecordView {
@@ -117,11 +125,20 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
     },
     'library.list': async ({ deviceId, kind }) => {
       const src = deviceId ? await firmwareSource(core.devices.get(deviceId).handle, core.opts.dataDir) : { dir: core.opts.dataDir };
+      const labDir = core.lab ? await core.lab.libraryDir() : undefined;
       const entries = new BundleLibrary(kind, { dir: src.dir })
         .entries()
         .filter((e) => !src.product || productKey(e.product) === productKey(src.product))
         .sort((a, b) => b.sequence - a.sequence)
-        .map((e) => entryView(kind, e));
+        .map((e) => ({ ...entryView(kind, e), ...(src.dir === labDir ? { lab: true } : {}) }));
+      // Without a device: everything a workflow may write, so the demo lab's own bundles are listed too (marked lab).
+      if (!deviceId && labDir && labDir !== src.dir)
+        entries.push(
+          ...new BundleLibrary(kind, { dir: labDir })
+            .entries()
+            .sort((a, b) => b.sequence - a.sequence)
+            .map((e) => ({ ...entryView(kind, e), lab: true })),
+        );
       return { entries };
     },
     'library.importBegin': ({ filename, size }) => ({ uploadId: core.uploads.begin(filename, size) }),
@@ -137,6 +154,36 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
     },
     'library.remove': ({ kind, bundleId }) => {
       new BundleLibrary(kind, { dir: core.opts.dataDir }).remove(bundleId);
+      return { ok: true as const };
+    },
+    'trust.list': async () => {
+      const roots: TrustRootView[] = [];
+      const add = (dir: string, lab: boolean) => {
+        if (!TrustStore.exists(dir)) return false;
+        for (const c of TrustStore.load(dir).vendors()) roots.push(trustRootView(c, lab));
+        return true;
+      };
+      const storeExists = add(core.opts.dataDir, false);
+      if (core.lab) add(await core.lab.libraryDir(), true);
+      return { storeExists, roots };
+    },
+    'trust.inspectRoot': ({ content }) => {
+      const root = TrustStore.inspectRoot(new Uint8Array(Buffer.from(content, 'base64')));
+      const signers = checkSignatures(root.envelope, roleRing(root, 'root'))
+        .checks.filter((c) => c.status === 'valid')
+        .map((c) => c.keyid);
+      const m = root.meta;
+      const trusted = TrustStore.exists(core.opts.dataDir) && !!TrustStore.load(core.opts.dataDir).chain(m.vendorId);
+      return { vendorId: m.vendorId, vendorName: m.vendorName, version: m.version, expires: m.expires, signers: signers.slice(0, 64), alreadyTrusted: trusted };
+    },
+    'trust.addRoot': ({ content, fingerprint }) => {
+      // The first root added makes the store, as `unbrick trust init` would.
+      const store = TrustStore.exists(core.opts.dataDir) ? TrustStore.load(core.opts.dataDir) : TrustStore.init(core.opts.dataDir);
+      const root = store.addRoot(new Uint8Array(Buffer.from(content, 'base64')), fingerprint);
+      return trustRootView(store.chain(root.meta.vendorId)!, false);
+    },
+    'trust.removeRoot': ({ vendorId }) => {
+      TrustStore.load(core.opts.dataDir).removeVendor(vendorId);
       return { ok: true as const };
     },
     'library.importAbort': ({ uploadId }) => {

@@ -177,6 +177,14 @@ export class TrustStore {
     return applied;
   }
 
+  /** Stops trusting a vendor: its chain of roots leaves the store, so its bundles are refused from now on. */
+  removeVendor(vendorId: string): void {
+    if (!this.file.vendors[vendorId]) throw usageError('trust.vendor-unknown', `No root for vendor ${vendorId} is trusted.`);
+    delete this.file.vendors[vendorId];
+    this.chains.delete(vendorId);
+    this.save();
+  }
+
   /** Finds a key id by full id or unique prefix among every key any root names. */
   resolveKeyid(idOrPrefix: string): string {
     const p = idOrPrefix.toLowerCase();
