@@ -171,8 +171,8 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
                       </td>
                       <td>
                         {!e.lab && (
-                          <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} onClick={() => void remove(kind, e)}>
-                            Remove<span className="sr-only"> {e.product} {e.version}</span>
+                          <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} aria-label={`Remove ${e.product} ${e.version}`} onClick={() => void remove(kind, e)}>
+                            Remove
                           </button>
                         )}
                       </td>

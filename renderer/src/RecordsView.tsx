@@ -249,9 +249,8 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
                   <td>{e.operator}</td>
                   <td>{e.summary}</td>
                   <td>
-                    <button aria-expanded={isOpen} data-testid={`record-open-${e.seq}`} onClick={() => toggle(e.seq)}>
+                    <button aria-expanded={isOpen} aria-label={`${isOpen ? 'Close' : 'Open'} record ${e.seq}`} data-testid={`record-open-${e.seq}`} onClick={() => toggle(e.seq)}>
                       {isOpen ? 'Close' : 'Open'}
-                      <span className="sr-only"> record {e.seq}</span>
                     </button>
                   </td>
                 </tr>

@@ -12,6 +12,7 @@ import { memo, useEffect, useRef, useState } from 'react';
 import type { StationPort, StationRunView, StationStatus } from '../../src/api/contract.ts';
 import type { ApiClient } from '../../src/api/protocol.ts';
 import type { Ui } from './App.tsx';
+import './pages.css';
 import './station.css';
 
 /** The newest station status, applied at most once per animation frame. */
@@ -52,8 +53,14 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
   const [confirmStop, setConfirmStop] = useState(false);
   const call = (p: Promise<unknown>) => void p.catch(ui.fail);
   const finished = run.ports.some((p) => p.state === 'pass' || p.state === 'fail' || p.state === 'disabled');
+  const done = run.passed + run.failed;
+  // Yield: units that passed of those that finished; units per hour over the time the station has run.
+  const yieldPct = done ? Math.round((100 * run.passed) / done) : undefined;
+  const hours = (run.elapsedMs ?? 0) / 3_600_000;
+  const perHour = done && hours > 0 ? Math.round(done / hours) : undefined;
+  const dense = run.ports.length > 8;
   return (
-    <div className="station" data-testid="station" data-mode={run.mode}>
+    <div className={dense ? 'station dense' : 'station'} data-testid="station" data-mode={run.mode}>
       <div className="station-head">
         <div>
           <h2>
@@ -68,11 +75,13 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
           {MODE_WORDS[run.mode]}
         </span>
       </div>
-      <div className="counters" data-testid="station-counters">
+      <div className="counters" data-testid="station-counters" aria-live="off">
         <Counter label="Passed" value={run.passed} kind="pass" testId="count-passed" />
         <Counter label="Failed" value={run.failed} kind="fail" testId="count-failed" />
         <Counter label="Running" value={run.running} kind="running" testId="count-running" />
         <Counter label="Started" value={run.started} kind="idle" testId="count-started" />
+        <Counter label="Yield (passed of finished)" value={yieldPct === undefined ? '—' : `${yieldPct}%`} kind="idle" testId="count-yield" />
+        <Counter label="Units per hour" value={perHour ?? '—'} kind="idle" testId="count-per-hour" />
         {run.pool && <Counter label="Per-unit data left" value={run.pool.free} kind="idle" testId="count-data" />}
       </div>
       {run.mode === 'pilot-review' && (
@@ -94,8 +103,8 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
       {/* Many ports: smaller tiles, so a 16-port fixture fits one screen. */}
       <div className={run.ports.length > 8 ? 'tiles compact' : 'tiles'} data-testid="tiles">
         {run.ports.length === 0 && <p className="empty">No ports yet. Plug in the fixture's USB serial adapters.</p>}
-        {run.ports.map((p) => (
-          <PortTile key={p.id} port={p} onEnable={(id) => call(ui.client.call('station.enablePort', { port: id }))} />
+        {run.ports.map((p, i) => (
+          <PortTile key={p.id} port={p} socket={i + 1} onEnable={(id) => call(ui.client.call('station.enablePort', { port: id }))} />
         ))}
       </div>
       <div className="actions">
@@ -118,12 +127,17 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
           </span>
         )}
       </div>
-      <p className="hint">Records: service log in {run.dataDir}. Batch report: unbrick station report --data-dir {run.dataDir} --batch {run.batch}</p>
+      <details className="engineer">
+        <summary>For the engineer</summary>
+        <p className="hint">
+          Records: service log in {run.dataDir}. Batch report: <code>unbrick station report --data-dir {run.dataDir} --batch {run.batch}</code>
+        </p>
+      </details>
     </div>
   );
 }
 
-function Counter({ label, value, kind, testId }: { label: string; value: number; kind: string; testId: string }) {
+function Counter({ label, value, kind, testId }: { label: string; value: number | string; kind: string; testId: string }) {
   return (
     <div className={`counter ${kind}`}>
       <span className="value" data-testid={testId}>
@@ -134,22 +148,44 @@ function Counter({ label, value, kind, testId }: { label: string; value: number;
   );
 }
 
-const TILE_WORDS: Record<StationPort['state'], { word: string; icon: string }> = {
+const TILE_WORDS: Record<StationPort['state'] | 'fixture', { word: string; icon: string }> = {
   idle: { word: 'IDLE', icon: '○' },
   running: { word: 'RUNNING', icon: '▶' },
   pass: { word: 'PASS', icon: '✓' },
   fail: { word: 'FAIL', icon: '✗' },
-  disabled: { word: 'DISABLED', icon: '⊘' },
+  disabled: { word: 'OFF', icon: '⊘' },
+  fixture: { word: 'FIXTURE', icon: '⚠' },
 };
+
+/**
+ * What an operator does about a failed unit, by its error code: short words,
+ * no command-line advice (that is for the engineer, behind the tile's details).
+ */
+const UNIT_FAULT_WORDS: Record<string, string> = {
+  'station.unit-protected': 'Unit is locked (readout-protected): wrong lot?',
+  'stm32.verify-failed': 'Flash did not verify: bad unit.',
+  'station.unplugged': 'Unit was pulled before it finished.',
+  'station.stopped': 'Stopped with the station.',
+};
+
+/** The engineer's text without command-line advice meant for another audience ("Re-run … with --allow-unprotect"). */
+function engineerText(reason: string | undefined): string {
+  if (!reason) return '';
+  return reason
+    .split(/(?<=\.)\s+/)
+    .filter((sentence) => !/(^|\s)--[a-z]/.test(sentence))
+    .join(' ');
+}
 
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
 const percent = (x: number | undefined) => (x === undefined ? undefined : Math.floor(x * 100));
 
 /** Re-render a tile only when what it shows changed. */
-function sameTile(a: { port: StationPort }, b: { port: StationPort }): boolean {
+function sameTile(a: { port: StationPort; socket: number }, b: { port: StationPort; socket: number }): boolean {
   const p = a.port;
   const q = b.port;
   return (
+    a.socket === b.socket &&
     p.id === q.id &&
     p.state === q.state &&
     p.present === q.present &&
@@ -159,47 +195,82 @@ function sameTile(a: { port: StationPort }, b: { port: StationPort }): boolean {
     p.step === q.step &&
     p.reason === q.reason &&
     p.code === q.code &&
+    p.fixtureFault === q.fixtureFault &&
     seconds(p.elapsedMs) === seconds(q.elapsedMs) &&
     percent(p.progress) === percent(q.progress)
   );
 }
 
-const PortTile = memo(function PortTile({ port: p, onEnable }: { port: StationPort; onEnable: (id: string) => void }) {
-  const w = TILE_WORDS[p.state];
+/**
+ * One socket of the fixture. The operator reads the number, a word and an
+ * icon, and one line saying what to do; a fault of the fixture (no unit
+ * answered: adapter, cable, socket) says the unit is fine, so a good unit is
+ * never scrapped for it. The engineer's detail (port path, error text, code)
+ * is behind "Details".
+ */
+const PortTile = memo(function PortTile({ port: p, socket, onEnable }: { port: StationPort; socket: number; onEnable: (id: string) => void }) {
+  const fixture = !!p.fixtureFault;
+  const w = TILE_WORDS[fixture && p.state === 'fail' ? 'fixture' : p.state];
   const pct = percent(p.progress);
+  const name = `Socket ${socket}`;
+  let todo: string | undefined;
+  if (p.state === 'idle') todo = p.present ? 'Waiting for the line' : 'Plug in the next unit';
+  else if (p.state === 'pass') todo = 'Pull the unit and plug in the next one';
+  else if (p.state === 'fail' && fixture) todo = `${name}: fixture fault — unit is fine, call the engineer`;
+  else if (p.state === 'fail') todo = `${UNIT_FAULT_WORDS[p.code ?? ''] ?? 'The unit failed.'} Set it aside for review.`;
+  else if (p.state === 'disabled') todo = `${name} is switched off after repeated fixture faults — unit is fine, call the engineer`;
+  const detail = engineerText(p.reason);
   return (
-    <div className={`tile tile-${p.state}`} data-testid={`tile-${p.id}`} data-state={p.state} title={p.label ?? p.id}>
-      <div className="tile-port">{p.id}</div>
-      <div className="tile-word" data-testid="tile-word">
-        <span aria-hidden="true">{w.icon}</span> {w.word}
+    <div
+      className={`tile tile-${p.state}${fixture ? ' tile-fixture' : ''}`}
+      data-testid={`tile-${p.id}`}
+      data-state={p.state}
+      data-socket={socket}
+      data-fault={fixture ? 'fixture' : p.state === 'fail' ? 'unit' : undefined}
+      role="group"
+      aria-label={`${name}: ${w.word}`}
+    >
+      <div className="tile-top">
+        <span className="tile-socket">{name.toUpperCase()}</span>
+        <span className="tile-word" data-testid="tile-word">
+          <span aria-hidden="true">{w.icon}</span> {w.word}
+        </span>
       </div>
       <div className="tile-unit" data-testid="tile-unit">
-        {p.serial ? <strong>{p.serial}</strong> : null}
-        {p.unit && !p.unit.startsWith('port:') ? <span className="uid"> UID {p.unit}</span> : null}
-        {p.chip ? <span className="chip"> · {p.chip}</span> : null}
-        {!p.serial && !p.unit && <span className="none">{p.present ? 'Unit plugged in' : 'No unit'}</span>}
+        {p.serial && <strong>{p.serial}</strong>}
+        {!p.serial && <span className="none">{p.present ? 'Unit plugged in' : 'No unit'}</span>}
       </div>
       {p.state === 'running' && (
         <div className="tile-run">
           <div>
             {p.step ?? 'starting'} · {seconds(p.elapsedMs) ?? 0} s{pct !== undefined ? ` · about ${pct}%` : ''}
           </div>
-          <progress max={100} value={pct ?? undefined} />
+          <progress max={100} value={pct ?? undefined} aria-label={`${name} progress`} />
         </div>
       )}
-      {p.state === 'idle' && <div className="tile-note">{p.present ? 'Waiting for the line' : 'Plug in the next unit'}</div>}
-      {p.state === 'pass' && <div className="tile-note">Pull the unit and plug in the next one</div>}
-      {(p.state === 'fail' || p.state === 'disabled') && (
-        <div className="tile-reason" data-testid="tile-reason">
-          {p.reason ?? 'Failed.'} {p.code && <small>({p.code})</small>}
+      {todo && (
+        <div className={p.state === 'fail' || p.state === 'disabled' ? 'tile-reason' : 'tile-note'} data-testid={p.state === 'fail' || p.state === 'disabled' ? 'tile-todo' : 'tile-note'}>
+          {todo}
         </div>
       )}
-      {p.state === 'fail' && <div className="tile-note">Pull the unit and set it aside for review</div>}
       {p.state === 'disabled' && (
         <button className="primary" data-testid={`enable-${p.id}`} onClick={() => onEnable(p.id)}>
-          Enable this port
+          Switch {name.toLowerCase()} back on
         </button>
       )}
+      <details className="tile-details">
+        <summary>Details</summary>
+        <div className="tile-engineer" data-testid="tile-reason">
+          <div>
+            Port <code>{p.id}</code>
+            {p.label ? ` (${p.label})` : ''}
+          </div>
+          {p.unit && !p.unit.startsWith('port:') && <div className="uid">UID {p.unit}</div>}
+          {p.chip && <div className="chip">{p.chip}</div>}
+          {detail && <div>{detail}</div>}
+          {p.code && <div>({p.code})</div>}
+        </div>
+      </details>
     </div>
   );
 }, sameTile);

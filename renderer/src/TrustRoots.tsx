@@ -113,8 +113,8 @@ export function TrustRoots({ ui, onChange }: { ui: Ui; onChange(): void }) {
                   {r.lab ? (
                     <span>demo lab only</span>
                   ) : (
-                    <button className="danger" data-testid={`root-remove-${r.vendorId}`} onClick={() => setRemoving(r)}>
-                      Remove<span className="sr-only"> {r.vendorName}</span>
+                    <button className="danger" data-testid={`root-remove-${r.vendorId}`} aria-label={`Remove ${r.vendorName}`} onClick={() => setRemoving(r)}>
+                      Remove
                     </button>
                   )}
                 </td>

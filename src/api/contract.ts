@@ -230,6 +230,8 @@ export const StationPortSchema = obj({
   /** Why the unit failed or the port is disabled, in plain words. */
   reason: opt(text),
   code: opt(str({ max: 200 })),
+  /** The failure is the fixture's (no unit answered: adapter, cable or socket), not the unit's: the unit is not to be scrapped. */
+  fixtureFault: opt(bool()),
 });
 export type StationPort = Infer<typeof StationPortSchema>;
 
@@ -252,6 +254,8 @@ export const StationRunSchema = obj({
   passed: num({ int: true, min: 0 }),
   failed: num({ int: true, min: 0 }),
   running: num({ int: true, min: 0 }),
+  /** How long the station has run (for units per hour). */
+  elapsedMs: opt(num({ min: 0 })),
   pool: opt(obj({ total: num({ int: true, min: 0 }), free: num({ int: true, min: 0 }), reserved: num({ int: true, min: 0 }), committed: num({ int: true, min: 0 }) })),
   ports: arr(StationPortSchema, { max: 256 }),
 });

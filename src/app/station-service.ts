@@ -61,6 +61,8 @@ export class StationService {
   private tick: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private bundleName = '';
+  /** When the running station started (performance.now()): the screen's units per hour. */
+  private runStartedAt = 0;
   /** Serial ports the running station provisions on ('all': every USB adapter). */
   private owned: 'all' | Set<string> = new Set();
   private readonly ownershipListeners = new Set<() => void>();
@@ -170,6 +172,7 @@ export class StationService {
       if (!cfg.list) this.setOwned(cfg.ports === 'auto' ? 'all' : new Set(cfg.ports));
       const run = await openStationRun(cfg);
       this.run = run;
+      this.runStartedAt = performance.now();
       this.bundleName = basename(cfg.bundle).slice(0, 300);
       this.last = run.station.snapshot();
       this.finished = -1;
@@ -308,6 +311,8 @@ export class StationService {
         ...(progress !== undefined ? { progress } : {}),
         ...(p.reason ? { reason: p.reason.slice(0, 4000) } : {}),
         ...(p.code ? { code: p.code.slice(0, 200) } : {}),
+        // The last unit failed for the port's sake (no unit answered: adapter, cable, socket), not its own.
+        ...((p.state === 'fail' || p.state === 'disabled') && p.faultsInARow > 0 ? { fixtureFault: true } : {}),
       };
     };
     return {
@@ -325,6 +330,7 @@ export class StationService {
       passed: s.passed,
       failed: s.failed,
       running: s.running,
+      elapsedMs: Math.max(0, Math.round(now - this.runStartedAt)),
       ...(this.pool ? { pool: this.pool } : {}),
       // Natural order (/dev/ttyUSB2 before /dev/ttyUSB10): the tiles sit like the fixture's sockets.
       ports: s.ports.map(port).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true })),
