@@ -19,6 +19,17 @@ function haystack(e: RecordView): string {
     .toLowerCase();
 }
 
+/** Date on one line, time and zone on the next: a narrow column still reads at a glance. */
+function LocalTime({ iso }: { iso: string }) {
+  const t = formatLocalTime(iso);
+  const [date, ...rest] = t.split(' ');
+  return (
+    <time dateTime={iso}>
+      <span>{date}</span> <span>{rest.join(' ')}</span>
+    </time>
+  );
+}
+
 function FactValue({ value }: { value: unknown }) {
   if (value === null || typeof value !== 'object') return <>{String(value)}</>;
   if (Array.isArray(value)) return <>{value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')}</>;
@@ -118,10 +129,11 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
   const units = [...new Set(entries.map((e) => e.unitId))].filter((u) => u !== '-');
   const unitLabel = (u: string) => devices.find((d) => d.id === u)?.label ?? u;
   const shown = useMemo(() => {
-    const q = query.trim().toLowerCase();
+    // The words as typed, as one phrase (case and spacing aside): "no valid image" finds that finding, not every entry with "no" in it.
+    const q = query.trim().toLowerCase().replace(/\s+/g, ' ');
     return entries
       .filter((e) => !unit || e.unitId === unit)
-      .filter((e) => !q || q.split(/\s+/).every((w) => haystack(e).includes(w)))
+      .filter((e) => !q || haystack(e).replace(/\s+/g, ' ').includes(q))
       .slice()
       .reverse();
   }, [entries, unit, query]);
@@ -208,14 +220,14 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
       <table className="entries" data-testid="record-entries">
         <thead>
           <tr>
-            <th>#</th>
-            <th>When (local time)</th>
-            <th>Unit</th>
-            <th>Action</th>
-            <th>Outcome</th>
-            <th>Who</th>
+            <th className="c-seq">#</th>
+            <th className="c-when">When (local time)</th>
+            <th className="c-unit">Unit</th>
+            <th className="c-action">Action</th>
+            <th className="c-outcome">Outcome</th>
+            <th className="c-who">Who</th>
             <th>What</th>
-            <th>
+            <th className="c-open">
               <span className="sr-only">Open</span>
             </th>
           </tr>
@@ -239,7 +251,7 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
                 <tr className={`tone-${o.tone}`} data-testid={`record-${e.seq}`} data-outcome={o.tone}>
                   <td>{e.seq}</td>
                   <td>
-                    <time dateTime={e.time}>{formatLocalTime(e.time)}</time>
+                    <LocalTime iso={e.time} />
                   </td>
                   <td>{unitLabel(e.unitId)}</td>
                   <td>{e.action}</td>
