@@ -162,9 +162,9 @@ const TILE_WORDS: Record<StationPort['state'] | 'fixture', { word: string; icon:
  * no command-line advice (that is for the engineer, behind the tile's details).
  */
 const UNIT_FAULT_WORDS: Record<string, string> = {
-  'station.unit-protected': 'Unit is locked (readout-protected): wrong lot?',
-  'stm32.verify-failed': 'Flash did not verify: bad unit.',
-  'station.unplugged': 'Unit was pulled before it finished.',
+  'station.unit-protected': 'Locked unit: wrong lot?',
+  'stm32.verify-failed': 'Flash did not verify.',
+  'station.unplugged': 'Pulled before it finished.',
   'station.stopped': 'Stopped with the station.',
 };
 
@@ -217,7 +217,7 @@ const PortTile = memo(function PortTile({ port: p, socket, onEnable }: { port: S
   if (p.state === 'idle') todo = p.present ? 'Waiting for the line' : 'Plug in the next unit';
   else if (p.state === 'pass') todo = 'Pull the unit and plug in the next one';
   else if (p.state === 'fail' && fixture) todo = `${name}: fixture fault — unit is fine, call the engineer`;
-  else if (p.state === 'fail') todo = `${UNIT_FAULT_WORDS[p.code ?? ''] ?? 'The unit failed.'} Set it aside for review.`;
+  else if (p.state === 'fail') todo = `${UNIT_FAULT_WORDS[p.code ?? ''] ?? 'The unit failed.'} Set it aside.`;
   else if (p.state === 'disabled') todo = `${name} is switched off after repeated fixture faults — unit is fine, call the engineer`;
   const detail = engineerText(p.reason);
   return (
@@ -238,7 +238,7 @@ const PortTile = memo(function PortTile({ port: p, socket, onEnable }: { port: S
       </div>
       <div className="tile-unit" data-testid="tile-unit">
         {p.serial && <strong>{p.serial}</strong>}
-        {!p.serial && <span className="none">{p.present ? 'Unit plugged in' : 'No unit'}</span>}
+        {!p.serial && (p.state === 'idle' || p.state === 'pass') && <span className="none">{p.present ? 'Unit plugged in' : 'No unit'}</span>}
       </div>
       {p.state === 'running' && (
         <div className="tile-run">

@@ -35,3 +35,6 @@ export const WORKFLOW_WORDS: Record<string, { title: string; what: string; destr
   },
   update: { title: 'Offline update', what: 'Verifies a bundle, uploads it, tests it, and confirms it once the unit boots it.', destructive: true },
 };
+
+// The one formatter for versions, addresses, IDs and times, shared with the CLI and the reports.
+export { formatAddress, formatLocalTime, formatProductId, formatTarget, formatVersion, formatVersionChange, outcomeWords } from '../../src/api/format.ts';

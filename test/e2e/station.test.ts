@@ -50,7 +50,9 @@ test('station screen: pilot pause and approve, tiles RUNNING -> PASS, faulty uni
   const afterPilot = await until(page, 'pilot units passed', (s) => count(s, 'pass') === 2);
   assert.equal(count(afterPilot, 'running'), 0);
   const pass = page.locator('.tile[data-state=pass]');
-  for (const text of await pass.allInnerTexts()) assert.match(text, /PASS[\s\S]*DS-000[12][\s\S]*UID [0-9a-f]{24}/);
+  for (const text of await pass.allInnerTexts()) assert.match(text, /SOCKET \d[\s\S]*PASS[\s\S]*DS-000[12]/);
+  // The chip UID is the engineer's detail, behind the tile's Details.
+  for (const text of await pass.getByTestId('tile-reason').allTextContents()) assert.match(text, /UID [0-9a-f]{24}/);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(count(await states(page), 'running'), 0, 'the line waits for the approval');
   assert.equal(await page.getByTestId('count-passed').innerText(), '2');
@@ -63,12 +65,17 @@ test('station screen: pilot pause and approve, tiles RUNNING -> PASS, faulty uni
   const done = await until(page, 'the batch finished', (s) => count(s, 'pass') + count(s, 'fail') === 6, 90_000);
   assert.deepEqual([count(done, 'pass'), count(done, 'fail')], [4, 2]);
 
-  // The unit from the wrong lot (readout-protected) and the one with a bad flash cell: FAIL, with what happened in plain words.
-  const failed = await page.locator('.tile[data-state=fail]').allInnerTexts();
+  // The unit from the wrong lot (readout-protected) and the one with a bad flash cell: FAIL, in operator words on the tile
+  // (no command-line advice), with the engineer's detail (error text and code) behind Details.
+  const failedTiles = page.locator('.tile[data-state=fail]');
+  const failed = await failedTiles.allInnerTexts();
   assert.equal(failed.length, 2);
-  assert.ok(failed.every((text) => /FAIL/.test(text)));
-  assert.ok(failed.some((text) => /readout-protected.*--allow-unprotect.*\(station\.unit-protected\)/s.test(text)), failed.join('\n'));
-  assert.ok(failed.some((text) => /UID [0-9a-f]{24}[\s\S]*Verify failed: pages 4 do not hold the image.*\(stm32\.verify-failed\)/s.test(text)), failed.join('\n'));
+  assert.ok(failed.every((text) => /FAIL[\s\S]*Set it aside/.test(text) && !/--allow-unprotect/.test(text)), failed.join('\n'));
+  assert.ok(failed.some((text) => /Locked unit: wrong lot\?/.test(text)), failed.join('\n'));
+  assert.ok(failed.some((text) => /Flash did not verify/.test(text)), failed.join('\n'));
+  const detail = await failedTiles.getByTestId('tile-reason').allTextContents();
+  assert.ok(detail.some((text) => /readout-protected.*\(station\.unit-protected\)/s.test(text) && !/--allow-unprotect/.test(text)), detail.join('\n'));
+  assert.ok(detail.some((text) => /UID [0-9a-f]{24}[\s\S]*Verify failed: pages 4 do not hold the image.*\(stm32\.verify-failed\)/s.test(text)), detail.join('\n'));
   assert.equal(await page.getByTestId('count-passed').innerText(), '4');
   assert.equal(await page.getByTestId('count-failed').innerText(), '2');
   assert.equal(await page.getByTestId('count-started').innerText(), '6');
@@ -140,13 +147,17 @@ test('station screen: a port that keeps faulting is disabled with its reason, an
     }
     if (lot < 3) {
       assert.equal(await broken.getAttribute('data-state'), 'fail');
-      assert.match(await broken.getByTestId('tile-reason').innerText(), /Cannot open \/dev\/unbrick-demo-broken-socket.*\(io\.open-failed\)/s);
+      // A fault of the fixture, not of the unit: never "FAIL … set it aside".
+      assert.equal(await broken.getAttribute('data-fault'), 'fixture');
+      assert.match(await broken.innerText(), /SOCKET 2[\s\S]*FIXTURE[\s\S]*Socket 2: fixture fault — unit is fine, call the engineer/);
+      assert.match((await broken.getByTestId('tile-reason').textContent())!, /Cannot open \/dev\/unbrick-demo-broken-socket.*\(io\.open-failed\)/s);
       await page.getByTestId('demo-next').click();
     }
   }
   // Third fault in a row: the port is disabled; the line itself keeps running (a port fault is not the line's).
   assert.equal(await broken.getAttribute('data-state'), 'disabled');
-  assert.match(await broken.innerText(), /DISABLED[\s\S]*Port disabled after 3 faults in a row \(last: Cannot open[^)]*\)\. Check its cable and hub, then enable it\./);
+  assert.match(await broken.innerText(), /OFF[\s\S]*switched off after repeated fixture faults — unit is fine, call the engineer/);
+  assert.match((await broken.getByTestId('tile-reason').textContent())!, /Port disabled after 3 faults in a row \(last: Cannot open[^)]*\)\. Check its cable and hub, then enable it\./);
   assert.equal(await page.getByTestId('station-mode').innerText(), 'LINE RUNNING');
   await screenshot(page, 'station-06-port-disabled');
   // Pulling and plugging does not bring a disabled port back; Enable does, and it runs (and faults) again.
@@ -160,6 +171,6 @@ test('station screen: a port that keeps faulting is disabled with its reason, an
     assert.ok(Date.now() < deadline, `the enabled port shows ${await broken.getAttribute('data-state')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.match(await broken.getByTestId('tile-reason').innerText(), /Cannot open/);
+  assert.match((await broken.getByTestId('tile-reason').textContent())!, /Cannot open/);
   assert.ok((await started()) > before, 'a unit started on the enabled port');
 });

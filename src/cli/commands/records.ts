@@ -7,6 +7,13 @@ import { usageError, ioError } from '../../core/errors.ts';
 import { ServiceLog } from '../../records/service-log.ts';
 import { reportHtml, unitReport } from '../../records/report.ts';
 import { unitMatches } from '../../records/unit-identity.ts';
+import { countFindings, formatLocalTime, outcomeWords } from '../../api/format.ts';
+
+/** The findings a job recorded in its details (severity is what the outcome words count). */
+const recordedFindings = (details: unknown): { severity: string }[] => {
+  const f = (details as { findings?: unknown } | undefined)?.findings;
+  return Array.isArray(f) ? f.filter((x): x is { severity: string } => !!x && typeof x === 'object' && typeof (x as { severity?: unknown }).severity === 'string') : [];
+};
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory holding records/ (default: the app data directory)' } };
 const logOf = (ctx: CommandContext) => ServiceLog.inDir(stringOpt(ctx, 'data-dir') ?? dataDir());
@@ -46,7 +53,8 @@ export const recordsGroup: CommandGroup = {
         return {
           data: { ok: v.ok, entries },
           human: [
-            ...entries.map((e) => `${String(e.seq).padStart(5)} ${e.time} ${e.unit.id} ${e.action} ${e.outcome}: ${e.summary}`),
+            // Local time with its zone; the outcome in words (a diagnosis with a critical finding is not "succeeded").
+            ...entries.map((e) => `${String(e.seq).padStart(5)} ${formatLocalTime(e.time)} ${e.unit.id} ${e.action} ${outcomeWords(e.outcome, countFindings(recordedFindings(e.details))).word}: ${e.summary}`),
             v.ok ? `(${entries.length} shown; log intact)` : 'WARNING: the service log failed its integrity check; run `unbrick records verify`.',
           ],
         };

@@ -50,6 +50,13 @@ test('run diagnose: a critical finding exits 1 (check failed); --json stays JSON
     assert.equal(JSON.parse(j.out).job.state, 'succeeded');
     const healthy = unbrick('run', 'diagnose', '--lab', 'lab-healthy-pending', '--data-dir', dir);
     assert.notEqual(healthy.code, 1, healthy.out);
+    // The records list: local time with the zone, and the critical diagnosis in words, not "succeeded".
+    const list = unbrick('records', '--data-dir', dir);
+    assert.equal(list.code, 0, list.err);
+    assert.match(list.out, /UB-LAB-0001 diagnose problems found: 1 critical/);
+    assert.match(list.out, /UB-LAB-0005 diagnose done/);
+    assert.match(list.out, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    assert.doesNotMatch(list.out, /succeeded/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
