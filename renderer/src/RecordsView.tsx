@@ -99,7 +99,7 @@ function RecordDetail({ e }: { e: RecordView }) {
         </dl>
       )}
       <p className="record-hash">
-        Entry hash <code>{e.hash}</code>
+        Entry {e.seq}, recorded by {e.operator}. Hash <code>{e.hash}</code>
       </p>
     </div>
   );
@@ -220,12 +220,10 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
       <table className="entries" data-testid="record-entries">
         <thead>
           <tr>
-            <th className="c-seq">#</th>
             <th className="c-when">When (local time)</th>
             <th className="c-unit">Unit</th>
             <th className="c-action">Action</th>
             <th className="c-outcome">Outcome</th>
-            <th className="c-who">Who</th>
             <th>What</th>
             <th className="c-open">
               <span className="sr-only">Open</span>
@@ -235,12 +233,12 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
         <tbody>
           {entries.length === 0 && (
             <tr>
-              <td colSpan={8}>Nothing recorded yet. Every workflow run is recorded here.</td>
+              <td colSpan={6}>Nothing recorded yet. Every workflow run is recorded here.</td>
             </tr>
           )}
           {entries.length > 0 && shown.length === 0 && (
             <tr>
-              <td colSpan={8}>No record matches. Clear the search or choose All units.</td>
+              <td colSpan={6}>No record matches. Clear the search or choose All units.</td>
             </tr>
           )}
           {shown.map((e) => {
@@ -249,7 +247,6 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
             return (
               <Fragment key={e.seq}>
                 <tr className={`tone-${o.tone}`} data-testid={`record-${e.seq}`} data-outcome={o.tone}>
-                  <td>{e.seq}</td>
                   <td>
                     <LocalTime iso={e.time} />
                   </td>
@@ -258,7 +255,6 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
                   <td className="outcome-cell" data-icon={TONE_ICON[o.tone]}>
                     {o.word}
                   </td>
-                  <td>{e.operator}</td>
                   <td>{e.summary}</td>
                   <td>
                     <button aria-expanded={isOpen} aria-label={`${isOpen ? 'Close' : 'Open'} record ${e.seq}`} data-testid={`record-open-${e.seq}`} onClick={() => toggle(e.seq)}>
@@ -268,7 +264,7 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
                 </tr>
                 {isOpen && (
                   <tr className="detail-row">
-                    <td colSpan={8}>
+                    <td colSpan={6}>
                       <RecordDetail e={e} />
                     </td>
                   </tr>

@@ -89,7 +89,7 @@ test('records: open, filter by unit, search, local time; a critical diagnosis is
   assert.match(text, /problems found: 1 critical/);
   assert.doesNotMatch(text, /succeeded/);
   // Local time with the zone named, not raw ISO.
-  assert.match(text, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+  assert.match(text, /\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d UTC/);
   assert.doesNotMatch(text, /\d{4}-\d\d-\d\dT/);
 
   // Open it: the findings.
