@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { deviceError, usageError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
+import { formatAddress } from '../../api/format.ts';
 import { loadFirmware } from '../../formats/firmware-file.ts';
 import { identifyDfu, leaveDfu, readFlash, readOptionBytes, readUnprotect, writeFlash, writeOptionBytes } from '../../dfu/operations.ts';
 import { openDfuSession, type DfuSession } from '../../dfu/session.ts';
@@ -72,7 +73,7 @@ const commands: Command[] = [
         return readFlash(s, address, intOpt(ctx, 'length') ?? end - address, progressPrinter(ctx), ctx.signal);
       });
       writeFileSync(file, data);
-      return { data: { file, address, bytes: data.length }, human: [`Read ${formatBytes(data.length)} from 0x${address.toString(16)} into ${file}.`] };
+      return { data: { file, address, bytes: data.length }, human: [`Read ${formatBytes(data.length)} from ${formatAddress(address)} into ${file}.`] };
     },
   },
   {

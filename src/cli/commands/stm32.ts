@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { formatBytes } from '../../core/bytes.ts';
+import { formatAddress, formatProductId } from '../../api/format.ts';
 import { usageError } from '../../core/errors.ts';
 import { loadFirmware } from '../../formats/firmware-file.ts';
 import { formatPid } from '../../stm32/chips/index.ts';
@@ -74,7 +75,7 @@ const commands: Command[] = [
           optionBytes: ob,
         };
         const human = [
-          `Chip: ${s.chip.name} (PID ${formatPid(s.chip.pid)}), ${formatBytes(s.chip.flash.size)} flash at 0x${s.chip.flash.start.toString(16)}`,
+          `Chip: ${s.chip.name} (PID ${formatProductId(s.chip.pid)}), ${formatBytes(s.chip.flash.size)} flash at ${formatAddress(s.chip.flash.start)}`,
           `Bootloader: V${formatVersion(s.info.version)}, commands ${data.bootloader.commands.join(' ')}`,
           rdp === 1 ? `Readout protection: ${describeRdp(1)}` : 'Readout protection: off',
           ...(ob ? describeOptionBytes(s.chip, ob) : []),
@@ -95,7 +96,7 @@ const commands: Command[] = [
         const length = intOpt(ctx, 'length', s.chip.flash.end - address)!;
         const data = await ops.readMemory(s, address, length, { onProgress: progressPrinter(ctx), signal: ctx.signal });
         writeFileSync(file, data);
-        return { data: { file, address, bytes: data.length }, human: [`Read ${formatBytes(data.length)} from 0x${address.toString(16)} into ${file}.`] };
+        return { data: { file, address, bytes: data.length }, human: [`Read ${formatBytes(data.length)} from ${formatAddress(address)} into ${file}.`] };
       });
     },
   },
