@@ -165,6 +165,19 @@ export const ChainStatusSchema = obj({
 });
 export type ChainStatus = Infer<typeof ChainStatusSchema>;
 
+/** A trusted vendor root as the Bundles screen lists it. */
+export const TrustRootSchema = obj({
+  vendorId: str({ max: 64 }),
+  vendorName: str({ max: 100 }),
+  version: num({ int: true, min: 0 }),
+  expires: isoTime,
+  /** The root key fingerprint a person confirmed when the vendor was added. */
+  fingerprint: str({ max: 128 }),
+  addedAt: isoTime,
+  lab: opt(bool()),
+});
+export type TrustRootView = Infer<typeof TrustRootSchema>;
+
 // ---- workflow options -----------------------------------------------------------------
 
 export const WorkflowOptionsSchemas = {
@@ -189,19 +202,6 @@ export const LibraryEntrySchema = obj({
   lab: opt(bool()),
 });
 export type LibraryEntryView = Infer<typeof LibraryEntrySchema>;
-
-/** A trusted vendor root as the Bundles screen lists it. */
-export const TrustRootSchema = obj({
-  vendorId: str({ max: 64 }),
-  vendorName: str({ max: 100 }),
-  version: num({ int: true, min: 0 }),
-  expires: isoTime,
-  /** The root key fingerprint a person confirmed when the vendor was added. */
-  fingerprint: str({ max: 128 }),
-  addedAt: isoTime,
-  lab: opt(bool()),
-});
-export type TrustRootView = Infer<typeof TrustRootSchema>;
 
 const startParams = <W extends WorkflowName>(w: W) => obj({ workflow: literal(w), deviceId: id, options: opt(WorkflowOptionsSchemas[w]) });
 
