@@ -191,6 +191,12 @@ test('bundles: the demo lab bundles are listed and marked; a vendor root is adde
   await page.getByTestId('root-remove-yes').click();
   await page.getByTestId('root-note').filter({ hasText: 'no longer trusted' }).waitFor();
   assert.equal(await page.getByTestId(`root-remove-${vendor.rootSpec.vendorId}`).count(), 0);
+
+  // The station's start screen (no station running) passes the same check.
+  await page.getByTestId('nav-station').click();
+  await page.getByTestId('station-start').waitFor();
+  const startSerious = await axe(page, '[data-testid=station-start]');
+  assert.deepEqual(startSerious, [], describe(startSerious));
   assert.deepEqual(cspViolations, []);
 });
 
