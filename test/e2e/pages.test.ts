@@ -185,12 +185,12 @@ test('bundles: the demo lab bundles are listed and marked; a vendor root is adde
   const removeBox = page.getByTestId('root-remove-confirm');
   await removeBox.waitFor();
   assert.equal((await page.getByTestId('root-remove-fingerprint').innerText()).replace(/\s/g, ''), fingerprint);
-  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Keep trusting');
+  await page.waitForFunction(() => document.activeElement?.textContent === 'Keep trusting', undefined, { timeout: 5000 });
   await removeBox.scrollIntoViewIfNeeded();
   await screenshot(page, 'pages-bundles-remove-root');
   await page.getByTestId('root-remove-yes').click();
   await page.getByTestId('root-note').filter({ hasText: 'no longer trusted' }).waitFor();
-  assert.equal(await page.getByTestId(`root-remove-${vendor.rootSpec.vendorId}`).count(), 0);
+  await page.getByTestId(`root-remove-${vendor.rootSpec.vendorId}`).waitFor({ state: 'detached' });
 
   // The station's start screen (no station running) passes the same check.
   await page.getByTestId('nav-station').click();
