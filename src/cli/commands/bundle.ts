@@ -18,6 +18,7 @@ import { TrustStore } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
 import { loadKeyFile } from './trust.ts';
 import { formatProductId, formatTarget, formatVersion } from '../../api/format.ts';
+import { inlinePairs, plainLines } from '../human.ts';
 
 /** --device-id: a JSON file or inline JSON ({vendorId, classId, hardwareRevision, mcuProductId, installed}), parsed strictly. */
 function readDeviceId(v: string | undefined): DeviceIdentity | undefined {
@@ -45,7 +46,7 @@ function summary(md: BundleMetadata): string[] {
     ...md.payloads.map(
       (p) => `  ${p.name}: ${p.role} -> ${formatTarget(targetKey(p.target))}, ${formatBytes(p.size)}${p.version ? `, version ${formatVersion(p.version)}` : ''}${p.securityCounter !== undefined ? `, security counter ${p.securityCounter}` : ''}`,
     ),
-    ...(md.provisioning ? [`  option bytes: ${JSON.stringify(md.provisioning.optionBytes)}`] : []),
+    ...(md.provisioning ? [`  option bytes: ${inlinePairs(md.provisioning.optionBytes)}`] : []),
     ...(md.releaseNotes ? ['  notes: ' + md.releaseNotes.split('\n')[0]] : []),
   ];
 }
@@ -144,7 +145,8 @@ export const bundleGroup: CommandGroup = {
             data: { path, bytes: archive.fileSize, entries, signatures: env.signatures.map((s) => ({ keyid: s.keyid })), claimed, verdict },
             human: [
               verdict.verified ? 'VERIFIED against this laptop\'s trust store.' : `NOT VERIFIED (${verdict.message}). What follows is only what the file claims.`,
-              JSON.stringify(claimed, null, 2),
+              'Claimed metadata:',
+              ...plainLines(claimed, '  ', 1),
               'Entries:',
               ...entries.map((e) => `  ${e.name}  ${formatBytes(e.size)} (${e.method})`),
               'Signed by key ids:',

@@ -61,3 +61,17 @@ test('run diagnose: a critical finding exits 1 (check failed); --json stays JSON
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('structured data in human mode: indented name: value lines, never raw JSON', async () => {
+  const { plainLines, inlinePairs } = await import('../../../src/cli/human.ts');
+  assert.deepEqual(plainLines({ product: { name: 'Acme', hardwareRevisions: ['A', 'B'] }, payloads: [{ name: 'app', size: 3 }], notes: null }, '  ', 1), [
+    '  product:',
+    '    name: Acme',
+    '    hardwareRevisions: A, B',
+    '  payloads:',
+    '    - name: app',
+    '      size: 3',
+    '  notes: —',
+  ]);
+  assert.equal(inlinePairs({ rdp: 0, wrp: [0, 1], user: { nBOOT0: 1 } }), 'rdp=0, wrp=0+1, user={nBOOT0=1}');
+});
