@@ -53,9 +53,11 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
   const [confirmStop, setConfirmStop] = useState(false);
   const call = (p: Promise<unknown>) => void p.catch(ui.fail);
   const finished = run.ports.some((p) => p.state === 'pass' || p.state === 'fail' || p.state === 'disabled');
+  const fixture = run.fixtureFaults ?? 0;
   const done = run.passed + run.failed;
-  // Yield: units that passed of those that finished; units per hour over the time the station has run.
-  const yieldPct = done ? Math.round((100 * run.passed) / done) : undefined;
+  // Yield: units that passed of the units tested (a fixture fault tested none); units per hour over the time the station has run.
+  const tested = done - fixture;
+  const yieldPct = tested > 0 ? Math.round((100 * run.passed) / tested) : undefined;
   const hours = (run.elapsedMs ?? 0) / 3_600_000;
   const perHour = done && hours > 0 ? Math.round(done / hours) : undefined;
   const dense = run.ports.length > 8;
@@ -80,7 +82,8 @@ function RunningStation({ ui, run }: { ui: Ui; run: StationRunView }) {
         <Counter label="Failed" value={run.failed} kind="fail" testId="count-failed" />
         <Counter label="Running" value={run.running} kind="running" testId="count-running" />
         <Counter label="Started" value={run.started} kind="idle" testId="count-started" />
-        <Counter label="Yield (passed of finished)" value={yieldPct === undefined ? '—' : `${yieldPct}%`} kind="idle" testId="count-yield" />
+        <Counter label="Yield (passed of units tested)" value={yieldPct === undefined ? '—' : `${yieldPct}%`} kind="idle" testId="count-yield" />
+        {fixture > 0 && <Counter label="Fixture faults (in Failed)" value={fixture} kind="fixture" testId="count-fixture" />}
         <Counter label="Units per hour" value={perHour ?? '—'} kind="idle" testId="count-per-hour" />
         {run.pool && <Counter label="Per-unit data left" value={run.pool.free} kind="idle" testId="count-data" />}
       </div>

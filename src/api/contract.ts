@@ -256,6 +256,8 @@ export const StationRunSchema = obj({
   running: num({ int: true, min: 0 }),
   /** How long the station has run (for units per hour). */
   elapsedMs: opt(num({ min: 0 })),
+  /** Of the failed, how many were faults of the fixture (no unit answered): not the units' yield. */
+  fixtureFaults: opt(num({ int: true, min: 0 })),
   pool: opt(obj({ total: num({ int: true, min: 0 }), free: num({ int: true, min: 0 }), reserved: num({ int: true, min: 0 }), committed: num({ int: true, min: 0 }) })),
   ports: arr(StationPortSchema, { max: 256 }),
 });

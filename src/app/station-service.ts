@@ -63,6 +63,9 @@ export class StationService {
   private bundleName = '';
   /** When the running station started (performance.now()): the screen's units per hour. */
   private runStartedAt = 0;
+  /** Units that ended in a fault of the fixture (no unit answered), since the station started: the yield leaves them out. */
+  private fixtureFaults = 0;
+  private readonly portFaults = new Map<string, number>();
   /** Serial ports the running station provisions on ('all': every USB adapter). */
   private owned: 'all' | Set<string> = new Set();
   private readonly ownershipListeners = new Set<() => void>();
@@ -173,6 +176,8 @@ export class StationService {
       const run = await openStationRun(cfg);
       this.run = run;
       this.runStartedAt = performance.now();
+      this.fixtureFaults = 0;
+      this.portFaults.clear();
       this.bundleName = basename(cfg.bundle).slice(0, 300);
       this.last = run.station.snapshot();
       this.finished = -1;
@@ -251,6 +256,10 @@ export class StationService {
   private observe(s: StationSnapshot): void {
     const now = performance.now();
     for (const p of s.ports) {
+      // A port's faults in a row only grow by fixture faults (a pass or a unit's own failure resets them): count each once.
+      const before = this.portFaults.get(p.id) ?? 0;
+      if (p.faultsInARow > before) this.fixtureFaults += p.faultsInARow - before;
+      this.portFaults.set(p.id, p.faultsInARow);
       const w = this.watches.get(p.id);
       if (p.state === 'running') {
         if (!w) this.watches.set(p.id, { steps: p.step ? [{ name: p.step, at: now }] : [], startedAt: now - (p.elapsedMs ?? 0) });
@@ -331,6 +340,7 @@ export class StationService {
       failed: s.failed,
       running: s.running,
       elapsedMs: Math.max(0, Math.round(now - this.runStartedAt)),
+      fixtureFaults: this.fixtureFaults,
       ...(this.pool ? { pool: this.pool } : {}),
       // Natural order (/dev/ttyUSB2 before /dev/ttyUSB10): the tiles sit like the fixture's sockets.
       ports: s.ports.map(port).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true })),
