@@ -19,6 +19,7 @@ import {
   type SignOptions,
   type VerifyResult,
 } from '../../formats/mcuboot/index.ts';
+import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 import { intOpt, requirePositional, requireString, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 
 /** Reads a file the user named; a missing or unreadable file is bad input (exit 2). */
@@ -34,8 +35,8 @@ export function readUserFile(path: string, what: string): Uint8Array {
   }
 }
 
-export function readKeyFile(path: string): ImageKey {
-  return loadKey(readUserFile(path, 'Key file'), path);
+export function readKeyFile(path: string, passphrase?: string): ImageKey {
+  return loadKey(readUserFile(path, 'Key file'), path, { passphrase });
 }
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
@@ -149,7 +150,7 @@ const verifyCommand = {
   },
   async run(ctx: CommandContext) {
     const file = requirePositional(ctx, 0, 'FILE');
-    const keys = stringList(ctx, 'key').map(readKeyFile);
+    const keys = stringList(ctx, 'key').map((p) => readKeyFile(p));
     const encPath = stringOpt(ctx, 'enc-key');
     const encKey = encPath ? readKeyFile(encPath) : undefined;
     const input = readImageFile(readUserFile(file, 'Image file'), file);
@@ -212,6 +213,7 @@ const signCommand = {
     clear: { type: 'boolean', description: 'with --encrypt: mark and add the key but keep the payload in plaintext' },
     'hex-addr': { type: 'string', short: 'x', value: 'ADDR', description: 'address for Intel HEX output (default: from a .hex INPUT)' },
     force: { type: 'boolean', description: 'overwrite OUTPUT if it exists' },
+    ...KEY_PASSPHRASE_OPTIONS,
   },
   async run(ctx: CommandContext) {
     const inPath = requirePositional(ctx, 0, 'INPUT');
@@ -219,7 +221,7 @@ const signCommand = {
     if (existsSync(outPath) && ctx.values.force !== true) throw usageError('usage.output-exists', `${outPath} exists; pass --force to overwrite it.`);
     const input = readImageFile(readUserFile(inPath, 'Input file'), inPath);
     const keyPath = stringOpt(ctx, 'key');
-    const key = keyPath ? readKeyFile(keyPath) : undefined;
+    const key = keyPath ? readKeyFile(keyPath, keyPassphrase(ctx)) : undefined;
     const sc = stringOpt(ctx, 'security-counter');
     const sha = stringOpt(ctx, 'sha');
     if (sha !== undefined && !['256', '384', '512'].includes(sha)) throw usageError('usage.bad-sha', '--sha must be 256, 384 or 512.');

@@ -3,6 +3,8 @@
  * production code must read the way OpenSSL or bootutil does). src/ has no ASN.1 writer:
  * keys are read and written by node:crypto.
  */
+import type { KeyObject } from 'node:crypto';
+
 export function der(tag: number, ...content: Uint8Array[]): Uint8Array {
   const len = content.reduce((n, c) => n + c.length, 0);
   const lenBytes: number[] = [];
@@ -47,6 +49,6 @@ export function encodePem(label: string, bytes: Uint8Array): string {
 }
 
 /** The private scalar (EC) or seed (Ed25519/X25519) of a KeyObject, for reference implementations. */
-export function secretOf(k: { privateKey?: import('node:crypto').KeyObject }): Uint8Array {
+export function secretOf(k: { privateKey?: KeyObject }): Uint8Array {
   return new Uint8Array(Buffer.from(k.privateKey!.export({ format: 'jwk' }).d!, 'base64url'));
 }
