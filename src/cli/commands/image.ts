@@ -147,12 +147,15 @@ const verifyCommand = {
     key: { type: 'string', multiple: true, value: 'PEM', description: 'trusted signing key (public or private PEM/DER)' },
     'enc-key': { type: 'string', value: 'PEM', description: 'private key to decrypt an encrypted image' },
     'strict-tlvs': { type: 'boolean', description: "reject unprotected TLVs outside MCUboot's allow list (MCUBOOT_USE_TLV_ALLOW_LIST)" },
+    ...KEY_PASSPHRASE_OPTIONS,
   },
   async run(ctx: CommandContext) {
     const file = requirePositional(ctx, 0, 'FILE');
-    const keys = stringList(ctx, 'key').map((p) => readKeyFile(p));
+    // A passphrase, if given, is for whichever key file is encrypted (usually the --enc-key).
+    const passphrase = keyPassphrase(ctx);
+    const keys = stringList(ctx, 'key').map((p) => readKeyFile(p, passphrase));
     const encPath = stringOpt(ctx, 'enc-key');
-    const encKey = encPath ? readKeyFile(encPath) : undefined;
+    const encKey = encPath ? readKeyFile(encPath, passphrase) : undefined;
     const input = readImageFile(readUserFile(file, 'Image file'), file);
     const r = verifyImage(input.bytes, { keys, encKey, tlvAllowList: ctx.values['strict-tlvs'] === true });
     return { data: { file, ...r }, human: verdictLines(file, r), exitCode: r.valid ? 0 : 1 };
