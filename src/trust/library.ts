@@ -10,7 +10,7 @@
  *
  * Layout: <dataDir>/<golden|updates>/index.json and <sha256>.ubundle beside it.
  */
-import { createHash } from 'node:crypto';
+import { hasher } from '../crypto/hash.ts';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { asUnbrickError, checkError, inputError, UnbrickError, usageError } from '../core/errors.ts';
@@ -78,9 +78,9 @@ export interface LoadedBundle {
 }
 
 async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+  const h = hasher('sha256');
   for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
+  return h.hex();
 }
 
 export class BundleLibrary {

@@ -16,6 +16,7 @@ import { readJsonOption } from '../json-input.ts';
 import { checkBundle } from '../../trust/check.ts';
 import { TrustStore } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
+import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 import { loadKeyFile } from './trust.ts';
 
 /** --device-id: a JSON file or inline JSON ({vendorId, classId, hardwareRevision, mcuProductId, installed}), parsed strictly. */
@@ -61,11 +62,13 @@ export const bundleGroup: CommandGroup = {
       options: {
         key: { type: 'string', multiple: true, value: 'PEM', description: 'release private key to sign with (Ed25519 or ECDSA P-256)' },
         output: { type: 'string', short: 'o', value: 'FILE', description: 'bundle file to write (.ubundle)' },
+        ...KEY_PASSPHRASE_OPTIONS,
       },
       async run(ctx) {
         const specPath = requirePositional(ctx, 0, 'SPEC.json');
         const out = requireString(ctx, 'output');
-        const keys = stringList(ctx, 'key').map(loadKeyFile);
+        const passphrase = keyPassphrase(ctx);
+        const keys = stringList(ctx, 'key').map((p) => loadKeyFile(p, passphrase));
         const r = await createBundle(readSpec(specPath), dirname(resolve(specPath)), keys, out);
         return { data: { path: r.path, bytes: r.bytes, signers: r.signers, metadata: r.metadata }, human: [`Wrote ${r.path} (${formatBytes(r.bytes)}), signed by ${r.signers.length} key(s).`, ...summary(r.metadata)] };
       },

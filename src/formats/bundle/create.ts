@@ -5,7 +5,7 @@
  * version, security counter and image hash are copied into the metadata from
  * the image itself. The file appears only when complete (temp file + rename).
  */
-import { createHash } from 'node:crypto';
+import { hasher } from '../../crypto/hash.ts';
 import { createReadStream, createWriteStream, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inputError, usageError } from '../../core/errors.ts';
@@ -57,9 +57,9 @@ export interface CreateResult {
 }
 
 async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+  const h = hasher('sha256');
   for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
+  return h.hex();
 }
 
 const count = (max: number) => num({ int: true, min: 0, max });
