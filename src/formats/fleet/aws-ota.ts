@@ -98,11 +98,11 @@ export function readAwsOtaJob(text: string, opts: AwsOtaOptions): FleetRelease {
     if (data.length !== f.filesize)
       throw checkError('fleet.aws.size-mismatch', `File ${f.fileid} (${f.filepath}) is ${data.length} bytes; the job document says ${f.filesize}. It is not the file the job was made with.`, { fileid: f.fileid });
     const sig = Buffer.from(f.signature.replace(/\s+/g, ''), 'base64');
-    let ok = false;
+    let ok: boolean;
     try {
       ok = nodeVerify('sha256', data, { key, dsaEncoding: 'der' }, sig);
     } catch {
-      ok = false;
+      ok = false; // not a DER signature at all
     }
     if (!ok)
       throw checkError(
