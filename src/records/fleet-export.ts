@@ -55,6 +55,15 @@ function provenanceOf(e: ServiceEntry): RecordProvenance | undefined {
   return { system: p.system, identifiers };
 }
 
+/** The identifier each system knows a release by (the signed metadata keeps keys sorted, so it is named, not taken first). */
+function releaseId(p: RecordProvenance): string {
+  const id = p.identifiers;
+  if (p.system === 'mender') return id.artifact_name ?? '?';
+  if (p.system === 'aws-iot-ota') return id.jobId ?? id.streamname ?? '?';
+  if (p.system === 'azure-device-update') return [id.provider, id.name, id.version].join('/');
+  return Object.values(id)[0] ?? '?';
+}
+
 function endingOf(e: ServiceEntry): Ending {
   const d = e.details ?? {};
   if (e.outcome === 'refused') return 'refused';
@@ -75,7 +84,7 @@ export function unitReleases(entries: ServiceEntry[], opts: { since?: number; un
     const facts = unitFacts(e.unit);
     const prov = provenanceOf(e);
     const version = typeof e.details?.version === 'string' ? e.details.version : undefined;
-    const release = prov ? `${prov.system}:${Object.values(prov.identifiers)[0] ?? '?'}` : (e.inputs?.[0]?.name ?? (version ? `version ${version}` : 'unknown release'));
+    const release = prov ? `${prov.system}:${releaseId(prov)}` : (e.inputs?.[0]?.name ?? (version ? `version ${version}` : 'unknown release'));
     const key = `${facts.id}\u0000${e.action}\u0000${release}`;
     const hw = e.unit.hardwareRevision;
     const g: UnitRelease = {
