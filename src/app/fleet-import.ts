@@ -13,7 +13,7 @@ import { inputError, usageError } from '../core/errors.ts';
 import { literal, num, obj, oneOf, opt, parseJsonAs, record, str, utcTime } from '../core/schema.ts';
 import type { ImageKey } from '../crypto/keys.ts';
 import { createBundle, type BundleSpec, type CreateResult } from '../formats/bundle/create.ts';
-import { decodeImage, versionString } from '../formats/mcuboot/index.ts';
+import { decodeImage, looksLikeMcubootImage, versionString } from '../formats/mcuboot/index.ts';
 import { readAduImport, readAduManifest } from '../formats/fleet/adu.ts';
 import { readAwsJobDocument, readAwsOtaJob } from '../formats/fleet/aws-ota.ts';
 import { readMenderArtifact, MAX_MENDER_BYTES } from '../formats/fleet/mender.ts';
@@ -135,10 +135,17 @@ export async function createBundleFromFleet(o: FleetImportOptions): Promise<Crea
         ? `The release holds no file named ${spec.payload} (it holds ${release.files.map((f) => f.name).join(', ')}).`
         : `The release holds ${release.files.length} files (${release.files.map((f) => f.name).join(', ')}); name the MCUboot image with "payload" in the import spec.`,
     );
+  if (!looksLikeMcubootImage(file.data))
+    throw inputError('fleet.not-mcuboot', `${file.name} is not an MCUboot image (a delta patch or another format?); Unbrick installs whole MCUboot images.`);
   let version = release.version;
   if (!version) {
-    const h = decodeImage(file.data).header;
-    if (!h) throw inputError('fleet.not-mcuboot', `${file.name} is not an MCUboot image; Unbrick installs MCUboot images.`);
+    let h: ReturnType<typeof decodeImage>['header'] | undefined;
+    try {
+      h = decodeImage(file.data).header;
+    } catch {
+      h = undefined;
+    }
+    if (!h) throw inputError('fleet.not-mcuboot', `${file.name} is not an MCUboot image (a delta patch or another format?); Unbrick installs whole MCUboot images.`);
     version = versionString(h.version).replace(/\+0$/, '');
   }
   const kind = spec.kind ?? 'update';

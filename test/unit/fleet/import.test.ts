@@ -160,6 +160,10 @@ test('AWS IoT / FreeRTOS OTA: a job signed by the trusted code-signing certifica
   await assert.rejects(make(`aws-ota:${bare}`, { awsCertificate: p384.cert, awsFiles: [app] }), code('fleet.aws.certificate-key'));
   await assert.rejects(make(`aws-ota:${bare}`, { awsCertificate: good.cert }), code('fleet.aws.file-missing'));
   await assert.rejects(make(`aws-ota:${bare}`, { awsFiles: [app] }), code('fleet.aws.certificate-required'));
+  // A delta patch (or anything not an MCUboot image), correctly signed, is still not something a cable installs.
+  const patch = lab.file('app.bsdiff', new Uint8Array(4096).fill(0x42));
+  const patchJob = awsJob('patch.json', good.key, patch);
+  await assert.rejects(make(`aws-ota:${patchJob}`, { awsCertificate: good.cert, awsFiles: [patch] }), code('fleet.not-mcuboot'));
   const typo = lab.file('typo.json', JSON.stringify({ afr_ota: { files: [{ filepath: '/a', filesize: 1, fileid: 0, certfile: 'c', 'sig-sha256-ecdsa': 'MEUCIQDabcdefghijklmn', fileSize: 3 }] } }));
   await assert.rejects(make(`aws-ota:${typo}`, { awsCertificate: good.cert, awsFiles: [app] }), code('fleet.aws.invalid'));
 });
