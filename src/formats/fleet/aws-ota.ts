@@ -12,7 +12,7 @@
  */
 import { verify as nodeVerify } from 'node:crypto';
 import { checkError, inputError } from '../../core/errors.ts';
-import { arr, num, obj, opt, parseJsonAs, str, anyOf, json, record } from '../../core/schema.ts';
+import { arr, json, num, obj, opt, parseAs, parseJsonAs, record, str } from '../../core/schema.ts';
 import { sha256Hex, type FleetFile, type FleetRelease, type TrustedCertificate } from './release.ts';
 
 const CODE = 'fleet.aws.invalid';
@@ -52,15 +52,16 @@ const ExecutionSchema = obj({
   clientToken: opt(str({ max: 64 })),
   meta: opt(json()),
 });
-const InputSchema = anyOf(DocumentSchema, ExecutionSchema);
 
 export type AwsOtaFile = { fileid: number; filepath: string; filesize: number; certfile: string };
 
 /** Reads the job document (JSON text): the files it names, before any file is checked. */
 export function readAwsJobDocument(text: string, what = 'AWS IoT job document'): { jobId?: string; thingName?: string; streamName?: string; files: (AwsOtaFile & { signature: string })[] } {
-  const v = parseJsonAs(InputSchema, text, { what, code: CODE, maxChars: 1 << 20 });
-  const exec = 'execution' in v ? v.execution : undefined;
-  const doc = exec ? exec.jobDocument : (v as { afr_ota: { streamname?: string; files: { filepath: string; filesize: number; fileid: number; certfile: string; 'sig-sha256-ecdsa': string }[] } });
+  // A job execution wraps the document; which one it is decides the schema, so a misspelt key is named precisely.
+  const raw = parseJsonAs(json(), text, { what, code: CODE, maxChars: 1 << 20 });
+  const isExecution = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'execution' in raw;
+  const exec = isExecution ? parseAs(ExecutionSchema, raw, { what, code: CODE }).execution : undefined;
+  const doc = exec ? exec.jobDocument : parseAs(DocumentSchema, raw, { what, code: CODE });
   const ids = new Set<number>();
   for (const f of doc.afr_ota.files) {
     if (ids.has(f.fileid)) throw inputError(CODE, `${what}: fileid ${f.fileid} appears twice.`);
