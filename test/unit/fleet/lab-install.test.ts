@@ -19,6 +19,9 @@ import { BundleLibrary } from '../../../src/trust/library.ts';
 import { drive, labCore } from '../workflows/lab-jobs.ts';
 import { codeSigning, fileBytes, have, menderArtifact, otaSignature, run, sha256Base64 } from './fixture.ts';
 import type { AppCore } from '../../../src/app/app-core.ts';
+import { createHandlers } from '../../../src/app/handlers.ts';
+import { LibraryEntrySchema } from '../../../src/api/contract.ts';
+import { parseAs } from '../../../src/core/schema.ts';
 import type { DemoLab } from '../../../src/sim/lab/lab.ts';
 
 const APP = 'lab-healthy-pending';
@@ -71,6 +74,12 @@ test('a Mender artifact and an AWS IoT OTA job are installed on a lab unit; reco
   let s = await install(c, lab, b1.path);
   assert.equal(s.state, 'succeeded', s.error?.message);
   assert.equal(s.result!.summary, 'Updated to 1.4.0: it booted and is confirmed.');
+  // The Bundles screen gets the provenance through the contract (library.list), checked by the contract's own schema.
+  const listed = await createHandlers(c, 'server')['library.list']({ deviceId: APP, kind: 'update' });
+  const view = parseAs(LibraryEntrySchema, listed.entries.find((e) => e.version === '1.4.0'), { what: 'library entry' });
+  assert.equal(view.provenance?.system, 'mender');
+  assert.equal(view.provenance?.identifiers.artifact_name, 'lab-fw-1.4.0');
+  assert.match(view.provenance!.proof, /^ECDSA P-256 SHA-256, key [0-9a-f]{16}$/);
   const rec1 = updates(c).at(-1)!;
   assert.deepEqual((rec1.details!.provenance as { identifiers: Record<string, string> }).identifiers.artifact_name, 'lab-fw-1.4.0');
 
