@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBundleFromFleet } from '../../../src/app/fleet-import.ts';
 import { exportRecords, unitReleases } from '../../../src/records/fleet-export.ts';
+import { reportHtml, unitReport } from '../../../src/records/report.ts';
 import { labApplicationImage, labPublicKeyPem } from '../../../src/sim/lab/product.ts';
 import { LAB_BUNDLE_PRODUCT } from '../../../src/sim/lab/vendor.ts';
 import { BundleLibrary } from '../../../src/trust/library.ts';
@@ -82,6 +83,9 @@ test('a Mender artifact and an AWS IoT OTA job are installed on a lab unit; reco
   assert.match(view.provenance!.proof, /^ECDSA P-256 SHA-256, key [0-9a-f]{16}$/);
   const rec1 = updates(c).at(-1)!;
   assert.deepEqual((rec1.details!.provenance as { identifiers: Record<string, string> }).identifiers.artifact_name, 'lab-fw-1.4.0');
+  // The unit's service report shows where the release came from.
+  const v = c.log.verify();
+  assert.match(reportHtml(unitReport(rec1.unit.id, c.log.path, v, new Date(), [])), /Release from mender: artifact_name lab-fw-1\.4\.0, .*proved by mender-signature [0-9a-f]{16}…/);
 
   // AWS IoT / FreeRTOS OTA: a job execution whose file is signed by the fleet's code-signing certificate.
   const cs = codeSigning(dir, 'lab-codesign');
