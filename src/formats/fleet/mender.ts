@@ -109,13 +109,18 @@ export function readMenderArtifact(bytes: Uint8Array, opts: MenderOptions): Flee
     listed.delete(path);
   };
   check('version', version);
-  const headerGz = byName.get('header.tar.gz');
-  if (!headerGz) throw inputError(CODE, 'Mender artifact: no "header.tar.gz" entry.');
-  check('header.tar.gz', headerGz);
+  // gzip (the default) or none; mender-artifact's lzma and zstd choices need decompressors node does not ship.
+  const other = [...byName.keys()].find((n) => /^(header|data\/\d{4})\.tar\.(xz|zst)$/.test(n));
+  if (other)
+    throw inputError('fleet.mender.compression-unsupported', `The artifact is compressed with ${other.endsWith('.xz') ? 'lzma (xz)' : 'zstd'} (${other}); Unbrick reads gzip or uncompressed artifacts. Ask for one written with --compression gzip or none.`);
+  const headerName = byName.has('header.tar.gz') ? 'header.tar.gz' : 'header.tar';
+  const headerRaw = byName.get(headerName);
+  if (!headerRaw) throw inputError(CODE, 'Mender artifact: no "header.tar.gz" entry.');
+  check(headerName, headerRaw);
 
   const files: FleetFile[] = [];
   for (const [name, data] of byName) {
-    if (['version', 'manifest', 'manifest.sig', 'header.tar.gz'].includes(name)) continue;
+    if (['version', 'manifest', 'manifest.sig', headerName].includes(name)) continue;
     const m = /^data\/(\d{4})\.tar(\.gz)?$/.exec(name);
     if (!m) throw checkError('fleet.mender.unlisted-file', `The artifact holds "${name}", which is not part of a version 3 artifact; refusing it.`, { file: name });
     const inner = m[2] ? gunzip(data, { what: name, code: CODE, maxBytes: MAX_MENDER_BYTES }) : data;
@@ -126,7 +131,7 @@ export function readMenderArtifact(bytes: Uint8Array, opts: MenderOptions): Flee
   }
   if (listed.size) throw checkError('fleet.mender.checksum-mismatch', `The manifest lists ${[...listed.keys()].join(', ')}, which the artifact does not hold.`, { missing: [...listed.keys()] });
 
-  const header = readTar(gunzip(headerGz, { what: 'header.tar.gz', code: CODE, maxBytes: 16 << 20 }), { what: 'header.tar.gz', code: CODE });
+  const header = readTar(headerName === 'header.tar' ? headerRaw : gunzip(headerRaw, { what: headerName, code: CODE, maxBytes: 16 << 20 }), { what: headerName, code: CODE });
   const hi = header.find((e) => e.name === 'header-info');
   if (!hi) throw inputError(CODE, 'Mender artifact: header.tar.gz has no header-info.');
   const info = parseJsonAs(HeaderInfoSchema, requireText(hi.data, 'header-info', CODE), { what: 'Mender header-info', code: CODE });

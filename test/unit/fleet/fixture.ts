@@ -37,8 +37,9 @@ export function menderKeys(dir: string): { rsa: string; rsaPub: string; ec: stri
 }
 
 /** A module-image artifact holding `payload` (an MCUboot image), as a fleet would publish it. */
-export function menderArtifact(dir: string, out: string, payload: string, o: { name: string; deviceTypes: string[]; version?: string; key?: string }): string {
+export function menderArtifact(dir: string, out: string, payload: string, o: { name: string; deviceTypes: string[]; version?: string; key?: string; compression?: string }): string {
   const args = ['write', 'module-image', '-T', 'mcuboot', '-n', o.name, '-o', join(dir, out), '-f', payload];
+  if (o.compression) args.push('--compression', o.compression);
   for (const t of o.deviceTypes) args.push('-t', t);
   if (o.version) args.push('--provides', `rootfs-image.version:${o.version}`);
   if (o.key) args.push('-k', o.key);

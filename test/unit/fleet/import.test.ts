@@ -115,6 +115,12 @@ test('Mender: unsigned, signed by another key, tampered payload, tampered manife
   const other = menderArtifact(lab.dir, 'other-hw.mender', payload, { name: 'sensor-fw-1.2.3', deviceTypes: ['acme-sensor-rev1'], key: keys.ec });
   await assert.rejects(make(`mender:${other}`, { menderKeys: [keys.ecPub] }), code('fleet.device-type-mismatch'));
 
+  // Uncompressed artifacts are read; lzma ones are refused by name (node has no xz decompressor).
+  const plain = menderArtifact(lab.dir, 'plain.mender', payload, { name: 'gw-fw-1.2.3', deviceTypes: ['acme-gw-revB'], key: keys.rsa, compression: 'none' });
+  assert.equal((await make(`mender:${plain}`, { menderKeys: [keys.rsaPub] })).metadata.provenance!.proof.method, 'mender-signature');
+  const xz = menderArtifact(lab.dir, 'xz.mender', payload, { name: 'gw-fw-1.2.3', deviceTypes: ['acme-gw-revB'], key: keys.rsa, compression: 'lzma' });
+  await assert.rejects(make(`mender:${xz}`, { menderKeys: [keys.rsaPub] }), code('fleet.mender.compression-unsupported'));
+
   // Not a Mender artifact at all.
   await assert.rejects(make(`mender:${payload}`, { menderKeys: [keys.ecPub] }), code('fleet.mender.invalid'));
 });
