@@ -47,12 +47,24 @@ export function unitReport(unitId: string, logPath: string, verified: VerifyResu
 const esc = (s: unknown) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/** An imported fleet release's origin (details.provenance, docs/fleet.md), on one line. */
+function provenanceHtml(p: unknown): string {
+  const v = p as { system?: unknown; identifiers?: Record<string, unknown>; proof?: { method?: unknown; fingerprint?: unknown } } | undefined;
+  if (!v || typeof v.system !== 'string') return '';
+  const ids = Object.entries(v.identifiers ?? {})
+    .filter(([, x]) => typeof x === 'string')
+    .map(([k, x]) => `${esc(k)} ${esc(x)}`)
+    .join(', ');
+  const proof = v.proof && typeof v.proof.method === 'string' ? `; proved by ${esc(v.proof.method)}${typeof v.proof.fingerprint === 'string' ? ` ${esc(v.proof.fingerprint.slice(0, 16))}…` : ''}` : '';
+  return `<div class="inputs">Release from ${esc(v.system)}: ${ids}${proof}</div>`;
+}
+
 export function reportHtml(r: UnitReport): string {
   const rows = r.entries
     .map(
       (e) => `<tr class="${esc(e.outcome)}"><td>${esc(e.seq)}</td><td>${esc(e.time)}</td><td>${esc(e.action)}</td><td>${esc(e.outcome)}</td><td>${esc(e.operator)}</td><td>${esc(e.summary)}${
         e.inputs?.length ? `<div class="inputs">${e.inputs.map((i) => `${esc(i.name)}: <code>${esc(i.sha256)}</code>`).join('<br>')}</div>` : ''
-      }</td><td><code>${esc(e.hash.slice(0, 16))}…</code></td></tr>`,
+      }${provenanceHtml(e.details?.provenance)}</td><td><code>${esc(e.hash.slice(0, 16))}…</code></td></tr>`,
     )
     .join('\n');
   const ident = Object.entries(r.identity)

@@ -47,6 +47,8 @@ export interface BundleSpec {
   provisioning?: BundleMetadata['provisioning'];
   critical?: string[];
   extensions?: Record<string, Json>;
+  /** Set by a fleet import (app/fleet-import.ts), not written in spec files by hand. */
+  provenance?: BundleMetadata['provenance'];
 }
 
 export interface CreateResult {
@@ -178,6 +180,7 @@ export async function createBundle(
     provisioning: spec.provisioning,
     critical: spec.critical,
     extensions: spec.extensions,
+    provenance: spec.provenance,
   };
   // Validate exactly what will be signed, with the verifier's own rules.
   const bytes = canonicalBytes(md);
