@@ -6,9 +6,9 @@
 // `node scripts/build.js cli|renderer|electron …` builds only those parts.
 // Dependencies stay imports of node_modules (installed, or inside the npm tarball): native modules
 // (@serialport/bindings-cpp, usb, @lydell/node-pty) cannot be bundled, and the rule keeps new dependencies
-// working without touching this file. The exceptions are BUNDLED, pure-JS packages on the hot paths:
-// @noble/* (esbuild leaves out the unused curves: about a third less start-up CPU for `image info`) and
+// working without touching this file. The exception is BUNDLED, pure-JS packages on the hot paths:
 // serialport's JavaScript (one file instead of some twenty packages: about a quarter less for `smp info`).
+// (Signatures and hashes use node:crypto, so no crypto library is loaded at all.)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ function externalPackages(bundled) {
     },
   };
 }
-const BUNDLED = ['@noble/*', 'serialport', '@serialport/*', 'debug', 'ms'];
+const BUNDLED = ['serialport', '@serialport/*', 'debug', 'ms'];
 // Finds its compiled addon next to its own files (node-gyp-build, __dirname): stays in node_modules.
 const NATIVE = ['@serialport/bindings-cpp'];
 

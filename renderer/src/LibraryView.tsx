@@ -156,7 +156,14 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
                       <td>{formatVersion(e.version)}</td>
                       <td>{e.sequence}</td>
                       <td>{e.expires.slice(0, 10)}</td>
-                      <td>{e.payloads.map((p) => `${p.name}${p.version ? ` ${formatVersion(p.version)}` : ''} → ${formatTarget(p.target)}`).join(', ')}</td>
+                      <td>
+                        {e.payloads.map((p) => `${p.name}${p.version ? ` ${formatVersion(p.version)}` : ''} → ${formatTarget(p.target)}`).join(', ')}
+                        {e.provenance && (
+                          <div className="muted" data-testid={`provenance-${e.id.slice(0, 12)}`}>
+                            from {e.provenance.system}: {Object.entries(e.provenance.identifiers).slice(0, 3).map(([k, v]) => `${k} ${v}`).join(', ')}; proved by {e.provenance.proof}
+                          </div>
+                        )}
+                      </td>
                       <td>
                         <code>{e.id.slice(0, 12)}</code>
                       </td>

@@ -6,7 +6,7 @@
  *
  * Pure TypeScript (no Node imports): the renderer bundles it.
  */
-import { arr, bool, type Infer, json, literal, num, obj, oneOf, opt, str, tagged } from '../core/schema.ts';
+import { arr, bool, type Infer, json, literal, num, obj, oneOf, opt, record, str, tagged } from '../core/schema.ts';
 
 export const API_VERSION = 1;
 
@@ -200,6 +200,8 @@ export const LibraryEntrySchema = obj({
   payloads: arr(obj({ name: str({ max: 100 }), target: str({ max: 40 }), version: opt(str({ max: 40 })) }), { max: 32 }),
   /** The demo lab's own bundle (signed under the lab-only root): demo units use it; it is not in this app's library. */
   lab: opt(bool()),
+  /** An imported fleet release: the source system, its identifiers, and what proved it (docs/fleet.md). */
+  provenance: opt(obj({ system: str({ max: 40 }), identifiers: record(str({ max: 512 }), { max: 32 }), proof: str({ max: 800 }) })),
 });
 export type LibraryEntryView = Infer<typeof LibraryEntrySchema>;
 

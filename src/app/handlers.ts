@@ -23,7 +23,25 @@ import { latestTraceAttachment, setTraceRecording, traceStatus } from './support
 import pkg from '../../package.json' with { type: 'json' };
 
 function entryView(kind: LibraryKind, e: LibraryEntry): LibraryEntryView {
-  return { id: e.id, kind, product: e.product.name, version: e.version, sequence: e.sequence, expires: e.expires, payloads: e.payloads.map((p) => ({ name: p.name, target: p.target, ...(p.version ? { version: p.version } : {}) })) };
+  const p = e.provenance;
+  return {
+    id: e.id,
+    kind,
+    product: e.product.name,
+    version: e.version,
+    sequence: e.sequence,
+    expires: e.expires,
+    payloads: e.payloads.map((x) => ({ name: x.name, target: x.target, ...(x.version ? { version: x.version } : {}) })),
+    ...(p
+      ? {
+          provenance: {
+            system: p.system,
+            identifiers: p.identifiers,
+            proof: (p.proof.method === 'hashes-only' ? 'sizes and hashes (unsigned source), vouched for by the vendor release key' : `${p.proof.algorithm ?? p.proof.method}, ${p.proof.subject ?? 'key'} ${p.proof.fingerprint?.slice(0, 16) ?? ''}`).slice(0, 800),
+          },
+        }
+      : {}),
+  };
 }
 
 function trustRootView(c: VendorChain, lab: boolean): TrustRootView {

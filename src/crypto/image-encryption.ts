@@ -6,16 +6,51 @@
  *   ECIES: HKDF(shared secret, no salt, info "MCUBoot_ECIES_v1") -> AES key ‖ HMAC key;
  *   TLV = ephemeral public key ‖ HMAC(wrapped key) ‖ AES-CTR(zero IV)(image key).
  *   RSA: RSA-OAEP (SHA-256, MGF1-SHA-256) of the image key.
- * ECDH uses @noble/curves; AES-CTR and RSA-OAEP use node:crypto (noble has neither).
+ * Everything runs in node:crypto: ECDH on KeyObjects (the peer's raw point or X25519 key becomes
+ * a KeyObject through JWK, which also checks a P-256 point lies on the curve), HKDF, HMAC,
+ * AES-CTR and RSA-OAEP.
  */
-import { constants, createCipheriv, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, timingSafeEqual } from 'node:crypto';
-import { p256 } from '@noble/curves/nist.js';
-import { x25519 } from '@noble/curves/ed25519.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import {
+  constants,
+  createCipheriv,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import { inputError } from '../core/errors.ts';
-import { exportPublicPem, type ImageKey } from './keys.ts';
+import { HASH_LEN, hmac } from './hash.ts';
+import type { ImageKey } from './keys.ts';
+
+type MacHash = 'sha256' | 'sha512';
+
+function hkdf(hash: MacHash, ikm: Uint8Array, info: Uint8Array, len: number): Uint8Array {
+  // No salt: RFC 5869 then uses HashLen zero bytes, which is what an empty HMAC key amounts to.
+  return new Uint8Array(hkdfSync(hash, ikm, new Uint8Array(0), info, len));
+}
+
+const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+
+/** A peer's raw public key as a KeyObject: an uncompressed P-256 point (65 bytes) or an X25519 key (32). */
+function peerKey(curve: 'P-256' | 'X25519', raw: Uint8Array): KeyObject {
+  if (curve === 'X25519') return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(raw) }, format: 'jwk' });
+  if (raw.length !== 65 || raw[0] !== 4) throw new Error('not an uncompressed P-256 point');
+  return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64url(raw.subarray(1, 33)), y: b64url(raw.subarray(33)) }, format: 'jwk' });
+}
+
+/** The raw form of a public KeyObject: uncompressed EC point, or the 32-byte X25519 key. */
+function rawPublic(k: KeyObject): Uint8Array {
+  const jwk = k.export({ format: 'jwk' });
+  const b = (s: string | undefined) => Buffer.from(s ?? '', 'base64url');
+  return jwk.kty === 'EC' ? new Uint8Array(Buffer.concat([Buffer.of(4), b(jwk.x), b(jwk.y)])) : new Uint8Array(b(jwk.x));
+}
+
+const ecdh = (privateKey: KeyObject, publicKey: KeyObject) => new Uint8Array(diffieHellman({ privateKey, publicKey }));
 
 const ECIES_INFO = new TextEncoder().encode('MCUBoot_ECIES_v1');
 
@@ -35,17 +70,17 @@ export function aesCtr(key: Uint8Array, data: Uint8Array): Uint8Array {
 
 function eciesUnwrap(
   shared: Uint8Array,
-  hash: typeof sha256 | typeof sha512,
+  hash: MacHash,
   tlv: Uint8Array,
   pubLen: number,
   aesKeyLen: number,
 ): Uint8Array {
-  const macLen = hash.outputLen;
+  const macLen = HASH_LEN[hash];
   if (tlv.length !== pubLen + macLen + aesKeyLen)
     throw inputError('mcuboot.enc-tlv-length', `The encryption TLV is ${tlv.length} bytes, expected ${pubLen + macLen + aesKeyLen}.`);
   const mac = tlv.subarray(pubLen, pubLen + macLen);
   const wrapped = tlv.subarray(pubLen + macLen);
-  const okm = hkdf(hash, shared, undefined, ECIES_INFO, aesKeyLen + macLen);
+  const okm = hkdf(hash, shared, ECIES_INFO, aesKeyLen + macLen);
   const expect = hmac(hash, okm.subarray(aesKeyLen), wrapped);
   if (!timingSafeEqual(Buffer.from(expect), Buffer.from(mac)))
     throw inputError(
@@ -62,34 +97,35 @@ function eciesUnwrap(
 export function unwrapImageKey(tlvType: number, tlv: Uint8Array, encKey: ImageKey, aesKeyLen: number): Uint8Array {
   const wrongType = (want: string) =>
     inputError('mcuboot.enc-key-type', `This image's key is wrapped with ${ENC_SCHEMES[tlvType]}; --enc-key must be a ${want} private key, got ${encKey.type}.`);
-  if (!encKey.pkcs8) throw inputError('mcuboot.enc-key-not-private', 'The decryption key must be the private key (imgtool keygen output), not the public one.');
+  const priv = encKey.privateKey;
+  if (!priv) throw inputError('mcuboot.enc-key-not-private', 'The decryption key must be the private key (imgtool keygen output), not the public one.');
   switch (tlvType) {
     case 0x32: {
-      if (encKey.type !== 'ecdsa-p256' || !encKey.secret) throw wrongType('P-256');
+      if (encKey.type !== 'ecdsa-p256') throw wrongType('P-256');
       let shared: Uint8Array;
       try {
-        shared = p256.getSharedSecret(encKey.secret, tlv.subarray(0, 65), true).subarray(1);
+        shared = ecdh(priv, peerKey('P-256', tlv.subarray(0, 65)));
       } catch {
         throw inputError('mcuboot.enc-tlv-malformed', 'The ENC_EC256 TLV does not start with a valid P-256 point.');
       }
-      return eciesUnwrap(shared, sha256, tlv, 65, aesKeyLen);
+      return eciesUnwrap(shared, 'sha256', tlv, 65, aesKeyLen);
     }
     case 0x33:
     case 0x34: {
-      if (encKey.type !== 'x25519' || !encKey.secret) throw wrongType('X25519');
+      if (encKey.type !== 'x25519') throw wrongType('X25519');
       let shared: Uint8Array;
       try {
-        shared = x25519.getSharedSecret(encKey.secret, tlv.subarray(0, 32));
+        // OpenSSL refuses an all-zero shared secret (a small-order peer key), as bootutil's X25519 does.
+        shared = ecdh(priv, peerKey('X25519', tlv.subarray(0, 32)));
       } catch {
         throw inputError('mcuboot.enc-tlv-malformed', 'The ENC_X25519 TLV does not start with a valid X25519 public key.');
       }
-      return eciesUnwrap(shared, tlvType === 0x34 ? sha512 : sha256, tlv, 32, aesKeyLen);
+      return eciesUnwrap(shared, tlvType === 0x34 ? 'sha512' : 'sha256', tlv, 32, aesKeyLen);
     }
     case 0x30: {
       if (encKey.type !== 'rsa-2048') throw wrongType('RSA-2048');
       try {
-        const key = createPrivateKey({ key: Buffer.from(encKey.pkcs8), format: 'der', type: 'pkcs8' });
-        const k = new Uint8Array(privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, tlv));
+        const k = new Uint8Array(privateDecrypt({ key: priv, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, tlv));
         if (k.length !== aesKeyLen) throw new Error('length');
         return k;
       } catch {
@@ -107,9 +143,9 @@ export interface WrappedKey {
   value: Uint8Array;
 }
 
-function eciesWrap(shared: Uint8Array, hash: typeof sha256 | typeof sha512, ephemeralPub: Uint8Array, aesKey: Uint8Array): Uint8Array {
-  const macLen = hash.outputLen;
-  const okm = hkdf(hash, shared, undefined, ECIES_INFO, aesKey.length + macLen);
+function eciesWrap(shared: Uint8Array, hash: MacHash, ephemeralPub: Uint8Array, aesKey: Uint8Array): Uint8Array {
+  const macLen = HASH_LEN[hash];
+  const okm = hkdf(hash, shared, ECIES_INFO, aesKey.length + macLen);
   const wrapped = aesCtr(okm.subarray(0, aesKey.length), aesKey);
   const mac = hmac(hash, okm.subarray(aesKey.length), wrapped);
   const out = new Uint8Array(ephemeralPub.length + macLen + wrapped.length);
@@ -127,19 +163,17 @@ export function wrapImageKey(encKey: ImageKey, aesKey: Uint8Array, hmacSha: 256 
   switch (encKey.type) {
     case 'ecdsa-p256': {
       if (hmacSha !== 256) throw inputError('mcuboot.enc-hmac', 'ECIES-P256 uses HMAC-SHA256 only.');
-      const eph = p256.utils.randomSecretKey();
-      const shared = p256.getSharedSecret(eph, encKey.publicRaw, true).subarray(1);
-      return { tlvType: 0x32, value: eciesWrap(shared, sha256, p256.getPublicKey(eph, false), aesKey) };
+      const eph = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return { tlvType: 0x32, value: eciesWrap(ecdh(eph.privateKey, encKey.publicKey), 'sha256', rawPublic(eph.publicKey), aesKey) };
     }
     case 'x25519': {
-      const eph = x25519.utils.randomSecretKey();
-      const shared = x25519.getSharedSecret(eph, encKey.publicRaw);
-      return { tlvType: hmacSha === 512 ? 0x34 : 0x33, value: eciesWrap(shared, hmacSha === 512 ? sha512 : sha256, x25519.getPublicKey(eph), aesKey) };
+      const eph = generateKeyPairSync('x25519');
+      const shared = ecdh(eph.privateKey, encKey.publicKey);
+      return { tlvType: hmacSha === 512 ? 0x34 : 0x33, value: eciesWrap(shared, hmacSha === 512 ? 'sha512' : 'sha256', rawPublic(eph.publicKey), aesKey) };
     }
     case 'rsa-2048': {
       if (hmacSha !== 256) throw inputError('mcuboot.enc-hmac', 'RSA-OAEP key wrapping has no HMAC option.');
-      const key = createPublicKey(exportPublicPem(encKey));
-      return { tlvType: 0x30, value: new Uint8Array(publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, aesKey)) };
+      return { tlvType: 0x30, value: new Uint8Array(publicEncrypt({ key: encKey.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, aesKey)) };
     }
     default:
       throw inputError('mcuboot.enc-key-type', `A ${encKey.type} key cannot encrypt images; use a P-256, X25519 or RSA-2048 key (imgtool keygen -t ecdsa-p256|x25519|rsa-2048).`);

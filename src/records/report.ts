@@ -48,6 +48,18 @@ export function unitReport(unitId: string, logPath: string, verified: VerifyResu
 const esc = (s: unknown) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/** An imported fleet release's origin (details.provenance, docs/fleet.md), on one line. */
+function provenanceHtml(p: unknown): string {
+  const v = p as { system?: unknown; identifiers?: Record<string, unknown>; proof?: { method?: unknown; fingerprint?: unknown } } | undefined;
+  if (!v || typeof v.system !== 'string') return '';
+  const ids = Object.entries(v.identifiers ?? {})
+    .filter(([, x]) => typeof x === 'string')
+    .map(([k, x]) => `${esc(k)} ${esc(x)}`)
+    .join(', ');
+  const proof = v.proof && typeof v.proof.method === 'string' ? `; proved by ${esc(v.proof.method)}${typeof v.proof.fingerprint === 'string' ? ` ${esc(v.proof.fingerprint.slice(0, 16))}…` : ''}` : '';
+  return `<div class="inputs">Release from ${esc(v.system)}: ${ids}${proof}</div>`;
+}
+
 export interface ReportHtmlOptions {
   /** The zone times are written in (minutes east of UTC); default: this machine's zone at each time. */
   offsetMinutesEast?: number;
@@ -83,7 +95,7 @@ export function reportHtml(r: UnitReport, opts: ReportHtmlOptions = {}): string 
       const v = versionsOf(e.details);
       return `<tr class="${esc(o.tone)}"><td>${esc(e.seq)}</td><td>${esc(when(e.time))}</td><td>${esc(e.action)}</td><td><b>${esc(o.word)}</b></td><td>${esc(e.operator)}</td><td>${esc(e.summary)}${
         found.length ? `<ul class="findings">${found.map((f) => `<li><b>${esc(SEVERITY_WORDS[f.severity] ?? f.severity)}:</b> ${esc(f.text)}</li>`).join('')}</ul>` : ''
-      }${e.inputs?.length ? `<div class="inputs">${e.inputs.map((i) => `${esc(i.name)}: <code>${esc(i.sha256)}</code>`).join('<br>')}</div>` : ''}</td><td>${
+      }${e.inputs?.length ? `<div class="inputs">${e.inputs.map((i) => `${esc(i.name)}: <code>${esc(i.sha256)}</code>`).join('<br>')}</div>` : ''}${provenanceHtml(e.details?.provenance)}</td><td>${
         v ? esc(formatVersionChange(v.before, v.after)) : '—'
       }</td><td><code>${esc(e.hash.slice(0, 16))}…</code></td></tr>`;
     })

@@ -15,8 +15,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../crypto/hash.ts';
 import { writeFileAtomic, fsyncDir } from '../core/atomic-file.ts';
 import { inputError, ioError } from '../core/errors.ts';
 import { tryPidLock } from '../core/pid-lock.ts';
@@ -68,7 +67,7 @@ export interface VerifyResult {
 
 export function entryHash(entry: Omit<ServiceEntry, 'hash'> & { hash?: string }): string {
   const { hash: _omit, ...rest } = entry;
-  return bytesToHex(sha256(new TextEncoder().encode(canonicalJson(rest))));
+  return sha256Hex(canonicalJson(rest));
 }
 
 const headPath = (logPath: string) => `${logPath}.head`;
@@ -220,7 +219,7 @@ export class ServiceLog {
           operator: 'unbrick',
           outcome: 'info',
           summary: `An interrupted append was found (${tail.torn.length} bytes without a line end) and set aside; earlier entries are intact.`,
-          details: { tornBytes: tail.torn.length, tornSha256: bytesToHex(sha256(tail.torn)), savedAs: side },
+          details: { tornBytes: tail.torn.length, tornSha256: sha256Hex(tail.torn), savedAs: side },
         },
         seq,
         prev,

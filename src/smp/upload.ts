@@ -21,7 +21,7 @@
  *   its offset when given the same length and sha.
  * - Afterwards the device's image list must show the image's hash TLV.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../crypto/hash.ts';
 import { deviceError, throwIfAborted, UnbrickError } from '../core/errors.ts';
 import { ProgressMeter, type ProgressListener } from '../core/progress.ts';
 import { imageHash } from '../formats/mcuboot/index.ts';
@@ -123,7 +123,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   const started = performance.now();
   const plan = await planUpload(c, opts.plan);
   const size = image.length;
-  const sha = new Uint8Array(createHash('sha256').update(image).digest());
+  const sha = digest('sha256', image);
   const first = { len: size, sha, ...(opts.image ? { image: opts.image } : {}) };
   const align = opts.alignment ?? 4;
   const stallMs = opts.stallTimeoutMs ?? 30000;

@@ -7,8 +7,7 @@
  * Pure: text in, entries out; every problem is a typed input error naming the
  * line or item.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../crypto/hash.ts';
 import { inputError, usageError } from '../core/errors.ts';
 import { anyOf, arr, bool, nearestKey, num, obj, parseAs, record, str } from '../core/schema.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
@@ -24,7 +23,7 @@ export interface PoolEntry {
 }
 
 export function entryContentHash(fields: Record<string, string>): string {
-  return bytesToHex(sha256(new TextEncoder().encode(canonicalJson(fields))));
+  return sha256Hex(canonicalJson(fields));
 }
 
 /** Splits CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF) into rows with their line numbers. */

@@ -10,8 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../crypto/hash.ts';
 import { ioError, usageError } from '../core/errors.ts';
 import { readPayloads } from '../formats/bundle/payloads.ts';
 import type { BundleMetadata } from '../formats/bundle/metadata.ts';
@@ -172,7 +171,7 @@ export async function openStationRun(cfg: StationConfig, signal?: AbortSignal): 
   const batchDir = join(batchesDir(cfg.dataDir), batch);
   mkdirSync(batchDir, { recursive: true });
   const bundleBytes = readFileSync(cfg.bundle);
-  const inputs = [{ name: basename(cfg.bundle), sha256: bytesToHex(sha256(bundleBytes)), size: bundleBytes.length }];
+  const inputs = [{ name: basename(cfg.bundle), sha256: sha256Hex(bundleBytes), size: bundleBytes.length }];
 
   const closers: (() => Promise<void>)[] = [];
   let db: StationDb | undefined;

@@ -10,14 +10,14 @@
  *
  * Layout: <dataDir>/<golden|updates>/index.json and <sha256>.ubundle beside it.
  */
-import { createHash } from 'node:crypto';
+import { hasher } from '../crypto/hash.ts';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { asUnbrickError, checkError, inputError, UnbrickError, usageError } from '../core/errors.ts';
-import { arr, literal, num, obj, opt, parseJsonAs, str } from '../core/schema.ts';
+import { arr, literal, num, obj, oneOf, opt, parseJsonAs, record, str } from '../core/schema.ts';
 import { dataDir } from '../core/paths.ts';
 import { fsyncDir, writeFileAtomic } from '../core/atomic-file.ts';
-import { productKey, type BundleMetadata } from '../formats/bundle/metadata.ts';
+import { FLEET_SYSTEMS, productKey, type BundleMetadata, type Provenance } from '../formats/bundle/metadata.ts';
 import { readPayloads } from '../formats/bundle/payloads.ts';
 import { isoSeconds } from '../formats/bundle/schema.ts';
 import { checkBundle, type CheckOptions, type CheckResult } from './check.ts';
@@ -33,6 +33,8 @@ export interface LibraryEntry {
   expires: string;
   payloads: { name: string; target: string; sha256: string; imageHash?: string; version?: string }[];
   importedAt: string;
+  /** Copied from the signed metadata of an imported fleet release. */
+  provenance?: Provenance;
 }
 
 interface IndexFile {
@@ -52,6 +54,14 @@ const IndexSchema = obj({
       expires: str({ max: 40 }),
       payloads: arr(obj({ name: str({ max: 100 }), target: str({ max: 100 }), sha256: str({ max: 64 }), imageHash: opt(str({ max: 128 })), version: opt(str({ max: 32 })) }), { max: 32 }),
       importedAt: str({ max: 40 }),
+      provenance: opt(
+        obj({
+          system: oneOf(FLEET_SYSTEMS),
+          identifiers: record(str({ max: 512 }), { max: 32 }),
+          targets: arr(str({ max: 256 }), { max: 64 }),
+          proof: obj({ method: oneOf(['mender-signature', 'aws-code-signing', 'hashes-only'] as const), algorithm: opt(str({ max: 64 })), fingerprint: opt(str({ max: 64 })), subject: opt(str({ max: 512 })) }),
+        }),
+      ),
     }),
     { max: 100_000 },
   ),
@@ -78,9 +88,9 @@ export interface LoadedBundle {
 }
 
 async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+  const h = hasher('sha256');
   for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
+  return h.hex();
 }
 
 export class BundleLibrary {
@@ -164,6 +174,7 @@ export class BundleLibrary {
           ...(p.version ? { version: p.version } : {}),
         })),
         importedAt: isoSeconds(Date.now()),
+        ...(md.provenance ? { provenance: md.provenance } : {}),
       };
       renameSync(tmp, join(gdir, entry.file));
       fsyncDir(gdir);

@@ -10,7 +10,7 @@
  * RFC 8785 canonical JSON.
  */
 import { checkError, inputError } from '../core/errors.ts';
-import { exportPublicPem, loadKey, type ImageKey } from '../crypto/keys.ts';
+import { exportPublicPem, isPrivate, loadKey, type ImageKey } from '../crypto/keys.ts';
 import { parseCanonical, canonicalBytes } from '../formats/bundle/canonical-json.ts';
 import { checkSignatures, decodeEnvelope, encodeEnvelope, isReleaseKeyType, signEnvelope, type Envelope, type KeyRing, type SignatureCheck } from '../formats/bundle/dsse.ts';
 import { Reader, UUID } from '../formats/bundle/schema.ts';
@@ -67,7 +67,7 @@ function readKeyTable(r: Reader, v: unknown, path: string, releaseOnly: boolean)
     const e: KeyEntry = { public: r.string(o.public, `${path}.${id.slice(0, 12)}.public`, { max: 4096 }) };
     if (o.name !== undefined) e.name = r.string(o.name, `${path}.${id.slice(0, 12)}.name`, { max: 100 });
     const k = loadKey(e.public);
-    if (k.secret || k.pkcs8) throw r.fail(`${path}.${id.slice(0, 12)}`, 'holds a private key; roots carry public keys only');
+    if (isPrivate(k)) throw r.fail(`${path}.${id.slice(0, 12)}`, 'holds a private key; roots carry public keys only');
     if (k.fingerprint !== id) throw r.fail(`${path}.${id.slice(0, 12)}`, `is listed under key id ${id} but its SHA-256 fingerprint is ${k.fingerprint}`);
     if (releaseOnly && !isReleaseKeyType(k.type)) throw r.fail(`${path}.${id.slice(0, 12)}`, `is ${k.type}; root and release keys must be Ed25519 or ECDSA P-256`);
     out[id] = e;

@@ -7,7 +7,7 @@
  */
 import { deviceError, usageError } from '../core/errors.ts';
 import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
-import { productKey, type FlashLayout, type PayloadInfo } from '../formats/bundle/metadata.ts';
+import { productKey, type FlashLayout, type PayloadInfo, type Provenance } from '../formats/bundle/metadata.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind, type LoadedBundle } from '../trust/library.ts';
 import type { DeviceHandle } from '../devices/registry.ts';
 
@@ -27,6 +27,8 @@ export interface BundleOrigin {
   product: string;
   version: string;
   sequence: number;
+  /** Where an imported fleet release came from (signed in the bundle): kept in the service record. */
+  provenance?: Provenance;
 }
 
 /** A bundle and the payloads used from it, as service-record inputs (file and payload SHA-256s). */
@@ -146,7 +148,8 @@ async function smpImage(kind: LibraryKind, src: FirmwareSource, slot: number, id
       'firmware.wrong-slot',
       `The bundle ${b.entry.product.name} ${b.entry.version} targets slot ${p.target.slot}; ${slot === 0 ? 'serial recovery writes slot 0 (use a golden bundle)' : 'an update goes to slot 1 (use an update bundle)'}.`,
     );
-  return { origin: origin(b.entry), name: p.name, version: p.version!.replace(/\+0$/, ''), imageHash: p.imageHash!, sha256: p.sha256, image: b.payloads.get(p.name)!, slot };
+  const o = b.metadata.provenance ? { ...origin(b.entry), provenance: b.metadata.provenance } : origin(b.entry);
+  return { origin: o, name: p.name, version: p.version!.replace(/\+0$/, ''), imageHash: p.imageHash!, sha256: p.sha256, image: b.payloads.get(p.name)!, slot };
 }
 
 /** The golden application to push through MCUboot serial recovery (slot 0). */

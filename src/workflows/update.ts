@@ -19,6 +19,7 @@ import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import { firmwareSource, recordInputs, updateForSmp, type BundleOrigin } from './firmware.ts';
 import { BundleLibrary } from '../trust/library.ts';
 import { compareVersions } from '../formats/bundle/metadata.ts';
+import type { Json } from '../core/schema.ts';
 
 export interface UpdateState {
   bundleId?: string;
@@ -235,6 +236,8 @@ function record(s: UpdateState) {
     ...(t ? { inputs: recordInputs(t.bundle, [t]) } : {}),
     facts: {
       ...(t ? { imageHash: t.imageHash, version: t.version } : {}),
+      // An imported fleet release: its system, identifiers and proof, so the outcome can be reported back (records export).
+      ...(t?.bundle.provenance ? { provenance: t.bundle.provenance as unknown as Json } : {}),
       ...(s.before ? { runningBefore: s.before } : {}),
       ...(s.running ? { runningAfter: s.running } : {}),
       ...(s.reverted !== undefined ? { reverted: s.reverted } : {}),

@@ -16,7 +16,9 @@ import { readJsonOption } from '../json-input.ts';
 import { checkBundle } from '../../trust/check.ts';
 import { TrustStore } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
+import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 import { loadKeyFile } from './trust.ts';
+import { createBundleFromFleet, provenanceLines } from '../../app/fleet-import.ts';
 import { formatProductId, formatTarget, formatVersion } from '../../api/format.ts';
 import { inlinePairs, plainLines } from '../human.ts';
 
@@ -48,6 +50,7 @@ function summary(md: BundleMetadata): string[] {
     ),
     ...(md.provisioning ? [`  option bytes: ${inlinePairs(md.provisioning.optionBytes)}`] : []),
     ...(md.releaseNotes ? ['  notes: ' + md.releaseNotes.split('\n')[0]] : []),
+    ...(md.provenance ? provenanceLines(md.provenance) : []),
   ];
 }
 
@@ -59,15 +62,43 @@ export const bundleGroup: CommandGroup = {
       name: 'create',
       summary: 'build a bundle from a spec and sign it with release keys',
       args: 'SPEC.json',
-      description: 'The spec format is in docs/bundle-format.md. MCUboot payloads are verified with their image key before they are bundled.',
+      description:
+        'The spec format is in docs/bundle-format.md. MCUboot payloads are verified with their image key before they are bundled. ' +
+        'With --from, SPEC.json is an import spec and the release comes from a fleet OTA system, checked with its own proof first (docs/fleet.md).',
       options: {
         key: { type: 'string', multiple: true, value: 'PEM', description: 'release private key to sign with (Ed25519 or ECDSA P-256)' },
         output: { type: 'string', short: 'o', value: 'FILE', description: 'bundle file to write (.ubundle)' },
+        ...KEY_PASSPHRASE_OPTIONS,
+        from: { type: 'string', value: 'SYSTEM:FILE', description: 'import a fleet release: mender:ARTIFACT.mender, aws-ota:JOBDOC.json or adu:IMPORT-MANIFEST.json' },
+        'mender-key': { type: 'string', multiple: true, value: 'PEM', description: 'Mender verification public key the artifact must be signed with (RSA or ECDSA P-256)' },
+        'allow-unsigned': { type: 'boolean', description: 'accept an unsigned Mender artifact without --mender-key (checksums only; recorded in the provenance)' },
+        'aws-cert': { type: 'string', value: 'PEM', description: 'the code-signing certificate the AWS OTA files must be signed with' },
+        'aws-file': { type: 'string', multiple: true, value: '[ID=]PATH', description: 'an OTA file of the job (its fileid, then its path)' },
+        'aws-job-id': { type: 'string', value: 'ID', description: 'the AWS IoT job id, when the job document does not carry it' },
       },
       async run(ctx) {
         const specPath = requirePositional(ctx, 0, 'SPEC.json');
         const out = requireString(ctx, 'output');
-        const keys = stringList(ctx, 'key').map(loadKeyFile);
+        const passphrase = keyPassphrase(ctx);
+        const keys = stringList(ctx, 'key').map((p) => loadKeyFile(p, passphrase));
+        const from = stringOpt(ctx, 'from');
+        if (from) {
+          const f = await createBundleFromFleet({
+            from,
+            specPath,
+            releaseKeys: keys,
+            out,
+            menderKeys: stringList(ctx, 'mender-key'),
+            allowUnsigned: ctx.values['allow-unsigned'] === true,
+            ...(stringOpt(ctx, 'aws-cert') ? { awsCertificate: stringOpt(ctx, 'aws-cert') } : {}),
+            awsFiles: stringList(ctx, 'aws-file'),
+            ...(stringOpt(ctx, 'aws-job-id') ? { awsJobId: stringOpt(ctx, 'aws-job-id') } : {}),
+          });
+          return {
+            data: { path: f.path, bytes: f.bytes, signers: f.signers, metadata: f.metadata, provenance: f.metadata.provenance },
+            human: [`Wrote ${f.path} (${formatBytes(f.bytes)}) from a ${f.release.provenance.system} release, signed by ${f.signers.length} key(s).`, ...summary(f.metadata)],
+          };
+        }
         const r = await createBundle(readSpec(specPath), dirname(resolve(specPath)), keys, out);
         return { data: { path: r.path, bytes: r.bytes, signers: r.signers, metadata: r.metadata }, human: [`Wrote ${r.path} (${formatBytes(r.bytes)}), signed by ${r.signers.length} key(s).`, ...summary(r.metadata)] };
       },
@@ -103,7 +134,7 @@ export const bundleGroup: CommandGroup = {
         const skipped = r.report.notes.find((n) => n.startsWith(HARDWARE_SKIPPED));
         if (skipped && device) recordSkippedHardwareCheck(path, md, device, skipped);
         return {
-          data: { ok: true, path, vendor: r.report.vendorName, rootVersion: r.report.rootVersion, clock: r.clock, recorded: r.recorded, signatures: r.report.signatures, payloads: r.report.payloads, notes: r.report.notes, metadata: md },
+          data: { ok: true, path, vendor: r.report.vendorName, rootVersion: r.report.rootVersion, clock: r.clock, recorded: r.recorded, signatures: r.report.signatures, payloads: r.report.payloads, notes: r.report.notes, metadata: md, ...(md.provenance ? { provenance: md.provenance } : {}) },
           human: [
             `OK: genuine ${md.kind} bundle from ${r.report.vendorName}, signed by ${r.report.signatures.filter((s) => s.status === 'valid').length} trusted release key(s).`,
             ...summary(md),
@@ -141,8 +172,9 @@ export const bundleGroup: CommandGroup = {
             }
           }
           const entries = [...archive.entries.values()].map((e) => ({ name: e.name, size: e.size, compressedSize: e.compressedSize, method: e.method }));
+          const provenance = (claimed as { provenance?: unknown } | null)?.provenance;
           return {
-            data: { path, bytes: archive.fileSize, entries, signatures: env.signatures.map((s) => ({ keyid: s.keyid })), claimed, verdict },
+            data: { path, bytes: archive.fileSize, entries, signatures: env.signatures.map((s) => ({ keyid: s.keyid })), claimed, verdict, ...(provenance ? { provenance } : {}) },
             human: [
               verdict.verified ? 'VERIFIED against this laptop\'s trust store.' : `NOT VERIFIED (${verdict.message}). What follows is only what the file claims.`,
               'Claimed metadata:',

@@ -19,6 +19,7 @@ import {
   type SignOptions,
   type VerifyResult,
 } from '../../formats/mcuboot/index.ts';
+import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 import { formatAddress, formatVersion } from '../../api/format.ts';
 import { intOpt, requirePositional, requireString, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 
@@ -35,8 +36,8 @@ export function readUserFile(path: string, what: string): Uint8Array {
   }
 }
 
-export function readKeyFile(path: string): ImageKey {
-  return loadKey(readUserFile(path, 'Key file'), path);
+export function readKeyFile(path: string, passphrase?: string): ImageKey {
+  return loadKey(readUserFile(path, 'Key file'), path, { passphrase });
 }
 
 const hex32 = (n: number) => (n > 0xffff_ffff ? `0x${n.toString(16)}` : formatAddress(n));
@@ -149,12 +150,15 @@ const verifyCommand = {
     key: { type: 'string', multiple: true, value: 'PEM', description: 'trusted signing key (public or private PEM/DER)' },
     'enc-key': { type: 'string', value: 'PEM', description: 'private key to decrypt an encrypted image' },
     'strict-tlvs': { type: 'boolean', description: "reject unprotected TLVs outside MCUboot's allow list (MCUBOOT_USE_TLV_ALLOW_LIST)" },
+    ...KEY_PASSPHRASE_OPTIONS,
   },
   async run(ctx: CommandContext) {
     const file = requirePositional(ctx, 0, 'FILE');
-    const keys = stringList(ctx, 'key').map(readKeyFile);
+    // A passphrase, if given, is for whichever key file is encrypted (usually the --enc-key).
+    const passphrase = keyPassphrase(ctx);
+    const keys = stringList(ctx, 'key').map((p) => readKeyFile(p, passphrase));
     const encPath = stringOpt(ctx, 'enc-key');
-    const encKey = encPath ? readKeyFile(encPath) : undefined;
+    const encKey = encPath ? readKeyFile(encPath, passphrase) : undefined;
     const input = readImageFile(readUserFile(file, 'Image file'), file);
     const r = verifyImage(input.bytes, { keys, encKey, tlvAllowList: ctx.values['strict-tlvs'] === true });
     return { data: { file, ...r }, human: verdictLines(file, r), exitCode: r.valid ? 0 : 1 };
@@ -215,6 +219,7 @@ const signCommand = {
     clear: { type: 'boolean', description: 'with --encrypt: mark and add the key but keep the payload in plaintext' },
     'hex-addr': { type: 'string', short: 'x', value: 'ADDR', description: 'address for Intel HEX output (default: from a .hex INPUT)' },
     force: { type: 'boolean', description: 'overwrite OUTPUT if it exists' },
+    ...KEY_PASSPHRASE_OPTIONS,
   },
   async run(ctx: CommandContext) {
     const inPath = requirePositional(ctx, 0, 'INPUT');
@@ -222,7 +227,7 @@ const signCommand = {
     if (existsSync(outPath) && ctx.values.force !== true) throw usageError('usage.output-exists', `${outPath} exists; pass --force to overwrite it.`);
     const input = readImageFile(readUserFile(inPath, 'Input file'), inPath);
     const keyPath = stringOpt(ctx, 'key');
-    const key = keyPath ? readKeyFile(keyPath) : undefined;
+    const key = keyPath ? readKeyFile(keyPath, keyPassphrase(ctx)) : undefined;
     const sc = stringOpt(ctx, 'security-counter');
     const sha = stringOpt(ctx, 'sha');
     if (sha !== undefined && !['256', '384', '512'].includes(sha)) throw usageError('usage.bad-sha', '--sha must be 256, 384 or 512.');

@@ -11,6 +11,7 @@ import { digest } from '../../crypto/hash.ts';
 import { bootloaderPrivateDer, exportCSource, exportPrivatePem, exportPublicPem, generateKey, isPrivate, KEY_TYPES, type KeyType } from '../../crypto/keys.ts';
 import { requirePositional, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { readKeyFile } from './image.ts';
+import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 
 function refuseOverwrite(ctx: CommandContext, path: string) {
   if (existsSync(path) && ctx.values.force !== true) throw usageError('usage.output-exists', `${path} exists; pass --force to overwrite it (the old key would be lost).`);
@@ -47,10 +48,10 @@ const infoCommand = {
   name: 'info',
   summary: 'show a key: type, public key and its hashes',
   args: 'FILE',
-  options: {},
+  options: { ...KEY_PASSPHRASE_OPTIONS },
   async run(ctx: CommandContext) {
     const file = requirePositional(ctx, 0, 'FILE');
-    const key = readKeyFile(file);
+    const key = readKeyFile(file, keyPassphrase(ctx));
     const data = {
       file,
       type: key.type,
@@ -79,12 +80,13 @@ const exportCommand = {
     format: { type: 'string', short: 'f', value: 'FORMAT', description: EXPORT_FORMATS.join('|'), default: 'pem' },
     out: { type: 'string', short: 'o', value: 'FILE', description: 'write to FILE instead of stdout' },
     force: { type: 'boolean', description: 'overwrite FILE if it exists' },
+    ...KEY_PASSPHRASE_OPTIONS,
   },
   async run(ctx: CommandContext) {
     const file = requirePositional(ctx, 0, 'FILE');
     const format = (stringOpt(ctx, 'format') ?? 'pem') as (typeof EXPORT_FORMATS)[number];
     if (!EXPORT_FORMATS.includes(format)) throw usageError('usage.bad-format', `--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
-    const key = readKeyFile(file);
+    const key = readKeyFile(file, keyPassphrase(ctx));
     const content: string | Uint8Array =
       format === 'pem' ? exportPublicPem(key)
       : format === 'raw' ? key.publicDer

@@ -7,6 +7,7 @@ import { usageError, ioError } from '../../core/errors.ts';
 import { ServiceLog } from '../../records/service-log.ts';
 import { reportHtml, unitReport } from '../../records/report.ts';
 import { unitMatches } from '../../records/unit-identity.ts';
+import { EXPORT_TARGETS, exportRecords, unitReleases, type ExportTarget } from '../../records/fleet-export.ts';
 import { countFindings, formatLocalTime, outcomeWords } from '../../api/format.ts';
 
 /** The findings a job recorded in its details (severity is what the outcome words count). */
@@ -57,6 +58,45 @@ export const recordsGroup: CommandGroup = {
             ...entries.map((e) => `${String(e.seq).padStart(5)} ${formatLocalTime(e.time)} ${e.unit.id} ${e.action} ${outcomeWords(e.outcome, countFindings(recordedFindings(e.details))).word}: ${e.summary}`),
             v.ok ? `(${entries.length} shown; log intact)` : 'WARNING: the service log failed its integrity check; run `unbrick records verify`.',
           ],
+        };
+      },
+    },
+    {
+      name: 'export',
+      summary: 'per unit and release, what was done and how it ended, for a fleet system (aws-jobs, adu, mender, memfault, csv)',
+      description: 'Shapes and what each system can take: docs/fleet.md. Only a release imported from that system (bundle create --from) carries the identifiers aws-jobs, adu and mender need; the others are listed as skipped.',
+      options: {
+        ...dirOption,
+        to: { type: 'string', value: 'aws-jobs|adu|mender|memfault|csv', description: 'the system whose terms to use' },
+        since: { type: 'string', value: 'DATE', description: 'only records from this UTC date or time on (2026-12-07, 2026-12-07T08:00:00Z)' },
+        unit: { type: 'string', value: 'ID', description: 'only this unit: chip UID, serial, USB serial, image hash or unit key' },
+        'software-type': { type: 'string', value: 'NAME', description: "Memfault software_type of the unit's firmware (default main)" },
+        out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+      },
+      async run(ctx) {
+        const to = requireString(ctx, 'to');
+        if (!(EXPORT_TARGETS as readonly string[]).includes(to)) throw usageError('usage.bad-target', `--to must be one of ${EXPORT_TARGETS.join(', ')}, not "${to}".`);
+        const sinceText = stringOpt(ctx, 'since');
+        const since = sinceText === undefined ? undefined : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(sinceText) ? `${sinceText}T00:00:00Z` : sinceText);
+        if (since !== undefined && Number.isNaN(since)) throw usageError('usage.bad-date', `--since must be a date (2026-12-07) or UTC time (2026-12-07T08:00:00Z), not "${sinceText}".`);
+        const unit = stringOpt(ctx, 'unit');
+        const v = logOf(ctx).verify();
+        const groups = unitReleases(v.entries, { ...(since !== undefined ? { since } : {}), ...(unit ? { unit: (e) => unitMatches(e.unit, unit) } : {}) });
+        const softwareType = stringOpt(ctx, 'software-type');
+        const r = exportRecords(groups, to as ExportTarget, softwareType ? { softwareType } : {});
+        const out = stringOpt(ctx, 'out');
+        if (out) {
+          try {
+            writeFileSync(out, r.text);
+          } catch (e) {
+            throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
+          }
+        }
+        const warn = v.ok ? [] : ['WARNING: the service log failed its integrity check; run `unbrick records verify`.'];
+        return {
+          exitCode: v.ok ? 0 : 1,
+          data: { to, count: r.count, skipped: r.skipped, intact: v.ok, ...(out ? { out } : { text: r.text }) },
+          human: out ? [`Wrote ${out}: ${r.count} unit/release outcome(s) for ${to}${r.skipped.length ? `; ${r.skipped.length} skipped (not from ${to})` : ''}.`, ...warn] : [r.text.trimEnd(), ...warn],
         };
       },
     },

@@ -10,6 +10,7 @@ import { arr, num, obj, opt, parseJsonAs, str, utcTime } from '../../core/schema
 import { buildRoot, roleRing, signRoot, type LoadedRoot } from '../../trust/root.ts';
 import { TrustStore, trustDir } from '../../trust/store.ts';
 import { type CommandGroup, requirePositional, requireString, stringList, stringOpt } from '../framework.ts';
+import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 
 function readFile(path: string): Uint8Array {
   try {
@@ -19,8 +20,8 @@ function readFile(path: string): Uint8Array {
   }
 }
 
-export function loadKeyFile(path: string): ImageKey {
-  return loadKey(readFileSync(resolve(path), 'utf8'), basename(path));
+export function loadKeyFile(path: string, passphrase?: string): ImageKey {
+  return loadKey(readFileSync(resolve(path), 'utf8'), basename(path), { passphrase });
 }
 
 function describeRoot(root: LoadedRoot) {
@@ -169,6 +170,7 @@ export const trustGroup: CommandGroup = {
       options: {
         key: { type: 'string', multiple: true, value: 'PEM', description: 'root private key to sign with' },
         output: { type: 'string', short: 'o', value: 'FILE', description: 'where to write the root file' },
+        ...KEY_PASSPHRASE_OPTIONS,
       },
       async run(ctx) {
         const specPath = requirePositional(ctx, 0, 'SPEC.json');
@@ -181,7 +183,8 @@ export const trustGroup: CommandGroup = {
         const spec = parseJsonAs(RootSpecSchema, text, { what: specPath, code: 'trust.spec-invalid', maxChars: 1 << 20 });
         const dir = dirname(resolve(specPath));
         const keys = (field: 'rootKeys' | 'releaseKeys' | 'imageKeys') => (spec[field] ?? []).map((p) => loadKeyFile(resolve(dir, p)));
-        const signers = stringList(ctx, 'key').map(loadKeyFile);
+        const passphrase = keyPassphrase(ctx);
+        const signers = stringList(ctx, 'key').map((p) => loadKeyFile(p, passphrase));
         if (signers.length === 0) throw usageError('usage.missing-option', 'Give at least one root private key with --key.');
         const created = isoSeconds(Date.now());
         const expires = spec.expires ?? isoSeconds(Date.now() + (spec.validDays ?? 0) * 86400_000);

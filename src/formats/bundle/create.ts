@@ -5,7 +5,7 @@
  * version, security counter and image hash are copied into the metadata from
  * the image itself. The file appears only when complete (temp file + rename).
  */
-import { createHash } from 'node:crypto';
+import { hasher } from '../../crypto/hash.ts';
 import { createReadStream, createWriteStream, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { inputError, usageError } from '../../core/errors.ts';
@@ -47,6 +47,8 @@ export interface BundleSpec {
   provisioning?: BundleMetadata['provisioning'];
   critical?: string[];
   extensions?: Record<string, Json>;
+  /** Set by a fleet import (app/fleet-import.ts), not written in spec files by hand. */
+  provenance?: BundleMetadata['provenance'];
 }
 
 export interface CreateResult {
@@ -57,9 +59,9 @@ export interface CreateResult {
 }
 
 async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+  const h = hasher('sha256');
   for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
+  return h.hex();
 }
 
 const count = (max: number) => num({ int: true, min: 0, max });
@@ -178,6 +180,7 @@ export async function createBundle(
     provisioning: spec.provisioning,
     critical: spec.critical,
     extensions: spec.extensions,
+    provenance: spec.provenance,
   };
   // Validate exactly what will be signed, with the verifier's own rules.
   const bytes = canonicalBytes(md);

@@ -9,8 +9,7 @@
  * (ASN.1 DER over SHA-256 of the PAE, as `openssl dgst -sha256 -sign` makes it).
  * Key ids are SHA-256 of the SubjectPublicKeyInfo DER (= `imgtool getpubhash`).
  */
-import { p256 } from '@noble/curves/nist.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { sign, verify } from 'node:crypto';
 import { inputError, usageError } from '../../core/errors.ts';
 import type { ImageKey } from '../../crypto/keys.ts';
 import { Reader } from './schema.ts';
@@ -31,18 +30,19 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
 }
 
 export function signPae(key: ImageKey, message: Uint8Array): Uint8Array {
-  if (!key.secret) throw usageError('bundle.key-not-private', `Signing needs a private key; ${key.name ?? key.fingerprint.slice(0, 16)} is public only.`);
-  if (key.type === 'ed25519') return ed25519.sign(message, key.secret);
-  if (key.type === 'ecdsa-p256') return p256.sign(message, key.secret, { format: 'der', prehash: true, extraEntropy: true });
+  const priv = key.privateKey;
+  if (!priv) throw usageError('bundle.key-not-private', `Signing needs a private key; ${key.name ?? key.fingerprint.slice(0, 16)} is public only.`);
+  if (key.type === 'ed25519') return new Uint8Array(sign(null, message, priv));
+  if (key.type === 'ecdsa-p256') return new Uint8Array(sign('sha256', message, { key: priv, dsaEncoding: 'der' }));
   throw usageError('bundle.key-type', `Release keys must be Ed25519 or ECDSA P-256; ${key.name ?? 'this key'} is ${key.type}.`);
 }
 
 /** True when `sig` is a valid signature by `key` over `message`; never throws. */
 export function verifyPae(key: ImageKey, message: Uint8Array, sig: Uint8Array): boolean {
   try {
-    if (key.type === 'ed25519') return sig.length === 64 && ed25519.verify(sig, message, key.publicRaw, { zip215: false });
+    if (key.type === 'ed25519') return sig.length === 64 && verify(null, message, key.publicKey, sig);
     // High-S signatures are accepted: openssl makes them, and a malleable signature gains an attacker nothing here.
-    if (key.type === 'ecdsa-p256') return p256.verify(sig, message, key.publicRaw, { format: 'der', prehash: true, lowS: false });
+    if (key.type === 'ecdsa-p256') return verify('sha256', message, { key: key.publicKey, dsaEncoding: 'der' }, sig);
   } catch {
     return false;
   }

@@ -107,6 +107,33 @@ export interface BundleMetadata {
   extensions?: Record<string, Json>;
   /** The product's flash layout, read from the `partitions` extension when the bundle carries one. */
   partitions?: FlashLayout;
+  /** Where the release came from when it was imported from a fleet OTA system (docs/fleet.md). */
+  provenance?: Provenance;
+}
+
+/** Fleet OTA systems a release can be imported from (src/formats/fleet). */
+export type FleetSystem = 'mender' | 'aws-iot-ota' | 'azure-device-update';
+export const FLEET_SYSTEMS: readonly FleetSystem[] = ['mender', 'aws-iot-ota', 'azure-device-update'];
+
+/**
+ * A release imported from a fleet OTA system and re-signed by the vendor: the
+ * source system's own identifiers, the hardware it named, and what proved the
+ * release genuine before the vendor's key signed it.
+ */
+export interface Provenance {
+  system: FleetSystem;
+  /** The release's identifiers in that system (artifact name, job id, updateId, ...). */
+  identifiers: Record<string, string>;
+  /** The hardware the release targets, as the source system names it (device types, compatibility sets). */
+  targets: string[];
+  proof: {
+    /** mender-signature / aws-code-signing: checked against a key or certificate the user trusts; hashes-only: an unsigned source, only sizes and hashes checked. */
+    method: 'mender-signature' | 'aws-code-signing' | 'hashes-only';
+    algorithm?: string;
+    /** SHA-256 of the trusted key's SubjectPublicKeyInfo, or of the certificate's DER. */
+    fingerprint?: string;
+    subject?: string;
+  };
 }
 
 /** A flash region, `size` bytes from `address`. */
@@ -165,7 +192,7 @@ export const productKey = (p: { vendorId: string; classId: string }): string => 
 export function readMetadata(v: Json): BundleMetadata {
   const r = new Reader('Bundle metadata', 'bundle.metadata-invalid');
   const o = r.object(v, 'metadata', [
-    'type', 'specVersion', 'kind', 'product', 'version', 'sequence', 'created', 'expires', 'releaseNotes', 'payloads', 'provisioning', 'critical', 'extensions',
+    'type', 'specVersion', 'kind', 'product', 'version', 'sequence', 'created', 'expires', 'releaseNotes', 'payloads', 'provisioning', 'critical', 'extensions', 'provenance',
   ]);
   if (o.type !== METADATA_TYPE) throw r.fail('metadata.type', `must be "${METADATA_TYPE}"`);
   if (o.specVersion !== SPEC_VERSION)
@@ -212,6 +239,7 @@ export function readMetadata(v: Json): BundleMetadata {
     md.extensions = o.extensions as Record<string, Json>;
     if (md.extensions.partitions !== undefined) md.partitions = readLayout(r, md.extensions.partitions, 'extensions.partitions');
   }
+  if (o.provenance !== undefined) md.provenance = readProvenance(r, o.provenance, 'metadata.provenance');
   if (o.critical !== undefined) {
     md.critical = r.array(o.critical, 'metadata.critical', (x, q) => r.string(x, q, { max: 100 }));
     for (const name of md.critical)
@@ -255,6 +283,30 @@ function readPayload(r: Reader, v: unknown, path: string): PayloadInfo {
     throw r.fail(path, 'is a raw region: imageKey, imageHash and securityCounter belong to MCUboot images only');
   }
   return p;
+}
+
+function readProvenance(r: Reader, v: unknown, path: string): Provenance {
+  const o = r.object(v, path, ['system', 'identifiers', 'targets', 'proof']);
+  const ids = r.object(o.identifiers, `${path}.identifiers`, Object.keys((o.identifiers ?? {}) as object));
+  const identifiers: Record<string, string> = {};
+  const keys = Object.keys(ids);
+  if (keys.length > 32) throw r.fail(`${path}.identifiers`, 'has more than 32 entries');
+  for (const k of keys) {
+    r.string(k, `${path}.identifiers key`, { pattern: /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/, max: 64 });
+    identifiers[k] = r.string(ids[k], `${path}.identifiers.${k}`, { max: 512 });
+  }
+  const p = r.object(o.proof, `${path}.proof`, ['method', 'algorithm', 'fingerprint', 'subject']);
+  const proof: Provenance['proof'] = { method: r.oneOf(p.method, `${path}.proof.method`, ['mender-signature', 'aws-code-signing', 'hashes-only'] as const) };
+  if (p.algorithm !== undefined) proof.algorithm = r.string(p.algorithm, `${path}.proof.algorithm`, { max: 64 });
+  if (p.fingerprint !== undefined) proof.fingerprint = r.hex(p.fingerprint, `${path}.proof.fingerprint`, 32);
+  if (p.subject !== undefined) proof.subject = r.string(p.subject, `${path}.proof.subject`, { max: 512 });
+  if (proof.method !== 'hashes-only' && !proof.fingerprint) throw r.fail(`${path}.proof`, 'names a signature check but not the key or certificate that passed it');
+  return {
+    system: r.oneOf(o.system, `${path}.system`, FLEET_SYSTEMS),
+    identifiers,
+    targets: r.array(o.targets, `${path}.targets`, (x, q) => r.string(x, q, { max: 256 })),
+    proof,
+  };
 }
 
 function readDataTarget(r: Reader, v: unknown, path: string): UnitDataTarget {

@@ -4,8 +4,7 @@
  * against the SHA-256 its signed metadata gives, so what is written is exactly
  * what was signed.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../../crypto/hash.ts';
 import { checkError } from '../../core/errors.ts';
 import { BundleArchive, PAYLOAD_PREFIX } from './container.ts';
 import type { BundleMetadata } from './metadata.ts';
@@ -16,7 +15,7 @@ export async function readPayloads(path: string, md: BundleMetadata): Promise<Ma
     const out = new Map<string, Uint8Array>();
     for (const p of md.payloads) {
       const bytes = await archive.read(PAYLOAD_PREFIX + p.name);
-      if (bytesToHex(sha256(bytes)) !== p.sha256) throw checkError('bundle.changed-after-verify', `Payload ${p.name} changed after the bundle was verified; refusing it.`, { payload: p.name });
+      if (sha256Hex(bytes) !== p.sha256) throw checkError('bundle.changed-after-verify', `Payload ${p.name} changed after the bundle was verified; refusing it.`, { payload: p.name });
       out.set(p.name, bytes);
     }
     return out;

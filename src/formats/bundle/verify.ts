@@ -11,7 +11,7 @@
  * that is well-formed but not acceptable, 'input' for a malformed one).
  * Nothing here writes anything: recording acceptance is the caller's step.
  */
-import { createHash } from 'node:crypto';
+import { hasher } from '../../crypto/hash.ts';
 import { checkError, inputError, throwIfAborted } from '../../core/errors.ts';
 import type { ImageKey } from '../../crypto/keys.ts';
 import { BundleArchive, METADATA_ENTRY, PAYLOAD_PREFIX } from './container.ts';
@@ -260,7 +260,7 @@ async function checkPayload(archive: BundleArchive, p: PayloadInfo, vendor: Vend
       size: entry.size,
       expected: p.size,
     });
-  const hash = createHash('sha256');
+  const hash = hasher('sha256');
   const image = isImage ? Buffer.allocUnsafe(entry.size) : undefined;
   let got = 0;
   const stream = await archive.stream(entryName);
@@ -281,7 +281,7 @@ async function checkPayload(archive: BundleArchive, p: PayloadInfo, vendor: Vend
     throw inputError('bundle.corrupt-archive', `${p.name} could not be read from the bundle: ${(e as Error).message}.`, { payload: p.name });
   }
   if (got !== entry.size) throw inputError('bundle.corrupt-archive', `${p.name} ended after ${got} bytes; its declared size is ${entry.size}.`, { payload: p.name });
-  const sha256 = hash.digest('hex');
+  const sha256 = hash.hex();
   const report: PayloadReport = { name: p.name, role: p.role, target: targetKey(p.target), size: p.size, sha256 };
   if (p.version) report.version = p.version;
 

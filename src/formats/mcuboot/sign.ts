@@ -7,7 +7,6 @@
  *   + optional padding to the slot with the boot trailer (magic, image_ok).
  * Ed25519 and unsigned images come out byte-identical to imgtool's.
  */
-import { createHash } from 'node:crypto';
 import { inputError, usageError } from '../../core/errors.ts';
 import { concatBytes, fromHex } from '../../core/bytes.ts';
 import { digest, type HashAlg } from '../../crypto/hash.ts';
@@ -129,7 +128,7 @@ function u32le(n: number): Uint8Array {
 
 /** RFC 4122 UUIDv5 (imgtool: vid = uuid5(NAMESPACE_DNS, vid), cid = uuid5(vid, cid)). */
 export function uuid5(namespace: Uint8Array, name: string): Uint8Array {
-  const h = new Uint8Array(createHash('sha1').update(namespace).update(name, 'utf8').digest()).subarray(0, 16);
+  const h = digest('sha1', namespace, new TextEncoder().encode(name)).subarray(0, 16);
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   return h;
@@ -196,7 +195,7 @@ export function bootMagic(maxAlign: number): Uint8Array {
 /** Signs `payload` (the raw firmware) into an MCUboot image. */
 export function signImage(payload: Uint8Array, o: SignOptions): Uint8Array {
   const key = o.key;
-  if (key && !key.pkcs8) throw usageError('mcuboot.sign-needs-private-key', 'Signing needs the private key (the PEM from `unbrick keys generate` or `imgtool keygen`), not the public key.');
+  if (key && !key.privateKey) throw usageError('mcuboot.sign-needs-private-key', 'Signing needs the private key (the PEM from `unbrick keys generate` or `imgtool keygen`), not the public key.');
   if (key?.type === 'x25519') throw usageError('mcuboot.sign-key-type', 'X25519 keys encrypt images; they cannot sign. Use an ECDSA or Ed25519 key.');
   const version = toVersion(o.version);
   const hdrSize = o.headerSize ?? IMAGE_HEADER_SIZE;
@@ -298,7 +297,7 @@ export function signImage(payload: Uint8Array, o: SignOptions): Uint8Array {
         break;
       case 'ecdsa-p256':
       case 'ecdsa-p384': {
-        let sig = signEcdsa(key, hash);
+        let sig = signEcdsa(key, covered, alg);
         const padTo = key.type === 'ecdsa-p256' ? 72 : 103;
         if (o.padSig && sig.length < padTo) sig = concatBytes(sig, new Uint8Array(padTo - sig.length));
         unprot.push(tlv(TLV.ECDSA_SIG, sig));

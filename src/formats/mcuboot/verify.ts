@@ -217,7 +217,7 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
   let sigTried = false;
   let hashUnfit: KeyType | undefined;
   const keyHashes = keys.map((k) => digest(alg, k.publicDer));
-  let message: Uint8Array | undefined; // pure mode: the covered region (plaintext)
+  let region: Uint8Array | undefined; // the covered region (plaintext)
   for (const t of img.tlvs) {
     if (t.type === TLV.KEYHASH) {
       // bootutil_find_key: longer than the digest aborts validation; otherwise it compares only
@@ -245,18 +245,20 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
       }
       sigTried = true;
       // image_validate.c: a wrong length for the expected signature type aborts validation.
-      const lenOk = key.type === 'ed25519' ? t.length === 64 : key.rsa ? t.length === key.rsa.bits / 8 : t.length <= 128;
+      const lenOk = key.type === 'ed25519' ? t.length === 64 : key.rsaBits ? t.length === key.rsaBits / 8 : t.length <= 128;
       if (!lenOk)
         return fail(r, 'mcuboot.bad-signature-length', `The ${t.name} signature TLV is ${t.length} bytes, not a length MCUboot accepts for a ${key.type} key.`);
       let ok: boolean;
       let type: string = key.type;
+      // ECDSA, RSA-PSS and pure Ed25519 sign the covered region (OpenSSL hashes it again, equal to
+      // `computed` as checked above); default Ed25519 signs the digest bytes themselves.
+      region ??= aesKey ? concatRegion(bytes, img, aesKey) : bytes.subarray(0, img.hashedRegion.end);
       if (key.type === 'ed25519' && img.sigPure) {
-        message ??= aesKey ? concatRegion(bytes, img, aesKey) : bytes.subarray(0, img.hashedRegion.end);
-        ok = verifyEd25519(key, message, t.value);
+        ok = verifyEd25519(key, region, t.value);
         type = 'ed25519-pure';
       } else if (key.type === 'ed25519') ok = verifyEd25519(key, computed, t.value);
-      else if (key.type === 'rsa-2048' || key.type === 'rsa-3072') ok = verifyRsaPss(key, computed, t.value);
-      else ok = verifyEcdsa(key, computed, t.value);
+      else if (key.type === 'rsa-2048' || key.type === 'rsa-3072') ok = verifyRsaPss(key, region, t.value);
+      else ok = verifyEcdsa(key, region, t.value, alg);
       if (ok)
         return {
           ...r,

@@ -10,7 +10,7 @@ import { LAB_UNITS, type LabUnitSpec } from './units.ts';
 import { simulatorFor, type LabFaults, type LabSimulator, type LabSmpBoards } from './simulators.ts';
 import { createPipe, type Pipe } from './pipe.ts';
 import { framingFaults, type HostFraming } from './uart.ts';
-import { createLabLibraries, type LabLibraries } from './vendor.ts';
+import { createLabLibraries, type LabLibraries, type LabVendor } from './vendor.ts';
 
 export interface LabUnitState {
   spec: LabUnitSpec;
@@ -129,6 +129,12 @@ export class DemoLab {
   async libraryDir(): Promise<string> {
     this.libs ??= createLabLibraries(this.line.payloadBytes);
     return (await this.libs).dir;
+  }
+
+  /** The lab vendor whose root the lab's libraries trust (made with them, on first use). */
+  async vendor(): Promise<LabVendor> {
+    await this.libraryDir();
+    return (await this.libs!).vendor;
   }
 
   async close(): Promise<void> {

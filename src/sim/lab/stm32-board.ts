@@ -12,7 +12,7 @@
  */
 import { createStm32Simulator, type Stm32BootloaderSim, type Stm32Faults } from '../stm32/index.ts';
 import { createFactoryUnit } from '../zephyr/index.ts';
-import { createHash } from 'node:crypto';
+import { digest } from '../../crypto/hash.ts';
 import type { SmpDevice } from '../smp/device.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabSimulator } from './simulators.ts';
@@ -30,7 +30,7 @@ export interface Stm32BoardOptions {
 
 export function stm32Board(spec: LabUnitSpec, opts: Stm32BoardOptions = {}): LabSimulator & { sim: Stm32BootloaderSim; firmware(): SmpDevice | undefined } {
   // A stable chip UID per lab unit (from its serial), so its service records stay under one name across sessions.
-  const uid = new Uint8Array(createHash('sha256').update(`lab chip uid ${spec.serial}`).digest().subarray(0, 12));
+  const uid = digest('sha256', new TextEncoder().encode(`lab chip uid ${spec.serial}`)).slice(0, 12);
   const sim = createStm32Simulator({ chip: LAB_PRODUCT.chip, timeScale: opts.timeScale ?? 0.1, uid, ...(opts.faults ? { faults: opts.faults } : {}) });
   const chip = sim.chip;
   const at = (address: number) => address - LAB_PRODUCT.flashStart;

@@ -28,6 +28,8 @@ export const LAB_BUNDLE_PRODUCT = {
 export interface LabVendor {
   /** Signs a bundle from its spec (payload paths relative to `specDir`) with the vendor's release key. */
   sign(spec: BundleSpec, specDir: string, out: string): Promise<void>;
+  /** The release key (made for this run, in memory only): signs bundles made another way, such as a fleet import. */
+  releaseKey: ImageKey;
 }
 
 /**
@@ -52,6 +54,7 @@ export function createLabVendor(dataDir: string, o: { vendorId: string; vendorNa
   });
   TrustStore.init(dataDir).addRoot(signRoot(root, [rootKey]), rootKey.fingerprint);
   return {
+    releaseKey,
     async sign(spec, specDir, out) {
       await createBundle(spec, specDir, [releaseKey], out);
     },
@@ -61,6 +64,7 @@ export function createLabVendor(dataDir: string, o: { vendorId: string; vendorNa
 export interface LabLibraries {
   /** A data directory with a trust store and the golden and update libraries. */
   dir: string;
+  vendor: LabVendor;
   close(): void;
 }
 
@@ -116,7 +120,7 @@ export async function createLabLibraries(payloadBytes?: number): Promise<LabLibr
       await vendor.sign(spec, files, out);
       await new BundleLibrary(spec.kind === 'golden' ? 'golden' : 'update', { dir: data }).import(out);
     }
-    return { dir: data, close: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir: data, vendor, close: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

@@ -7,11 +7,11 @@
  *
  * Trailer offsets use BOOT_MAX_ALIGN 8: magic in the last 16 bytes, then
  * image_ok, copy_done, swap_info, swap_size in 8-byte fields below it.
- * The swap is modelled sector by sector with a progress table kept in the
- * primary slot's last sector, so a power loss between two sectors resumes at
- * the next boot (MCUboot keeps equivalent swap status; a loss in the middle of
- * one sector's copy is not modelled). The last two sectors are never swapped:
- * that is the swap-move overhead (max_image_size = slot size - 2 sectors).
+ * The swap is modelled as swap-move, step by step, with a progress table kept
+ * in the secondary slot's last sector, so a power loss at any point (between two
+ * sectors or in the middle of one sector's copy) resumes at the next boot, as
+ * MCUboot's swap status does. The last two sectors are never swapped: that is
+ * the swap-move overhead (max_image_size = slot size - 2 sectors).
  */
 import type { NorFlash } from '../flash.ts';
 import type { ImageChecker } from './image-check.ts';
@@ -142,7 +142,10 @@ export interface BootOutcome {
   ms: number;
 }
 
-const STATUS_TYPE_OFF = 512; // within the primary's last sector: swap type byte while a swap runs
+// Within the secondary's last sector (never part of an image) while a swap runs: the swap type byte, then
+// three copy flags per sector; the primary's trailer is rewritten before this status is erased.
+const STATUS_TYPE_OFF = 0;
+const SWAP_FLAGS_OFF = 8;
 
 function lastSector(flash: NorFlash, a: SlotArea): { offset: number; size: number; index: number } {
   const index = flash.sectorAt(a.offset + a.size - 1);
@@ -164,7 +167,7 @@ function swapSectors(flash: NorFlash, s: ImageSlots): number[] {
  */
 export function bootGo(flash: NorFlash, s: ImageSlots, checker: ImageChecker, opts: { powerLossAfter?: number } = {}): BootOutcome {
   let ms = 0;
-  const last = lastSector(flash, s.primary);
+  const last = lastSector(flash, s.secondary);
   const statusType = flash.read(last.offset + STATUS_TYPE_OFF, 1)[0]!;
   let type: SwapType;
   if (statusType !== flash.erasedValue) type = statusType === 2 ? 'test' : statusType === 3 ? 'perm' : 'revert';
@@ -178,30 +181,45 @@ export function bootGo(flash: NorFlash, s: ImageSlots, checker: ImageChecker, op
         type = 'none';
       }
     }
+    if (type === 'revert' && !flash.isErased(last.offset, last.size - 64)) ms += flash.eraseSector(last.index); // a torn erase of an old status
     if (type !== 'none') ms += flash.program(last.offset + STATUS_TYPE_OFF, Uint8Array.of(type === 'test' ? 2 : type === 'perm' ? 3 : 4));
   }
   if (type !== 'none') {
+    // swap-move (bootutil swap_move.c): first every image sector of the primary moves up by one
+    // (into the spare sector above the image), then sector i of the primary takes the secondary's
+    // sector i, and after that the secondary's sector i takes the moved original. Each copy reads a
+    // sector no later copy has overwritten yet, and its flag is written after it, so a power loss
+    // anywhere, even in the middle of a copy, is resumed by redoing that one copy at the next boot.
     const sectors = swapSectors(flash, s);
+    const n = sectors.length;
+    /** Flag of copy `step` (0 move up, 1 into the primary, 2 into the secondary) of image sector i. */
+    const flag = (step: number, i: number) => last.offset + SWAP_FLAGS_OFF + step * n + i;
+    if (SWAP_FLAGS_OFF + 3 * n > last.size - 64) throw new RangeError(`swap status of ${n} sectors does not fit the trailer sector`);
     const delta = s.secondary.offset - s.primary.offset;
+    const copyOnce = (step: number, i: number, to: number, fromOffset: number): number => {
+      if (flash.read(flag(step, i), 1)[0] === FLAG_SET) return 0;
+      const data = flash.read(fromOffset, flash.sectors[to]!.size);
+      return flash.eraseSector(to) + flash.program(flash.sectors[to]!.offset, data) + flash.program(flag(step, i), Uint8Array.of(FLAG_SET));
+    };
+    for (let i = n - 1; i >= 0; i--) ms += copyOnce(0, i, sectors[i]! + 1, flash.sectors[sectors[i]!]!.offset);
     let done = 0;
-    for (let i = 0; i < sectors.length; i++) {
-      if (flash.read(last.offset + i, 1)[0] === FLAG_SET) continue;
+    for (let i = 0; i < n; i++) {
+      if (flash.read(flag(2, i), 1)[0] === FLAG_SET) continue;
       if (opts.powerLossAfter !== undefined && done >= opts.powerLossAfter) throw new PowerLoss(ms);
       const a = flash.sectors[sectors[i]!]!;
-      const b = flash.sectorAt(a.offset + delta);
-      const da = flash.read(a.offset, a.size);
-      const db = flash.read(a.offset + delta, a.size);
-      ms += flash.eraseSector(sectors[i]!) + flash.program(a.offset, db);
-      ms += flash.eraseSector(b) + flash.program(a.offset + delta, da);
-      ms += flash.program(last.offset + i, Uint8Array.of(FLAG_SET));
+      ms += copyOnce(1, i, sectors[i]!, a.offset + delta);
+      ms += copyOnce(2, i, flash.sectorAt(a.offset + delta), flash.sectors[sectors[i]! + 1]!.offset);
       done++;
     }
     // Finish: fresh trailers. A test swap leaves image_ok unset so the next boot reverts unless confirmed.
-    ms += flash.eraseSector(last.index);
-    ms += flash.eraseSector(lastSector(flash, s.secondary).index);
+    // The status (in the secondary's last sector) goes last: a power loss before that finishes again.
+    ms += flash.eraseSector(lastSector(flash, s.primary).index);
     ms += writeField(flash, s.primary, COPY_DONE_OFF, FLAG_SET);
     if (type === 'perm' || type === 'revert') ms += writeField(flash, s.primary, IMAGE_OK_OFF, FLAG_SET);
     ms += writeMagic(flash, s.primary);
+    // Spoil the secondary's magic before the erase: a torn erase must not leave it asking for the swap again.
+    ms += flash.program(s.secondary.offset + s.secondary.size - MAGIC_OFF, new Uint8Array(16));
+    ms += flash.eraseSector(last.index);
   }
   const prim = checker.check(flash.read(s.primary.offset, s.primary.size));
   return { swapped: type, bootable: prim.valid, ...(prim.valid ? {} : { reason: prim.reason ?? 'no valid image in the primary slot' }), ms };

@@ -9,7 +9,7 @@
  * devices report (version, hash TLV); `HASH_ONLY` is for devices built
  * without signature checking.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../crypto/hash.ts';
 import { loadKey, verifyImage } from '../../formats/mcuboot/index.ts';
 
 export interface ImageVersion {
@@ -76,7 +76,7 @@ export const HASH_ONLY: ImageChecker = {
   check(slot) {
     const r = readSlotImage(slot);
     if (!r) return NO_IMAGE;
-    const computed = createHash('sha256').update(slot.subarray(0, r.hashedEnd)).digest();
+    const computed = digest('sha256', slot.subarray(0, r.hashedEnd));
     const ok = Buffer.compare(computed, Buffer.from(r.image.hash!)) === 0;
     return { ...r.image, valid: ok, ...(ok ? {} : { reason: 'image hash mismatch' }) };
   },

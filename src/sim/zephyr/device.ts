@@ -19,7 +19,7 @@ import { bootGo, eraseRange, setConfirmed, setPending, swapType, PowerLoss, type
 import { readSlotImage, versionText, type ImageChecker } from '../smp/image-check.ts';
 import { CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
 import type { SmpHeader } from '../../smp/header.ts';
-import { createHash } from 'node:crypto';
+import { digest } from '../../crypto/hash.ts';
 import { SimSettings, settingsToV1, type SettingsOptions } from './settings.ts';
 import { SimFileSystem, fsToV1, type FileSystemOptions } from './file-system.ts';
 import type { GroupAnswer } from './group-answer.ts';
@@ -442,7 +442,7 @@ export class ZephyrDevice extends SmpDevice {
     const entries: Array<[string, CborValue]> = [['off', u.off]];
     if (u.active && u.off === u.size && u.sha.length) {
       const area = this.slots.secondary;
-      const sum = createHash('sha256').update(this.flash.read(area.offset, u.size)).digest();
+      const sum = digest('sha256', this.flash.read(area.offset, u.size));
       entries.push(['match', Buffer.compare(sum.subarray(0, u.sha.length), Buffer.from(u.sha)) === 0]);
     }
     return this.send(h, zmap(entries), { delayMs: ms });

@@ -17,7 +17,7 @@
  * - Download chunks: CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE minus the worst-case
  *   header and CBOR (fs_mgmt_config.h: 47 bytes), 337 for a 384-byte buffer.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../crypto/hash.ts';
 import { crc32 } from 'node:zlib';
 import type { NorFlash } from '../flash.ts';
 import { eraseRange, type SlotArea } from '../smp/boot.ts';
@@ -289,7 +289,7 @@ export class SimFileSystem {
     const off = f.off ?? 0;
     if (len <= off) return { err: len === 0 ? FS_ERR.FILE_EMPTY : FS_ERR.FILE_OFFSET_LARGER_THAN_FILE };
     const part = this.files.get(f.name)!.subarray(off, f.len === undefined ? undefined : off + f.len);
-    const output: CborValue = type === 'crc32' ? crc32(part) : new Uint8Array(createHash('sha256').update(part).digest());
+    const output: CborValue = type === 'crc32' ? crc32(part) : digest('sha256', part);
     return { body: zmap([['type', type], ...(off ? [['off', off] as [string, CborValue]] : []), ['len', part.length], ['output', output]]) };
   }
 }

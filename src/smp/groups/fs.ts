@@ -18,7 +18,7 @@
  * FILE_NOT_FOUND and MOUNT_POINT_NOT_FOUND -> ENOENT, INVALID_NAME and
  * CHECKSUM_HASH_NOT_FOUND -> EINVAL, the rest EUNKNOWN). No group: ENOTSUP.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../crypto/hash.ts';
 import { deviceError, inputError, throwIfAborted, UnbrickError } from '../../core/errors.ts';
 import { ProgressMeter, type ProgressListener } from '../../core/progress.ts';
 import type { SmpClient } from '../client.ts';
@@ -247,7 +247,7 @@ export async function hasFileSystem(c: SmpClient, path: string): Promise<boolean
 }
 
 /** SHA-256 (hex) of bytes, to compare with a device's `sha256` file hash. */
-export const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+export { sha256Hex };
 
 /** IEEE CRC-32 (zlib's), to compare with a device's `crc32` file checksum. */
 export function crc32(b: Uint8Array): number {

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256Hex } from '../../../src/crypto/hash.ts';
 import { Station } from '../../../src/station/station.ts';
 import { LocalDataPool } from '../../../src/station/local-pool.ts';
 import { parseCsvEntries } from '../../../src/station/data-source.ts';
@@ -24,7 +23,7 @@ const boot = testImage(6 * 1024, 1);
 const app = testImage(10 * 1024, 2);
 
 function metadata(policy: OptionBytePolicy, extra: Partial<BundleMetadata> = {}): BundleMetadata {
-  const p = (name: string, role: 'bootloader' | 'stm32-region', address: number, data: Uint8Array) => ({ name, role, target: { kind: 'address' as const, address }, size: data.length, sha256: bytesToHex(sha256(data)) });
+  const p = (name: string, role: 'bootloader' | 'stm32-region', address: number, data: Uint8Array) => ({ name, role, target: { kind: 'address' as const, address }, size: data.length, sha256: sha256Hex(data) });
   return {
     type: 'unbrick.bundle',
     specVersion: 1,
@@ -76,7 +75,7 @@ test('four families provisioned in parallel: payloads, WRP over the bootloader, 
     const r = rows.find((x) => x.port === `p${i}`)!;
     assert.equal(r.ok, true, `${u.sim.chip.info.name}: ${r.reason}`);
     assert.equal(r.chipUid, u.uid);
-    assert.deepEqual(r.hashes, { 'app.bin': bytesToHex(sha256(app)), 'boot.bin': bytesToHex(sha256(boot)) });
+    assert.deepEqual(r.hashes, { 'app.bin': sha256Hex(app), 'boot.bin': sha256Hex(boot) });
     assert.deepEqual(
       r.steps?.map((s) => s.name),
       ['connect', 'identify', 'read uid', 'write', 'verify', 'option bytes', 'per-unit data', 'readout protection', 'final check'],

@@ -10,8 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setPriority } from 'node:os';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { toHex } from '../../../src/core/bytes.ts';
+import { sha256Hex } from '../../../src/crypto/hash.ts';
 import { createStm32Simulator, inProcessTransport, startStm32PtySim, type Stm32BootloaderSim, type Stm32Faults } from '../../../src/sim/stm32/index.ts';
 import { connectStm32 } from '../../../src/stm32/session.ts';
 import { readMemory, readOptionBytes, verifyImage, writeImage } from '../../../src/stm32/operations.ts';
@@ -43,7 +43,7 @@ function burnUid(sim: Stm32BootloaderSim, seed: number): string {
   const uid = testImage(UID_BYTES, seed);
   const size = sim.chip.info.flash.end - sim.chip.info.flash.start;
   sim.chip.flash.program(size - 16, uid);
-  return bytesToHex(uid);
+  return toHex(uid);
 }
 
 /** One simulated unit reached in-process (fast, unpaced). */
@@ -109,7 +109,7 @@ export function readDataBlock(sim: Stm32BootloaderSim): Record<string, string> |
 
 // Generous answer times: the simulators share two cores with every other test running at once.
 export function stm32TestRecipe(app: Uint8Array, client: { replyMs?: number; writeAckMs?: number } = { replyMs: 1000, writeAckMs: 2000 }): Recipe {
-  const appHash = bytesToHex(sha256(app));
+  const appHash = sha256Hex(app);
   return async (ctx) => {
     const h = ctx.port.handle as SimUnitHandle;
     const link = await ctx.step('open', () => h.open());
@@ -117,7 +117,7 @@ export function stm32TestRecipe(app: Uint8Array, client: { replyMs?: number; wri
       const s = await ctx.step('identify', () => connectStm32(link, client));
       const start = s.chip.flash.start;
       const uid = await ctx.step('read uid', () => readMemory(s, s.chip.flash.end - 16, UID_BYTES, { signal: ctx.signal }));
-      ctx.identify({ chipUid: bytesToHex(uid), chip: s.chip.name, target: 'stm32', versions: { bootloader: `${s.info.version >> 4}.${s.info.version & 15}` } });
+      ctx.identify({ chipUid: toHex(uid), chip: s.chip.name, target: 'stm32', versions: { bootloader: `${s.info.version >> 4}.${s.info.version & 15}` } });
       const segments = [{ address: start, data: app }];
       await ctx.step('write', () => writeImage(s, segments, { signal: ctx.signal, verify: false }));
       await ctx.step('verify', () => verifyImage(s, segments, { signal: ctx.signal }));

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../../src/core/bytes.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
-import { exportPrivatePem, exportPublicPem, generateKey, KEY_TYPES, loadKey } from '../../../src/crypto/keys.ts';
-import { encodePem } from '../../../src/crypto/pem.ts';
+import { createPrivateKey } from 'node:crypto';
+import { exportPrivatePem, exportPublicPem, generateKey, KEY_TYPES, loadKey, privatePkcs8 } from '../../../src/crypto/keys.ts';
+import { encodePem } from './der.ts';
 import { manifest, VECTORS } from '../mcuboot/vectors.ts';
 
 const read = (rel: string) => readFileSync(join(VECTORS, rel));
@@ -29,7 +30,7 @@ for (const [name, entry] of Object.entries(manifest.keys)) {
     // Export equals what imgtool wrote.
     assert.equal(exportPrivatePem(priv), read(entry.private_pem).toString('utf8'));
     assert.equal(exportPublicPem(pub), read(entry.public_pem).toString('utf8'));
-    assert.equal(pub.pkcs8, undefined);
+    assert.equal(pub.privateKey, undefined);
   });
 }
 
@@ -46,7 +47,8 @@ test('generated keys of every type reload from their own PEM', () => {
 test('SEC1 and PKCS#1 PEM forms are accepted', () => {
   const ec = loadKey(read('keys/ecdsa-p256-a.pem').toString('utf8'));
   // Build the SEC1 form from the PKCS#8 content (OpenSSL's "EC PRIVATE KEY").
-  const sec1 = ec.pkcs8!.subarray(ec.pkcs8!.length - 0x6d);
+  const pkcs8 = privatePkcs8(ec);
+  const sec1 = pkcs8.subarray(pkcs8.length - 0x6d);
   assert.equal(loadKey(encodePem('EC PRIVATE KEY', withCurve(sec1))).fingerprint, ec.fingerprint);
   const rsa = loadKey(new Uint8Array(read('keys/rsa-2048.pub.der')));
   assert.equal(loadKey(encodePem('RSA PUBLIC KEY', rsa.publicDer)).fingerprint, rsa.fingerprint);
@@ -93,4 +95,41 @@ test('C arrays and raw forms match imgtool getpub -e lang-c / getpriv / getpub -
       assert.ok(bootloaderPrivateDer(priv).length > 32);
     }
   }
+});
+
+test('encrypted private keys load with their passphrase; a missing or wrong one is a typed error', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+      return 'no error';
+    } catch (e) {
+      assert.ok(e instanceof UnbrickError, String(e));
+      assert.equal(e.kind, 'input');
+      return e.code;
+    }
+  };
+  for (const name of ['ecdsa-p256-a', 'ed25519-a', 'rsa-2048']) {
+    const plain = loadKey(read(`keys/${name}.pem`).toString('utf8'));
+    const obj = createPrivateKey(read(`keys/${name}.pem`));
+    // What `imgtool keygen -p` writes: PKCS#8 "ENCRYPTED PRIVATE KEY" (PBES2), as PEM and as DER.
+    const pem = String(obj.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'correct horse' }));
+    const der = new Uint8Array(obj.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'correct horse' }));
+    assert.match(pem, /BEGIN ENCRYPTED PRIVATE KEY/);
+    for (const input of [pem, der]) {
+      const k = loadKey(input, name, { passphrase: 'correct horse' });
+      assert.equal(k.fingerprint, plain.fingerprint, name);
+      assert.equal(exportPrivatePem(k), exportPrivatePem(plain), `${name}: the decrypted key is the same key`);
+      assert.equal(code(() => loadKey(input, name)), 'keys.encrypted', name);
+      assert.equal(code(() => loadKey(input, name, { passphrase: 'wrong horse' })), 'keys.bad-passphrase', name);
+    }
+  }
+  // Legacy OpenSSL PEM encryption ("Proc-Type: 4,ENCRYPTED" in an EC PRIVATE KEY block).
+  const ec = createPrivateKey(read('keys/ecdsa-p256-a.pem'));
+  const legacy = String(ec.export({ type: 'sec1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'pw' }));
+  assert.match(legacy, /Proc-Type: 4,ENCRYPTED/);
+  assert.equal(loadKey(legacy, 'legacy', { passphrase: 'pw' }).fingerprint, manifest.keys['ecdsa-p256-a']!.public_raw_sha256);
+  assert.equal(code(() => loadKey(legacy)), 'keys.encrypted');
+  assert.equal(code(() => loadKey(legacy, 'legacy', { passphrase: 'nope' })), 'keys.bad-passphrase');
+  // A passphrase given for a plain key is not needed and does no harm.
+  assert.equal(loadKey(read('keys/ed25519-a.pem').toString('utf8'), 'x', { passphrase: 'unused' }).type, 'ed25519');
 });

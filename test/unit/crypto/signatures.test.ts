@@ -7,10 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, createPublicKey, sign as osslSign, verify as osslVerify, createPrivateKey } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
-import { bigIntToBytes, bytesToBigInt, derSeq, derUInt } from '../../../src/crypto/asn1.ts';
 import { digest } from '../../../src/crypto/hash.ts';
-import { exportPublicPem, generateKey, loadKey, type ImageKey } from '../../../src/crypto/keys.ts';
-import { encodePem } from '../../../src/crypto/pem.ts';
+import { exportPrivatePem, exportPublicPem, generateKey, isSmallOrderEd25519, loadKey, type ImageKey } from '../../../src/crypto/keys.ts';
+import { bigIntToBytes, bytesToBigInt, der, derSeq, derUInt, encodePem, secretOf } from './der.ts';
+
+/** An INTEGER with exactly these content bytes (no minimal-encoding fix-up). */
+const der2 = (content: Uint8Array) => der(0x02, content);
 import { decodeEcdsaSignature, verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../../src/crypto/signatures.ts';
 import { parseImage, signImage } from '../../../src/formats/mcuboot/index.ts';
 
@@ -37,40 +39,44 @@ test('images we sign verify with OpenSSL as imgtool verify would check them', ()
 test('ECDSA: high-S signatures (not normalised by imgtool) are accepted; garbage is not', () => {
   const key = generateKey('ecdsa-p256');
   const h = digest('sha256', payload);
-  const sig = p256.sign(h, key.secret!, { prehash: false, format: 'compact' });
+  const sig = p256.sign(h, secretOf(key), { prehash: false, format: 'compact' });
   const r = bytesToBigInt(sig.subarray(0, 32));
   const s = bytesToBigInt(sig.subarray(32));
   const n = p256.Point.CURVE().n;
   const high = derSeq(derUInt(bigIntToBytes(r, 32)), derUInt(bigIntToBytes(n - s, 32)));
   assert.equal(osslVerify('sha256', payload, pub(key), high), true, 'OpenSSL accepts high-S');
-  assert.equal(verifyEcdsa(key, h, high), true);
-  assert.equal(verifyEcdsa(key, h, high.subarray(0, high.length - 1)), false);
+  // Our verifiers take the signed message (the covered region) and hash it: h = SHA-256(payload).
+  assert.equal(verifyEcdsa(key, payload, high), true);
+  assert.equal(verifyEcdsa(key, payload, high.subarray(0, high.length - 1)), false);
   // bootutil_decode_sig (tinycrypt path) ignores what follows the SEQUENCE: --pad-sig zeros or anything else.
-  assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 0, 0)), true, '--pad-sig zeros are fine');
-  assert.equal(verifyEcdsa(key, h, Uint8Array.of(...high, 0x55)), true, 'trailing bytes are not read');
+  assert.equal(verifyEcdsa(key, payload, Uint8Array.of(...high, 0, 0)), true, '--pad-sig zeros are fine');
+  assert.equal(verifyEcdsa(key, payload, Uint8Array.of(...high, 0x55)), true, 'trailing bytes are not read');
   // ...and takes an INTEGER's last 32 bytes: a minimal 33-byte r (leading 0x00) and a short s both decode.
   const rs = decodeEcdsaSignature(high, 32)!;
-  assert.equal(rs.r, r);
-  assert.equal(rs.s, n - s);
-  assert.equal(decodeEcdsaSignature(Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x07), 32)?.s, 7n);
+  assert.equal(bytesToBigInt(rs.r), r);
+  assert.equal(bytesToBigInt(rs.s), n - s);
+  assert.deepEqual(decodeEcdsaSignature(Uint8Array.of(0x30, 0x06, 0x02, 0x01, 0x05, 0x02, 0x01, 0x07), 32)?.s, bigIntToBytes(7n, 32));
   assert.equal(decodeEcdsaSignature(Uint8Array.of(0x30, 0x06, 0x02, 0x05, 0x05), 32), undefined, 'INTEGER overruns the TLV');
+  // A longer INTEGER counts by its last 32 bytes only (r with garbage in front still verifies).
+  assert.equal(verifyEcdsa(key, payload, derSeq(der2(Uint8Array.of(0x7f, ...bigIntToBytes(r, 32))), derUInt(bigIntToBytes(n - s, 32)))), true);
   // r = 0 or s >= n are never valid.
-  assert.equal(verifyEcdsa(key, h, derSeq(derUInt(0), derUInt(bigIntToBytes(s, 32)))), false);
-  assert.equal(verifyEcdsa(key, h, derSeq(derUInt(bigIntToBytes(r, 32)), derUInt(bigIntToBytes(n + s, 33)))), false);
+  assert.equal(verifyEcdsa(key, payload, derSeq(derUInt(0), derUInt(bigIntToBytes(s, 32)))), false);
+  assert.equal(verifyEcdsa(key, payload, derSeq(derUInt(bigIntToBytes(r, 32)), derUInt(bigIntToBytes(n + s, 33)))), false);
+  assert.equal(verifyEcdsa(key, payload, derSeq(derUInt(bigIntToBytes(r, 32)), derUInt(bigIntToBytes(n, 32)))), false);
 });
 
 test('RSA-PSS: only salt length 32 is accepted (MCUboot), like imgtool signs', () => {
   const key = generateKey('rsa-2048');
-  const priv = createPrivateKey({ key: Buffer.from(key.pkcs8!), format: 'der', type: 'pkcs8' });
-  const h = digest('sha256', payload);
+  const priv = key.privateKey!;
   const s32 = new Uint8Array(osslSign('sha256', payload, { key: priv, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }));
   const s20 = new Uint8Array(osslSign('sha256', payload, { key: priv, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 }));
-  assert.equal(verifyRsaPss(key, h, s32), true);
-  assert.equal(verifyRsaPss(key, h, s20), false);
+  assert.equal(verifyRsaPss(key, payload, s32), true);
+  assert.equal(verifyRsaPss(key, payload, s20), false);
   const flipped = s32.slice();
   flipped[100]! ^= 1;
-  assert.equal(verifyRsaPss(key, h, flipped), false);
-  assert.equal(verifyRsaPss(key, h, s32.subarray(1)), false);
+  assert.equal(verifyRsaPss(key, payload, flipped), false);
+  assert.equal(verifyRsaPss(key, payload, s32.subarray(1)), false);
+  assert.equal(verifyRsaPss(key, payload, Uint8Array.of(0, ...s32)), false);
 });
 
 test('Ed25519 agrees with OpenSSL on random messages and rejects a wrong key', () => {
@@ -78,13 +84,13 @@ test('Ed25519 agrees with OpenSSL on random messages and rejects a wrong key', (
   const other = generateKey('ed25519');
   for (let i = 0; i < 20; i++) {
     const m = digest('sha256', Uint8Array.of(i));
-    const sig = new Uint8Array(osslSign(null, m, createPrivateKey({ key: Buffer.from(key.pkcs8!), format: 'der', type: 'pkcs8' })));
+    const sig = new Uint8Array(osslSign(null, m, createPrivateKey(exportPrivatePem(key))));
     assert.equal(verifyEd25519(key, m, sig), true);
     assert.equal(verifyEd25519(other, m, sig), false);
   }
 });
 
-test('verdicts agree with noble’s verify on honest and corrupted signatures, cached key or not', async () => {
+test('verdicts agree with noble’s verify (an independent implementation) on honest and corrupted signatures', async () => {
   const { ed25519 } = await import('@noble/curves/ed25519.js');
   const { p384 } = await import('@noble/curves/nist.js');
   const L = ed25519.Point.Fn.ORDER;
@@ -92,12 +98,12 @@ test('verdicts agree with noble’s verify on honest and corrupted signatures, c
   const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
   for (const type of ['ed25519', 'ecdsa-p256', 'ecdsa-p384'] as const) {
     const key = generateKey(type);
-    // Three uses so the first (plain) and the later (cached) paths are both exercised.
+    const hashOf = (m: Uint8Array) => (type === 'ed25519' ? m : digest(type === 'ecdsa-p384' ? 'sha384' : 'sha256', m));
     for (let i = 0; i < 60; i++) {
       const msg = digest(type === 'ecdsa-p384' ? 'sha384' : 'sha256', Uint8Array.of(i));
       let sig: Uint8Array;
-      if (type === 'ed25519') sig = ed25519.sign(msg, key.secret!);
-      else sig = (type === 'ecdsa-p256' ? p256 : p384).sign(msg, key.secret!, { prehash: false, format: 'der' });
+      if (type === 'ed25519') sig = ed25519.sign(msg, secretOf(key));
+      else sig = (type === 'ecdsa-p256' ? p256 : p384).sign(hashOf(msg), secretOf(key), { prehash: false, format: 'der' });
       const m2 = msg.slice();
       if (i % 3 === 1) sig[rnd() % sig.length]! ^= 1 << rnd() % 8;
       if (i % 3 === 2) m2[rnd() % m2.length]! ^= 1;
@@ -111,8 +117,8 @@ test('verdicts agree with noble’s verify on honest and corrupted signatures, c
               const rs = decodeEcdsaSignature(sig, size);
               if (!rs) return false;
               try {
-                const compact = Uint8Array.of(...bigIntToBytes(rs.r, size), ...bigIntToBytes(rs.s, size));
-                return (type === 'ecdsa-p256' ? p256 : p384).verify(compact, m2, key.publicRaw, { prehash: false, lowS: false, format: 'compact' });
+                const compact = Uint8Array.of(...rs.r, ...rs.s);
+                return (type === 'ecdsa-p256' ? p256 : p384).verify(compact, hashOf(m2), key.publicRaw, { prehash: false, lowS: false, format: 'compact' });
               } catch {
                 return false;
               }
@@ -130,7 +136,7 @@ test('Ed25519 is checked like MCUboot (cofactorless): a signer-crafted R with a 
   const { ed25519, ED25519_TORSION_SUBGROUP } = await import('@noble/curves/ed25519.js');
   const key = generateKey('ed25519');
   const P = ed25519.Point;
-  const { scalar } = ed25519.utils.getExtendedPublicKey(key.secret!);
+  const { scalar } = ed25519.utils.getExtendedPublicKey(secretOf(key));
   const msg = digest('sha256', Uint8Array.of(42));
   const le = (b: Uint8Array) => bytesToBigInt(Uint8Array.from(b).reverse());
   const r = 0x1234567890abcdefn;
@@ -142,4 +148,25 @@ test('Ed25519 is checked like MCUboot (cofactorless): a signer-crafted R with a 
   const sig = Uint8Array.of(...R2, ...bigIntToBytes(S, 32).reverse());
   assert.equal(ed25519.verify(sig, msg, key.publicRaw, { zip215: false }), true, 'RFC 8032 cofactored check accepts it');
   for (let i = 0; i < 3; i++) assert.equal(verifyEd25519(key, msg, sig), false, 'MCUboot’s byte comparison of R does not');
+});
+
+test('the small-order Ed25519 blocklist is exactly noble’s torsion subgroup, in every encoding', async () => {
+  const { ed25519, ED25519_TORSION_SUBGROUP } = await import('@noble/curves/ed25519.js');
+  const p = 2n ** 255n - 19n;
+  const le = (b: Uint8Array) => bytesToBigInt(Uint8Array.from(b).reverse());
+  const enc = (y: bigint, sign: number) => {
+    const b = bigIntToBytes(y, 32).reverse();
+    b[31]! |= sign << 7;
+    return b;
+  };
+  for (const hex of ED25519_TORSION_SUBGROUP) {
+    const b = Uint8Array.from(Buffer.from(hex, 'hex'));
+    const y = le(b) & (2n ** 255n - 1n);
+    for (const sign of [0, 1]) {
+      assert.equal(isSmallOrderEd25519(enc(y, sign)), true, hex);
+      if (y + p < 2n ** 255n) assert.equal(isSmallOrderEd25519(enc(y + p, sign)), true, `${hex} non-canonical`);
+    }
+  }
+  for (let i = 0; i < 20; i++) assert.equal(isSmallOrderEd25519(ed25519.getPublicKey(ed25519.utils.randomSecretKey())), false);
+  assert.equal(isSmallOrderEd25519(enc(2n, 0)), false);
 });

@@ -195,3 +195,15 @@ test('a damaged last whole line makes append refuse with a typed error', (t) => 
   assert.throws(() => log.append(input(3)), (e: unknown) => (e as { code?: string }).code === 'records.damaged');
   assert.deepEqual(codes(log), ['log.unreadable-entry']);
 });
+
+test('a unit identity with the image hashes devices/identity records (a list) is read back and verifies', (t) => {
+  const log = tempLog(t);
+  const hashes = ['ab'.repeat(32), 'cd'.repeat(32)];
+  log.append({ ...input(0), unit: { id: 'UID1', chipUid: '0123456789abcdef01234567', imageHashes: hashes } });
+  const v = log.verify();
+  assert.deepEqual(v.problems, []);
+  assert.deepEqual(v.entries[0]!.unit.imageHashes, hashes);
+  // A list of anything but text is still refused.
+  writeLines(log, [lines(log)[0]!.replace(`"${hashes[1]}"`, '7')]);
+  assert.ok(codes(log).includes('log.unreadable-entry'), JSON.stringify(codes(log)));
+});
