@@ -23,6 +23,10 @@ import type { NorFlash } from '../flash.ts';
 import { eraseRange, type SlotArea } from '../smp/boot.ts';
 import { bulk, zmap } from '../smp/request.ts';
 import type { CborItem } from '../../smp/cbor.ts';
+import { requestFields, type SmpCommandName } from '../../smp/messages.ts';
+
+/** The settings commands (group 3) of src/smp/messages.ts. */
+export type SettingsCommand = Extract<SmpCommandName, `setting${string}`>;
 import { MGMT, type GroupAnswer } from './group-answer.ts';
 
 export interface SettingsOptions {
@@ -116,17 +120,22 @@ export class SimSettings {
     return changed ? this.store(stored) : 0;
   }
 
-  handle(id: number, read: boolean, body: CborItem | undefined): GroupAnswer | undefined {
-    if (id === 0 && read) return this.read(body);
-    if (id === 0) return this.write(body);
-    if (id === 1 && !read) return this.remove(body);
-    if (id === 2 && !read) return { body: zmap([]) };
-    if (id === 3 && read) {
-      this.load();
-      return { body: zmap([]) };
+  handle(command: SettingsCommand, body: CborItem | undefined): GroupAnswer {
+    switch (command) {
+      case 'settingRead':
+        return this.read(body);
+      case 'settingWrite':
+        return this.write(body);
+      case 'settingDelete':
+        return this.remove(body);
+      case 'settingsCommit':
+        return { body: zmap([]) };
+      case 'settingsLoad':
+        this.load();
+        return { body: zmap([]) };
+      case 'settingsSave':
+        return { body: zmap([]), delayMs: this.save() };
     }
-    if (id === 3) return { body: zmap([]), delayMs: this.save() };
-    return undefined;
   }
 
   private checkName(name: string | undefined): GroupAnswer | string {
@@ -137,7 +146,7 @@ export class SimSettings {
   }
 
   private read(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr', max_size: 'uint' });
+    const f = bulk(body, requestFields('settingRead'));
     if (!f) return { rc: MGMT.EINVAL };
     const name = this.checkName(f.name);
     if (typeof name !== 'string') return name;
@@ -150,7 +159,7 @@ export class SimSettings {
   }
 
   private write(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr', val: 'bstr' });
+    const f = bulk(body, requestFields('settingWrite'));
     if (!f) return { rc: MGMT.EINVAL };
     const name = this.checkName(f.name);
     if (typeof name !== 'string') return name;
@@ -159,7 +168,7 @@ export class SimSettings {
   }
 
   private remove(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr' });
+    const f = bulk(body, requestFields('settingDelete'));
     if (!f) return { rc: MGMT.EINVAL };
     const name = this.checkName(f.name);
     if (typeof name !== 'string') return name;
