@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ioError, usageError } from '../core/errors.ts';
+import { defined } from '../core/defined.ts';
 import { readPayloads } from '../formats/bundle/payloads.ts';
 import type { BundleMetadata } from '../formats/bundle/metadata.ts';
 import { ServiceLog } from '../records/service-log.ts';
@@ -153,8 +154,7 @@ export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8A
       payloads,
       mixed,
       ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
-      ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
-      ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
+      ...defined({ dataAddress: cfg.dataAddress, dataField: cfg.dataField }),
       ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
     });
   }

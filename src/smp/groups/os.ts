@@ -1,5 +1,6 @@
 /** OS management group (0): echo, reset, MCUmgr parameters, OS/application info, bootloader info. */
 import type { SmpClient } from '../client.ts';
+import { defined } from '../../core/defined.ts';
 import { answerError } from '../errors.ts';
 import { GROUP, smpAnswer, smpRequest } from '../messages.ts';
 
@@ -14,7 +15,7 @@ export async function echo(c: SmpClient, text: string): Promise<string> {
  * `retries: 0` when a second reset would do harm (it would undo a test boot).
  */
 export async function reset(c: SmpClient, force = false, opts: { retries?: number } = {}): Promise<void> {
-  await c.request({ ...smpRequest('reset', force ? { force: 1 } : {}), ...(opts.retries !== undefined ? { retries: opts.retries } : {}) });
+  await c.request({ ...smpRequest('reset', force ? { force: 1 } : {}), ...defined({ retries: opts.retries }) });
 }
 
 export interface McumgrParams {
@@ -24,7 +25,7 @@ export interface McumgrParams {
 
 /** MCUmgr parameters, or undefined when the device does not offer them (it is an opt-in Kconfig). */
 export async function params(c: SmpClient, retries?: number): Promise<McumgrParams | undefined> {
-  const a = await c.call({ ...smpRequest('params'), ...(retries !== undefined ? { retries } : {}) });
+  const a = await c.call({ ...smpRequest('params'), ...defined({ retries }) });
   const err = answerError(a.body, 'MCUmgr parameters');
   if (err?.code === 'smp.unsupported') return undefined;
   if (err) throw err;
