@@ -28,6 +28,7 @@ import { requestFields, type SmpCommandName } from '../../smp/messages.ts';
 /** The file commands (group 8) of src/smp/messages.ts. */
 export type FileCommand = Extract<SmpCommandName, `file${string}`>;
 import { MGMT, type GroupAnswer } from './group-answer.ts';
+import { readStoredMap, storedMapRecord } from './stored-map.ts';
 
 export interface FileSystemOptions {
   mount?: string;
@@ -104,18 +105,7 @@ export class SimFileSystem {
   mountFs(): void {
     this.stopIdle();
     this.open = undefined;
-    this.files = new Map();
-    const head = this.flash.read(this.area.offset, 8);
-    const dv = new DataView(head.buffer, head.byteOffset, 8);
-    if (dv.getUint32(0, true) !== MAGIC) return;
-    const len = dv.getUint32(4, true);
-    if (len > this.area.size - 8) return;
-    try {
-      const doc = JSON.parse(Buffer.from(this.flash.read(this.area.offset + 8, len)).toString('utf8')) as Record<string, string>;
-      for (const [k, v] of Object.entries(doc)) this.files.set(k, new Uint8Array(Buffer.from(v, 'base64')));
-    } catch {
-      /* corrupt image: an empty file system */
-    }
+    this.files = readStoredMap(this.flash, this.area, MAGIC);
   }
 
   /** Committed files (what survives a reset). */
@@ -130,12 +120,7 @@ export class SimFileSystem {
   }
 
   private commit(files: Map<string, Uint8Array>): number {
-    const json = Buffer.from(JSON.stringify(Object.fromEntries([...files].map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
-    const img = new Uint8Array(8 + json.length);
-    const dv = new DataView(img.buffer);
-    dv.setUint32(0, MAGIC, true);
-    dv.setUint32(4, json.length, true);
-    img.set(json, 8);
+    const img = storedMapRecord(files, MAGIC);
     this.files = files;
     return eraseRange(this.flash, this.area.offset, img.length) + this.flash.program(this.area.offset, img);
   }

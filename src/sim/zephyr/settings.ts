@@ -28,6 +28,7 @@ import { requestFields, type SmpCommandName } from '../../smp/messages.ts';
 /** The settings commands (group 3) of src/smp/messages.ts. */
 export type SettingsCommand = Extract<SmpCommandName, `setting${string}`>;
 import { MGMT, type GroupAnswer } from './group-answer.ts';
+import { readStoredMap, storedMapRecord } from './stored-map.ts';
 
 export interface SettingsOptions {
   /** Roots the application registers a handler for (e.g. ["app"]). None: every name is unknown, as in the recorded sample. */
@@ -75,28 +76,11 @@ export class SimSettings {
 
   /** What storage holds (an erased or foreign partition holds nothing). */
   stored(): Map<string, Uint8Array> {
-    const head = this.flash.read(this.area.offset, 8);
-    const dv = new DataView(head.buffer, head.byteOffset, 8);
-    const out = new Map<string, Uint8Array>();
-    if (dv.getUint32(0, true) !== MAGIC) return out;
-    const len = dv.getUint32(4, true);
-    if (len > this.area.size - 8) return out;
-    try {
-      const doc = JSON.parse(Buffer.from(this.flash.read(this.area.offset + 8, len)).toString('utf8')) as Record<string, string>;
-      for (const [k, v] of Object.entries(doc)) out.set(k, new Uint8Array(Buffer.from(v, 'base64')));
-    } catch {
-      /* torn record: nothing stored */
-    }
-    return out;
+    return readStoredMap(this.flash, this.area, MAGIC);
   }
 
   private store(values: Map<string, Uint8Array>): number {
-    const json = Buffer.from(JSON.stringify(Object.fromEntries([...values].map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
-    const rec = new Uint8Array(8 + json.length);
-    const dv = new DataView(rec.buffer);
-    dv.setUint32(0, MAGIC, true);
-    dv.setUint32(4, json.length, true);
-    rec.set(json, 8);
+    const rec = storedMapRecord(values, MAGIC);
     // Storage full: settings_save() fails, and settings_mgmt ignores its result (answers {} all the same).
     if (rec.length > this.area.size) return 0;
     return eraseRange(this.flash, this.area.offset, rec.length) + this.flash.program(this.area.offset, rec);
