@@ -18,7 +18,7 @@ import { bulk, parseRequest, responsePacket, zcbor, zmap } from '../smp/request.
 import { bootGo, eraseRange, setConfirmed, setPending, swapType, PowerLoss, type ImageSlots, type SwapType } from '../smp/boot.ts';
 import { readSlotImage, versionText, type ImageChecker } from '../smp/image-check.ts';
 import { CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
-import type { SmpHeader } from '../../smp/header.ts';
+import { HEADER_SIZE, type SmpHeader } from '../../smp/header.ts';
 import { commandOf, GROUP, requestFields, type SmpCommandName } from '../../smp/messages.ts';
 import { createHash } from 'node:crypto';
 import { SimSettings, settingsToV1, type SettingsOptions } from './settings.ts';
@@ -200,7 +200,7 @@ export class ZephyrDevice extends SmpDevice {
 
   private send(h: SmpHeader, body: CborValue, extra: Omit<Reply, 'wire'> = {}): Reply {
     const packet = responsePacket(h, zcbor(body));
-    this.lastResponseHeader = packet.slice(0, 8);
+    this.lastResponseHeader = packet.slice(0, HEADER_SIZE);
     return { wire: zephyrFrame(packet), ...extra };
   }
 
