@@ -7,6 +7,7 @@
  */
 import { createFactoryUnit, createZephyrSim } from '../zephyr/index.ts';
 import { setPending } from '../smp/boot.ts';
+import { defined } from '../../core/defined.ts';
 import type { SmpDevice } from '../smp/device.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
@@ -83,10 +84,7 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
   const layout = { slotSize: SMP_SLOT_SIZE, sectorSize: LAB_PRODUCT.pageSize, flash: opts.flash ?? 'stm32l4' };
   const image = (version: string, o: { confirm?: boolean } = {}) =>
     labApplicationImage(version, { ...o, slotSize: SMP_SLOT_SIZE, ...(opts.payloadBytes ? { payloadBytes: opts.payloadBytes } : {}) });
-  const faults = {
-    ...(opts.resetAtUploadOffset !== undefined ? { resetAtUploadOffset: opts.resetAtUploadOffset } : {}),
-    ...(opts.powerLossAfterSectors !== undefined ? { powerLossAfterSectors: opts.powerLossAfterSectors } : {}),
-  };
+  const faults = defined({ resetAtUploadOffset: opts.resetAtUploadOffset, powerLossAfterSectors: opts.powerLossAfterSectors });
   if (spec.answersWith === 'zephyr-smp') {
     const dev = createZephyrSim({
       keys,
@@ -94,7 +92,7 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
       running: image('1.2.0', { confirm: true }),
       ...faults,
       ...(opts.testImageFails ? { testImageFails: true } : {}),
-      ...(opts.resetDelayMs !== undefined ? { resetDelayMs: opts.resetDelayMs } : {}),
+      ...defined({ resetDelayMs: opts.resetDelayMs }),
     });
     if (!opts.emptySecondary) {
       dev.program(1, image('1.3.0'));

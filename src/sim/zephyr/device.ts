@@ -18,7 +18,8 @@ import { bulk, parseRequest, responsePacket, zcbor, zmap } from '../smp/request.
 import { bootGo, eraseRange, setConfirmed, setPending, swapType, PowerLoss, type ImageSlots, type SwapType } from '../smp/boot.ts';
 import { readSlotImage, versionText, type ImageChecker } from '../smp/image-check.ts';
 import { CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
-import type { SmpHeader } from '../../smp/header.ts';
+import { HEADER_SIZE, type SmpHeader } from '../../smp/header.ts';
+import { commandOf, GROUP, requestFields, type SmpCommandName } from '../../smp/messages.ts';
 import { digest } from '../../crypto/hash.ts';
 import { SimSettings, settingsToV1, type SettingsOptions } from './settings.ts';
 import { SimFileSystem, fsToV1, type FileSystemOptions } from './file-system.ts';
@@ -83,6 +84,8 @@ function imgToV1(code: number): number {
 }
 
 const IMAGE_MAGIC = 0x96f3b83d;
+/** os_mgmt registers echo as both its read and its write handler. */
+const ZEPHYR_ANY_OP: ReadonlySet<SmpCommandName> = new Set(['echo']);
 const NATIVE_SIM_INFO = { s: 'Zephyr', n: 'unknown', r: '', v: '3.4.99', b: 'Sun Nov 22 01:55:44 2026', m: 'posix', p: 'unknown', i: 'native_sim_64', o: 'Zephyr' };
 
 export class ZephyrDevice extends SmpDevice {
@@ -197,7 +200,7 @@ export class ZephyrDevice extends SmpDevice {
 
   private send(h: SmpHeader, body: CborValue, extra: Omit<Reply, 'wire'> = {}): Reply {
     const packet = responsePacket(h, zcbor(body));
-    this.lastResponseHeader = packet.slice(0, 8);
+    this.lastResponseHeader = packet.slice(0, HEADER_SIZE);
     return { wire: zephyrFrame(packet), ...extra };
   }
 
@@ -212,7 +215,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private imgErr(h: SmpHeader, code: number, extra: Omit<Reply, 'wire'> = {}): Reply {
-    return this.groupErr(h, 1, code, imgToV1(code), extra);
+    return this.groupErr(h, GROUP.image, code, imgToV1(code), extra);
   }
 
   protected handle(packet: Uint8Array): Reply {
@@ -226,59 +229,64 @@ export class ZephyrDevice extends SmpDevice {
     const cbor = req.cbor.subarray(0, h.len);
     const body = cbor.length ? req.body : undefined;
     if (cbor.length && (!body || body.t !== 'map')) return this.rc(h, M.EINVAL);
-    const read = h.op === 0;
-    const key = `${h.group}/${h.id}/${read ? 'r' : 'w'}`;
-    switch (key) {
-      case '0/0/r':
-      case '0/0/w': {
-        const f = bulk(body, { d: 'tstr' }, { emptyOk: true });
+    const command = commandOf(h, ZEPHYR_ANY_OP);
+    switch (command) {
+      case 'echo': {
+        const f = bulk(body, requestFields('echo'), { emptyOk: true });
         if (!f) return this.rc(h, M.EINVAL);
         return this.send(h, zmap([['r', f.d ?? '']]));
       }
-      case '0/2/r':
+      case 'taskStats':
         return this.send(h, zmap([['tasks', this.tasks()]]));
-      case '0/5/w': {
+      case 'reset': {
         const delay = this.opts.resetDelayMs;
         if (delay === undefined) return this.send(h, zmap([]), { after: () => this.reset(250 + this.opts.bootMs) });
         return this.send(h, zmap([]), { after: () => this.later(delay, () => this.reset(this.opts.bootMs)) });
       }
-      case '0/6/r':
+      case 'params':
         return this.send(h, zmap([['buf_size', this.opts.bufSize], ['buf_count', this.opts.bufCount]]));
-      case '0/7/r':
+      case 'info':
         return this.info(h, body);
-      case '0/8/r': {
-        const f = bulk(body, { query: 'tstr' }, { emptyOk: true });
+      case 'bootloaderInfo': {
+        const f = bulk(body, requestFields('bootloaderInfo'), { emptyOk: true });
         if (!f) return this.rc(h, M.EINVAL);
         if (f.query === undefined) return this.send(h, zmap([['bootloader', 'MCUboot']]));
         // Mode 3 = swap without scratch (swap-move).
         if (f.query === 'mode') return this.send(h, zmap([['mode', 3]]));
         return this.rc(h, M.EINVAL);
       }
-      case '1/0/r':
+      case 'imageList':
         return this.send(h, this.imageList());
-      case '1/0/w':
+      case 'imageState':
         return this.stateWrite(h, body);
-      case '1/1/w':
+      case 'imageUpload':
         return this.doUpload(h, body);
-      case '1/5/w':
+      case 'imageErase':
         return this.erase(h, body);
-      case '2/1/r':
+      case 'statList':
         return this.send(h, zmap([['rc', 0], ['stat_list', ['flash_sim_stats', 'flash_sim_thresholds', 'smp_svr_stats']]]));
-      case '2/0/r':
+      case 'statShow':
         return this.statShow(h, body);
-      case '3/0/r':
-      case '3/0/w':
-      case '3/1/w':
-      case '3/2/w':
-      case '3/3/r':
-      case '3/3/w':
-        return this.groupAnswer(h, 3, this.settings.handle(h.id, read, body), settingsToV1);
-      case '63/0/w': {
+      case 'settingRead':
+      case 'settingWrite':
+      case 'settingDelete':
+      case 'settingsCommit':
+      case 'settingsLoad':
+      case 'settingsSave':
+        return this.groupAnswer(h, GROUP.settings, this.settings.handle(command, body), settingsToV1);
+      case 'fileDownload':
+      case 'fileUpload':
+      case 'fileStatus':
+      case 'fileHash':
+      case 'fileHashTypes':
+      case 'fileClose':
+        if (!this.fileSystem) return this.rc(h, M.ENOTSUP);
+        return this.groupAnswer(h, GROUP.fs, this.fileSystem.handle(command, body), fsToV1);
+      case 'storageErase': {
         const ms = eraseRange(this.flash, this.storage.offset, this.storage.size);
         return this.send(h, zmap([]), { delayMs: ms });
       }
       default:
-        if (h.group === 8 && this.fileSystem) return this.groupAnswer(h, 8, this.fileSystem.handle(h.id, read, body), fsToV1);
         return this.rc(h, M.ENOTSUP);
     }
   }
@@ -316,7 +324,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private info(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { format: 'tstr' }, { emptyOk: true });
+    const f = bulk(body, requestFields('info'), { emptyOk: true });
     if (!f) return this.rc(h, M.EINVAL);
     const fmt = f.format ?? 's';
     const order = ['s', 'n', 'r', 'v', 'b', 'm', 'p', 'i', 'o'] as const;
@@ -324,14 +332,14 @@ export class ZephyrDevice extends SmpDevice {
     for (const c of fmt) {
       if (c === 'a') order.forEach((x) => want.add(x));
       else if ((order as readonly string[]).includes(c)) want.add(c);
-      else return this.groupErr(h, 0, 2, M.EINVAL); // OS_MGMT_ERR_INVALID_FORMAT
+      else return this.groupErr(h, GROUP.os, 2, M.EINVAL); // OS_MGMT_ERR_INVALID_FORMAT
     }
     const out = order.filter((c) => want.has(c)).map((c) => NATIVE_SIM_INFO[c]);
     return this.send(h, zmap([['output', out.join(' ')]]));
   }
 
   private statShow(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { name: 'tstr' });
+    const f = bulk(body, requestFields('statShow'));
     if (f?.name === 'smp_svr_stats') return this.send(h, zmap([['name', 'smp_svr_stats'], ['fields', zmap([['ticks', this.statTicks()], ['s1', 0]])]]));
     const logs = [this.logLine('err', 'mcumgr_stat_grp', `Invalid stat name: ${f?.name ?? ''}`)];
     // Zephyr 3.4 quirks, as recorded: v2 names group 63 instead of 2; v1 sends the previous
@@ -385,7 +393,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private stateWrite(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { hash: 'bstr', confirm: 'bool' }, { emptyOk: true });
+    const f = bulk(body, requestFields('imageState'), { emptyOk: true });
     if (!f) return this.rc(h, M.EINVAL);
     const confirm = !!f.confirm;
     let slot: 0 | 1;
@@ -415,7 +423,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private erase(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { slot: 'uint' }, { emptyOk: true });
+    const f = bulk(body, requestFields('imageErase'), { emptyOk: true });
     if (!f) return this.rc(h, M.EINVAL);
     const slot = f.slot ?? 1;
     if (slot !== 0 && slot !== 1) {
@@ -449,7 +457,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private doUpload(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { image: 'uint', data: 'bstr', len: 'uint', off: 'uint', sha: 'bstr', upgrade: 'bool' });
+    const f = bulk(body, requestFields('imageUpload'));
     if (!f) return this.rc(h, M.EINVAL);
     if (f.off === undefined) return this.uploadFail(h, IMG.INVALID_OFFSET);
     const data = f.data ?? new Uint8Array(0);
