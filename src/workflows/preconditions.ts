@@ -66,23 +66,34 @@ export function settingValue(bytes: Uint8Array, as: SettingPrecondition['as']): 
   return text;
 }
 
-async function readStat(c: SmpClient, cache: Map<string, Record<string, number>>, group: string, stat: string, check: string): Promise<number> {
-  let fields = cache.get(group);
+/** What one check run has read of the statistics group: the group list, and each group's counters. */
+interface StatCache {
+  groups?: string[];
+  fields: Map<string, Record<string, number>>;
+}
+const statCache = (): StatCache => ({ fields: new Map() });
+
+async function readStat(c: SmpClient, cache: StatCache, group: string, stat: string, check: string): Promise<number> {
+  let fields = cache.fields.get(group);
   if (!fields) {
     try {
+      // The list first: Zephyr 3.4 answers a show of an unknown group over SMP v1 with the previous
+      // answer's header and no payload (../shared/vectors/smp-zephyr case 06), which reads as silence.
+      cache.groups ??= await statsGroup.listGroups(c);
+      if (!cache.groups.includes(group)) throw unreadable(check, `its firmware has no statistics group "${group}" (it lists ${cache.groups.join(', ') || 'none'}).`);
       fields = await statsGroup.showGroup(c, group);
     } catch (e) {
       if (e instanceof UnbrickError && UNREADABLE.has(e.code)) throw unreadable(check, `${e.message}`, e);
       throw e;
     }
-    cache.set(group, fields);
+    cache.fields.set(group, fields);
   }
   const v = fields[stat];
   if (v === undefined) throw unreadable(check, `its statistics group "${group}" has no counter "${stat}" (it has ${Object.keys(fields).join(', ') || 'none'}).`);
   return v;
 }
 
-async function checkStat(c: SmpClient, cache: Map<string, Record<string, number>>, p: StatPrecondition): Promise<PreconditionReading> {
+async function checkStat(c: SmpClient, cache: StatCache, p: StatPrecondition): Promise<PreconditionReading> {
   const check = p.label ? `${p.label} (${p.group}/${p.stat})` : `${p.group}/${p.stat}`;
   const v = await readStat(c, cache, p.group, p.stat, check);
   return { check, reading: fmt(v, p.unit), limit: limitText(p), ok: within(v, p) };
@@ -106,7 +117,7 @@ async function checkSetting(c: SmpClient, p: SettingPrecondition): Promise<Preco
 }
 
 async function checkSlot(c: SmpClient, o: { image: number; slot: number; imageBytes: number }): Promise<PreconditionReading> {
-  const check = `room in slot ${o.slot}`;
+  const check = o.image ? `room in image ${o.image} slot ${o.slot}` : `room in slot ${o.slot}`;
   let info: imageGroup.SlotInfo[];
   try {
     info = await imageGroup.slotInfo(c);
@@ -123,19 +134,23 @@ async function checkSlot(c: SmpClient, o: { image: number; slot: number; imageBy
 
 /** Reads the firmware's restart counter named by the bundle. */
 export async function readRestarts(c: SmpClient, r: NonNullable<Preconditions['restarts']>): Promise<number> {
-  return readStat(c, new Map(), r.group, r.stat, `the restart counter (${r.group}/${r.stat})`);
+  return readStat(c, statCache(), r.group, r.stat, `the restart counter (${r.group}/${r.stat})`);
 }
 
 /**
  * Reads every precondition and refuses when one does not hold (all failing
  * ones named, each with its reading and limit). Returns the readings.
  */
-export async function checkPreconditions(c: SmpClient, p: Preconditions, o: { image: number; slot: number; imageBytes: number; release: string }): Promise<PreconditionReport> {
-  const cache = new Map<string, Record<string, number>>();
+export async function checkPreconditions(
+  c: SmpClient,
+  p: Preconditions,
+  o: { targets: { image: number; slot: number; imageBytes: number }[]; release: string },
+): Promise<PreconditionReport> {
+  const cache = statCache();
   const readings: PreconditionReading[] = [];
   for (const s of p.stats ?? []) readings.push(await checkStat(c, cache, s));
   for (const s of p.settings ?? []) readings.push(await checkSetting(c, s));
-  if (p.slotFits) readings.push(await checkSlot(c, o));
+  if (p.slotFits) for (const t of o.targets) readings.push(await checkSlot(c, t));
   const restarts = p.restarts ? await readStat(c, cache, p.restarts.group, p.restarts.stat, `the restart counter (${p.restarts.group}/${p.restarts.stat})`) : undefined;
   const failed = readings.filter((r) => !r.ok);
   if (failed.length)

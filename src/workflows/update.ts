@@ -92,7 +92,7 @@ async function checkUnit(run: UpdateRun, ctx: Ctx) {
   const t = ctx.state.target;
   if (!t) return { skipped: 'Nothing to install.' };
   if (!t.preconditions) return { skipped: 'The update bundle declares no preconditions.' };
-  const report = await checkPreconditions(await client(run, ctx), t.preconditions, { image: 0, slot: 1, imageBytes: t.bytes, release: `${t.name} ${t.version}` });
+  const report = await checkPreconditions(await client(run, ctx), t.preconditions, { targets: [{ image: 0, slot: 1, imageBytes: t.bytes }], release: `${t.bundle.product} ${t.version}` });
   ctx.state.checks = report.readings;
   for (const r of report.readings) ctx.log(`${r.check}: ${r.reading} (must be ${r.limit}).`);
   if (report.restarts !== undefined) ctx.log(`The unit has counted ${report.restarts} restarts so far.`);

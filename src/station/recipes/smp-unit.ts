@@ -29,6 +29,7 @@ import { IDENTITY } from '../../devices/identity.ts';
 import { openSmp } from '../../devices/smp-link.ts';
 import type { Recipe, UnitContext } from '../station.ts';
 import { checkUnitData, findDataChannels, NOTHING_WRITTEN, writeUnitData, type SmpDataTarget } from './smp-data.ts';
+import { checkPreconditions } from '../../workflows/preconditions.ts';
 
 export interface SmpUnitRecipeOptions {
   metadata: BundleMetadata;
@@ -127,6 +128,15 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
 
       // A re-run finds the images already in place (the crash came later): nothing to write.
       if (!holds(found.slots)) {
+        // The bundle's preconditions, read as the Offline update reads them, before the first byte is sent.
+        const pre = o.metadata.preconditions;
+        if (pre)
+          await ctx.step('preconditions', () =>
+            checkPreconditions(link.client, pre, {
+              targets: images.map((i) => ({ image: i.image, slot: found.app ? 1 : 0, imageBytes: i.bytes.length })),
+              release: `${o.metadata.product.name} ${o.metadata.version}`,
+            }),
+          );
         for (const img of images) {
           const r = await ctx.step(`write ${img.name}`, () => uploadImage(link.client, img.bytes, { image: img.image, signal: ctx.signal }));
           if (img.imageHash && r.hash !== img.imageHash)

@@ -85,7 +85,7 @@ test('run update on the lab\'s low-battery unit is refused with the reading and 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const low = await cli(['run', 'update', '--lab', 'lab-low-battery', '--yes', '--data-dir', dir]);
   assert.equal(low.code, 1, low.stderr);
-  assert.match(low.stdout, /^Failed: This unit does not meet what app-1\.3\.0\.bin 1\.3\.0 requires, so nothing was sent to it: battery \(power\/battery_mv\) reads 3310 mV; it must be at least 3500 mV\./m);
+  assert.match(low.stdout, /^Failed: This unit does not meet what Unbrick demo gateway 1\.3\.0 requires, so nothing was sent to it: battery \(power\/battery_mv\) reads 3310 mV; it must be at least 3500 mV\./m);
   assert.doesNotMatch(low.stderr, /Uploading image/);
   const loop = JSON.parse((await cli(['run', 'update', '--lab', 'lab-boot-loop', '--yes', '--data-dir', dir, '--json'])).stdout);
   assert.equal(loop.job.state, 'failed');
