@@ -122,7 +122,7 @@ async function checkSlot(c: SmpClient, o: { image: number; slot: number; imageBy
   try {
     info = await imageGroup.slotInfo(c);
   } catch (e) {
-    if (e instanceof UnbrickError && UNREADABLE.has(e.code)) throw unreadable(check, `it does not report its slot sizes (slot info: ${e.message})`, e);
+    if (e instanceof UnbrickError && UNREADABLE.has(e.code)) throw unreadable(check, `it does not report its slot sizes (slot info, CONFIG_MCUMGR_GRP_IMG_SLOT_INFO: ${e.message.replace(/\.$/, '')}).`, e);
     throw e;
   }
   const img = info.find((i) => i.image === o.image);
@@ -132,9 +132,15 @@ async function checkSlot(c: SmpClient, o: { image: number; slot: number; imageBy
   return { check, reading: `${o.imageBytes} bytes to write`, limit: `at most ${room} bytes`, ok: o.imageBytes <= room };
 }
 
-/** Reads the firmware's restart counter named by the bundle. */
+/** Reads the firmware's restart counter named by the bundle (before and after a test boot). */
 export async function readRestarts(c: SmpClient, r: NonNullable<Preconditions['restarts']>): Promise<number> {
-  return readStat(c, statCache(), r.group, r.stat, `the restart counter (${r.group}/${r.stat})`);
+  try {
+    return await readStat(c, statCache(), r.group, r.stat, `the restart counter (${r.group}/${r.stat})`);
+  } catch (e) {
+    // Checked readable before anything was sent; losing it later (a different image runs now) is said as such.
+    if (!(e instanceof UnbrickError && e.code === 'update.precondition-unreadable')) throw e;
+    throw checkError('update.precondition-unreadable', `The unit no longer reports its restart counter (${r.group}/${r.stat}), so Unbrick cannot tell whether it restarted again and again; the image it runs now may not offer it. Diagnose the unit before trusting it.`, { ...e.details });
+  }
 }
 
 /**
