@@ -74,3 +74,20 @@ export const PreconditionsSchema = refine(
 export type StatPrecondition = Infer<typeof StatPreconditionSchema>;
 export type SettingPrecondition = Infer<typeof SettingPreconditionSchema>;
 export type Preconditions = Infer<typeof PreconditionsSchema>;
+
+const range = (p: { min?: number | undefined; max?: number | undefined; unit?: string | undefined }) => {
+  const u = p.unit ? ` ${p.unit}` : '';
+  if (p.min !== undefined && p.max !== undefined) return `between ${p.min} and ${p.max}${u}`;
+  return p.min !== undefined ? `at least ${p.min}${u}` : `at most ${p.max}${u}`;
+};
+const named = (label: string | undefined, what: string) => (label ? `${label} (${what})` : what);
+
+/** The preconditions in short words, one per check ("battery (power/battery_mv) at least 3500 mV"). */
+export function describePreconditions(p: Preconditions): string[] {
+  return [
+    ...(p.stats ?? []).map((s) => `${named(s.label, `${s.group}/${s.stat}`)} ${range(s)}`),
+    ...(p.settings ?? []).map((s) => `${named(s.label, `setting ${s.name}`)} ${s.equals !== undefined ? `= "${s.equals}"` : range(s)}`),
+    ...(p.slotFits ? ['the image fits its slot'] : []),
+    ...(p.restarts ? [`restarts counted in ${p.restarts.group}/${p.restarts.stat} (boot-loop check)`] : []),
+  ];
+}

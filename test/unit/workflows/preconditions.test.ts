@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readMetadata } from '../../../src/formats/bundle/metadata.ts';
 import { BundleSpecSchema } from '../../../src/formats/bundle/create.ts';
 import { parseAs } from '../../../src/core/schema.ts';
-import type { Preconditions } from '../../../src/formats/bundle/preconditions.ts';
+import { describePreconditions, type Preconditions } from '../../../src/formats/bundle/preconditions.ts';
 import { checkPreconditions, readRestarts, settingValue } from '../../../src/workflows/preconditions.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
 import { connectInProcess, createZephyrSim } from '../../../src/sim/zephyr/index.ts';
@@ -40,9 +40,11 @@ const metadata = (over: Record<string, unknown> = {}): Record<string, unknown> =
 const BATTERY = { group: 'power', stat: 'battery_mv', min: 3500, label: 'battery', unit: 'mV' };
 
 test('the signed preconditions field is read strictly, as the bundle spec is', () => {
-  const pre = { stats: [BATTERY], settings: [{ name: 'app/region', equals: 'eu' }], slotFits: true, restarts: { group: 'boot', stat: 'reset_count' } };
+  const pre: Preconditions = { stats: [BATTERY], settings: [{ name: 'app/region', equals: 'eu' }], slotFits: true, restarts: { group: 'boot', stat: 'reset_count' } };
   assert.deepEqual(readMetadata(metadata({ preconditions: pre }) as never).preconditions, pre);
   assert.equal(readMetadata(metadata() as never).preconditions, undefined);
+  // As `unbrick bundle inspect` shows them.
+  assert.deepEqual(describePreconditions(pre), ['battery (power/battery_mv) at least 3500 mV', 'setting app/region = "eu"', 'the image fits its slot', 'restarts counted in boot/reset_count (boot-loop check)']);
   const bad: [unknown, RegExp][] = [
     [{ stats: [{ ...BATTERY, minn: 1 }] }, /unknown field "metadata\.preconditions\.stats\[0\]\.minn" \(did you mean "min"\?\)/],
     [{ stats: [{ group: 'power', stat: 'battery_mv' }] }, /"min", "max" or both/],
