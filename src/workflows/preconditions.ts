@@ -132,6 +132,14 @@ async function checkSlot(c: SmpClient, o: { image: number; slot: number; imageBy
   return { check, reading: `${o.imageBytes} bytes to write`, limit: `at most ${room} bytes`, ok: o.imageBytes <= room };
 }
 
+/**
+ * A unit that restarted this often between one restart asked of it and its
+ * answer is boot-looping: one restart is the one asked for, one more is a
+ * crash MCUboot answers by going back to the previous image (reported as a
+ * rollback); more than that is a loop.
+ */
+export const BOOT_LOOP_RESTARTS = 3;
+
 /** Reads the firmware's restart counter named by the bundle (before and after a test boot). */
 export async function readRestarts(c: SmpClient, r: NonNullable<Preconditions['restarts']>): Promise<number> {
   try {

@@ -20,7 +20,7 @@ import { firmwareSource, recordInputs, updateForSmp, type BundleOrigin } from '.
 import { BundleLibrary } from '../trust/library.ts';
 import { compareVersions } from '../formats/bundle/metadata.ts';
 import type { Preconditions } from '../formats/bundle/preconditions.ts';
-import { checkPreconditions, readRestarts, type PreconditionReading } from './preconditions.ts';
+import { BOOT_LOOP_RESTARTS, checkPreconditions, readRestarts, type PreconditionReading } from './preconditions.ts';
 
 export interface UpdateState {
   bundleId?: string;
@@ -97,14 +97,6 @@ async function checkUnit(run: UpdateRun, ctx: Ctx) {
   for (const r of report.readings) ctx.log(`${r.check}: ${r.reading} (must be ${r.limit}).`);
   if (report.restarts !== undefined) ctx.log(`The unit has counted ${report.restarts} restarts so far.`);
 }
-
-/**
- * A unit that restarted this often between Unbrick's restart into the test
- * boot and its answer is boot-looping: one restart is Unbrick's, one more is
- * a crash MCUboot answers by going back to the previous image (reported as a
- * rollback); more than that is a loop.
- */
-export const BOOT_LOOP_RESTARTS = 3;
 
 /** Compares the restart counter with its value before the test-boot restart (when the bundle names one). */
 async function checkRestarts(run: UpdateRun, ctx: Ctx) {

@@ -115,7 +115,7 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
       ...(opts.testImageFails ? { testImageFails: true } : {}),
       ...(opts.resetDelayMs !== undefined ? { resetDelayMs: opts.resetDelayMs } : {}),
       ...stats,
-      ...(loops ? { testImageBootLoops: loops } : {}),
+      ...(loops ? { newImageBootLoops: loops } : {}),
     });
     resets = () => dev.stats.resets;
     // The low-battery unit has never been sent the update: an update would have to upload it.

@@ -76,12 +76,13 @@ export interface ZephyrOptions {
   /** Image slot info (1/6, CONFIG_MCUMGR_GRP_IMG_SLOT_INFO, Zephyr 3.6+); default: not offered, as in the recorded 3.4 sample. */
   slotInfo?: boolean;
   /**
-   * Fault injection: an image MCUboot swaps in for a test boot confirms itself
-   * at start (as applications that confirm themselves early do), then a fault
-   * resets it this many times before it stays up: a boot loop that MCUboot
-   * cannot end, since the image is confirmed. Each restart counts in `stats.resets`.
+   * Fault injection: an image MCUboot swaps in (for a test boot, or for good)
+   * confirms itself at start (as applications that confirm themselves early
+   * do), then a fault resets it this many times before it stays up: a boot
+   * loop that MCUboot cannot end, since the image is confirmed. Each restart
+   * counts in `stats.resets`.
    */
-  testImageBootLoops?: number;
+  newImageBootLoops?: number;
 }
 
 /** MGMT_ERR codes (smp v1 `rc`). */
@@ -104,8 +105,8 @@ export class ZephyrDevice extends SmpDevice {
   readonly flash: NorFlash;
   readonly slots: ImageSlots;
   readonly storage: { offset: number; size: number };
-  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs' | 'statGroups' | 'slotInfo' | 'testImageBootLoops'>> &
-    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'statGroups' | 'slotInfo' | 'testImageBootLoops'>;
+  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs' | 'statGroups' | 'slotInfo' | 'newImageBootLoops'>> &
+    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'statGroups' | 'slotInfo' | 'newImageBootLoops'>;
   /** The application's settings (RAM values and what the storage partition holds). */
   readonly settings: SimSettings;
   /** The file system, when the application has one. */
@@ -148,7 +149,7 @@ export class ZephyrDevice extends SmpDevice {
       bootMs: options.bootMs ?? 0,
       statGroups: options.statGroups,
       slotInfo: options.slotInfo,
-      testImageBootLoops: options.testImageBootLoops,
+      newImageBootLoops: options.newImageBootLoops,
     };
     const { slotSize, sectorSize } = this.opts;
     // native_sim layout: mcuboot 0xC000, slot0, slot1, then storage (scratch is unused by swap-move).
@@ -194,12 +195,12 @@ export class ZephyrDevice extends SmpDevice {
         this.lastBoot = back;
         return out.ms + back.ms;
       }
-      const loops = this.opts.testImageBootLoops;
-      if (out.swapped === 'test' && loops) {
-        // It confirms itself at start, then a fault resets it again and again before it stays up.
-        const confirm = setConfirmed(this.flash, this.slots);
+      const loops = this.opts.newImageBootLoops;
+      if ((out.swapped === 'test' || out.swapped === 'perm') && loops) {
+        // It confirms itself at start (a permanent swap already is), then a fault resets it again and again before it stays up.
+        const confirm = out.swapped === 'test' ? setConfirmed(this.flash, this.slots).ms : 0;
         this.stats.resets += loops;
-        return out.ms + confirm.ms + loops * (250 + this.opts.bootMs);
+        return out.ms + confirm + loops * (250 + this.opts.bootMs);
       }
       return out.ms;
     } catch (e) {

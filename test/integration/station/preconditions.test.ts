@@ -1,7 +1,8 @@
 // The station's SMP recipe reads a bundle's preconditions as the Offline update does, before the
 // first image byte: a unit on a low battery fails with the same error (reading and limit in the
 // reason, slot 1 left erased); a unit whose firmware has no statistics group cannot be checked and
-// fails too; a unit that meets them is provisioned.
+// fails too; a unit that meets them is provisioned; one whose new image restarts again and again
+// after the station's restart fails as boot-looping when the bundle names the restart counter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,8 @@ const key = generateSigningKey();
 const running = buildImage({ size: 8000, version: '2.0.0', key });
 const image = buildImage({ size: 8000, version: '3.0.0', key });
 
-const metadata = (): BundleMetadata => ({
+const BATTERY = { group: 'power', stat: 'battery_mv', min: 3500, label: 'battery', unit: 'mV' };
+const metadata = (preconditions: BundleMetadata['preconditions'] = { stats: [BATTERY], slotFits: true }): BundleMetadata => ({
   type: 'unbrick.bundle',
   specVersion: 1,
   kind: 'provisioning',
@@ -32,15 +34,15 @@ const metadata = (): BundleMetadata => ({
   releaseNotes: '',
   provisioning: { optionBytes: { rdpLevel: 0, wrp: [] } },
   payloads: [{ name: 'app.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, size: image.bytes.length, sha256: '', version: '3.0.0', imageHash: Buffer.from(image.hash).toString('hex') }],
-  preconditions: { stats: [{ group: 'power', stat: 'battery_mv', min: 3500, label: 'battery', unit: 'mV' }], slotFits: true },
+  preconditions,
 });
 
-async function runUnit(t: { after(fn: () => void): void }, dev: ZephyrDevice) {
+async function runUnit(t: { after(fn: () => void): void }, dev: ZephyrDevice, md = metadata()) {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-pre-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const log = ServiceLog.inDir(dir);
   const recipe = smpUnitRecipe({
-    metadata: metadata(),
+    metadata: md,
     payloads: new Map([['app.bin', image.bytes]]),
     connect: async (h) => {
       const link = connectInProcess(h as ZephyrDevice, { baud: 0 });
@@ -56,8 +58,8 @@ async function runUnit(t: { after(fn: () => void): void }, dev: ZephyrDevice) {
   return unitRows(log.verify().entries, 'B');
 }
 
-const unit = (t: { after(fn: () => void): void }, statGroups?: Record<string, Record<string, number>>) => {
-  const dev = createZephyrSim({ keys: [key.publicPem], flash: 'none', running: running.bytes, slotInfo: true, ...(statGroups ? { statGroups } : {}) });
+const unit = (t: { after(fn: () => void): void }, statGroups?: Record<string, Record<string, number | (() => number)>>, o: { newImageBootLoops?: number } = {}) => {
+  const dev = createZephyrSim({ keys: [key.publicPem], flash: 'none', running: running.bytes, slotInfo: true, ...(statGroups ? { statGroups } : {}), ...o });
   t.after(() => dev.dispose());
   return dev;
 };
@@ -82,4 +84,13 @@ test('station: a unit that meets the preconditions is provisioned', { timeout: 6
   const [r] = await runUnit(t, unit(t, { power: { battery_mv: 3900 } }));
   assert.equal(r?.ok, true, r?.reason);
   assert.ok(r!.steps?.some((s) => s.name === 'preconditions'));
+});
+
+test('station: a unit whose new image restarts again and again after the restart fails as boot-looping', { timeout: 60_000 }, async (t) => {
+  let resets = () => 0;
+  const dev = unit(t, { power: { battery_mv: 3900 }, boot: { reset_count: () => resets() } }, { newImageBootLoops: 5 });
+  resets = () => dev.stats.resets;
+  const [r] = await runUnit(t, dev, metadata({ stats: [BATTERY], restarts: { group: 'boot', stat: 'reset_count' } }));
+  assert.deepEqual([r?.ok, r?.code], [false, 'update.boot-loop']);
+  assert.match(r!.reason, /boot-looping: it restarted 6 times after the station restarted it once into app\.bin 3\.0\.0/);
 });
