@@ -5,7 +5,11 @@
  * reverted it). The image comes from a verified bundle of the update library,
  * checked again (signatures, expiry, anti-rollback, no downgrade from what the
  * unit runs) right before it is sent; once the unit runs it confirmed, the
- * bundle's sequence becomes this laptop's anti-rollback floor.
+ * bundle's sequence becomes this laptop's anti-rollback floor. The bundle's
+ * preconditions (battery, settings, room in the slot) are read before the
+ * first byte is sent, and when it names the firmware's restart counter, a
+ * unit that restarted again and again after its test boot is reported as
+ * boot-looping (update.boot-loop), not confirmed.
  */
 import { checkError, deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
