@@ -61,7 +61,12 @@ export function statsError(body: Record<string, unknown>, what: string, group?: 
 }
 
 const noSuchGroup = (group: string, details: Record<string, unknown> = {}) =>
-  new UnbrickError('device', 'smp.stat-group-not-found', `The device has no statistics group "${group}" (its firmware registers none by that name).`, { ...details, statGroup: group });
+  new UnbrickError(
+    'device',
+    'smp.stat-group-not-found',
+    `The device has no statistics group "${group}" (its firmware registers none by that name${Array.isArray(details.listed) ? `; it lists ${(details.listed as string[]).join(', ') || 'none'}` : ''}).`,
+    { ...details, statGroup: group },
+  );
 
 // ---- client calls ---------------------------------------------------------------
 
@@ -83,4 +88,15 @@ export async function showGroup(c: SmpClient, group: string): Promise<Record<str
   const fields = parseShow(a.body);
   if (!fields) throw noSuchGroup(group);
   return fields;
+}
+
+/**
+ * The counters of one group, asked for only when the stat list names it: a
+ * show of an unknown group over SMP v1 is answered (Zephyr 3.4) in a way that
+ * reads as silence, so an unknown group would cost a timeout instead of an answer.
+ */
+export async function readGroup(c: SmpClient, group: string, listed?: string[]): Promise<Record<string, number>> {
+  const names = listed ?? (await listGroups(c));
+  if (!names.includes(group)) throw noSuchGroup(group, { listed: names });
+  return showGroup(c, group);
 }
