@@ -10,6 +10,7 @@ import { createBundle, readSpec } from '../../formats/bundle/create.ts';
 import { decodeEnvelope } from '../../formats/bundle/dsse.ts';
 import { LIMITS } from '../../formats/bundle/container.ts';
 import { targetKey, type BundleMetadata } from '../../formats/bundle/metadata.ts';
+import { describePreconditions } from '../../formats/bundle/preconditions.ts';
 import { HARDWARE_SKIPPED, type DeviceIdentity } from '../../formats/bundle/verify.ts';
 import { DeviceIdentitySchema, toDeviceIdentity } from '../../formats/bundle/device-identity.ts';
 import { readJsonOption } from '../json-input.ts';
@@ -47,6 +48,7 @@ function summary(md: BundleMetadata): string[] {
       (p) => `  ${p.name}: ${p.role} -> ${targetKey(p.target)}, ${formatBytes(p.size)}${p.version ? `, version ${p.version}` : ''}${p.securityCounter !== undefined ? `, security counter ${p.securityCounter}` : ''}`,
     ),
     ...(md.provisioning ? [`  option bytes: ${JSON.stringify(md.provisioning.optionBytes)}`] : []),
+    ...(md.preconditions ? [`  preconditions: ${describePreconditions(md.preconditions).join('; ')}`] : []),
     ...(md.releaseNotes ? ['  notes: ' + md.releaseNotes.split('\n')[0]] : []),
     ...(md.provenance ? provenanceLines(md.provenance) : []),
   ];

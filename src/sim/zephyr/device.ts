@@ -68,6 +68,22 @@ export interface ZephyrOptions {
   settings?: SettingsOptions;
   /** A file system with the file management group (group 8); default: none (not in the recorded sample). */
   fs?: FileSystemOptions;
+  /**
+   * Statistics groups the application registers beside the sample's own
+   * (STATS_INIT_AND_REG), read at each `stat show`: e.g. a `power` group with
+   * `battery_mv`. A function is read at the time of the request.
+   */
+  statGroups?: Record<string, Record<string, number | (() => number)>>;
+  /** Image slot info (1/6, CONFIG_MCUMGR_GRP_IMG_SLOT_INFO, Zephyr 3.6+); default: not offered, as in the recorded 3.4 sample. */
+  slotInfo?: boolean;
+  /**
+   * Fault injection: an image MCUboot swaps in (for a test boot, or for good)
+   * confirms itself at start (as applications that confirm themselves early
+   * do), then a fault resets it this many times before it stays up: a boot
+   * loop that MCUboot cannot end, since the image is confirmed. Each restart
+   * counts in `stats.resets`.
+   */
+  newImageBootLoops?: number;
 }
 
 /** MGMT_ERR codes (smp v1 `rc`). */
@@ -92,8 +108,8 @@ export class ZephyrDevice extends SmpDevice {
   readonly flash: NorFlash;
   readonly slots: ImageSlots;
   readonly storage: { offset: number; size: number };
-  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs'>> &
-    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs'>;
+  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs' | 'statGroups' | 'slotInfo' | 'newImageBootLoops'>> &
+    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'statGroups' | 'slotInfo' | 'newImageBootLoops'>;
   /** The application's settings (RAM values and what the storage partition holds). */
   readonly settings: SimSettings;
   /** The file system, when the application has one. */
@@ -134,6 +150,9 @@ export class ZephyrDevice extends SmpDevice {
       testImageFails: options.testImageFails,
       resetDelayMs: options.resetDelayMs,
       bootMs: options.bootMs ?? 0,
+      statGroups: options.statGroups,
+      slotInfo: options.slotInfo,
+      newImageBootLoops: options.newImageBootLoops,
     };
     const { slotSize, sectorSize } = this.opts;
     // native_sim layout: mcuboot 0xC000, slot0, slot1, then storage (scratch is unused by swap-move).
@@ -178,6 +197,13 @@ export class ZephyrDevice extends SmpDevice {
         const back = bootGo(this.flash, this.slots, this.opts.checker);
         this.lastBoot = back;
         return out.ms + back.ms;
+      }
+      const loops = this.opts.newImageBootLoops;
+      if ((out.swapped === 'test' || out.swapped === 'perm') && loops) {
+        // It confirms itself at start (a permanent swap already is), then a fault resets it again and again before it stays up.
+        const confirm = out.swapped === 'test' ? setConfirmed(this.flash, this.slots).ms : 0;
+        this.stats.resets += loops;
+        return out.ms + confirm + loops * (250 + this.opts.bootMs);
       }
       return out.ms;
     } catch (e) {
@@ -263,8 +289,11 @@ export class ZephyrDevice extends SmpDevice {
         return this.doUpload(h, body);
       case 'imageErase':
         return this.erase(h, body);
+      case 'slotInfo':
+        if (!this.opts.slotInfo) return this.rc(h, M.ENOTSUP);
+        return this.send(h, this.slotInfoAnswer());
       case 'statList':
-        return this.send(h, zmap([['rc', 0], ['stat_list', ['flash_sim_stats', 'flash_sim_thresholds', 'smp_svr_stats']]]));
+        return this.send(h, zmap([['rc', 0], ['stat_list', ['flash_sim_stats', 'flash_sim_thresholds', 'smp_svr_stats', ...Object.keys(this.opts.statGroups ?? {})]]]));
       case 'statShow':
         return this.statShow(h, body);
       case 'settingRead':
@@ -341,11 +370,22 @@ export class ZephyrDevice extends SmpDevice {
   private statShow(h: SmpHeader, body: CborItem | undefined): Reply {
     const f = bulk(body, requestFields('statShow'));
     if (f?.name === 'smp_svr_stats') return this.send(h, zmap([['name', 'smp_svr_stats'], ['fields', zmap([['ticks', this.statTicks()], ['s1', 0]])]]));
+    const extra = f?.name !== undefined ? this.opts.statGroups?.[f.name] : undefined;
+    if (extra && Object.hasOwn(this.opts.statGroups!, f!.name!)) {
+      const fields = Object.entries(extra).map(([k, v]): [string, CborValue] => [k, typeof v === 'function' ? v() : v]);
+      return this.send(h, zmap([['name', f!.name!], ['fields', zmap(fields)]]));
+    }
     const logs = [this.logLine('err', 'mcumgr_stat_grp', `Invalid stat name: ${f?.name ?? ''}`)];
     // Zephyr 3.4 quirks, as recorded: v2 names group 63 instead of 2; v1 sends the previous
     // response's header again with no payload at all.
     if (h.version === 1) return this.send(h, zmap([['err', zmap([['group', 63], ['rc', 3]])]]), { logs });
     return { wire: zephyrFrame(this.lastResponseHeader), logs };
+  }
+
+  /** img_mgmt slot info (docs smp_group_1 "Slot info"): each slot's size, and the largest image MCUboot can swap in. */
+  private slotInfoAnswer(): CborValue {
+    const slots = [0, 1].map((slot) => zmap([['slot', slot], ['size', this.opts.slotSize], ...(slot === 1 ? ([['upload_image_id', 0]] as Array<[string, CborValue]>) : [])]));
+    return zmap([['images', [zmap([['image', 0], ['slots', slots], ['max_image_size', this.maxImageSize]])]]]);
   }
 
   private slotImage(slot: 0 | 1) {
