@@ -15,17 +15,16 @@
  */
 import { UnbrickError } from '../../core/errors.ts';
 import type { SmpClient } from '../client.ts';
-import type { CborValue } from '../cbor.ts';
 import { answerError } from '../errors.ts';
+import { GROUP, smpRequest } from '../messages.ts';
 
-export const STAT_GROUP = 2;
-export const STAT_ID = { show: 0, list: 1 } as const;
+export const STAT_GROUP = GROUP.stat;
 /** CONFIG_STAT_MGMT_MAX_NAME_LEN default (the C buffer holds the NUL). */
 export const MAX_GROUP_NAME = 32;
 
 // ---- pure codec ----------------------------------------------------------------
 
-export function showRequest(group: string): CborValue {
+export function showRequest(group: string): { name: string } {
   if (!group || group.length >= MAX_GROUP_NAME || /\0/.test(group))
     throw new UnbrickError('input', 'smp.bad-stat-group', `"${group}" is not a statistics group name: 1 to ${MAX_GROUP_NAME - 1} characters, no NUL.`);
   return { name: group };
@@ -72,7 +71,7 @@ const noSuchGroup = (group: string, details: Record<string, unknown> = {}) =>
 
 /** Names of the statistics groups the firmware registered. */
 export async function listGroups(c: SmpClient): Promise<string[]> {
-  const a = await c.call({ op: 'read', group: STAT_GROUP, id: STAT_ID.list, what: 'statistics list' });
+  const a = await c.call(smpRequest('statList'));
   const err = statsError(a.body, 'statistics list');
   if (err) throw err;
   const names = parseList(a.body);
@@ -82,7 +81,7 @@ export async function listGroups(c: SmpClient): Promise<string[]> {
 
 /** The counters of one statistics group (name -> value). */
 export async function showGroup(c: SmpClient, group: string): Promise<Record<string, number>> {
-  const a = await c.call({ op: 'read', group: STAT_GROUP, id: STAT_ID.show, body: showRequest(group), what: `statistics group "${group}"` });
+  const a = await c.call({ ...smpRequest('statShow', showRequest(group)), what: `statistics group "${group}"` });
   const err = statsError(a.body, `statistics group "${group}"`, group);
   if (err) throw err;
   const fields = parseShow(a.body);

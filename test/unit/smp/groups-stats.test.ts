@@ -13,6 +13,7 @@ import { decodeCbor, encodeCbor } from '../../../src/smp/cbor.ts';
 import { encodeFrame } from '../../../src/smp/frame.ts';
 import { encodeHeader } from '../../../src/smp/header.ts';
 import * as stats from '../../../src/smp/groups/stats.ts';
+import { SMP_COMMANDS } from '../../../src/smp/messages.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
 import { ZEPHYR_DIR } from '../../integration/smp/vectors.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
@@ -27,7 +28,7 @@ const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 test('stat requests re-encode to the recorded Zephyr frames; recorded answers decode to groups and counters', () => {
   const { exchanges } = JSON.parse(readFileSync(join(ZEPHYR_DIR, 'cases', '06-stat.json'), 'utf8')) as { exchanges: Recorded[] };
-  const list = exchanges.find((e) => e.request.smp_header.id === stats.STAT_ID.list)!;
+  const list = exchanges.find((e) => e.request.smp_header.id === SMP_COMMANDS.statList.id)!;
   const show = exchanges.find((e) => e.label.includes('smp_svr_stats'))!;
   for (const [e, body] of [
     [list, {}],
