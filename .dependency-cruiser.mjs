@@ -28,7 +28,7 @@ export const MAY_IMPORT = {
   app: ['core', 'api', 'crypto', 'transport', 'formats', 'smp', 'stm32', 'dfu', 'trust', 'records', 'devices', 'workflows', 'station', 'sim'],
   server: ['core', 'api', 'app'],
   cli: ['core', 'api', 'crypto', 'transport', 'formats', 'smp', 'stm32', 'dfu', 'trust', 'records', 'devices', 'workflows', 'station', 'sim', 'app', 'server'],
-  electron: ['core', 'api', 'app', 'server', 'sim', 'devices'],
+  electron: ['core', 'api', 'app', 'server'],
   renderer: ['api'],
 };
 

@@ -15,9 +15,8 @@ import { connectFrontEnd } from '../src/app/handlers.ts';
 import { eventMessage } from '../src/api/protocol.ts';
 import type { ResponseMessage } from '../src/api/contract.ts';
 import { dataDir } from '../src/core/paths.ts';
-import { AppCore, type PortWatcherOptions } from '../src/app/app-core.ts';
-import { hardwareAttached } from '../src/devices/ports.ts';
-import { DemoLab } from '../src/sim/lab/lab.ts';
+import type { AppCore, PortWatcherOptions } from '../src/app/app-core.ts';
+import { createAppCore } from '../src/app/create-app-core.ts';
 import { readStatic, resolveStatic } from '../src/server/static.ts';
 
 type Electron = Pick<typeof ElectronNS, 'app' | 'BrowserWindow' | 'ipcMain' | 'protocol' | 'session' | 'dialog'>;
@@ -111,7 +110,8 @@ export interface DesktopOptions {
   rendererDir: string;
   preloadPath: string;
   dataDir: string;
-  lab: boolean;
+  /** The demo lab: 'auto' shows it when no USB serial adapter is attached (src/app/create-app-core.ts). */
+  lab: boolean | 'auto';
   /** Real serial port watching (on in the app; tests pass a fake lister). */
   ports?: PortWatcherOptions | false;
 }
@@ -136,7 +136,7 @@ export async function startDesktop(electron: Electron, opts: DesktopOptions): Pr
   ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !details.url.startsWith(`${APP_ORIGIN}/`) && !details.url.startsWith('devtools:') }));
   protocol.handle(APP_SCHEME, (request) => rendererResponse(opts.rendererDir, request.url));
 
-  const core = new AppCore({ dataDir: opts.dataDir, ...(opts.ports === false ? {} : { ports: opts.ports ?? {} }), ...(opts.lab ? { lab: new DemoLab() } : {}) });
+  const core = await createAppCore({ dataDir: opts.dataDir, lab: opts.lab, ports: opts.ports ?? {} });
   const window = new BrowserWindow({
     width: 1280,
     height: 820,
@@ -172,7 +172,7 @@ if (process.versions.electron && process.type === 'browser') {
     rendererDir: join(here, '..', 'renderer') + '/',
     preloadPath: join(here, 'preload.cjs'),
     dataDir: dataDir(),
-    // The demo lab is the default when no hardware is attached.
-    lab: process.env.UNBRICK_LAB === '1' || (process.env.UNBRICK_LAB !== '0' && !(await hardwareAttached())),
+    // UNBRICK_LAB=1 or 0 forces the demo lab on or off; otherwise it is shown when no hardware is attached.
+    lab: process.env.UNBRICK_LAB === '1' ? true : process.env.UNBRICK_LAB === '0' ? false : 'auto',
   });
 }

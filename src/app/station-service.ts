@@ -14,6 +14,7 @@
  */
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
+import { defined } from '../core/defined.ts';
 import type { ErrorInfo, StationPort, StationRunView, StationStart, StationStatus } from '../api/contract.ts';
 import { asUnbrickError, usageError } from '../core/errors.ts';
 import { startDemoLine, type DemoLine } from '../sim/factory/demo-line.ts';
@@ -111,13 +112,7 @@ export class StationService {
       operator: this.o.operator,
       ports: p.ports?.length ? p.ports : 'auto',
       parallel: p.parallel ?? 1,
-      ...(p.pilot !== undefined ? { pilot: p.pilot } : {}),
-      ...(p.window !== undefined ? { window: p.window } : {}),
-      ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
-      ...(p.data !== undefined ? { data: p.data } : {}),
-      ...(p.dataAddress !== undefined ? { dataAddress: p.dataAddress } : {}),
-      ...(p.uidAddress !== undefined ? { uidAddress: p.uidAddress } : {}),
-      ...(p.batch !== undefined ? { batch: p.batch } : {}),
+      ...defined({ pilot: p.pilot, window: p.window, threshold: p.threshold, data: p.data, dataAddress: p.dataAddress, uidAddress: p.uidAddress, batch: p.batch }),
       ...(p.allowUnprotect ? { allowUnprotect: true } : {}),
     });
   }
@@ -129,7 +124,7 @@ export class StationService {
     this.starting = true;
     let demo: DemoLine;
     try {
-      demo = await startDemoLine({ units: p.units ?? 6, ...(p.deadSocket ? { deadSocket: true } : {}), ...(p.baud !== undefined ? { baud: p.baud } : {}) });
+      demo = await startDemoLine({ units: p.units ?? 6, ...(p.deadSocket ? { deadSocket: true } : {}), ...defined({ baud: p.baud }) });
     } finally {
       this.starting = false;
     }
@@ -146,8 +141,7 @@ export class StationService {
         pollMs: 300,
         parallel: units,
         pilot: p.pilot ?? Math.min(2, units),
-        ...(p.window !== undefined ? { window: p.window } : {}),
-        ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
+        ...defined({ window: p.window, threshold: p.threshold }),
         data: demo.data,
         dataAddress: demo.dataAddress,
         uidAddress: demo.uidAddress,

@@ -14,6 +14,7 @@ import { identify as identifyStm32 } from '../stm32/session.ts';
 import { formatPid } from '../stm32/chips/index.ts';
 import { UnbrickError } from '../core/errors.ts';
 import { SmpClient } from '../smp/client.ts';
+import { smpRequest } from '../smp/messages.ts';
 import * as imageGroup from '../smp/groups/image.ts';
 import * as osGroup from '../smp/groups/os.ts';
 import { traceLink } from '../transport/trace.ts';
@@ -72,7 +73,7 @@ export const smpProbe: Probe = {
     try {
       const c = new SmpClient(link, { baud: LINE.smp.baudRate, timeoutMs: 600, retries: 1 });
       try {
-        await c.request({ op: 'write', group: 0, id: 0, body: { d: 'unbrick' }, what: 'echo', signal });
+        await c.request({ ...smpRequest('echo', { d: 'unbrick' }), signal });
       } catch (e) {
         if (e instanceof UnbrickError && e.kind === 'cancelled') throw e;
         return undefined;

@@ -5,6 +5,7 @@
  */
 import type { ServiceEntry, VerifyResult } from './service-log.ts';
 import { unitMatches } from './unit-identity.ts';
+import { escapeHtml } from '../core/html.ts';
 import { countFindings, formatLocalTime, formatOsInfo, formatVersionChange, outcomeWords, versionsOf } from '../api/format.ts';
 
 export interface UnitReport {
@@ -45,8 +46,7 @@ export function unitReport(unitId: string, logPath: string, verified: VerifyResu
   };
 }
 
-const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = escapeHtml;
 
 /** An imported fleet release's origin (details.provenance, docs/fleet.md), on one line. */
 function provenanceHtml(p: unknown): string {

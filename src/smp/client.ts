@@ -11,7 +11,7 @@ import { cancelledError, deviceError, ioError, throwIfAborted } from '../core/er
 import type { ByteTransport } from '../transport/types.ts';
 import { encodeCbor, decodeCbor, type CborValue } from './cbor.ts';
 import { encodeFrame, FrameReader, frameWireLength } from './frame.ts';
-import { decodeHeader, encodeHeader, type SmpHeader } from './header.ts';
+import { decodeHeader, encodeHeader, HEADER_SIZE, OP, type SmpHeader } from './header.ts';
 import { answerError } from './errors.ts';
 
 export interface SmpClientOptions {
@@ -95,11 +95,11 @@ export class SmpClient {
   }
 
   private onPacket(packet: Uint8Array): void {
-    if (packet.length < 8) return void this.stats.badFrames++;
+    if (packet.length < HEADER_SIZE) return void this.stats.badFrames++;
     const header = decodeHeader(packet);
     let body: Record<string, unknown> = {};
     // Trust the frame, not the header length (Zephyr 3.4 can send a header with no payload).
-    const cbor = packet.subarray(8);
+    const cbor = packet.subarray(HEADER_SIZE);
     if (cbor.length) {
       try {
         const v = decodeCbor(cbor);
@@ -155,14 +155,14 @@ export class SmpClient {
 
   /** Sends a request and waits for its answer; errors in the answer are NOT thrown here. */
   async call(req: SmpRequest): Promise<SmpAnswer> {
-    const op = req.op === 'read' ? 0 : 2;
+    const op = req.op === 'read' ? OP.read : OP.write;
     const cbor = encodeCbor(req.body ?? {});
     const seq = this.seq;
     this.seq = (this.seq + 1) & 0xff;
     const header: SmpHeader = { op, version: this.opts.version ?? 0, flags: 0, len: cbor.length, group: req.group, seq, id: req.id };
-    const packet = new Uint8Array(8 + cbor.length);
+    const packet = new Uint8Array(HEADER_SIZE + cbor.length);
     packet.set(encodeHeader(header));
-    packet.set(cbor, 8);
+    packet.set(cbor, HEADER_SIZE);
     const frame = encodeFrame(packet);
     const retries = req.retries ?? this.opts.retries ?? 3;
     // Counted from when the frame has left the line (frames queued ahead of it included), plus a short answer's wire time.

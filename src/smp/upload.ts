@@ -29,7 +29,9 @@ import type { SmpAnswer, SmpClient } from './client.ts';
 import { encodeCbor, type CborValue } from './cbor.ts';
 import { answerError } from './errors.ts';
 import { params } from './groups/os.ts';
-import { IMAGE_GROUP, list } from './groups/image.ts';
+import { list } from './groups/image.ts';
+import { HEADER_SIZE } from './header.ts';
+import { smpRequest, type RequestOf } from './messages.ts';
 import { LinkLearner, type LinkReport } from './link-learner.ts';
 
 export interface UploadPlan {
@@ -91,23 +93,23 @@ export async function planUpload(c: SmpClient, given: Partial<UploadPlan> = {}):
   // Probe: an echo frame as large as a 1024-byte receive buffer takes. Any answer
   // (even "too long to echo" or "not supported") proves the frame got through.
   const probe = 1020;
-  const text = 'x'.repeat(probe - 8 - 6);
+  const text = 'x'.repeat(probe - HEADER_SIZE - 6);
   try {
-    await c.call({ op: 'write', group: 0, id: 0, body: { d: text }, what: 'frame size probe', retries: 0, timeoutMs: 1000 });
+    await c.call({ ...smpRequest('echo', { d: text }), what: 'frame size probe', retries: 0, timeoutMs: 1000 });
     return { maxPacket: given.maxPacket ?? probe, window: given.window ?? 1, source: 'probe' };
   } catch {
     return { maxPacket: given.maxPacket ?? 508, window: given.window ?? 1, source: 'default' };
   }
 }
 
-function chunkBody(off: number, data: Uint8Array, first?: { len: number; sha: Uint8Array; image?: number }): CborValue {
+function chunkBody(off: number, data: Uint8Array, first?: { len: number; sha: Uint8Array; image?: number }): RequestOf<'imageUpload'> {
   if (!first) return { off, data };
   return { ...(first.image ? { image: first.image } : {}), len: first.len, off, sha: first.sha, data };
 }
 
 /** Most data bytes that fit one packet for a chunk at `off`. */
 export function chunkCapacity(maxPacket: number, off: number, first?: { len: number; sha: Uint8Array; image?: number }): number {
-  const overhead = 8 + encodeCbor(chunkBody(off, new Uint8Array(0), first)).length;
+  const overhead = HEADER_SIZE + encodeCbor(chunkBody(off, new Uint8Array(0), first) as CborValue).length;
   let n = maxPacket - overhead;
   while (n > 0 && overhead + n + (n >= 65536 ? 4 : n >= 256 ? 2 : n >= 24 ? 1 : 0) > maxPacket) n--;
   return Math.max(0, n);
@@ -163,11 +165,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     const body = chunkBody(at, data, isFirst ? first : undefined);
     const answer = c
       .call({
-        op: 'write',
-        group: IMAGE_GROUP,
-        id: 1,
-        body,
-        what: 'image upload',
+        ...smpRequest('imageUpload', body),
         // The engine resends itself, on the framing it learns; one try per frame.
         retries: 0,
         timeoutMs: isFirst ? ceilingMs : learner.lossTimeoutMs(ceilingMs),

@@ -7,6 +7,7 @@
  * integrity verdict, so a printed report anchors the log.
  */
 import type { VerifyResult } from '../records/service-log.ts';
+import { escapeHtml } from '../core/html.ts';
 import { unitRows, type UnitRow } from './unit-record.ts';
 
 export interface BatchReport {
@@ -132,7 +133,7 @@ export function batchCsv(r: BatchReport): string {
   return [CSV_COLUMNS.join(','), ...r.rows.map((row) => csvRow(row).map(csvCell).join(','))].map((l) => l + '\r\n').join('');
 }
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = escapeHtml;
 
 export function batchHtml(r: BatchReport): string {
   const t = r.totals;

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import { basename, join } from 'node:path';
 import { sha256Hex } from '../crypto/hash.ts';
 import { ioError, usageError } from '../core/errors.ts';
+import { defined } from '../core/defined.ts';
 import { readPayloads } from '../formats/bundle/payloads.ts';
 import type { BundleMetadata } from '../formats/bundle/metadata.ts';
 import { ServiceLog } from '../records/service-log.ts';
@@ -152,8 +153,7 @@ export function recipeForBundle(md: BundleMetadata, payloads: Map<string, Uint8A
       payloads,
       mixed,
       ...(cfg.allowUnprotect ? { allowUnprotect: true } : {}),
-      ...(cfg.dataAddress !== undefined ? { dataAddress: cfg.dataAddress } : {}),
-      ...(cfg.dataField !== undefined ? { dataField: cfg.dataField } : {}),
+      ...defined({ dataAddress: cfg.dataAddress, dataField: cfg.dataField }),
       ...(cfg.uidAddress !== undefined ? { uidAddress: () => cfg.uidAddress! } : {}),
     });
   }

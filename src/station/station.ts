@@ -25,7 +25,7 @@ import { arr, bool, literal, num, obj, oneOf, opt, parseJsonAs, record, str } fr
 import type { EntryInput, ServiceLog } from '../records/service-log.ts';
 import type { DataPool, Reservation } from './data-pool.ts';
 import { DEFAULT_POLICY, initialLineState, mayStart, reduceLine, runningCount, type LineEvent, type LineState, type PolicyConfig, type PortStatus } from './policy.ts';
-import { unitKey, unitRecordEntry, unitRows, type StepTiming, type UnitOutcome } from './unit-record.ts';
+import { unitKey, unitRecordEntry, unitRows, type StepTiming, type UnitFacts, type UnitOutcome } from './unit-record.ts';
 
 /** A port the station may run a unit on (a USB serial adapter, a simulated link, …). */
 export interface StationPort {
@@ -36,15 +36,7 @@ export interface StationPort {
   handle?: unknown;
 }
 
-export interface UnitFacts {
-  chipUid?: string;
-  serial?: string;
-  target?: string;
-  chip?: string;
-  versions?: Record<string, string>;
-  hashes?: Record<string, string>;
-  optionBytes?: Record<string, string>;
-}
+export type { UnitFacts };
 
 /** What a recipe gets for one unit. */
 export interface UnitContext {

@@ -15,16 +15,8 @@ export interface StepTiming {
   ms: number;
 }
 
-export interface UnitOutcome {
-  batch: string;
-  station: string;
-  operator: string;
-  port: string;
-  ok: boolean;
-  /** Error code when failed (e.g. `stm32.verify-failed`, `station.unplugged`). */
-  code?: string;
-  /** Plain-words result or failure reason. */
-  reason: string;
+/** What a recipe learns about a unit on the way (Station.identify / note), kept in its record. */
+export interface UnitFacts {
   chipUid?: string;
   serial?: string;
   /** What the unit is: `stm32`, `mcuboot`, … and the chip name when known. */
@@ -36,6 +28,18 @@ export interface UnitOutcome {
   hashes?: Record<string, string>;
   /** Option bytes as read after the policy was applied (and before, when known). */
   optionBytes?: Record<string, string>;
+}
+
+export interface UnitOutcome extends UnitFacts {
+  batch: string;
+  station: string;
+  operator: string;
+  port: string;
+  ok: boolean;
+  /** Error code when failed (e.g. `stm32.verify-failed`, `station.unplugged`). */
+  code?: string;
+  /** Plain-words result or failure reason. */
+  reason: string;
   /** Id of the per-unit data entry used. */
   dataEntry?: string;
   steps?: StepTiming[];

@@ -5,10 +5,9 @@
  * straight through it) or SMP (MCUboot serial recovery, a Zephyr application).
  */
 import type { Diagnosis } from '../api/contract.ts';
-import { deviceError } from '../core/errors.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import type { JobDefinition } from './job.ts';
-import { openStm32, type Stm32Link } from '../devices/stm32-link.ts';
+import { linkPerRun, type JobDefinition } from './job.ts';
+import { openStm32 } from '../devices/stm32-link.ts';
 import { diagnoseStm32 } from './diagnose-stm32.ts';
 import { diagnoseSmp } from './diagnose-smp.ts';
 import { openSmp } from '../devices/smp-link.ts';
@@ -20,7 +19,8 @@ export interface DiagnoseState {
 
 export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?: string): JobDefinition<DiagnoseState> {
   const entry = () => registry.get(deviceId);
-  let link: Stm32Link | undefined;
+  // The STM32 link of this run: opened by connect, closed by read (and on failure or cancel).
+  const stm32 = linkPerRun((signal) => openStm32(entry().handle, signal));
   return {
     workflow: 'diagnose',
     deviceId,
@@ -31,7 +31,7 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
       if (e.kind === 'unknown') return `Unbrick does not know what this device is (${e.summary}). Check the cable and power, run Detect again, then diagnose.`;
       return undefined;
     },
-    steps: [
+    steps: stm32.wrap([
       {
         id: 'connect',
         title: 'Connect to the device',
@@ -42,13 +42,12 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
             try {
               const library = dataDir ? libraryImages((await firmwareSource(e.handle, dataDir)).dir) : [];
               ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal, library);
-              registry.update(deviceId, { diagnosis: ctx.state.diagnosis });
             } finally {
               await smp.close();
             }
             return;
           }
-          link = await openStm32(e.handle, ctx.signal);
+          const link = await stm32.get(ctx.signal);
           ctx.log(`Connected: ${link.session.chip.name}, bootloader v${link.session.info.version >> 4}.${link.session.info.version & 0xf}.`);
         },
       },
@@ -57,22 +56,21 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
         title: 'Read slots, protection and option bytes',
         async run(ctx) {
           if (ctx.state.diagnosis) return; // an SMP device told everything while connecting
-          if (!link) throw deviceError('diagnose.not-connected', 'The connection was lost before reading. Run Diagnose again.');
+          const link = await stm32.get(ctx.signal);
           try {
             const src = dataDir ? await firmwareSource(entry().handle, dataDir) : undefined;
             const known = src ? await layoutForStm32(src, link.session.info.pid) : undefined;
             const r = await diagnoseStm32(link.session, ctx, known, src ? libraryImages(src.dir) : []);
             ctx.state.diagnosis = r.diagnosis;
-            registry.update(deviceId, { diagnosis: r.diagnosis });
           } finally {
-            await link.close();
-            link = undefined;
+            await stm32.drop();
           }
         },
       },
-    ],
+    ]),
+    // The device list gets the diagnosis when the job ends (a partial one too), not from inside a step.
+    learned: (state) => (state.diagnosis ? { diagnosis: state.diagnosis } : undefined),
     result(state) {
-      if (link) void link.close();
       const d = state.diagnosis;
       if (!d) return { summary: 'No diagnosis.' };
       const worst = d.findings.filter((f) => f.severity === 'critical').length;

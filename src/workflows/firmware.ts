@@ -8,6 +8,7 @@
 import { deviceError, usageError } from '../core/errors.ts';
 import { decodeImage, imageHashHex, versionString } from '../formats/mcuboot/index.ts';
 import { productKey, type FlashLayout, type PayloadInfo, type Provenance } from '../formats/bundle/metadata.ts';
+import type { Preconditions } from '../formats/bundle/preconditions.ts';
 import { BundleLibrary, type LibraryEntry, type LibraryKind, type LoadedBundle } from '../trust/library.ts';
 import type { DeviceHandle } from '../devices/registry.ts';
 
@@ -65,6 +66,8 @@ export interface SmpImage {
   sha256: string;
   image: Uint8Array;
   slot: number;
+  /** What the unit must show before the image is sent (signed in the bundle). */
+  preconditions?: Preconditions;
 }
 
 const origin = (e: LibraryEntry): BundleOrigin => ({ bundleId: e.id, product: e.product.name, version: e.version, sequence: e.sequence });
@@ -149,7 +152,7 @@ async function smpImage(kind: LibraryKind, src: FirmwareSource, slot: number, id
       `The bundle ${b.entry.product.name} ${b.entry.version} targets slot ${p.target.slot}; ${slot === 0 ? 'serial recovery writes slot 0 (use a golden bundle)' : 'an update goes to slot 1 (use an update bundle)'}.`,
     );
   const o = b.metadata.provenance ? { ...origin(b.entry), provenance: b.metadata.provenance } : origin(b.entry);
-  return { origin: o, name: p.name, version: p.version!.replace(/\+0$/, ''), imageHash: p.imageHash!, sha256: p.sha256, image: b.payloads.get(p.name)!, slot };
+  return { origin: o, name: p.name, version: p.version!.replace(/\+0$/, ''), imageHash: p.imageHash!, sha256: p.sha256, image: b.payloads.get(p.name)!, slot, ...(b.metadata.preconditions ? { preconditions: b.metadata.preconditions } : {}) };
 }
 
 /** The golden application to push through MCUboot serial recovery (slot 0). */

@@ -14,6 +14,7 @@ import type { EntryInput } from '../records/service-log.ts';
 import type { ErrorInfo, Finding, JobSnapshot, JobState, LogLine, ProgressInfo, WorkflowName } from '../api/contract.ts';
 import { cancelledError, UnbrickError, asUnbrickError } from '../core/errors.ts';
 import { ProgressMeter } from '../core/progress.ts';
+import { defined } from '../core/defined.ts';
 import { toErrorInfo } from '../api/protocol.ts';
 import type { DeviceEntry, DeviceRegistry } from '../devices/registry.ts';
 
@@ -362,7 +363,7 @@ export class Job<S = unknown> {
       },
       progress: (phase, total) => {
         const meter = new ProgressMeter(phase, total, (p) => {
-          this.progressInfo = { phase: p.phase, done: p.done, total: p.total, ...(p.rate !== undefined ? { rate: p.rate } : {}), ...(p.eta !== undefined ? { eta: p.eta } : {}) };
+          this.progressInfo = { phase: p.phase, done: p.done, total: p.total, ...defined({ rate: p.rate, eta: p.eta }) };
           const now = performance.now();
           if (now - this.lastProgressEmit >= PROGRESS_INTERVAL_MS || p.done >= p.total) {
             this.lastProgressEmit = now;

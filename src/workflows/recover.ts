@@ -11,7 +11,7 @@ import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { LinkReport } from '../smp/link-learner.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
+import { linkPerRun, namedSteps, type DeviceLearned, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
 import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import type { SmpClient } from '../smp/client.ts';
 import { identifySmp } from '../devices/probes.ts';
@@ -33,6 +33,8 @@ export interface RecoverState {
   cameBack?: string;
   /** After the restart the application runs (not held in recovery). */
   runsApp?: boolean;
+  /** What answered after the restart, for the device list once the job ends. */
+  learned?: DeviceLearned;
 }
 
 /** What every step of one recover job works with. */
@@ -107,7 +109,7 @@ async function answersAgain(run: RecoverRun, ctx: Ctx) {
         const now = await identifySmp(c);
         ctx.state.cameBack = s0.version;
         ctx.state.runsApp = now.kind === 'zephyr-smp';
-        run.registry.update(run.deviceId, { kind: now.kind, summary: now.summary });
+        ctx.state.learned = { kind: now.kind, summary: now.summary };
         ctx.log(`The unit answers with image ${s0.version} in slot 0${ctx.state.runsApp ? ', and its application runs' : ', still in serial recovery'}.`);
         return;
       }
@@ -166,5 +168,6 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
     ),
     record,
     result,
+    learned: (s) => s.learned,
   };
 }

@@ -24,7 +24,7 @@ import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readMemory, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
+import { linkPerRun, namedSteps, type DeviceLearned, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
 import { openStm32, type Stm32Link } from '../devices/stm32-link.ts';
 import { firmwareSource, goldenForStm32, recordInputs, type GoldenSet } from './firmware.ts';
 
@@ -44,6 +44,8 @@ export interface UnbrickState {
   units?: 'pages' | 'sectors';
   /** What the unit listed over SMP after it started (its running image), when it answered. */
   answered?: { kind: 'zephyr-smp' | 'mcuboot-serial'; version: string };
+  /** What the device list should say once the job ends (the unit restarted, and what answered). */
+  learned?: DeviceLearned;
 }
 
 /** What every step of one unbrick job works with. */
@@ -281,7 +283,7 @@ async function startUnit(run: UnbrickRun, ctx: Ctx) {
   await s.client.go(ctx.state.golden!.bootloader.address);
   ctx.log('Jumped to MCUboot.');
   await run.link.drop();
-  run.registry.update(run.deviceId, { kind: 'unknown', summary: 'Restarted after a full unbrick.' });
+  ctx.state.learned = { kind: 'unknown', summary: 'Restarted after a full unbrick.' };
 }
 
 async function checkAnswers(run: UnbrickRun, ctx: Ctx) {
@@ -299,7 +301,7 @@ async function checkAnswers(run: UnbrickRun, ctx: Ctx) {
       const now = await identifySmp(smp.client);
       const kind = now.kind === 'zephyr-smp' ? 'zephyr-smp' : 'mcuboot-serial';
       ctx.state.answered = { kind, version: s0.version };
-      run.registry.update(run.deviceId, { kind, summary: now.summary });
+      ctx.state.learned = { kind, summary: now.summary };
       ctx.log(`The unit answers: ${kind === 'zephyr-smp' ? `its application ${s0.version} runs` : 'MCUboot is in serial recovery'}, with the golden image in slot 0.`);
       return;
     } catch (e) {
@@ -367,5 +369,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: 
     ),
     record,
     result,
+    // The device list hears of the restart when the job ends (the app applies it), not from inside a step.
+    learned: (s) => s.learned,
   };
 }

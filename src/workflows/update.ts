@@ -5,7 +5,11 @@
  * reverted it). The image comes from a verified bundle of the update library,
  * checked again (signatures, expiry, anti-rollback, no downgrade from what the
  * unit runs) right before it is sent; once the unit runs it confirmed, the
- * bundle's sequence becomes this laptop's anti-rollback floor.
+ * bundle's sequence becomes this laptop's anti-rollback floor. The bundle's
+ * preconditions (battery, settings, room in the slot) are read before the
+ * first byte is sent, and when it names the firmware's restart counter, a
+ * unit that restarted again and again after its test boot is reported as
+ * boot-looping (update.boot-loop), not confirmed.
  */
 import { checkError, deviceError, UnbrickError } from '../core/errors.ts';
 import * as imageGroup from '../smp/groups/image.ts';
@@ -20,11 +24,20 @@ import { firmwareSource, recordInputs, updateForSmp, type BundleOrigin } from '.
 import { BundleLibrary } from '../trust/library.ts';
 import { compareVersions } from '../formats/bundle/metadata.ts';
 import type { Json } from '../core/schema.ts';
+import type { Preconditions } from '../formats/bundle/preconditions.ts';
+import { BOOT_LOOP_RESTARTS, checkPreconditions, readRestarts, type PreconditionReading } from './preconditions.ts';
 
 export interface UpdateState {
   bundleId?: string;
   confirm: boolean;
-  target?: { name: string; version: string; imageHash: string; sha256: string; bytes: number; bundle: BundleOrigin };
+  target?: { name: string; version: string; imageHash: string; sha256: string; bytes: number; bundle: BundleOrigin; preconditions?: Preconditions };
+  /** The bundle's preconditions as read on the unit before anything was sent. */
+  checks?: PreconditionReading[];
+  /** The firmware's restart counter right before Unbrick restarted the unit into the test boot. */
+  restartsBefore?: number;
+  /** Restarts counted from the test-boot restart to the unit answering again (1 is Unbrick's own). */
+  restarts?: number;
+  bootLoop?: boolean;
   /** The version the unit ran before the update (for the report). */
   before?: string;
   allowed?: boolean;
@@ -35,6 +48,8 @@ export interface UpdateState {
   testBooting?: boolean;
   running?: string;
   reverted?: boolean;
+  /** The new image runs already confirmed, by itself (the application confirms at start). */
+  selfConfirmed?: boolean;
   confirmed?: boolean;
 }
 
@@ -60,7 +75,7 @@ async function pickImage(run: UpdateRun, ctx: Ctx) {
     throw checkError('update.downgrade', `The unit runs ${running}, newer than the update's ${u.version}. Unbrick does not install an older release; use the newest update bundle.`);
   ctx.state.before = active?.version;
   run.image = u.image;
-  ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, sha256: u.sha256, bytes: u.image.length, bundle: u.origin };
+  ctx.state.target = { name: u.name, version: u.version, imageHash: u.imageHash, sha256: u.sha256, bytes: u.image.length, bundle: u.origin, ...(u.preconditions ? { preconditions: u.preconditions } : {}) };
   // An earlier, interrupted update may have left this very image in slot 1, or even running as a
   // test boot that was never confirmed: no need to send it again (nor to restart a unit that runs it).
   if (active?.hash === u.imageHash) ctx.state.testBooting = ctx.state.uploaded = true;
@@ -76,6 +91,41 @@ async function pickImage(run: UpdateRun, ctx: Ctx) {
   const already = ctx.state.testBooting ? ' as a test boot, not confirmed' : ctx.state.uploaded ? `; slot 1 already holds ${u.version}` : '';
   ctx.log(`Update ${u.name}; the unit runs ${active?.version ?? 'an unknown image'}${already}.`);
 }
+
+/** The bundle's preconditions, read over SMP before the first byte is sent (and before the user is asked). */
+async function checkUnit(run: UpdateRun, ctx: Ctx) {
+  const t = ctx.state.target;
+  if (!t) return { skipped: 'Nothing to install.' };
+  if (!t.preconditions) return { skipped: 'The update bundle declares no preconditions.' };
+  const report = await checkPreconditions(await client(run, ctx), t.preconditions, { targets: [{ image: 0, slot: 1, imageBytes: t.bytes }], release: `${t.bundle.product} ${t.version}` });
+  ctx.state.checks = report.readings;
+  for (const r of report.readings) ctx.log(`${r.check}: ${r.reading} (must be ${r.limit}).`);
+  if (report.restarts !== undefined) ctx.log(`The unit has counted ${report.restarts} restarts so far.`);
+}
+
+/** Compares the restart counter with its value before the test-boot restart (when the bundle names one). */
+async function checkRestarts(run: UpdateRun, ctx: Ctx) {
+  const t = ctx.state.target!;
+  const r = t.preconditions?.restarts;
+  if (!r || ctx.state.restartsBefore === undefined) return;
+  const now = await readRestarts(await client(run, ctx), r);
+  ctx.state.restarts = now - ctx.state.restartsBefore;
+  ctx.log(`The unit restarted ${ctx.state.restarts} time${ctx.state.restarts === 1 ? '' : 's'} since Unbrick restarted it into the test boot.`);
+  if (ctx.state.restarts >= BOOT_LOOP_RESTARTS) {
+    ctx.state.bootLoop = true;
+    throw bootLoopError(ctx.state);
+  }
+}
+
+const bootLoopError = (s: UpdateState) => {
+  const t = s.target!;
+  const where = s.reverted ? `; MCUboot then went back to ${s.running}` : ` and now runs ${t.version}${s.selfConfirmed ? ', which confirmed itself, so MCUboot will not go back to the previous image by itself' : ', not confirmed: the next restart goes back to the previous image'}`;
+  return checkError(
+    'update.boot-loop',
+    `The unit is boot-looping: it restarted ${s.restarts} times after Unbrick restarted it once into ${t.version} for its test boot${where}. Unbrick did not confirm ${t.version}. Keep the unit out of service, diagnose it, and report release ${t.version} with this record.`,
+    { restarts: s.restarts, version: t.version, running: s.running, reverted: s.reverted ?? false },
+  );
+};
 
 async function upload(run: UpdateRun, ctx: Ctx) {
   const t = ctx.state.target;
@@ -125,6 +175,7 @@ async function restartIntoTest(run: UpdateRun, ctx: Ctx) {
     const after = await imageGroup.setState(c, { hash: t.imageHash, confirm: false });
     if (!after.some((s) => s.hash === t.imageHash && s.pending)) throw checkError('update.not-pending', 'The unit did not mark the new image for a test boot.');
   } else ctx.log(`${t.version} is already marked for a test boot.`);
+  if (t.preconditions?.restarts) ctx.state.restartsBefore = await readRestarts(c, t.preconditions.restarts);
   try {
     // Sent once: a repeated reset reaching the unit after it test-booted the image would make MCUboot revert it.
     await osGroup.reset(c, false, { retries: 0 });
@@ -159,6 +210,7 @@ async function waitForBoot(run: UpdateRun, ctx: Ctx) {
       }
       ctx.state.running = active.version;
       ctx.state.reverted = active.hash !== t.imageHash;
+      ctx.state.selfConfirmed = !ctx.state.reverted && active.confirmed;
       meter.update(1);
       return;
     } catch {
@@ -184,11 +236,13 @@ async function testBoot(run: UpdateRun, ctx: Ctx) {
 async function waitStep(run: UpdateRun, ctx: Ctx) {
   if (!ctx.state.target) return { skipped: 'Nothing to wait for.' };
   await waitForBoot(run, ctx);
+  await checkRestarts(run, ctx);
 }
 
 async function confirmImage(run: UpdateRun, ctx: Ctx) {
   const t = ctx.state.target;
   if (!t) return { skipped: 'Nothing to confirm.' };
+  if (ctx.state.bootLoop) throw bootLoopError(ctx.state);
   if (ctx.state.reverted) throw revertedError(ctx.state);
   if (!ctx.state.confirm) return { skipped: 'Left as a test boot (not confirmed), as asked: the next restart goes back to the previous image.' };
   const active = (await imageGroup.list(await client(run, ctx))).find((x) => x.active);
@@ -198,6 +252,7 @@ async function confirmImage(run: UpdateRun, ctx: Ctx) {
     ctx.log(`The unit restarted before ${t.version} was confirmed, so MCUboot went back to ${active?.version ?? 'its previous image'}. Testing ${t.version} again.`, 'warn');
     await restartIntoTest(run, ctx);
     await waitForBoot(run, ctx);
+    await checkRestarts(run, ctx);
     if (ctx.state.reverted) throw revertedError(ctx.state);
   }
   const after = await imageGroup.setState(await client(run, ctx), { confirm: true });
@@ -210,12 +265,13 @@ async function confirmImage(run: UpdateRun, ctx: Ctx) {
 }
 
 /**
- * The update's steps in order. A precondition that must hold before the
- * first byte is sent goes between 'image' (which picks the image and reads
- * what the unit runs) and 'upload'.
+ * The update's steps in order. The bundle's preconditions are read in
+ * 'checks', between 'image' (which picks the image and reads what the unit
+ * runs) and 'upload': before the first byte is sent.
  */
 export const UPDATE_STEPS: [id: string, title: string, fn: StepFn<UpdateRun, UpdateState>][] = [
   ['image', 'Pick the update image', pickImage],
+  ['checks', 'Check the unit meets the release\'s preconditions', checkUnit],
   ['upload', 'Upload the new image to slot 1', upload],
   ['test', 'Mark it for a test boot and restart', testBoot],
   ['wait', 'Wait for the unit to boot', waitStep],
@@ -241,6 +297,9 @@ function record(s: UpdateState) {
       ...(s.before ? { runningBefore: s.before } : {}),
       ...(s.running ? { runningAfter: s.running } : {}),
       ...(s.reverted !== undefined ? { reverted: s.reverted } : {}),
+      ...(s.checks ? { preconditions: s.checks.map((c) => ({ ...c })) } : {}),
+      ...(s.restarts !== undefined ? { restartsAfterTestBoot: s.restarts } : {}),
+      ...(s.bootLoop ? { bootLoop: true } : {}),
       ...(s.confirmed ? { confirmed: true } : {}),
       // What the upload engine learned about this unit's link (frame size, window, pacing, frames lost).
       ...(s.transfer ? { uploadLink: { ...s.transfer.link } } : {}),
@@ -251,6 +310,7 @@ function record(s: UpdateState) {
 function result(s: UpdateState) {
   const t = s.target;
   if (!t) return { summary: 'The unit already runs this image; nothing was changed.' };
+  if (s.bootLoop) return { summary: `Boot-looping: the unit restarted ${s.restarts} times after its test boot of ${t.version}; not confirmed.` };
   if (s.reverted) return { summary: `Rolled back: the unit runs ${s.running}, not ${t.version}.` };
   if (s.confirmed) return { summary: `Updated to ${t.version}: it booted and is confirmed.` };
   if (s.running === t.version) return { summary: `Running ${t.version} as a test boot (not confirmed).` };

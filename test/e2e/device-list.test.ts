@@ -17,15 +17,15 @@ test('device list shows the demo lab and updates live', { timeout: 120_000 }, as
   await page.goto(served.url);
   await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
   const list = page.getByTestId('device-list');
-  for (const id of ['lab-recovery-empty', 'lab-corrupt-image', 'lab-mcuboot-erased', 'lab-rdp1', 'lab-healthy-pending'])
+  for (const id of ['lab-recovery-empty', 'lab-corrupt-image', 'lab-mcuboot-erased', 'lab-rdp1', 'lab-healthy-pending', 'lab-low-battery', 'lab-boot-loop'])
     await list.getByTestId(`device-${id}`).waitFor();
-  assert.equal(await list.locator('button.device').count(), 5);
+  assert.equal(await list.locator('button.device').count(), 7);
   await screenshot(page, '01-device-list');
 
   // Pull a cable: the unit leaves the list without a reload.
   await page.getByTestId('plug-lab-rdp1').click();
   await list.getByTestId('device-lab-rdp1').waitFor({ state: 'detached' });
-  assert.equal(await list.locator('button.device').count(), 4);
+  assert.equal(await list.locator('button.device').count(), 6);
 
   // Plug it back: it returns and is identified again.
   await page.locator('[data-testid=plug-lab-rdp1][data-plugged=false]').click();

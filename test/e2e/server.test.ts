@@ -93,6 +93,6 @@ test('every message on the socket is validated; answers are typed errors, never 
   assert.equal(byId(-1).length, 2, 'garbage and binary frames answered with id -1');
   assert.equal((byId(2)[0] as { error: { code: string } }).error.code, 'api.unknown-method');
   assert.equal((byId(3)[0] as { error: { code: string } }).error.code, 'api.invalid-message');
-  assert.equal((byId(4)[0] as { result: { devices: unknown[] } }).result.devices.length, 5);
+  assert.equal((byId(4)[0] as { result: { devices: unknown[] } }).result.devices.length, 7);
   assert.equal(s.connections, 1);
 });

@@ -10,6 +10,7 @@ import { createBundle, readSpec } from '../../formats/bundle/create.ts';
 import { decodeEnvelope } from '../../formats/bundle/dsse.ts';
 import { LIMITS } from '../../formats/bundle/container.ts';
 import { targetKey, type BundleMetadata } from '../../formats/bundle/metadata.ts';
+import { describePreconditions } from '../../formats/bundle/preconditions.ts';
 import { HARDWARE_SKIPPED, type DeviceIdentity } from '../../formats/bundle/verify.ts';
 import { DeviceIdentitySchema, toDeviceIdentity } from '../../formats/bundle/device-identity.ts';
 import { readJsonOption } from '../json-input.ts';
@@ -49,6 +50,7 @@ function summary(md: BundleMetadata): string[] {
       (p) => `  ${p.name}: ${p.role} -> ${formatTarget(targetKey(p.target))}, ${formatBytes(p.size)}${p.version ? `, version ${formatVersion(p.version)}` : ''}${p.securityCounter !== undefined ? `, security counter ${p.securityCounter}` : ''}`,
     ),
     ...(md.provisioning ? [`  option bytes: ${inlinePairs(md.provisioning.optionBytes)}`] : []),
+    ...(md.preconditions ? [`  preconditions: ${describePreconditions(md.preconditions).join('; ')}`] : []),
     ...(md.releaseNotes ? ['  notes: ' + md.releaseNotes.split('\n')[0]] : []),
     ...(md.provenance ? provenanceLines(md.provenance) : []),
   ];

@@ -9,9 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { stringOpt, TRACE_OPTIONS, type Command, type CommandContext, type CommandGroup } from '../framework.ts';
 import { dataDir } from '../../core/paths.ts';
 import { EXIT, usageError } from '../../core/errors.ts';
-import { AppCore } from '../../app/app-core.ts';
-import { DemoLab } from '../../sim/lab/lab.ts';
-import { LAB_UNITS } from '../../sim/lab/units.ts';
+import { createAppCore, LAB_UNIT_IDS } from '../../app/create-app-core.ts';
 import { WORKFLOWS, type JobSnapshot, type WorkflowName, type WorkflowOptions } from '../../api/contract.ts';
 import { existsSync } from 'node:fs';
 import { countFindings, outcomeWords } from '../../api/format.ts';
@@ -47,14 +45,13 @@ async function runWorkflow(workflow: WorkflowName, ctx: CommandContext) {
   const port = stringOpt(ctx, 'port');
   const labUnit = stringOpt(ctx, 'lab');
   if (!!port === !!labUnit) throw usageError('usage.one-device', 'Name one device: --port PATH (a serial port) or --lab UNIT (a demo-lab unit).');
-  const spec = labUnit ? LAB_UNITS.find((u) => u.id === labUnit) : undefined;
-  if (labUnit && !spec) throw usageError('usage.unknown-lab-unit', `No demo-lab unit "${labUnit}". Units: ${LAB_UNITS.map((u) => u.id).join(', ')}.`);
-  const core = new AppCore({
+  // One unit: a demo-lab unit (no port watching) or a real port (no lab).
+  const core = await createAppCore({
     dataDir: stringOpt(ctx, 'data-dir') ?? dataDir(),
     autoDetect: false,
-    ...(spec ? { lab: new DemoLab([spec]) } : { ports: { extraPaths: [port!], intervalMs: 500 } }),
+    ...(labUnit ? { lab: [labUnit], ports: false } : { lab: false, ports: { extraPaths: [port!], intervalMs: 500 } }),
   });
-  const deviceId = spec ? spec.id : `port:${port}`;
+  const deviceId = labUnit ?? `port:${port}`;
   try {
     if (!(await until(() => core.devices.has(deviceId), 5000))) throw usageError('usage.no-device', `${port} is not there. Check the path (ls /dev/tty*) and the cable.`);
     const shown = new Set<string>();
@@ -136,7 +133,7 @@ const command = (w: WorkflowName): Command => ({
   summary: WORDS[w],
   options: {
     port: { type: 'string', value: 'PATH', description: 'the serial port the unit is on' },
-    lab: { type: 'string', value: 'UNIT', description: `a demo-lab unit instead (${LAB_UNITS.map((u) => u.id).join(', ')})` },
+    lab: { type: 'string', value: 'UNIT', description: `a demo-lab unit instead (${LAB_UNIT_IDS.join(', ')})` },
     yes: { type: 'boolean', short: 'y', description: 'allow every destructive step without asking' },
     ...(w === 'recover' || w === 'unbrick' || w === 'update'
       ? { bundle: { type: 'string' as const, value: 'ID|FILE', description: `the ${w === 'update' ? 'update' : 'golden'} bundle: a library id, or a file to verify and import (default: the newest for the unit's product)` } }

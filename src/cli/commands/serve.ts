@@ -7,10 +7,8 @@ import { usageError } from '../../core/errors.ts';
 import { intOpt, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 import type { StationStart } from '../../api/contract.ts';
-import { hardwareAttached } from '../../devices/ports.ts';
 import { dataDir } from '../../core/paths.ts';
-import { AppCore } from '../../app/app-core.ts';
-import { DemoLab } from '../../sim/lab/lab.ts';
+import { createAppCore } from '../../app/create-app-core.ts';
 import { startServer } from '../../server/server.ts';
 import { ensureRendererBuilt } from '../../server/build-ui.ts';
 import { DEFAULT_RENDERER_DIR } from '../../server/static.ts';
@@ -66,8 +64,8 @@ export const serveGroup: CommandGroup = {
         const demo = ctx.values['station-demo'] === true;
         const bundle = stringOpt(ctx, 'station-bundle');
         if (demo && bundle) throw usageError('usage.conflict', 'Use either --station-bundle or --station-demo, not both.');
-        const lab = ctx.values['no-lab'] ? false : ctx.values.lab || demo ? true : !(await hardwareAttached());
-        const core = new AppCore({ dataDir: dir, ports: { extraPaths: stringList(ctx, 'port') }, ...(lab ? { lab: new DemoLab(undefined, { baud: intOpt(ctx, 'lab-baud', 115200)! }) } : {}) });
+        const lab = ctx.values['no-lab'] ? false : ctx.values.lab || demo ? true : 'auto';
+        const core = await createAppCore({ dataDir: dir, lab, labBaud: intOpt(ctx, 'lab-baud', 115200)!, ports: { extraPaths: stringList(ctx, 'port') } });
         try {
           if (demo) {
             const units = intOpt(ctx, 'demo-units', 6)!;

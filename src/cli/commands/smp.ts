@@ -13,6 +13,7 @@ import { erase, list, setState, slotInfo, type SlotState } from '../../smp/group
 import { eraseStorage } from '../../smp/groups/storage.ts';
 import * as settingsGroup from '../../smp/groups/settings.ts';
 import * as fsGroup from '../../smp/groups/fs.ts';
+import * as statsGroup from '../../smp/groups/stats.ts';
 import { uploadImage, type UploadOptions, type UploadResult } from '../../smp/upload.ts';
 import { traceLink } from '../../transport/trace.ts';
 
@@ -279,6 +280,20 @@ function valueArg(ctx: CommandContext, v: string | undefined): Uint8Array {
 }
 
 commands.push(
+  portCommand({
+    name: 'stats',
+    summary: 'statistics group: list the groups, or show one group\'s counters (battery, restarts, ...)',
+    args: '[GROUP]',
+    async run(ctx) {
+      const [group] = ctx.positionals;
+      if (!group) {
+        const groups = await withClient(ctx, (c) => statsGroup.listGroups(c));
+        return { data: { groups }, human: groups.length ? groups : ['The device registers no statistics groups.'] };
+      }
+      const fields = await withClient(ctx, (c) => statsGroup.readGroup(c, group));
+      return { data: { group, fields }, human: Object.entries(fields).map(([k, v]) => `${group}/${k} = ${v}`) };
+    },
+  }),
   portCommand({
     name: 'settings',
     summary: 'settings group: read NAME | write NAME VALUE [--save] | delete NAME | save | load | commit',

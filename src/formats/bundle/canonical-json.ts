@@ -11,8 +11,10 @@
  */
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { inputError } from '../../core/errors.ts';
+import type { Json } from '../../core/schema.ts';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** The one JSON value type (core/schema.ts), here for the bundle code that reads metadata. */
+export type { Json };
 
 /** Bundle metadata holds integers only: a float is refused, not rounded. */
 export const canonicalize = (value: unknown): string => canonicalJson(value, { integersOnly: true });

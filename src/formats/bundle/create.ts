@@ -18,6 +18,7 @@ import { BUNDLE_PAYLOAD_TYPE, METADATA_TYPE, readMetadata, SPEC_VERSION, type Bu
 import { isoSeconds } from './schema.ts';
 import { arr, bool, json, literal, num, obj, oneOf, opt, parseJsonAs, record, str, tagged, utcTime } from '../../core/schema.ts';
 import { MAX_IMAGE_IN_MEMORY, type ImageVerifier } from './verify.ts';
+import { PreconditionsSchema, type Preconditions } from './preconditions.ts';
 
 /** A payload as the vendor describes it in the spec (paths relative to the spec file). */
 export interface PayloadSpec {
@@ -49,6 +50,7 @@ export interface BundleSpec {
   extensions?: Record<string, Json>;
   /** Set by a fleet import (app/fleet-import.ts), not written in spec files by hand. */
   provenance?: BundleMetadata['provenance'];
+  preconditions?: Preconditions;
 }
 
 export interface CreateResult {
@@ -106,6 +108,7 @@ export const BundleSpecSchema = obj({
   provisioning: opt(json()),
   critical: opt(arr(str({ max: 100 }), { max: 64 })),
   extensions: opt(record(json(), { max: 64 })),
+  preconditions: opt(PreconditionsSchema),
 });
 
 export function readSpec(path: string): BundleSpec {
@@ -181,6 +184,7 @@ export async function createBundle(
     critical: spec.critical,
     extensions: spec.extensions,
     provenance: spec.provenance,
+    preconditions: spec.preconditions,
   };
   // Validate exactly what will be signed, with the verifier's own rules.
   const bytes = canonicalBytes(md);

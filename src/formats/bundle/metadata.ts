@@ -8,6 +8,8 @@
 import type { Json } from './canonical-json.ts';
 import { Reader, UUID } from './schema.ts';
 import { inputError } from '../../core/errors.ts';
+import { parseAs } from '../../core/schema.ts';
+import { PreconditionsSchema, type Preconditions } from './preconditions.ts';
 
 export const METADATA_TYPE = 'unbrick.bundle';
 export const SPEC_VERSION = 1;
@@ -109,6 +111,8 @@ export interface BundleMetadata {
   partitions?: FlashLayout;
   /** Where the release came from when it was imported from a fleet OTA system (docs/fleet.md). */
   provenance?: Provenance;
+  /** What the unit must show before anything is written to it (update and provisioning bundles; see preconditions.ts). */
+  preconditions?: Preconditions;
 }
 
 /** Fleet OTA systems a release can be imported from (src/formats/fleet). */
@@ -192,7 +196,7 @@ export const productKey = (p: { vendorId: string; classId: string }): string => 
 export function readMetadata(v: Json): BundleMetadata {
   const r = new Reader('Bundle metadata', 'bundle.metadata-invalid');
   const o = r.object(v, 'metadata', [
-    'type', 'specVersion', 'kind', 'product', 'version', 'sequence', 'created', 'expires', 'releaseNotes', 'payloads', 'provisioning', 'critical', 'extensions', 'provenance',
+    'type', 'specVersion', 'kind', 'product', 'version', 'sequence', 'created', 'expires', 'releaseNotes', 'payloads', 'provisioning', 'critical', 'extensions', 'provenance', 'preconditions',
   ]);
   if (o.type !== METADATA_TYPE) throw r.fail('metadata.type', `must be "${METADATA_TYPE}"`);
   if (o.specVersion !== SPEC_VERSION)
@@ -234,6 +238,10 @@ export function readMetadata(v: Json): BundleMetadata {
   }
   if (kind === 'provisioning' && !md.provisioning) throw r.fail('metadata.provisioning', 'is required for a provisioning bundle');
   if (kind !== 'provisioning' && md.provisioning) throw r.fail('metadata.provisioning', 'is only allowed in a provisioning bundle');
+  if (o.preconditions !== undefined) {
+    if (kind === 'golden') throw r.fail('metadata.preconditions', 'is not allowed in a golden bundle (recovery writes units that run no application to ask)');
+    md.preconditions = parseAs(PreconditionsSchema, o.preconditions, { what: 'Bundle metadata', code: r.code, path: 'metadata.preconditions' });
+  }
   if (o.extensions !== undefined) {
     if (o.extensions === null || typeof o.extensions !== 'object' || Array.isArray(o.extensions)) throw r.fail('metadata.extensions', 'must be an object');
     md.extensions = o.extensions as Record<string, Json>;

@@ -2,11 +2,14 @@
  * Demo-lab units that answer SMP: two in MCUboot serial recovery because slot 0
  * holds no valid image (one empty, one corrupt), which run their Zephyr
  * application once a valid image is written and they restart; and one running
- * its application with a test image 1.3.0 pending in slot 1. They trust the lab
- * signing key.
+ * its application with a test image 1.3.0 pending in slot 1; one running its
+ * application on a low battery, and one whose 1.3.0 test boot loops. Their
+ * applications report a `power` statistics group (battery_mv) and a `boot`
+ * one (reset_count), and slot info. They trust the lab signing key.
  */
 import { createFactoryUnit, createZephyrSim } from '../zephyr/index.ts';
 import { setPending } from '../smp/boot.ts';
+import { defined } from '../../core/defined.ts';
 import type { SmpDevice } from '../smp/device.ts';
 import type { LabSimulator } from './simulators.ts';
 import type { LabUnitSpec } from './units.ts';
@@ -36,7 +39,18 @@ export interface SmpBoardOptions {
   payloadBytes?: number;
   /** Flash timing (default the STM32L4 datasheet's; 'none' for tests that are not about time). */
   flash?: FlashProfile;
+  /** Zephyr unit: what its `power` statistics group reports as `battery_mv` (default: a charged cell, or the scenario's). */
+  batteryMv?: number;
+  /** Zephyr unit: the new image confirms itself at its test boot, then restarts this many times (default: the scenario's). */
+  bootLoops?: number;
 }
+
+/** A charged Li-ion cell, as the lab units report it. */
+export const LAB_BATTERY_MV = 3950;
+/** The low-battery unit's cell: below what the lab's update release asks for. */
+export const LAB_LOW_BATTERY_MV = 3310;
+/** How often the boot-loop unit restarts on the new image before it answers again. */
+export const LAB_BOOT_LOOPS = 6;
 
 export interface SmpBoard extends LabSimulator {
   dev: SmpDevice;
@@ -83,10 +97,13 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
   const layout = { slotSize: SMP_SLOT_SIZE, sectorSize: LAB_PRODUCT.pageSize, flash: opts.flash ?? 'stm32l4' };
   const image = (version: string, o: { confirm?: boolean } = {}) =>
     labApplicationImage(version, { ...o, slotSize: SMP_SLOT_SIZE, ...(opts.payloadBytes ? { payloadBytes: opts.payloadBytes } : {}) });
-  const faults = {
-    ...(opts.resetAtUploadOffset !== undefined ? { resetAtUploadOffset: opts.resetAtUploadOffset } : {}),
-    ...(opts.powerLossAfterSectors !== undefined ? { powerLossAfterSectors: opts.powerLossAfterSectors } : {}),
-  };
+  // The lab application registers two statistics groups: its cell voltage, and a restart counter kept
+  // across resets (in retained RAM on the real product; Zephyr's own stats start from 0 at every boot).
+  let resets = () => 0;
+  const battery = opts.batteryMv ?? (spec.scenario === 'low-battery' ? LAB_LOW_BATTERY_MV : LAB_BATTERY_MV);
+  const stats = { slotInfo: true, statGroups: { power: { battery_mv: battery }, boot: { reset_count: () => resets() } } };
+  const loops = opts.bootLoops ?? (spec.scenario === 'boot-loop' ? LAB_BOOT_LOOPS : 0);
+  const faults = defined({ resetAtUploadOffset: opts.resetAtUploadOffset, powerLossAfterSectors: opts.powerLossAfterSectors });
   if (spec.answersWith === 'zephyr-smp') {
     const dev = createZephyrSim({
       keys,
@@ -94,9 +111,13 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
       running: image('1.2.0', { confirm: true }),
       ...faults,
       ...(opts.testImageFails ? { testImageFails: true } : {}),
-      ...(opts.resetDelayMs !== undefined ? { resetDelayMs: opts.resetDelayMs } : {}),
+      ...defined({ resetDelayMs: opts.resetDelayMs }),
+      ...stats,
+      ...(loops ? { newImageBootLoops: loops } : {}),
     });
-    if (!opts.emptySecondary) {
+    resets = () => dev.stats.resets;
+    // The low-battery unit has never been sent the update: an update would have to upload it.
+    if (!opts.emptySecondary && spec.scenario !== 'low-battery') {
       dev.program(1, image('1.3.0'));
       setPending(dev.flash, dev.slots, false); // "test": MCUboot swaps it in on the next reset, once
     }
@@ -104,7 +125,8 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
   }
   // MCUboot stays in serial recovery while slot 0 holds no valid image; once Recover wrote one and the
   // unit restarts, MCUboot boots it and the application answers on the same UART.
-  const dev = createFactoryUnit({ keys, ...layout, recovery: faults });
+  const dev = createFactoryUnit({ keys, ...layout, ...stats, recovery: faults });
+  resets = () => dev.stats.resets;
   if (spec.scenario === 'corrupt-image') {
     const img = image('1.1.0');
     img[0x400] = img[0x400]! ^ 0x5a; // one flipped payload byte: the hash no longer matches

@@ -4,7 +4,7 @@
  * can be tried and taught without a cable.
  */
 
-export type LabScenario = 'recovery-empty-slot' | 'corrupt-image' | 'mcuboot-erased-wrp' | 'rdp-level-1' | 'healthy-pending-test';
+export type LabScenario = 'recovery-empty-slot' | 'corrupt-image' | 'mcuboot-erased-wrp' | 'rdp-level-1' | 'healthy-pending-test' | 'low-battery' | 'boot-loop';
 
 export interface LabUnitSpec {
   id: string;
@@ -58,5 +58,21 @@ export const LAB_UNITS: readonly LabUnitSpec[] = [
     story: 'Runs its application; slot 1 holds a pending test image 1.3.0.',
     answersWith: 'zephyr-smp',
     serial: 'UB-LAB-0005',
+  },
+  {
+    id: 'lab-low-battery',
+    label: 'Sensor node F (battery low)',
+    scenario: 'low-battery',
+    story: 'Runs its application 1.2.0 on a nearly flat battery (3.31 V): an update must not start on it.',
+    answersWith: 'zephyr-smp',
+    serial: 'UB-LAB-0006',
+  },
+  {
+    id: 'lab-boot-loop',
+    label: 'Sensor node G (boot-loops on 1.3.0)',
+    scenario: 'boot-loop',
+    story: 'Runs 1.2.0; slot 1 holds 1.3.0 for a test boot, which confirms itself at start and then restarts again and again on this unit.',
+    answersWith: 'zephyr-smp',
+    serial: 'UB-LAB-0007',
   },
 ];

@@ -25,6 +25,9 @@ export const LAB_BUNDLE_PRODUCT = {
   mcuProductId: 0x415, // STM32L47x/L48x
 };
 
+/** The least battery the lab's update release accepts (a Li-ion cell under load, with margin for the swap). */
+export const LAB_UPDATE_MIN_BATTERY_MV = 3500;
+
 export interface LabVendor {
   /** Signs a bundle from its spec (payload paths relative to `specDir`) with the vendor's release key. */
   sign(spec: BundleSpec, specDir: string, out: string): Promise<void>;
@@ -113,6 +116,13 @@ export async function createLabLibraries(payloadBytes?: number): Promise<LabLibr
       version: '1.3.0',
       sequence: 2,
       releaseNotes: 'Demo lab release 1.3.0.',
+      // The unit's own safeguards: enough battery for the upload and the swap, room in slot 1, and the
+      // restart counter that tells a boot loop after the test boot (the lab application offers all three).
+      preconditions: {
+        stats: [{ group: 'power', stat: 'battery_mv', min: LAB_UPDATE_MIN_BATTERY_MV, label: 'battery', unit: 'mV' }],
+        slotFits: true,
+        restarts: { group: 'boot', stat: 'reset_count' },
+      },
       payloads: [{ file: 'app-1.3.0.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 1 }, imageKey: 'image-key.pub.pem' }],
     };
     for (const spec of [golden, update]) {

@@ -13,7 +13,8 @@ import { bulk, parseRequest, responsePacket, zcbor, zmap } from '../smp/request.
 import { bootGo, eraseRange, setPending, swapType, PowerLoss, type ImageSlots, type SlotArea, type SwapType } from '../smp/boot.ts';
 import { versionText, type ImageChecker } from '../smp/image-check.ts';
 import type { CborItem, CborValue } from '../../smp/cbor.ts';
-import type { SmpHeader } from '../../smp/header.ts';
+import { OP, type SmpHeader } from '../../smp/header.ts';
+import { commandOf, requestFields, type SmpCommandName } from '../../smp/messages.ts';
 
 export interface McubootOptions {
   /** MCUBOOT_IMAGE_NUMBER (1 or 2). */
@@ -47,6 +48,8 @@ export interface McubootOptions {
 }
 
 const RC = { OK: 0, EUNKNOWN: 1, ENOMEM: 2, EINVAL: 3, ENOENT: 5, ENOTSUP: 8 } as const;
+/** boot_serial_input switches on group and id only, except for image state and slot info (and the storage erase, write only). */
+const MCUBOOT_ANY_OP: ReadonlySet<SmpCommandName> = new Set(['echo', 'consoleEcho', 'reset', 'params', 'imageUpload', 'slotInfo']);
 const STORAGE_SIZE = 0x8000;
 /** Output buffer: 212 bytes of CBOR per image in the recorded build (A07: 206-char echo fits, 207 does not). */
 const OBUF_PER_IMAGE = 212;
@@ -142,37 +145,36 @@ export class McubootDevice extends SmpDevice {
     if (!req) return {};
     const h = req.header;
     // boot_serial_input: only read/write requests, and a header length not shorter than the CBOR.
-    if ((h.op !== 0 && h.op !== 2) || h.len < req.cbor.length) return {};
-    if (h.group === 1) {
-      if (h.id === 0) return h.op === 0 ? this.list(h) : this.setState(h, req.body);
-      if (h.id === 1) return this.doUpload(h, req.body);
-      if (h.id === 6) return h.op === 0 ? this.slotInfo(h) : this.slotInfoAsWrite(h);
-      return this.rc(h, RC.ENOTSUP);
-    }
-    if (h.group === 0) {
-      switch (h.id) {
-        case 0:
-          return this.echo(h, req.body);
-        case 1:
-          return this.rc(h, RC.OK);
-        case 5:
-          return this.out(h, zmap([['rc', 0]], this.opts.canonical), 0, () => this.reset(250 + this.opts.bootMs));
-        case 6:
-          return this.out(h, zmap([['buf_size', this.opts.maxReceive], ['buf_count', 1]], this.opts.canonical));
-        default:
-          return this.rc(h, RC.ENOTSUP);
+    if ((h.op !== OP.read && h.op !== OP.write) || h.len < req.cbor.length) return {};
+    switch (commandOf(h, MCUBOOT_ANY_OP)) {
+      case 'imageList':
+        return this.list(h);
+      case 'imageState':
+        return this.setState(h, req.body);
+      case 'imageUpload':
+        return this.doUpload(h, req.body);
+      case 'slotInfo':
+        return h.op === OP.read ? this.slotInfo(h) : this.slotInfoAsWrite(h);
+      case 'echo':
+        return this.echo(h, req.body);
+      case 'consoleEcho':
+        return this.rc(h, RC.OK);
+      case 'reset':
+        return this.out(h, zmap([['rc', 0]], this.opts.canonical), 0, () => this.reset(250 + this.opts.bootMs));
+      case 'params':
+        return this.out(h, zmap([['buf_size', this.opts.maxReceive], ['buf_count', 1]], this.opts.canonical));
+      case 'storageErase': {
+        // Zephyr per-user extension (CONFIG_BOOT_MGMT_CUSTOM_STORAGE_ERASE), write only.
+        const ms = eraseRange(this.flash, this.storage.offset, this.storage.size);
+        return this.rc(h, RC.OK, ms);
       }
+      default:
+        return this.rc(h, RC.ENOTSUP);
     }
-    // Zephyr per-user extension: storage erase is group 63 id 0, write only.
-    if (h.group === 63 && h.id === 0 && h.op === 2) {
-      const ms = eraseRange(this.flash, this.storage.offset, this.storage.size);
-      return this.rc(h, RC.OK, ms);
-    }
-    return this.rc(h, RC.ENOTSUP);
   }
 
   private echo(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { d: 'tstr' });
+    const f = bulk(body, requestFields('echo'));
     if (!f || f.d === undefined) return this.rc(h, RC.EINVAL);
     const cbor = zcbor(zmap([['r', f.d]], this.opts.canonical), this.opts.canonical);
     if (cbor.length > OBUF_PER_IMAGE * this.opts.images) return this.rc(h, RC.ENOMEM);
@@ -258,7 +260,7 @@ export class McubootDevice extends SmpDevice {
   }
 
   private setState(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { confirm: 'bool', hash: 'bstr' });
+    const f = bulk(body, requestFields('imageState'));
     if (!f) return this.rc(h, RC.EINVAL);
     const hash = f.hash ?? new Uint8Array(0);
     if ((hash.length !== 32 && hash.length !== 0) || (hash.length === 0 && this.opts.images > 1)) return this.rc(h, RC.EINVAL);
@@ -276,7 +278,7 @@ export class McubootDevice extends SmpDevice {
   }
 
   private doUpload(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { image: 'uint', data: 'bstr', len: 'uint', off: 'uint', sha: 'bstr', upgrade: 'bool' });
+    const f = bulk(body, requestFields('imageUpload'));
     if (!f || f.off === undefined || f.data === undefined) return this.rc(h, RC.EINVAL);
     let ms = 0;
     if (f.off === 0) {

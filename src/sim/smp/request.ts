@@ -4,12 +4,12 @@
  * with the wanted type; unknown keys are skipped; indefinite-length strings
  * are not accepted. Anything else fails the whole request (rc 3 on devices).
  */
-import { decodeCborItem, type CborItem } from '../../smp/cbor.ts';
-import { decodeHeader, type SmpHeader } from '../../smp/header.ts';
-import { encodeCbor, CborMap, type CborValue } from '../../smp/cbor.ts';
-import { encodeHeader } from '../../smp/header.ts';
+import { decodeCborItem, encodeCbor, CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
+import { decodeHeader, encodeHeader, HEADER_SIZE, type SmpHeader } from '../../smp/header.ts';
+import type { CborType } from '../../smp/messages.ts';
 
-export type FieldType = 'uint' | 'int' | 'tstr' | 'bstr' | 'bool';
+/** A request field's type, as declared in src/smp/messages.ts (`requestFields`). */
+export type FieldType = CborType;
 type FieldValue<T extends FieldType> = T extends 'uint' | 'int' ? number : T extends 'tstr' ? string : T extends 'bstr' ? Uint8Array : boolean;
 
 export type Decoded<S extends Record<string, FieldType>> = { [K in keyof S]?: FieldValue<S[K]> };
@@ -62,18 +62,18 @@ export interface ParsedRequest {
 }
 
 export function parseRequest(packet: Uint8Array): ParsedRequest | undefined {
-  if (packet.length < 8) return undefined;
+  if (packet.length < HEADER_SIZE) return undefined;
   const header = decodeHeader(packet);
-  const cbor = packet.subarray(8);
+  const cbor = packet.subarray(HEADER_SIZE);
   return { header, cbor, body: cbor.length ? decodeBody(cbor) : undefined };
 }
 
 /** A response packet: request header with op + 1, flags 0, the CBOR length; version/reserved bits kept unless given. */
 export function responsePacket(req: SmpHeader, cbor: Uint8Array, override: Partial<SmpHeader> = {}): Uint8Array {
   const h = encodeHeader({ ...req, op: req.op + 1, flags: 0, len: cbor.length, ...override });
-  const p = new Uint8Array(8 + cbor.length);
+  const p = new Uint8Array(HEADER_SIZE + cbor.length);
   p.set(h);
-  p.set(cbor, 8);
+  p.set(cbor, HEADER_SIZE);
   return p;
 }
 

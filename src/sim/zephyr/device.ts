@@ -18,7 +18,8 @@ import { bulk, parseRequest, responsePacket, zcbor, zmap } from '../smp/request.
 import { bootGo, eraseRange, setConfirmed, setPending, swapType, PowerLoss, type ImageSlots, type SwapType } from '../smp/boot.ts';
 import { readSlotImage, versionText, type ImageChecker } from '../smp/image-check.ts';
 import { CborMap, type CborItem, type CborValue } from '../../smp/cbor.ts';
-import type { SmpHeader } from '../../smp/header.ts';
+import { HEADER_SIZE, type SmpHeader } from '../../smp/header.ts';
+import { commandOf, GROUP, requestFields, type SmpCommandName } from '../../smp/messages.ts';
 import { digest } from '../../crypto/hash.ts';
 import { SimSettings, settingsToV1, type SettingsOptions } from './settings.ts';
 import { SimFileSystem, fsToV1, type FileSystemOptions } from './file-system.ts';
@@ -67,6 +68,22 @@ export interface ZephyrOptions {
   settings?: SettingsOptions;
   /** A file system with the file management group (group 8); default: none (not in the recorded sample). */
   fs?: FileSystemOptions;
+  /**
+   * Statistics groups the application registers beside the sample's own
+   * (STATS_INIT_AND_REG), read at each `stat show`: e.g. a `power` group with
+   * `battery_mv`. A function is read at the time of the request.
+   */
+  statGroups?: Record<string, Record<string, number | (() => number)>>;
+  /** Image slot info (1/6, CONFIG_MCUMGR_GRP_IMG_SLOT_INFO, Zephyr 3.6+); default: not offered, as in the recorded 3.4 sample. */
+  slotInfo?: boolean;
+  /**
+   * Fault injection: an image MCUboot swaps in (for a test boot, or for good)
+   * confirms itself at start (as applications that confirm themselves early
+   * do), then a fault resets it this many times before it stays up: a boot
+   * loop that MCUboot cannot end, since the image is confirmed. Each restart
+   * counts in `stats.resets`.
+   */
+  newImageBootLoops?: number;
 }
 
 /** MGMT_ERR codes (smp v1 `rc`). */
@@ -83,14 +100,16 @@ function imgToV1(code: number): number {
 }
 
 const IMAGE_MAGIC = 0x96f3b83d;
+/** os_mgmt registers echo as both its read and its write handler. */
+const ZEPHYR_ANY_OP: ReadonlySet<SmpCommandName> = new Set(['echo']);
 const NATIVE_SIM_INFO = { s: 'Zephyr', n: 'unknown', r: '', v: '3.4.99', b: 'Sun Nov 22 01:55:44 2026', m: 'posix', p: 'unknown', i: 'native_sim_64', o: 'Zephyr' };
 
 export class ZephyrDevice extends SmpDevice {
   readonly flash: NorFlash;
   readonly slots: ImageSlots;
   readonly storage: { offset: number; size: number };
-  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs'>> &
-    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs'>;
+  readonly opts: Required<Omit<ZephyrOptions, 'timing' | 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'settings' | 'fs' | 'statGroups' | 'slotInfo' | 'newImageBootLoops'>> &
+    Pick<ZephyrOptions, 'resetAtUploadOffset' | 'powerLossAfterSectors' | 'testImageFails' | 'resetDelayMs' | 'statGroups' | 'slotInfo' | 'newImageBootLoops'>;
   /** The application's settings (RAM values and what the storage partition holds). */
   readonly settings: SimSettings;
   /** The file system, when the application has one. */
@@ -131,6 +150,9 @@ export class ZephyrDevice extends SmpDevice {
       testImageFails: options.testImageFails,
       resetDelayMs: options.resetDelayMs,
       bootMs: options.bootMs ?? 0,
+      statGroups: options.statGroups,
+      slotInfo: options.slotInfo,
+      newImageBootLoops: options.newImageBootLoops,
     };
     const { slotSize, sectorSize } = this.opts;
     // native_sim layout: mcuboot 0xC000, slot0, slot1, then storage (scratch is unused by swap-move).
@@ -176,6 +198,13 @@ export class ZephyrDevice extends SmpDevice {
         this.lastBoot = back;
         return out.ms + back.ms;
       }
+      const loops = this.opts.newImageBootLoops;
+      if ((out.swapped === 'test' || out.swapped === 'perm') && loops) {
+        // It confirms itself at start (a permanent swap already is), then a fault resets it again and again before it stays up.
+        const confirm = out.swapped === 'test' ? setConfirmed(this.flash, this.slots).ms : 0;
+        this.stats.resets += loops;
+        return out.ms + confirm + loops * (250 + this.opts.bootMs);
+      }
       return out.ms;
     } catch (e) {
       if (!(e instanceof PowerLoss)) throw e;
@@ -197,7 +226,7 @@ export class ZephyrDevice extends SmpDevice {
 
   private send(h: SmpHeader, body: CborValue, extra: Omit<Reply, 'wire'> = {}): Reply {
     const packet = responsePacket(h, zcbor(body));
-    this.lastResponseHeader = packet.slice(0, 8);
+    this.lastResponseHeader = packet.slice(0, HEADER_SIZE);
     return { wire: zephyrFrame(packet), ...extra };
   }
 
@@ -212,7 +241,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private imgErr(h: SmpHeader, code: number, extra: Omit<Reply, 'wire'> = {}): Reply {
-    return this.groupErr(h, 1, code, imgToV1(code), extra);
+    return this.groupErr(h, GROUP.image, code, imgToV1(code), extra);
   }
 
   protected handle(packet: Uint8Array): Reply {
@@ -226,59 +255,67 @@ export class ZephyrDevice extends SmpDevice {
     const cbor = req.cbor.subarray(0, h.len);
     const body = cbor.length ? req.body : undefined;
     if (cbor.length && (!body || body.t !== 'map')) return this.rc(h, M.EINVAL);
-    const read = h.op === 0;
-    const key = `${h.group}/${h.id}/${read ? 'r' : 'w'}`;
-    switch (key) {
-      case '0/0/r':
-      case '0/0/w': {
-        const f = bulk(body, { d: 'tstr' }, { emptyOk: true });
+    const command = commandOf(h, ZEPHYR_ANY_OP);
+    switch (command) {
+      case 'echo': {
+        const f = bulk(body, requestFields('echo'), { emptyOk: true });
         if (!f) return this.rc(h, M.EINVAL);
         return this.send(h, zmap([['r', f.d ?? '']]));
       }
-      case '0/2/r':
+      case 'taskStats':
         return this.send(h, zmap([['tasks', this.tasks()]]));
-      case '0/5/w': {
+      case 'reset': {
         const delay = this.opts.resetDelayMs;
         if (delay === undefined) return this.send(h, zmap([]), { after: () => this.reset(250 + this.opts.bootMs) });
         return this.send(h, zmap([]), { after: () => this.later(delay, () => this.reset(this.opts.bootMs)) });
       }
-      case '0/6/r':
+      case 'params':
         return this.send(h, zmap([['buf_size', this.opts.bufSize], ['buf_count', this.opts.bufCount]]));
-      case '0/7/r':
+      case 'info':
         return this.info(h, body);
-      case '0/8/r': {
-        const f = bulk(body, { query: 'tstr' }, { emptyOk: true });
+      case 'bootloaderInfo': {
+        const f = bulk(body, requestFields('bootloaderInfo'), { emptyOk: true });
         if (!f) return this.rc(h, M.EINVAL);
         if (f.query === undefined) return this.send(h, zmap([['bootloader', 'MCUboot']]));
         // Mode 3 = swap without scratch (swap-move).
         if (f.query === 'mode') return this.send(h, zmap([['mode', 3]]));
         return this.rc(h, M.EINVAL);
       }
-      case '1/0/r':
+      case 'imageList':
         return this.send(h, this.imageList());
-      case '1/0/w':
+      case 'imageState':
         return this.stateWrite(h, body);
-      case '1/1/w':
+      case 'imageUpload':
         return this.doUpload(h, body);
-      case '1/5/w':
+      case 'imageErase':
         return this.erase(h, body);
-      case '2/1/r':
-        return this.send(h, zmap([['rc', 0], ['stat_list', ['flash_sim_stats', 'flash_sim_thresholds', 'smp_svr_stats']]]));
-      case '2/0/r':
+      case 'slotInfo':
+        if (!this.opts.slotInfo) return this.rc(h, M.ENOTSUP);
+        return this.send(h, this.slotInfoAnswer());
+      case 'statList':
+        return this.send(h, zmap([['rc', 0], ['stat_list', ['flash_sim_stats', 'flash_sim_thresholds', 'smp_svr_stats', ...Object.keys(this.opts.statGroups ?? {})]]]));
+      case 'statShow':
         return this.statShow(h, body);
-      case '3/0/r':
-      case '3/0/w':
-      case '3/1/w':
-      case '3/2/w':
-      case '3/3/r':
-      case '3/3/w':
-        return this.groupAnswer(h, 3, this.settings.handle(h.id, read, body), settingsToV1);
-      case '63/0/w': {
+      case 'settingRead':
+      case 'settingWrite':
+      case 'settingDelete':
+      case 'settingsCommit':
+      case 'settingsLoad':
+      case 'settingsSave':
+        return this.groupAnswer(h, GROUP.settings, this.settings.handle(command, body), settingsToV1);
+      case 'fileDownload':
+      case 'fileUpload':
+      case 'fileStatus':
+      case 'fileHash':
+      case 'fileHashTypes':
+      case 'fileClose':
+        if (!this.fileSystem) return this.rc(h, M.ENOTSUP);
+        return this.groupAnswer(h, GROUP.fs, this.fileSystem.handle(command, body), fsToV1);
+      case 'storageErase': {
         const ms = eraseRange(this.flash, this.storage.offset, this.storage.size);
         return this.send(h, zmap([]), { delayMs: ms });
       }
       default:
-        if (h.group === 8 && this.fileSystem) return this.groupAnswer(h, 8, this.fileSystem.handle(h.id, read, body), fsToV1);
         return this.rc(h, M.ENOTSUP);
     }
   }
@@ -316,7 +353,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private info(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { format: 'tstr' }, { emptyOk: true });
+    const f = bulk(body, requestFields('info'), { emptyOk: true });
     if (!f) return this.rc(h, M.EINVAL);
     const fmt = f.format ?? 's';
     const order = ['s', 'n', 'r', 'v', 'b', 'm', 'p', 'i', 'o'] as const;
@@ -324,20 +361,31 @@ export class ZephyrDevice extends SmpDevice {
     for (const c of fmt) {
       if (c === 'a') order.forEach((x) => want.add(x));
       else if ((order as readonly string[]).includes(c)) want.add(c);
-      else return this.groupErr(h, 0, 2, M.EINVAL); // OS_MGMT_ERR_INVALID_FORMAT
+      else return this.groupErr(h, GROUP.os, 2, M.EINVAL); // OS_MGMT_ERR_INVALID_FORMAT
     }
     const out = order.filter((c) => want.has(c)).map((c) => NATIVE_SIM_INFO[c]);
     return this.send(h, zmap([['output', out.join(' ')]]));
   }
 
   private statShow(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { name: 'tstr' });
+    const f = bulk(body, requestFields('statShow'));
     if (f?.name === 'smp_svr_stats') return this.send(h, zmap([['name', 'smp_svr_stats'], ['fields', zmap([['ticks', this.statTicks()], ['s1', 0]])]]));
+    const extra = f?.name !== undefined ? this.opts.statGroups?.[f.name] : undefined;
+    if (extra && Object.hasOwn(this.opts.statGroups!, f!.name!)) {
+      const fields = Object.entries(extra).map(([k, v]): [string, CborValue] => [k, typeof v === 'function' ? v() : v]);
+      return this.send(h, zmap([['name', f!.name!], ['fields', zmap(fields)]]));
+    }
     const logs = [this.logLine('err', 'mcumgr_stat_grp', `Invalid stat name: ${f?.name ?? ''}`)];
     // Zephyr 3.4 quirks, as recorded: v2 names group 63 instead of 2; v1 sends the previous
     // response's header again with no payload at all.
     if (h.version === 1) return this.send(h, zmap([['err', zmap([['group', 63], ['rc', 3]])]]), { logs });
     return { wire: zephyrFrame(this.lastResponseHeader), logs };
+  }
+
+  /** img_mgmt slot info (docs smp_group_1 "Slot info"): each slot's size, and the largest image MCUboot can swap in. */
+  private slotInfoAnswer(): CborValue {
+    const slots = [0, 1].map((slot) => zmap([['slot', slot], ['size', this.opts.slotSize], ...(slot === 1 ? ([['upload_image_id', 0]] as Array<[string, CborValue]>) : [])]));
+    return zmap([['images', [zmap([['image', 0], ['slots', slots], ['max_image_size', this.maxImageSize]])]]]);
   }
 
   private slotImage(slot: 0 | 1) {
@@ -385,7 +433,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private stateWrite(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { hash: 'bstr', confirm: 'bool' }, { emptyOk: true });
+    const f = bulk(body, requestFields('imageState'), { emptyOk: true });
     if (!f) return this.rc(h, M.EINVAL);
     const confirm = !!f.confirm;
     let slot: 0 | 1;
@@ -415,7 +463,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private erase(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { slot: 'uint' }, { emptyOk: true });
+    const f = bulk(body, requestFields('imageErase'), { emptyOk: true });
     if (!f) return this.rc(h, M.EINVAL);
     const slot = f.slot ?? 1;
     if (slot !== 0 && slot !== 1) {
@@ -449,7 +497,7 @@ export class ZephyrDevice extends SmpDevice {
   }
 
   private doUpload(h: SmpHeader, body: CborItem | undefined): Reply {
-    const f = bulk(body, { image: 'uint', data: 'bstr', len: 'uint', off: 'uint', sha: 'bstr', upgrade: 'bool' });
+    const f = bulk(body, requestFields('imageUpload'));
     if (!f) return this.rc(h, M.EINVAL);
     if (f.off === undefined) return this.uploadFail(h, IMG.INVALID_OFFSET);
     const data = f.data ?? new Uint8Array(0);

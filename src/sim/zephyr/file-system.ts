@@ -23,7 +23,12 @@ import type { NorFlash } from '../flash.ts';
 import { eraseRange, type SlotArea } from '../smp/boot.ts';
 import { bulk, zmap } from '../smp/request.ts';
 import type { CborItem, CborValue } from '../../smp/cbor.ts';
+import { requestFields, type SmpCommandName } from '../../smp/messages.ts';
+
+/** The file commands (group 8) of src/smp/messages.ts. */
+export type FileCommand = Extract<SmpCommandName, `file${string}`>;
 import { MGMT, type GroupAnswer } from './group-answer.ts';
+import { readStoredMap, storedMapRecord } from './stored-map.ts';
 
 export interface FileSystemOptions {
   mount?: string;
@@ -100,18 +105,7 @@ export class SimFileSystem {
   mountFs(): void {
     this.stopIdle();
     this.open = undefined;
-    this.files = new Map();
-    const head = this.flash.read(this.area.offset, 8);
-    const dv = new DataView(head.buffer, head.byteOffset, 8);
-    if (dv.getUint32(0, true) !== MAGIC) return;
-    const len = dv.getUint32(4, true);
-    if (len > this.area.size - 8) return;
-    try {
-      const doc = JSON.parse(Buffer.from(this.flash.read(this.area.offset + 8, len)).toString('utf8')) as Record<string, string>;
-      for (const [k, v] of Object.entries(doc)) this.files.set(k, new Uint8Array(Buffer.from(v, 'base64')));
-    } catch {
-      /* corrupt image: an empty file system */
-    }
+    this.files = readStoredMap(this.flash, this.area, MAGIC);
   }
 
   /** Committed files (what survives a reset). */
@@ -126,12 +120,7 @@ export class SimFileSystem {
   }
 
   private commit(files: Map<string, Uint8Array>): number {
-    const json = Buffer.from(JSON.stringify(Object.fromEntries([...files].map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
-    const img = new Uint8Array(8 + json.length);
-    const dv = new DataView(img.buffer);
-    dv.setUint32(0, MAGIC, true);
-    dv.setUint32(4, json.length, true);
-    img.set(json, 8);
+    const img = storedMapRecord(files, MAGIC);
     this.files = files;
     return eraseRange(this.flash, this.area.offset, img.length) + this.flash.program(this.area.offset, img);
   }
@@ -182,14 +171,15 @@ export class SimFileSystem {
     return f ? f.length : { err: FS_ERR.FILE_NOT_FOUND };
   }
 
-  handle(id: number, read: boolean, body: CborItem | undefined): GroupAnswer | undefined {
+  handle(command: FileCommand, body: CborItem | undefined): GroupAnswer {
     this.pendingMs = 0;
-    let a: GroupAnswer | undefined;
-    if (id === 0) a = read ? this.download(body) : this.upload(body);
-    else if (id === 1 && read) a = this.status(body);
-    else if (id === 2 && read) a = this.hash(body);
-    else if (id === 3 && read) a = { body: zmap([['types', zmap([['crc32', zmap([['format', 0], ['size', 4]])], ['sha256', zmap([['format', 1], ['size', 32]])]])]]) };
-    else if (id === 4 && !read) {
+    let a: GroupAnswer;
+    if (command === 'fileDownload') a = this.download(body);
+    else if (command === 'fileUpload') a = this.upload(body);
+    else if (command === 'fileStatus') a = this.status(body);
+    else if (command === 'fileHash') a = this.hash(body);
+    else if (command === 'fileHashTypes') a = { body: zmap([['types', zmap([['crc32', zmap([['format', 0], ['size', 4]])], ['sha256', zmap([['format', 1], ['size', 32]])]])]]) };
+    else {
       this.cleanup();
       a = { body: zmap([]) };
     }
@@ -203,7 +193,7 @@ export class SimFileSystem {
   }
 
   private upload(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { off: 'uint', name: 'tstr', data: 'bstr', len: 'uint' });
+    const f = bulk(body, requestFields('fileUpload'));
     if (!f || f.off === undefined || !this.nameOk(f.name) || (f.off === 0 && f.len === undefined)) return { rc: MGMT.EINVAL };
     const path = f.name;
     const data = f.data ?? new Uint8Array(0);
@@ -252,7 +242,7 @@ export class SimFileSystem {
   }
 
   private download(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { off: 'uint', name: 'tstr' });
+    const f = bulk(body, requestFields('fileDownload'));
     if (!f || f.off === undefined || !this.nameOk(f.name)) return { rc: MGMT.EINVAL };
     const path = f.name;
     if (this.open?.state !== 'download' || this.open.path !== path) this.cleanup();
@@ -272,7 +262,7 @@ export class SimFileSystem {
   }
 
   private status(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr' });
+    const f = bulk(body, requestFields('fileStatus'));
     if (!f || !this.nameOk(f.name)) return { rc: MGMT.EINVAL };
     const len = this.fileLen(f.name);
     if (typeof len !== 'number') return len;
@@ -280,7 +270,7 @@ export class SimFileSystem {
   }
 
   private hash(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { type: 'tstr', name: 'tstr', off: 'uint', len: 'uint' });
+    const f = bulk(body, requestFields('fileHash'));
     if (!f || !this.nameOk(f.name) || (f.type !== undefined && Buffer.byteLength(f.type) > 8) || f.len === 0) return { rc: MGMT.EINVAL };
     const type = f.type || 'crc32'; // the default when CRC32 is built in
     if (type !== 'crc32' && type !== 'sha256') return { err: FS_ERR.CHECKSUM_HASH_NOT_FOUND };

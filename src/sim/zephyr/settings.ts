@@ -23,7 +23,12 @@ import type { NorFlash } from '../flash.ts';
 import { eraseRange, type SlotArea } from '../smp/boot.ts';
 import { bulk, zmap } from '../smp/request.ts';
 import type { CborItem } from '../../smp/cbor.ts';
+import { requestFields, type SmpCommandName } from '../../smp/messages.ts';
+
+/** The settings commands (group 3) of src/smp/messages.ts. */
+export type SettingsCommand = Extract<SmpCommandName, `setting${string}`>;
 import { MGMT, type GroupAnswer } from './group-answer.ts';
+import { readStoredMap, storedMapRecord } from './stored-map.ts';
 
 export interface SettingsOptions {
   /** Roots the application registers a handler for (e.g. ["app"]). None: every name is unknown, as in the recorded sample. */
@@ -71,28 +76,11 @@ export class SimSettings {
 
   /** What storage holds (an erased or foreign partition holds nothing). */
   stored(): Map<string, Uint8Array> {
-    const head = this.flash.read(this.area.offset, 8);
-    const dv = new DataView(head.buffer, head.byteOffset, 8);
-    const out = new Map<string, Uint8Array>();
-    if (dv.getUint32(0, true) !== MAGIC) return out;
-    const len = dv.getUint32(4, true);
-    if (len > this.area.size - 8) return out;
-    try {
-      const doc = JSON.parse(Buffer.from(this.flash.read(this.area.offset + 8, len)).toString('utf8')) as Record<string, string>;
-      for (const [k, v] of Object.entries(doc)) out.set(k, new Uint8Array(Buffer.from(v, 'base64')));
-    } catch {
-      /* torn record: nothing stored */
-    }
-    return out;
+    return readStoredMap(this.flash, this.area, MAGIC);
   }
 
   private store(values: Map<string, Uint8Array>): number {
-    const json = Buffer.from(JSON.stringify(Object.fromEntries([...values].map(([k, v]) => [k, Buffer.from(v).toString('base64')]))));
-    const rec = new Uint8Array(8 + json.length);
-    const dv = new DataView(rec.buffer);
-    dv.setUint32(0, MAGIC, true);
-    dv.setUint32(4, json.length, true);
-    rec.set(json, 8);
+    const rec = storedMapRecord(values, MAGIC);
     // Storage full: settings_save() fails, and settings_mgmt ignores its result (answers {} all the same).
     if (rec.length > this.area.size) return 0;
     return eraseRange(this.flash, this.area.offset, rec.length) + this.flash.program(this.area.offset, rec);
@@ -116,17 +104,22 @@ export class SimSettings {
     return changed ? this.store(stored) : 0;
   }
 
-  handle(id: number, read: boolean, body: CborItem | undefined): GroupAnswer | undefined {
-    if (id === 0 && read) return this.read(body);
-    if (id === 0) return this.write(body);
-    if (id === 1 && !read) return this.remove(body);
-    if (id === 2 && !read) return { body: zmap([]) };
-    if (id === 3 && read) {
-      this.load();
-      return { body: zmap([]) };
+  handle(command: SettingsCommand, body: CborItem | undefined): GroupAnswer {
+    switch (command) {
+      case 'settingRead':
+        return this.read(body);
+      case 'settingWrite':
+        return this.write(body);
+      case 'settingDelete':
+        return this.remove(body);
+      case 'settingsCommit':
+        return { body: zmap([]) };
+      case 'settingsLoad':
+        this.load();
+        return { body: zmap([]) };
+      case 'settingsSave':
+        return { body: zmap([]), delayMs: this.save() };
     }
-    if (id === 3) return { body: zmap([]), delayMs: this.save() };
-    return undefined;
   }
 
   private checkName(name: string | undefined): GroupAnswer | string {
@@ -137,7 +130,7 @@ export class SimSettings {
   }
 
   private read(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr', max_size: 'uint' });
+    const f = bulk(body, requestFields('settingRead'));
     if (!f) return { rc: MGMT.EINVAL };
     const name = this.checkName(f.name);
     if (typeof name !== 'string') return name;
@@ -150,7 +143,7 @@ export class SimSettings {
   }
 
   private write(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr', val: 'bstr' });
+    const f = bulk(body, requestFields('settingWrite'));
     if (!f) return { rc: MGMT.EINVAL };
     const name = this.checkName(f.name);
     if (typeof name !== 'string') return name;
@@ -159,7 +152,7 @@ export class SimSettings {
   }
 
   private remove(body: CborItem | undefined): GroupAnswer {
-    const f = bulk(body, { name: 'tstr' });
+    const f = bulk(body, requestFields('settingDelete'));
     if (!f) return { rc: MGMT.EINVAL };
     const name = this.checkName(f.name);
     if (typeof name !== 'string') return name;

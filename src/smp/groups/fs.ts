@@ -24,11 +24,12 @@ import { ProgressMeter, type ProgressListener } from '../../core/progress.ts';
 import type { SmpClient } from '../client.ts';
 import { encodeCbor, type CborValue } from '../cbor.ts';
 import { answerError } from '../errors.ts';
+import { HEADER_SIZE } from '../header.ts';
+import { GROUP, SMP_COMMANDS, smpRequest, type SmpCommandName } from '../messages.ts';
 import { planUpload } from '../upload.ts';
 import { LinkLearner } from '../link-learner.ts';
 
-export const FS_GROUP = 8;
-export const FS_ID = { file: 0, status: 1, hash: 2, hashTypes: 3, close: 4 } as const;
+export const FS_GROUP = GROUP.fs;
 /** CONFIG_MCUMGR_GRP_FS_PATH_LEN default. */
 export const DEFAULT_PATH_LEN = 64;
 
@@ -107,8 +108,9 @@ export function fsError(body: Record<string, unknown>, what: string, path?: stri
 
 // ---- client calls ---------------------------------------------------------------
 
-async function fsCall(c: SmpClient, op: 'read' | 'write', id: number, body: CborValue, what: string, path?: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  const a = await c.call({ op, group: FS_GROUP, id, body, what, timeoutMs: 3000, ...(signal ? { signal } : {}) });
+async function fsCall(c: SmpClient, command: SmpCommandName, body: CborValue, path?: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const what = SMP_COMMANDS[command].what;
+  const a = await c.call({ ...smpRequest(command), body, timeoutMs: 3000, ...(signal ? { signal } : {}) });
   const err = fsError(a.body, what, path);
   if (err) throw err;
   return a.body;
@@ -116,7 +118,7 @@ async function fsCall(c: SmpClient, op: 'read' | 'write', id: number, body: Cbor
 
 /** Most data bytes per upload request that fit a packet of `maxPacket` (header + CBOR). */
 export function uploadChunkCapacity(maxPacket: number, path: string, off: number, len: number): number {
-  const overhead = 8 + encodeCbor(uploadRequest(path, off, new Uint8Array(0), len)).length;
+  const overhead = HEADER_SIZE + encodeCbor(uploadRequest(path, off, new Uint8Array(0), len)).length;
   let n = maxPacket - overhead;
   while (n > 0 && overhead + n + (n >= 65536 ? 4 : n >= 256 ? 2 : n >= 24 ? 1 : 0) > maxPacket) n--;
   return Math.max(0, n);
@@ -152,11 +154,8 @@ export async function uploadFile(c: SmpClient, path: string, bytes: Uint8Array, 
     let answer: { off: number } | undefined;
     try {
       const a = await c.call({
-        op: 'write',
-        group: FS_GROUP,
-        id: FS_ID.file,
+        ...smpRequest('fileUpload'),
         body: uploadRequest(path, off, bytes.subarray(off, off + n), bytes.length),
-        what: 'file upload',
         retries: 0,
         timeoutMs: learner.lossTimeoutMs(3000),
         lineGapMs: f.gapMs,
@@ -195,7 +194,7 @@ export async function downloadFile(c: SmpClient, path: string, o: { signal?: Abo
   let len: number | undefined;
   for (;;) {
     throwIfAborted(o.signal);
-    const b = await fsCall(c, 'read', FS_ID.file, downloadRequest(path, off), 'file download', path, o.signal);
+    const b = await fsCall(c, 'fileDownload', downloadRequest(path, off), path, o.signal);
     const a = parseDownloadAnswer(b);
     if (!a || a.off !== off) throw deviceError('smp.bad-answer', `The device answered a download of "${path}" at offset ${off} with ${a ? `offset ${a.off}` : 'no data'}.`);
     if (off === 0) {
@@ -213,25 +212,25 @@ export async function downloadFile(c: SmpClient, path: string, o: { signal?: Abo
 }
 
 export async function fileStatus(c: SmpClient, path: string): Promise<{ len: number }> {
-  const b = await fsCall(c, 'read', FS_ID.status, { name: checkPath(path) }, 'file status', path);
+  const b = await fsCall(c, 'fileStatus', { name: checkPath(path) }, path);
   if (typeof b.len !== 'number') throw deviceError('smp.bad-answer', `The device answered the status of "${path}" without a length.`);
   return { len: b.len };
 }
 
 export async function fileHash(c: SmpClient, path: string, o: { type?: string; off?: number; len?: number } = {}): Promise<FileHash> {
-  const b = await fsCall(c, 'read', FS_ID.hash, hashRequest(path, o), 'file hash', path);
+  const b = await fsCall(c, 'fileHash', hashRequest(path, o), path);
   const h = parseHashAnswer(b);
   if (!h) throw deviceError('smp.bad-answer', `The device answered the hash of "${path}" in an unknown form.`);
   return h;
 }
 
 export async function hashTypes(c: SmpClient): Promise<Record<string, HashType>> {
-  return parseHashTypes(await fsCall(c, 'read', FS_ID.hashTypes, {}, 'file hash types'));
+  return parseHashTypes(await fsCall(c, 'fileHashTypes', {}));
 }
 
 /** Closes the file the device holds open for an upload or download (it then reaches storage). */
 export async function closeFile(c: SmpClient): Promise<void> {
-  await fsCall(c, 'write', FS_ID.close, {}, 'file close');
+  await fsCall(c, 'fileClose', {});
 }
 
 /** Whether the firmware offers the file group: a status of `path` answers a length or "no such file" when it does. */

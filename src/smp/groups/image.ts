@@ -1,8 +1,9 @@
 /** Image management group (1): state read/write (list, test, confirm), erase, slot info. */
 import { inputError } from '../../core/errors.ts';
 import type { SmpClient } from '../client.ts';
+import { GROUP, smpRequest } from '../messages.ts';
 
-export const IMAGE_GROUP = 1;
+export const IMAGE_GROUP = GROUP.image;
 
 export interface SlotState {
   image: number;
@@ -37,7 +38,7 @@ export function parseImageList(body: Record<string, unknown>): SlotState[] {
 }
 
 export async function list(c: SmpClient): Promise<SlotState[]> {
-  return parseImageList(await c.request({ op: 'read', group: IMAGE_GROUP, id: 0, what: 'image list' }));
+  return parseImageList(await c.request(smpRequest('imageList')));
 }
 
 function hashBytes(hex: string): Uint8Array {
@@ -49,12 +50,12 @@ function hashBytes(hex: string): Uint8Array {
 export async function setState(c: SmpClient, opts: { hash?: string; confirm: boolean }): Promise<SlotState[]> {
   const body = { ...(opts.hash ? { hash: hashBytes(opts.hash) } : {}), confirm: opts.confirm };
   const what = opts.confirm ? 'image confirm' : 'image test';
-  return parseImageList(await c.request({ op: 'write', group: IMAGE_GROUP, id: 0, body, what, timeoutMs: 5000 }));
+  return parseImageList(await c.request({ ...smpRequest('imageState', body), what, timeoutMs: 5000 }));
 }
 
 /** Erases an image slot (default: the secondary). Erasing a whole slot can take seconds. */
 export async function erase(c: SmpClient, slot?: number): Promise<void> {
-  await c.request({ op: 'write', group: IMAGE_GROUP, id: 5, body: slot === undefined ? {} : { slot }, what: 'image erase', timeoutMs: 30000, retries: 1 });
+  await c.request({ ...smpRequest('imageErase', slot === undefined ? {} : { slot }), timeoutMs: 30000, retries: 1 });
 }
 
 export interface SlotInfo {
@@ -64,7 +65,7 @@ export interface SlotInfo {
 }
 
 export async function slotInfo(c: SmpClient): Promise<SlotInfo[]> {
-  const b = await c.request({ op: 'read', group: IMAGE_GROUP, id: 6, what: 'slot info' });
+  const b = await c.request(smpRequest('slotInfo'));
   const images = Array.isArray(b.images) ? b.images : [];
   return images.map((raw) => {
     const e = (raw ?? {}) as Record<string, unknown>;

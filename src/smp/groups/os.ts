@@ -1,12 +1,13 @@
 /** OS management group (0): echo, reset, MCUmgr parameters, OS/application info, bootloader info. */
 import type { SmpClient } from '../client.ts';
+import { defined } from '../../core/defined.ts';
 import { answerError } from '../errors.ts';
+import { GROUP, smpAnswer, smpRequest } from '../messages.ts';
 
-export const OS_GROUP = 0;
+export const OS_GROUP = GROUP.os;
 
 export async function echo(c: SmpClient, text: string): Promise<string> {
-  const b = await c.request({ op: 'write', group: OS_GROUP, id: 0, body: { d: text }, what: 'echo' });
-  return typeof b.r === 'string' ? b.r : '';
+  return smpAnswer('echo', await c.request(smpRequest('echo', { d: text }))).r ?? '';
 }
 
 /**
@@ -14,7 +15,7 @@ export async function echo(c: SmpClient, text: string): Promise<string> {
  * `retries: 0` when a second reset would do harm (it would undo a test boot).
  */
 export async function reset(c: SmpClient, force = false, opts: { retries?: number } = {}): Promise<void> {
-  await c.request({ op: 'write', group: OS_GROUP, id: 5, body: force ? { force: 1 } : {}, what: 'reset', ...(opts.retries !== undefined ? { retries: opts.retries } : {}) });
+  await c.request({ ...smpRequest('reset', force ? { force: 1 } : {}), ...defined({ retries: opts.retries }) });
 }
 
 export interface McumgrParams {
@@ -24,26 +25,25 @@ export interface McumgrParams {
 
 /** MCUmgr parameters, or undefined when the device does not offer them (it is an opt-in Kconfig). */
 export async function params(c: SmpClient, retries?: number): Promise<McumgrParams | undefined> {
-  const a = await c.call({ op: 'read', group: OS_GROUP, id: 6, what: 'MCUmgr parameters', ...(retries !== undefined ? { retries } : {}) });
+  const a = await c.call({ ...smpRequest('params'), ...defined({ retries }) });
   const err = answerError(a.body, 'MCUmgr parameters');
   if (err?.code === 'smp.unsupported') return undefined;
   if (err) throw err;
-  const { buf_size, buf_count } = a.body;
-  return typeof buf_size === 'number' && typeof buf_count === 'number' ? { bufSize: buf_size, bufCount: buf_count } : undefined;
+  const { buf_size, buf_count } = smpAnswer('params', a.body);
+  return buf_size !== undefined && buf_count !== undefined ? { bufSize: buf_size, bufCount: buf_count } : undefined;
 }
 
 /** OS/application info (uname-like); format letters s n r v b m p i o, or a for all. */
 export async function info(c: SmpClient, format?: string): Promise<string> {
-  const b = await c.request({ op: 'read', group: OS_GROUP, id: 7, body: format ? { format } : {}, what: 'OS information' });
-  return typeof b.output === 'string' ? b.output : '';
+  return smpAnswer('info', await c.request(smpRequest('info', format ? { format } : {}))).output ?? '';
 }
 
 export async function bootloaderInfo(c: SmpClient): Promise<{ bootloader: string; mode?: number }> {
-  const b = await c.request({ op: 'read', group: OS_GROUP, id: 8, what: 'bootloader information' });
-  const out: { bootloader: string; mode?: number } = { bootloader: typeof b.bootloader === 'string' ? b.bootloader : 'unknown' };
+  const b = smpAnswer('bootloaderInfo', await c.request(smpRequest('bootloaderInfo')));
+  const out: { bootloader: string; mode?: number } = { bootloader: b.bootloader ?? 'unknown' };
   try {
-    const m = await c.request({ op: 'read', group: OS_GROUP, id: 8, body: { query: 'mode' }, what: 'bootloader mode' });
-    if (typeof m.mode === 'number') out.mode = m.mode;
+    const m = smpAnswer('bootloaderInfo', await c.request({ ...smpRequest('bootloaderInfo', { query: 'mode' }), what: 'bootloader mode' }), 'bootloader mode');
+    if (m.mode !== undefined) out.mode = m.mode;
   } catch {
     /* mode query is optional */
   }

@@ -20,9 +20,9 @@ import { inputError, UnbrickError } from '../../core/errors.ts';
 import type { SmpClient } from '../client.ts';
 import type { CborValue } from '../cbor.ts';
 import { answerError } from '../errors.ts';
+import { GROUP, SMP_COMMANDS, smpRequest, type SmpCommandName } from '../messages.ts';
 
-export const SETTINGS_GROUP = 3;
-export const SETTINGS_ID = { readWrite: 0, delete: 1, commit: 2, loadSave: 3 } as const;
+export const SETTINGS_GROUP = GROUP.settings;
 /** CONFIG_MCUMGR_GRP_SETTINGS_NAME_LEN default: names must be shorter (the C buffer holds the NUL). */
 export const DEFAULT_NAME_LEN = 32;
 
@@ -74,15 +74,16 @@ export function settingsError(body: Record<string, unknown>, what: string, name?
 
 // ---- client calls ---------------------------------------------------------------
 
-async function settingsCall(c: SmpClient, op: 'read' | 'write', id: number, body: CborValue | undefined, what: string, name?: string): Promise<Record<string, unknown>> {
-  const a = await c.call({ op, group: SETTINGS_GROUP, id, ...(body !== undefined ? { body } : {}), what, timeoutMs: 3000 });
+async function settingsCall(c: SmpClient, command: SmpCommandName, body: CborValue, name?: string): Promise<Record<string, unknown>> {
+  const what = SMP_COMMANDS[command].what;
+  const a = await c.call({ ...smpRequest(command), body, timeoutMs: 3000 });
   const err = settingsError(a.body, what, name);
   if (err) throw err;
   return a.body;
 }
 
 export async function readSetting(c: SmpClient, name: string, maxSize?: number): Promise<SettingValue> {
-  const b = await settingsCall(c, 'read', SETTINGS_ID.readWrite, readRequest(name, maxSize), 'setting read', name);
+  const b = await settingsCall(c, 'settingRead', readRequest(name, maxSize), name);
   const v = parseRead(b);
   if (!v) throw new UnbrickError('device', 'smp.bad-answer', `The device answered the setting read of "${name}" without a value.`, { body: Object.keys(b) });
   return v;
@@ -90,26 +91,26 @@ export async function readSetting(c: SmpClient, name: string, maxSize?: number):
 
 /** Sets the value in the firmware's handler (RAM). Call `saveSettings` to make it survive a reset. */
 export async function writeSetting(c: SmpClient, name: string, value: Uint8Array): Promise<void> {
-  await settingsCall(c, 'write', SETTINGS_ID.readWrite, writeRequest(name, value), 'setting write', name);
+  await settingsCall(c, 'settingWrite', writeRequest(name, value), name);
 }
 
 export async function deleteSetting(c: SmpClient, name: string): Promise<void> {
-  await settingsCall(c, 'write', SETTINGS_ID.delete, nameRequest(name), 'setting delete', name);
+  await settingsCall(c, 'settingDelete', nameRequest(name), name);
 }
 
 /** settings_commit(): handlers apply the values they were given. */
 export async function commitSettings(c: SmpClient): Promise<void> {
-  await settingsCall(c, 'write', SETTINGS_ID.commit, {}, 'settings commit');
+  await settingsCall(c, 'settingsCommit', {});
 }
 
 /** settings_load(): handlers get the stored values again (unsaved writes are lost). */
 export async function loadSettings(c: SmpClient): Promise<void> {
-  await settingsCall(c, 'read', SETTINGS_ID.loadSave, {}, 'settings load');
+  await settingsCall(c, 'settingsLoad', {});
 }
 
 /** settings_save(): every handler's values go to persistent storage. */
 export async function saveSettings(c: SmpClient): Promise<void> {
-  await settingsCall(c, 'write', SETTINGS_ID.loadSave, {}, 'settings save');
+  await settingsCall(c, 'settingsSave', {});
 }
 
 /**

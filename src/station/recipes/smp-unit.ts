@@ -29,6 +29,7 @@ import { IDENTITY } from '../../devices/identity.ts';
 import { openSmp } from '../../devices/smp-link.ts';
 import type { Recipe, UnitContext } from '../station.ts';
 import { checkUnitData, findDataChannels, NOTHING_WRITTEN, writeUnitData, type SmpDataTarget } from './smp-data.ts';
+import { BOOT_LOOP_RESTARTS, checkPreconditions, readRestarts } from '../../workflows/preconditions.ts';
 
 export interface SmpUnitRecipeOptions {
   metadata: BundleMetadata;
@@ -81,8 +82,14 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
   const pollMs = o.restartPollMs ?? 500;
   const holds = (slots: imageGroup.SlotState[]) => images.every((img) => slots.some((s) => s.image === img.image && s.slot === 0 && (!img.imageHash || s.hash === img.imageHash)));
 
-  /** Resets the unit and reconnects until it answers as its application with the images in place. */
-  async function restart(ctx: UnitContext, link: Link): Promise<Link> {
+  const counter = o.metadata.preconditions?.restarts;
+  /**
+   * Resets the unit and reconnects until it answers as its application with the images in place.
+   * When the bundle names the firmware's restart counter and the application runs, a unit that
+   * restarted again and again meanwhile fails as boot-looping, as in the Offline update.
+   */
+  async function restart(ctx: UnitContext, link: Link, app: boolean): Promise<Link> {
+    const before = counter && app ? await readRestarts(link.client, counter) : undefined;
     await osGroup.reset(link.client);
     await link.close().catch(() => {});
     let last: unknown;
@@ -90,16 +97,34 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
       await new Promise((r) => setTimeout(r, pollMs));
       if (ctx.signal.aborted) throw ctx.signal.reason;
       let next: Link | undefined;
+      let ready = false;
       try {
         next = await connect(ctx.port.handle, ctx.signal);
-        if (holds(await imageGroup.list(next.client))) return next;
+        ready = holds(await imageGroup.list(next.client));
         last = undefined;
       } catch (e) {
         last = e; // still restarting
       }
+      if (ready) {
+        // Outside the retry: a boot loop is the answer, not a reason to ask again.
+        if (before !== undefined) await bootLoopCheck(next!, before);
+        return next!;
+      }
       await next?.close().catch(() => {});
     }
     throw deviceError('station.no-answer', `The unit did not answer with its new images after the restart${last instanceof Error ? ` (${last.message})` : ''}. Check it, then re-run it.`);
+  }
+
+  async function bootLoopCheck(next: Link, before: number): Promise<void> {
+    const restarts = (await readRestarts(next.client, counter!)) - before;
+    if (restarts >= BOOT_LOOP_RESTARTS) {
+      await next.close().catch(() => {});
+      throw checkError(
+        'update.boot-loop',
+        `The unit is boot-looping: it restarted ${restarts} times after the station restarted it once into ${images.map((i) => `${i.name} ${i.version ?? ''}`.trim()).join(', ')}. Set it aside, diagnose it, and report release ${o.metadata.version} with this record.`,
+        { restarts },
+      );
+    }
   }
 
   /** The application answers OS information; MCUboot serial recovery does not. */
@@ -127,6 +152,15 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
 
       // A re-run finds the images already in place (the crash came later): nothing to write.
       if (!holds(found.slots)) {
+        // The bundle's preconditions, read as the Offline update reads them, before the first byte is sent.
+        const pre = o.metadata.preconditions;
+        if (pre)
+          await ctx.step('preconditions', () =>
+            checkPreconditions(link.client, pre, {
+              targets: images.map((i) => ({ image: i.image, slot: found.app ? 1 : 0, imageBytes: i.bytes.length })),
+              release: `${o.metadata.product.name} ${o.metadata.version}`,
+            }),
+          );
         for (const img of images) {
           const r = await ctx.step(`write ${img.name}`, () => uploadImage(link.client, img.bytes, { image: img.image, signal: ctx.signal }));
           if (img.imageHash && r.hash !== img.imageHash)
@@ -147,7 +181,7 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
         hashes: Object.fromEntries(images.map((i) => [i.name, i.imageHash ?? ''])),
         versions: Object.fromEntries(images.map((i) => [`image${i.image}`, i.version ?? ''])),
       });
-      link = await ctx.step('restart', () => restart(ctx, link));
+      link = await ctx.step('restart', () => restart(ctx, link, found.app));
 
       if (ctx.hasData) {
         const target = o.data;
@@ -172,7 +206,7 @@ export function smpUnitRecipe(o: SmpUnitRecipeOptions): Recipe {
           throw e;
         }
         // Not noted as the unit's serial: that names the unit (its adapter); the record carries the entry id.
-        link = await ctx.step('restart (data check)', () => restart(ctx, link));
+        link = await ctx.step('restart (data check)', () => restart(ctx, link, true));
         await ctx.step('final check', () => checkUnitData(link.client, channel, target, d.entry.fields));
         return `Provisioned: ${images.map((i) => `${i.name} ${i.version ?? ''}`.trim()).join(', ')}; per-unit data ${d.entry.id} in ${channel === 'settings' ? 'settings' : target.file}.`;
       }

@@ -124,7 +124,7 @@ test('IPC answers the window and validates every message', async (t) => {
   const { ipc, trusted } = await boot(t);
   const ok = (await ipc(trusted, { type: 'request', id: 1, method: 'devices.list', params: {} })) as { ok: boolean; result: { devices: { id: string }[] } };
   assert.equal(ok.ok, true);
-  assert.equal(ok.result.devices.length, 5);
+  assert.equal(ok.result.devices.length, 7);
 
   const cases: [unknown, string][] = [
     [{ type: 'request', id: 2, method: 'devices.list', params: { all: true } }, 'api.invalid-message'],

@@ -27,11 +27,11 @@ const until = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
-test('the demo lab lists its five units; unplugging one removes it and says so', async (t) => {
+test('the demo lab lists its seven units; unplugging one removes it and says so', async (t) => {
   const c = await core(t);
   assert.deepEqual(
     c.devices.list().map((d) => d.id).sort(),
-    ['lab-corrupt-image', 'lab-healthy-pending', 'lab-mcuboot-erased', 'lab-rdp1', 'lab-recovery-empty'],
+    ['lab-boot-loop', 'lab-corrupt-image', 'lab-healthy-pending', 'lab-low-battery', 'lab-mcuboot-erased', 'lab-rdp1', 'lab-recovery-empty'],
   );
   const seen: DeviceSummary[][] = [];
   c.on('devices', (l) => seen.push(l));

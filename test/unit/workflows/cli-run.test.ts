@@ -79,3 +79,22 @@ test('run unbrick without --yes and without a terminal declines the destructive 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--port PATH .* or --lab UNIT/);
 });
+
+test('run update on the lab\'s low-battery unit is refused with the reading and the limit; on the boot-loop unit it reports the loop', { timeout: 180_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-run-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const low = await cli(['run', 'update', '--lab', 'lab-low-battery', '--yes', '--data-dir', dir]);
+  assert.equal(low.code, 1, low.stderr);
+  assert.match(low.stdout, /^Failed: This unit does not meet what Unbrick demo gateway 1\.3\.0 requires, so nothing was sent to it: battery \(power\/battery_mv\) reads 3310 mV; it must be at least 3500 mV\./m);
+  assert.doesNotMatch(low.stderr, /Uploading image/);
+  const loop = JSON.parse((await cli(['run', 'update', '--lab', 'lab-boot-loop', '--yes', '--data-dir', dir, '--json'])).stdout);
+  assert.equal(loop.job.state, 'failed');
+  assert.equal(loop.job.error.code, 'update.boot-loop');
+  assert.match(loop.job.error.message, /boot-looping: it restarted 7 times/);
+  assert.equal(loop.job.result.summary, 'Boot-looping: the unit restarted 7 times after its test boot of 1.3.0; not confirmed.');
+  const rec = JSON.parse((await cli(['records', 'list', '--data-dir', dir, '--json'])).stdout);
+  assert.deepEqual(
+    rec.entries.map((e: { action: string; outcome: string; details: { error?: { code: string } } }) => `${e.action}:${e.outcome}:${e.details.error?.code}`),
+    ['update:failed:update.precondition-failed', 'update:failed:update.boot-loop'],
+  );
+});

@@ -227,7 +227,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.equal(asked, false, 'a resumed update does not ask again');
     assert.deepEqual(
       s.steps.map((x) => `${x.id}:${x.state}`),
-      ['image:done', 'upload:done', 'test:done', 'wait:done', 'confirm:done'],
+      ['image:done', 'checks:done', 'upload:done', 'test:done', 'wait:done', 'confirm:done'],
     );
     assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
     assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
@@ -315,7 +315,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.deepEqual((job.def.state as { reverted?: boolean; running?: string }).reverted, true);
     assert.deepEqual(
       s.steps.map((x) => `${x.id}:${x.state}`),
-      ['image:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:failed'],
+      ['image:done', 'checks:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:failed'],
     );
     const dev = board().dev as ZephyrDevice;
     assert.equal(dev.lastBoot?.swapped, 'revert');
@@ -506,7 +506,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.match(message, /runs .* as a test boot that was never confirmed/);
     assert.deepEqual(
       s.steps.map((x) => `${x.id}:${x.state}`),
-      ['image:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
+      ['image:done', 'checks:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
     );
     assert.equal(dev.stats.resets, resetsBefore, 'no restart: it would have made MCUboot revert the test boot');
     assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);

@@ -137,7 +137,7 @@ test('offline update of the healthy unit: test boot of 1.3.0, wait, confirm; a s
   assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
   assert.deepEqual(
     s.steps.map((x) => `${x.id}:${x.state}`),
-    ['image:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
+    ['image:done', 'checks:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
   );
   const d = c.job(c.startJob('diagnose', 'lab-healthy-pending', {}).id);
   await d.done();
