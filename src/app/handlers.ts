@@ -80,8 +80,17 @@ function recordExtras(e: ServiceEntry): Partial<RecordView> {
     ...(found ? { findings: found } : {}),
     ...(inputs.length ? { inputs } : {}),
     ...(names.length ? { unitNames: names } : {}),
-    ...(Object.keys(facts).length ? { details: facts } : {}),
+    ...(Object.keys(facts).length ? { details: bounded(facts, 0) as Json } : {}),
   };
+}
+
+/** Facts as the contract carries them (json() takes 8 levels): deeper parts, long lists and long texts are cut, so one odd entry never fails the whole list. */
+function bounded(v: Json, depth: number): Json {
+  if (typeof v === 'string') return v.length > 2000 ? `${v.slice(0, 2000)}…` : v;
+  if (v === null || typeof v !== 'object') return v;
+  if (depth >= 6) return '…';
+  if (Array.isArray(v)) return v.slice(0, 100).map((x) => bounded(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).slice(0, 100).map(([k, x]) => [k, bounded(x, depth + 1)]));
 }
 type RecordFinding = NonNullable<RecordView['findings']>[number];
 

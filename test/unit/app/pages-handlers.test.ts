@@ -36,6 +36,10 @@ test('records, lab bundles and vendor roots through the contract', async (t) => 
     summary: '1 critical finding',
     details: { jobId: 'j1', steps: [], findings: [{ severity: 'critical', code: 'slot0.empty', text: 'Slot 0 holds no valid image' }], runningBefore: '1.2.0' },
   });
+  // An entry with deeply nested facts (another tool's, or an old format) does not fail the list: its facts are cut.
+  let deep: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < 12; i++) deep = { deeper: deep };
+  core.log.append({ unit: { id: 'UB-2' }, action: 'detect', operator: 'a@b', outcome: 'info', summary: 'deep', details: { deep: deep as never } });
   const recs = (await call('records.list', {})) as { entries: { findings?: unknown[]; unitNames?: string[]; details?: Record<string, unknown> }[] };
   assert.deepEqual(recs.entries[0]!.findings, [{ severity: 'critical', code: 'slot0.empty', text: 'Slot 0 holds no valid image' }]);
   assert.deepEqual(recs.entries[0]!.unitNames, ['aabbccdd']);
