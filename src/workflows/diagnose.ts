@@ -5,6 +5,7 @@
  * straight through it) or SMP (MCUboot serial recovery, a Zephyr application).
  */
 import type { Diagnosis } from '../api/contract.ts';
+import type { FlashLayout } from '../formats/bundle/metadata.ts';
 import { deviceError } from '../core/errors.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import type { JobDefinition } from './job.ts';
@@ -16,6 +17,14 @@ import { firmwareSource, layoutForStm32, libraryImages } from './firmware.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
+}
+
+/** The product's flash layout beside the findings, for the flash map (bootloader, slot 0, slot 1). */
+function withLayout(d: Diagnosis, known: { layout: FlashLayout; source: string } | undefined): Diagnosis {
+  if (!known) return d;
+  const { mcuboot, slot0, slot1 } = known.layout;
+  const regions = [{ name: 'bootloader', ...mcuboot }, { name: 'slot 0', ...slot0 }, ...(slot1 ? [{ name: 'slot 1', ...slot1 }] : [])];
+  return { ...d, regions, layoutSource: known.source.slice(0, 300) };
 }
 
 export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?: string): JobDefinition<DiagnoseState> {
@@ -40,8 +49,10 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
           if (e.kind === 'mcuboot-serial' || e.kind === 'zephyr-smp') {
             const smp = await openSmp(e.handle);
             try {
-              const library = dataDir ? libraryImages((await firmwareSource(e.handle, dataDir)).dir) : [];
-              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal, library);
+              const src = dataDir ? await firmwareSource(e.handle, dataDir) : undefined;
+              const library = src ? libraryImages(src.dir) : [];
+              const known = src ? await layoutForStm32(src, undefined) : undefined;
+              ctx.state.diagnosis = withLayout(await diagnoseSmp(smp.client, e.kind, ctx.signal, library), known);
               registry.update(deviceId, { diagnosis: ctx.state.diagnosis });
             } finally {
               await smp.close();
@@ -62,8 +73,8 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
             const src = dataDir ? await firmwareSource(entry().handle, dataDir) : undefined;
             const known = src ? await layoutForStm32(src, link.session.info.pid) : undefined;
             const r = await diagnoseStm32(link.session, ctx, known, src ? libraryImages(src.dir) : []);
-            ctx.state.diagnosis = r.diagnosis;
-            registry.update(deviceId, { diagnosis: r.diagnosis });
+            ctx.state.diagnosis = withLayout(r.diagnosis, known);
+            registry.update(deviceId, { diagnosis: ctx.state.diagnosis });
           } finally {
             await link.close();
             link = undefined;
