@@ -283,7 +283,7 @@ export function renderFlashMap(m: FlashMapModel, opts: RenderOptions = {}): stri
     .map(
       (r, i) =>
         `<tr data-region="${esc(r.name)}"><td>${i + 1}</td><td>${esc(r.name)}</td><td>${m.toScale ? `${hex(r.address)}` : '—'}</td><td>${m.toScale ? kib(r.size) : '—'}</td>` +
-        `<td class="holds-${r.holds}">${r.holds === 'unknown' ? '? ' : ''}${HOLDS_WORDS[r.holds]}${r.version ? ` ${esc(r.version)}` : ''}</td><td>${r.lock === 'locked' || r.lock === 'partly' ? '🔒 ' : ''}${LOCK_WORDS[r.lock]}</td></tr>`,
+        `<td class="holds-${r.holds}">${r.holds === 'unknown' ? '? ' : ''}${HOLDS_WORDS[r.holds]}${r.version ? ` ${esc(r.version)}` : ''}</td><td>${r.lock === 'locked' || r.lock === 'partly' ? '<strong>Locked:</strong> ' : ''}${LOCK_WORDS[r.lock]}</td></tr>`,
     )
     .join('');
   const payloadRows = m.bundle
