@@ -115,7 +115,7 @@ export function App({ connection }: { connection: Connection }) {
               return (
                 <li key={j.id}>
                   <button className={`tray-job ${active ? 'active' : 'interrupted'}`} data-testid={`tray-${j.deviceId}`} data-state={j.state} onClick={() => choose(j.deviceId)}>
-                    <span aria-hidden="true">{active ? (j.state === 'waiting' ? '?' : '▶') : '⚠'}</span> {WORKFLOW_WORDS[j.workflow]?.title}: {seen[j.deviceId]?.label ?? j.deviceId} —{' '}
+                    <span aria-hidden="true">{active ? (j.state === 'waiting' ? '?' : '▶') : '⚠'}</span> {WORKFLOW_WORDS[j.workflow]?.title}: {seen[j.deviceId]?.label.replace(/\s*\(.*\)$/, '') ?? j.deviceId} —{' '}
                     {active ? (j.state === 'waiting' ? 'waiting for you' : 'running') : unplugged ? 'interrupted, cable out' : 'interrupted, can resume'}
                   </button>
                 </li>

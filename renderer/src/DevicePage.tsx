@@ -193,7 +193,8 @@ function PlanDialog({
   }, [ui, device.id, kind]);
   const entry = entries?.find((e) => e.id === chosen) ?? entries?.[0];
   const base = useMemo(() => (diagnosis ? flashMapFromDiagnosis(diagnosis, device.kind, device.label) : undefined), [diagnosis, device.kind, device.label]);
-  const map: FlashMapModel | undefined = base && entry ? withBundle(base, entry) : base;
+  // Full unbrick writes the address payloads through the ROM bootloader; Recover and Update the SMP image.
+  const map: FlashMapModel | undefined = base && entry ? withBundle(base, entry, workflow === 'unbrick' ? 'address' : 'smp') : base;
   const chip = diagnosis?.chip;
   const unitWord = chip && chip.sectors.length > 64 ? 'pages' : 'sectors';
   const rdp1 = workflow === 'unbrick' && chip?.rdp === '1';

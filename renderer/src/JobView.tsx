@@ -198,8 +198,14 @@ function Progress({ job }: { job: JobSnapshot }) {
         </div>
       ) : (
         <div className="figures">
-          {formatBytes(p.done)} of {formatBytes(p.total)} in this phase · <span data-testid="rate">{formatRate(rate)}</span> sent · about{' '}
-          <span data-testid="eta">{eta === undefined ? 'working it out' : eta < 1 ? 'a moment' : formatEta(eta)}</span> left in all
+          {formatBytes(p.done)} of {formatBytes(p.total)} in this phase · <span data-testid="rate">{formatRate(rate)}</span> sent ·{' '}
+          {eta === undefined ? (
+            <span data-testid="eta">estimating the time left</span>
+          ) : (
+            <>
+              about <span data-testid="eta">{eta < 1 ? 'a moment' : formatEta(eta)}</span> left in all
+            </>
+          )}
         </div>
       )}
     </div>

@@ -145,11 +145,14 @@ export function flashMapFromDiagnosis(d: Diagnosis, kind: DeviceKind, title = 'F
  * its address (up to the region it falls in), an SMP image target on that
  * image's slot (slot 1 for an update, slot 0 for a golden image).
  */
-export function withBundle(m: FlashMapModel, entry: LibraryEntryView): FlashMapModel {
+export function withBundle(m: FlashMapModel, entry: LibraryEntryView, only?: 'address' | 'smp'): FlashMapModel {
   const payloads: MapPayload[] = [];
+  const slot0 = m.regions.find((r) => r.name === 'slot 0');
+  const was = (r: MapRegion | undefined) => (r ? (r.version ?? (r.holds === 'valid' ? undefined : HOLDS_WORDS[r.holds])) : undefined);
   for (const p of entry.payloads) {
     const addr = /^address:(0x[0-9a-f]+)$/i.exec(p.target);
     const smp = /^smp:image(\d+)$/.exec(p.target);
+    if ((only === 'address' && !addr) || (only === 'smp' && !smp)) continue;
     let region: MapRegion | undefined;
     let address: number | undefined;
     if (addr) {
@@ -157,14 +160,13 @@ export function withBundle(m: FlashMapModel, entry: LibraryEntryView): FlashMapM
       region = m.regions.find((r) => r.address <= address! && address! < r.address + r.size);
     } else if (smp) {
       const slotName = entry.kind === 'update' ? 'slot 1' : 'slot 0';
-      region = m.regions.find((r) => r.name === slotName) ?? m.regions.find((r) => r.name === 'slot 0');
+      region = m.regions.find((r) => r.name === slotName) ?? slot0;
       address = region?.address;
     }
     if (address === undefined || !region) continue;
     const v = cleanVersion(p.version);
-    const slot0 = m.regions.find((r) => r.name === 'slot 0');
-    // What runs now is slot 0's image: an application payload replaces that version.
-    const from = region.kind === 'bootloader' ? undefined : (region.version ?? (smp || region.kind === 'slot' ? slot0?.version : undefined));
+    // An update replaces what runs (slot 0's version); anything else replaces what the region holds now.
+    const from = smp && entry.kind === 'update' ? slot0?.version : was(region);
     payloads.push({ name: p.name, address, size: region.address + region.size - address, ...(v ? { version: v } : {}), ...(from ? { from } : {}) });
   }
   return { ...m, bundle: { title: `${entry.kind === 'golden' ? 'Golden' : 'Update'} bundle ${entry.product} ${cleanVersion(entry.version)}`, payloads } };

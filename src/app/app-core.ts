@@ -64,6 +64,8 @@ export class AppCore {
   /** When each unit's identity was last read (a detect ended), and the units being read again after a write. */
   private readonly identityAt = new Map<string, string>();
   private readonly refreshing = new Set<string>();
+  /** Units whose interrupted job waits to resume: no automatic job starts on them meanwhile. */
+  private readonly resuming = new Set<string>();
   /** The last identity facts seen for each unit: a job that ends after its cable was pulled is still filed under the unit's serial. */
   private readonly lastIdentity = new Map<string, { facts: { name: string; value: string }[]; port: string }>();
   private readonly listeners: Partial<{ [K in keyof AppCoreEvents]: Set<AppCoreEvents[K]> }> = {};
@@ -163,7 +165,7 @@ export class AppCore {
     this.devices.update(deviceId, {}); // tells the UI the detail is being read again
     try {
       for (const w of ['detect', 'diagnose'] as const) {
-        if (!this.devices.has(deviceId)) return;
+        if (!this.devices.has(deviceId) || this.resuming.has(deviceId)) return;
         const job = this.startJob(w, deviceId, {}, { record: false, automatic: true });
         await this.jobs.get(job.id)?.done();
       }
@@ -244,17 +246,23 @@ export class AppCore {
     if (!this.devices.has(job.deviceId)) throw deviceError('device.not-found', 'The device of this job is not attached. Reconnect it, then resume.');
     if (!job.resumable) void job.resume(); // throws the plain-words reason
     // A replugged unit is identified first (automatic detect): the resume waits for it instead of sharing the line.
-    const busy = this.devices.get(job.deviceId).busyJobId;
-    const auto = busy && this.automatic.has(busy) ? this.jobs.get(busy) : undefined;
+    const autoBusy = () => {
+      const busy = this.devices.has(job.deviceId) ? this.devices.get(job.deviceId).busyJobId : undefined;
+      const auto = busy && this.automatic.has(busy) ? this.jobs.get(busy) : undefined;
+      return auto && !auto.finished ? auto : undefined;
+    };
+    // The refresh after a write stops here: the user's job comes first.
+    this.resuming.add(job.deviceId);
     const go = () => {
+      const auto = autoBusy();
+      if (auto) return void auto.done().then(() => setTimeout(go, 0));
+      this.resuming.delete(job.deviceId);
       if (!this.devices.has(job.deviceId) || !job.resumable) return;
       this.devices.update(job.deviceId, { busyJobId: job.id });
       void job.resume();
     };
-    if (auto && !auto.finished) {
-      job.log('Resumes as soon as the unit is identified again.');
-      void auto.done().then(go);
-    } else go();
+    if (autoBusy()) job.log('Resumes as soon as the unit has been read again.');
+    go();
     return this.snapshotOf(job);
   }
 

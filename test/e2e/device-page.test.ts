@@ -152,9 +152,18 @@ test('flash map of every lab unit at 1024x700, the seed STM32L4 layout with regi
     await screenshot(page, `dp-map-${id}-1024`);
     assert.deepEqual(await axeSerious(page), [], id);
   }
-  // The device list shows health as words, never a colour bar alone.
+  // The device list shows health as words, never a colour bar alone: seen through a full colour-blindness
+  // filter (grayscale, set through the CSSOM, which the page's CSP allows), every state still reads.
   const words = await page.getByTestId('health-word').allInnerTexts();
   assert.ok(words.every((w) => /Healthy|Needs attention|Critical|Not diagnosed/.test(w)), words.join('|'));
+  assert.ok(words.some((w) => /Critical/.test(w)) && words.some((w) => /Healthy|Needs attention/.test(w)), words.join('|'));
+  await page.evaluate(() => void (document.documentElement.style.filter = 'grayscale(1)'));
+  await choose(page, 'lab-mcuboot-erased', 'stm32-rom');
+  await page.getByTestId('finding').first().waitFor();
+  const findings = await page.getByTestId('finding').allInnerTexts();
+  assert.ok(findings.every((f) => /^\W*(OK|Note|Warning|Critical)\b/.test(f.trim())), findings.join('|'));
+  assert.match(await page.getByTestId('diagnosis').getByTestId('flash-map').locator('table').innerText(), /Locked: write-protected/);
+  await screenshot(page, 'dp-map-grayscale-1024');
 });
 
 test('RDP-1 unit at 1024x700: the plan asks for UNPROTECT, stays on screen; cancel asks, then says what it left; resume to fresh findings', { timeout: 300_000 }, async (t) => {
