@@ -111,6 +111,7 @@ export function DevicePage({ ui, device, present, chosen, jobs, start }: { ui: U
           ui={ui}
           device={device}
           diagnosis={diagnosisStale ? undefined : diagnosis}
+          running={identityStale ? undefined : detail?.identity.find((i) => i.name === 'running')?.value}
           workflow={asking}
           onCancel={() => setAsking(undefined)}
           onStart={(options, approved) => {
@@ -174,12 +175,15 @@ function PlanDialog({
   device,
   diagnosis,
   workflow,
+  running,
   onCancel,
   onStart,
 }: {
   ui: Ui;
   device: DeviceSummary;
   diagnosis: Diagnosis | undefined;
+  /** The version the unit said it runs (detect), for "from → to" when it was not diagnosed. */
+  running: string | undefined;
   workflow: WorkflowName;
   onCancel: () => void;
   onStart: (options: WorkflowOptions[WorkflowName], approved: string[] | undefined) => void;
@@ -206,7 +210,14 @@ function PlanDialog({
   let approved: string[] | undefined;
   if (map?.bundle) {
     for (const p of map.bundle.payloads) write.push(`${p.name}: ${p.from && p.version && p.from !== p.version ? `${p.from} → ${p.version}` : (p.version ?? '')} at 0x${p.address.toString(16).toUpperCase().padStart(8, '0')}`);
-  } else if (entry) for (const p of entry.payloads) write.push(`${p.name} ${p.version?.replace(/\+0$/, '') ?? ''} → ${p.target}`);
+  } else if (entry)
+    for (const p of entry.payloads) {
+      if (workflow !== 'unbrick' && !p.target.startsWith('smp:')) continue;
+      if (workflow === 'unbrick' && p.target.startsWith('smp:')) continue;
+      const to = p.version?.replace(/\+0$/, '') ?? '';
+      const from = workflow === 'update' ? running?.replace(/\+0$/, '') : undefined;
+      write.push(`${p.name}: ${from && from !== to ? `${from} → ${to}` : to} (${p.target.replace(/^smp:image(\d+)$/, workflow === 'update' ? 'slot 1 of image $1' : 'slot 0 of image $1')})`);
+    }
   if (workflow === 'unbrick') {
     const touched = (map?.bundle?.payloads ?? []).flatMap((p) => (chip?.sectors ?? []).filter((s) => s.address !== undefined && s.size !== undefined && s.address < p.address + p.size && s.address + s.size! > p.address));
     if (rdp1) erase.push('The WHOLE chip: removing readout protection (level 1 → 0) erases all flash — bootloader, application and any data on the unit.');

@@ -16,6 +16,8 @@ test('offline update with test boot and confirm', { timeout: 150_000 }, async (t
   // The dialog names the verified update bundle that will be installed (the lab's own, signed under its lab root).
   await page.getByTestId('bundle-select').locator('option', { hasText: 'Newest: Unbrick demo gateway 1.3.0' }).waitFor({ state: 'attached' });
   assert.match(await page.getByTestId('bundle-detail').innerText(), /Unbrick demo gateway 1\.3\.0.*signatures are checked again/);
+  // The plan says what changes: from the version it runs to the new one.
+  assert.match(await page.getByTestId('plan').innerText(), /1\.2\.0 → 1\.3\.0/);
   await screenshot(page, '13-update-bundle');
   await page.getByTestId('start-confirm').click();
   const dialog = page.getByTestId('confirm-dialog');
