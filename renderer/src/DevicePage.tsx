@@ -36,7 +36,9 @@ export function DevicePage({ ui, device, present, chosen, jobs, start }: { ui: U
   const diagnosisStale = !!diagnosis && (!!detail?.refreshing || (!!lastWrite && diagnosis.at < lastWrite.startedAt));
   const identityStale = !!detail && (!!detail.refreshing || (!!lastWrite && (!detail.identityAt || detail.identityAt < lastWrite.startedAt)));
   const busy = !!device.busyJobId || !present;
-  const rec = recommended(device.kind, diagnosis, diagnosisStale);
+  // While the user's job runs there is no next step to recommend: the job card is the page's focus.
+  const userJobActive = !!pinned && (pinned.state === 'running' || pinned.state === 'waiting');
+  const rec = userJobActive ? undefined : recommended(device.kind, diagnosis, diagnosisStale);
   const interrupted = pinned && pinned.resumable ? pinned : undefined;
   const health = HEALTH[device.health ?? 'none'];
 

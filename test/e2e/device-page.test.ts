@@ -113,6 +113,8 @@ test('Recover by keyboard from one plan; pulled cable keeps the job in view; Res
   assert.equal(await page.locator('[data-testid=finding][data-severity=critical]').count(), 0, await page.getByTestId('diagnosis').innerText());
   assert.doesNotMatch(await page.getByTestId('diagnosis').innerText(), /Slot 0 holds no valid image/);
   await screenshot(page, 'dp-05-after-recover-fresh-1280');
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await screenshot(page, 'dp-05-after-recover-fresh-1024');
   assert.deepEqual(await axeSerious(page), []);
   assert.deepEqual(cspViolations, []);
 });
@@ -150,6 +152,9 @@ test('flash map of every lab unit at 1024x700, the seed STM32L4 layout with regi
     if (id === 'lab-healthy-pending') assert.ok(regions.some((r) => r[0] === 'slot 1' && r[1] === 'pending'), JSON.stringify(regions));
     await map.scrollIntoViewIfNeeded();
     await screenshot(page, `dp-map-${id}-1024`);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await screenshot(page, `dp-map-${id}-1280`);
+    await page.setViewportSize({ width: 1024, height: 700 });
     assert.deepEqual(await axeSerious(page), [], id);
   }
   // The device list shows health as words, never a colour bar alone: seen through a full colour-blindness
