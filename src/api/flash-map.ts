@@ -13,7 +13,8 @@
  */
 import type { Diagnosis, DeviceKind, LibraryEntryView } from './contract.ts';
 
-export type RegionHolds = 'valid' | 'pending' | 'erased' | 'corrupt' | 'unknown' | 'free';
+/** 'none': over SMP a slot the unit does not list holds no valid image (empty, or an image that fails its check). */
+export type RegionHolds = 'valid' | 'pending' | 'erased' | 'none' | 'corrupt' | 'unknown' | 'free';
 export type LockState = 'locked' | 'partly' | 'open' | 'unknown';
 
 export interface MapRegion {
@@ -78,7 +79,7 @@ export function flashMapFromDiagnosis(d: Diagnosis, kind: DeviceKind, title = 'F
   const holdsOfSlot = (n: number): { holds: RegionHolds; version?: string } => {
     if (unreadable) return { holds: 'unknown' };
     const s = slotOf(n);
-    if (!s) return { holds: kind === 'stm32-rom' ? 'unknown' : 'erased' };
+    if (!s) return { holds: kind === 'stm32-rom' ? 'unknown' : 'none' };
     const v = cleanVersion(s.version);
     return { holds: s.state === 'valid' && s.flags.includes('pending') ? 'pending' : SLOT_HOLDS[s.state], ...(v ? { version: v } : {}) };
   };
@@ -179,6 +180,7 @@ const FILL: Record<RegionHolds, string> = {
   valid: '#d3ecdb',
   pending: '#dbe7fb',
   erased: '#ffffff',
+  none: '#ffffff',
   corrupt: '#f9d3cf',
   unknown: '#c9ced6',
   free: '#f3f4f6',
@@ -187,6 +189,7 @@ const STROKE: Record<RegionHolds, string> = {
   valid: '#1a7f37',
   pending: '#1f6feb',
   erased: '#57606a',
+  none: '#57606a',
   corrupt: '#b42318',
   unknown: '#57606a',
   free: '#8c959f',
@@ -195,6 +198,7 @@ export const HOLDS_WORDS: Record<RegionHolds, string> = {
   valid: 'valid image',
   pending: 'image pending test',
   erased: 'erased',
+  none: 'no valid image',
   corrupt: 'corrupt',
   unknown: 'unknown',
   free: 'free',
@@ -241,7 +245,7 @@ export function renderFlashMap(m: FlashMapModel, opts: RenderOptions = {}): stri
     const label = `${r.name}: ${HOLDS_WORDS[r.holds]}${r.version ? ` ${r.version}` : ''}`;
     parts.push(
       `<g class="fm-region" data-region="${esc(r.name)}" data-holds="${r.holds}" data-lock="${r.lock}"><title>${esc(`${label}; ${LOCK_WORDS[r.lock]}${m.toScale ? `; ${hex(r.address)}, ${kib(r.size)}` : ''}`)}</title>` +
-        `<rect x="${x.toFixed(1)}" y="${barY}" width="${w.toFixed(1)}" height="${barH}" fill="${FILL[r.holds]}" stroke="${STROKE[r.holds]}" stroke-width="1"${r.holds === 'erased' || r.holds === 'free' ? ' stroke-dasharray="3 2"' : ''}/>` +
+        `<rect x="${x.toFixed(1)}" y="${barY}" width="${w.toFixed(1)}" height="${barH}" fill="${FILL[r.holds]}" stroke="${STROKE[r.holds]}" stroke-width="1"${r.holds === 'erased' || r.holds === 'none' || r.holds === 'free' ? ' stroke-dasharray="3 2"' : ''}/>` +
         (r.lock === 'locked' || r.lock === 'partly' ? `<rect x="${x.toFixed(1)}" y="${barY}" width="${w.toFixed(1)}" height="${barH}" fill="url(#${id}-hatch)"/>` : '') +
         (r.lock === 'locked' || r.lock === 'partly' ? lockIcon(x + w - 13, barY + 3) : ''),
     );

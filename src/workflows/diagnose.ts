@@ -4,7 +4,9 @@
  * runs depends on what detect found: the STM32 ROM bootloader (flash read
  * straight through it) or SMP (MCUboot serial recovery, a Zephyr application).
  */
-import type { Diagnosis } from '../api/contract.ts';
+import type { Diagnosis, DeviceKind } from '../api/contract.ts';
+import { flashMapFromDiagnosis } from '../api/flash-map.ts';
+import type { Json } from '../core/schema.ts';
 import type { FlashLayout } from '../formats/bundle/metadata.ts';
 import { deviceError } from '../core/errors.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
@@ -17,6 +19,8 @@ import { firmwareSource, layoutForStm32, libraryImages } from './firmware.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
+  /** What the unit answered as when it was diagnosed (the flash map is drawn for that kind). */
+  kind?: DeviceKind;
 }
 
 /** The product's flash layout beside the findings, for the flash map (bootloader, slot 0, slot 1). */
@@ -46,6 +50,7 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
         title: 'Connect to the device',
         async run(ctx) {
           const e = entry();
+          ctx.state.kind = e.kind;
           if (e.kind === 'mcuboot-serial' || e.kind === 'zephyr-smp') {
             const smp = await openSmp(e.handle);
             try {
@@ -82,6 +87,12 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
         },
       },
     ],
+    // The flash map goes on the record (regions, what each holds, their locks; not every sector), so the
+    // per-unit report draws the same picture (renderFlashMap in api/flash-map.ts) without the unit.
+    record(state) {
+      const m = state.diagnosis && state.kind ? flashMapFromDiagnosis(state.diagnosis, state.kind) : undefined;
+      return m ? { facts: { flashMap: JSON.parse(JSON.stringify({ ...m, sectors: [] })) as Json } } : {};
+    },
     result(state) {
       if (link) void link.close();
       const d = state.diagnosis;

@@ -80,7 +80,7 @@ test('Recover by keyboard from one plan; pulled cable keeps the job in view; Res
   await page.keyboard.press('Enter'); // focus went back to Recover
   await dialog.waitFor();
   await dialog.getByTestId('plan-write').first().waitFor();
-  assert.match(await dialog.getByTestId('plan').innerText(), /Slot 0 \(now: erased\)/);
+  assert.match(await dialog.getByTestId('plan').innerText(), /Slot 0 \(now: no valid image\)/);
   await dialog.getByTestId('flash-map').waitFor();
   await screenshot(page, 'dp-02-recover-plan-1280');
   // Tab from Cancel reaches Start (the select sits before Cancel, so Tab moves forward to Start).
@@ -147,7 +147,7 @@ test('flash map of every lab unit at 1024x700, the seed STM32L4 layout with regi
       assert.ok(regions.every((r) => r[1] === 'unknown'), JSON.stringify(regions));
       assert.match(await map.innerText(), /\? Readout protection level 1/);
     }
-    if (id === 'lab-recovery-empty') assert.ok(regions.some((r) => r[0] === 'slot 0' && r[1] === 'erased'), JSON.stringify(regions));
+    if (id === 'lab-recovery-empty') assert.ok(regions.some((r) => r[0] === 'slot 0' && r[1] === 'none'), JSON.stringify(regions));
     if (id === 'lab-corrupt-image') assert.ok(regions.some((r) => r[0] === 'slot 0' && r[1] !== 'valid'), JSON.stringify(regions));
     if (id === 'lab-healthy-pending') assert.ok(regions.some((r) => r[0] === 'slot 1' && r[1] === 'pending'), JSON.stringify(regions));
     await map.scrollIntoViewIfNeeded();

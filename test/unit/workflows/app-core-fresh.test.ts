@@ -61,6 +61,17 @@ test('after Recover, identity and diagnosis are read again by automatic jobs; th
   assert.ok(after.at > before.at);
   assert.ok(!after.findings.some((f) => f.severity === 'critical'), JSON.stringify(after.findings));
   assert.ok(c.freshness('lab-recovery-empty').identityAt! >= done.endedAt!);
+  // The diagnose record carries the flash map, for the per-unit report.
+  const diagEntry = c.log.verify().entries.find((e) => e.action === 'diagnose')!;
+  const fm = (diagEntry.details as { flashMap?: { regions: { name: string; holds: string }[] } }).flashMap!;
+  assert.deepEqual(
+    fm.regions.map((r) => [r.name, r.holds]),
+    [
+      ['bootloader (MCUboot)', 'valid'],
+      ['slot 0', 'none'],
+      ['slot 1', 'none'],
+    ],
+  );
   // The refresh is not filed as the user's work.
   assert.deepEqual(
     c.log.verify().entries.map((e) => e.action),
