@@ -81,7 +81,9 @@ export function flashMapFromDiagnosis(d: Diagnosis, kind: DeviceKind, title = 'F
     const s = slotOf(n);
     if (!s) return { holds: kind === 'stm32-rom' ? 'unknown' : 'none' };
     const v = cleanVersion(s.version);
-    return { holds: s.state === 'valid' && s.flags.includes('pending') ? 'pending' : SLOT_HOLDS[s.state], ...(v ? { version: v } : {}) };
+    // Over SMP "empty" means no image listed: empty, or one that fails its check (only an STM32 read sees erased flash).
+    const holds = s.state === 'valid' && s.flags.includes('pending') ? 'pending' : s.state === 'empty' && kind !== 'stm32-rom' ? 'none' : SLOT_HOLDS[s.state];
+    return { holds, ...(v ? { version: v } : {}) };
   };
   const bootloaderHolds = (): RegionHolds => {
     if (unreadable) return 'unknown';
