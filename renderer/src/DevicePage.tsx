@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DeviceDetail, DeviceSummary, Diagnosis, JobSnapshot, LibraryEntryView, WorkflowName, WorkflowOptions } from '../../src/api/contract.ts';
 import { WORKFLOWS } from '../../src/api/contract.ts';
-import { flashMapFromDiagnosis, renderFlashMap, withBundle, type FlashMapModel } from '../../src/api/flash-map.ts';
+import { flashMapFromDiagnosis, HOLDS_WORDS, renderFlashMap, withBundle, type FlashMapModel } from '../../src/api/flash-map.ts';
 import type { Ui } from './App.tsx';
 import { KIND_WORDS, WORKFLOW_WORDS } from './format.ts';
 import { HEALTH, notApplicable, recommended, SEVERITY_WORDS, timeOf, writes } from './device-words.ts';
@@ -232,12 +232,12 @@ function PlanDialog({
     if (chip && chip.rdp !== 'unknown' && diagnosis) approved = [...(rdp1 ? ['readout-unprotect'] : []), 'lift-wrp', 'write'];
   } else if (workflow === 'recover') {
     const s0 = map?.regions.find((r) => r.name === 'slot 0');
-    erase.push(`Slot 0 (now: ${s0 ? `${s0.holds}${s0.version ? ` ${s0.version}` : ''}` : 'not read'}).`);
+    erase.push(`Slot 0 (now: ${s0 ? `${HOLDS_WORDS[s0.holds]}${s0.version ? ` ${s0.version}` : ''}` : 'not read'}).`);
     protect.push('Nothing to protect over serial recovery; MCUboot restarts the unit into the new image.');
     if (diagnosis) approved = ['upload'];
   } else if (workflow === 'update') {
     const s1 = map?.regions.find((r) => r.name === 'slot 1');
-    erase.push(`Slot 1 (now: ${s1 ? `${s1.holds}${s1.version ? ` ${s1.version}` : ''}` : 'not read'}); slot 0 keeps the running image until the new one proves itself.`);
+    erase.push(`Slot 1 (now: ${s1 ? `${HOLDS_WORDS[s1.holds]}${s1.version ? ` ${s1.version}` : ''}` : 'not read'}); slot 0 keeps the running image until the new one proves itself.`);
     protect.push('Test boot, then confirmed once it runs; if it does not start, MCUboot goes back to the current image by itself.');
     if (diagnosis) approved = ['upload'];
   }
