@@ -69,6 +69,12 @@ test('Recover by keyboard from one plan; pulled cable keeps the job in view; Res
     reached = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'start-recover');
   }
   assert.ok(reached, 'Recover is within three Tab presses of choosing the unit');
+  // A visible focus ring on the focused action.
+  const ring = await page.evaluate(() => {
+    const cs = getComputedStyle(document.activeElement!);
+    return { style: cs.outlineStyle, width: parseFloat(cs.outlineWidth) };
+  });
+  assert.ok(ring.style !== 'none' && ring.width >= 2, JSON.stringify(ring));
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
