@@ -22,9 +22,14 @@ export function DevicePage({ ui, device, present, chosen, jobs, start }: { ui: U
 
   // Re-read the detail whenever the summary or a job of this device changes (not while it is unplugged: keep what was read).
   const jobKey = jobs.map((j) => `${j.id}:${j.state}`).join(',');
+  // Findings read before the cable was pulled stay on the page, greyed, until the unit is diagnosed again.
+  const [earlier, setEarlier] = useState<Diagnosis | undefined>();
   useEffect(() => {
     if (!present) return;
-    ui.client.call('devices.get', { deviceId: device.id }).then(setDetail, ui.fail);
+    ui.client.call('devices.get', { deviceId: device.id }).then((d) => {
+      setDetail(d);
+      if (d.diagnosis) setEarlier(d.diagnosis);
+    }, ui.fail);
   }, [ui, device, present, jobKey]);
 
   // Choosing a device puts focus on its page: its actions are the next Tab stops.
@@ -32,8 +37,8 @@ export function DevicePage({ ui, device, present, chosen, jobs, start }: { ui: U
     if (document.activeElement?.closest('.sidebar')) heading.current?.focus();
   }, [chosen]);
 
-  const diagnosis = detail?.diagnosis;
-  const diagnosisStale = !!diagnosis && (!!detail?.refreshing || (!!lastWrite && diagnosis.at < lastWrite.startedAt));
+  const diagnosis = detail?.diagnosis ?? earlier;
+  const diagnosisStale = !!diagnosis && (!detail?.diagnosis || !!detail.refreshing || (!!lastWrite && diagnosis.at < lastWrite.startedAt));
   const identityStale = !!detail && (!!detail.refreshing || (!!lastWrite && (!detail.identityAt || detail.identityAt < lastWrite.startedAt)));
   const busy = !!device.busyJobId || !present;
   // While the user's job runs there is no next step to recommend: the job card is the page's focus.

@@ -112,6 +112,8 @@ test('Recover by keyboard from one plan; pulled cable keeps the job in view; Res
   await page.getByTestId(`device-${id}`).and(page.locator('[data-kind=mcuboot-serial]')).waitFor({ timeout: 30_000 });
   await page.getByTestId('resume-first').waitFor();
   assert.equal(await page.locator('[data-testid=job][data-workflow=recover]').count(), 1);
+  // The findings read before the pull stay, greyed and stamped, until the unit is read again.
+  await page.locator('[data-testid=diagnosis][data-stale=true]').waitFor();
   await screenshot(page, 'dp-04-replugged-resume-offered-1280');
   await page.getByTestId('resume-first').click();
   await page.locator('[data-testid=job][data-workflow=recover][data-state=succeeded]').waitFor({ timeout: 120_000 });
