@@ -3,6 +3,8 @@ import type { DeviceDetail, DeviceSummary, JobSnapshot, Result, Params, Workflow
 import { ApiError, type ApiClient } from '../../src/api/protocol.ts';
 import type { Connection } from './api.ts';
 import { DevicePage } from './DevicePage.tsx';
+import { HEALTH, writes } from './device-words.ts';
+import { WORKFLOW_WORDS } from './format.ts';
 import { RecordsView } from './RecordsView.tsx';
 import { StationScreen } from './StationScreen.tsx';
 import { LibraryView } from './LibraryView.tsx';
@@ -34,6 +36,9 @@ export function App({ connection }: { connection: Connection }) {
   const [error, setError] = useState<{ message: string; code: string } | undefined>();
   const [recordsTick, setRecordsTick] = useState(0);
   const [lab, setLab] = useState(false);
+  // The last summary of every unit seen: a unit whose cable was pulled keeps its page (and its job) in view.
+  const [seen, setSeen] = useState<Record<string, DeviceSummary>>({});
+  useEffect(() => setSeen((s) => ({ ...s, ...Object.fromEntries(devices.map((d) => [d.id, d])) })), [devices]);
 
   const ui: Ui = useMemo(() => ({ client, fail: (err: unknown) => setError(errorWords(err)) }), [client]);
 
@@ -53,7 +58,7 @@ export function App({ connection }: { connection: Connection }) {
   }, [client, connection, ui]);
 
   // Closing the window while a job writes to a device could leave it half-written: ask first.
-  const writing = Object.values(jobs).some((j) => (j.state === 'running' || j.state === 'waiting') && j.workflow !== 'detect' && j.workflow !== 'diagnose');
+  const writing = Object.values(jobs).some((j) => (j.state === 'running' || j.state === 'waiting') && writes(j.workflow));
   useEffect(() => {
     if (!writing) return;
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
@@ -64,12 +69,25 @@ export function App({ connection }: { connection: Connection }) {
     return () => window.removeEventListener('beforeunload', onBeforeUnload);
   }, [writing]);
 
-  const device = devices.find((d) => d.id === selected);
+  const present = devices.find((d) => d.id === selected);
+  const device = present ?? (selected ? seen[selected] : undefined);
   const start = useCallback(
-    (workflow: WorkflowName, deviceId: string, options: WorkflowOptions[WorkflowName] = {}) =>
-      client.call('jobs.start', { workflow, deviceId, options } as Params<'jobs.start'>).then((job) => setJobs((j) => mergeJob(j, job)), ui.fail),
+    (workflow: WorkflowName, deviceId: string, options: WorkflowOptions[WorkflowName] = {}, approved?: string[]) =>
+      client
+        .call('jobs.start', { workflow, deviceId, options, ...(approved ? { approved } : {}) } as Params<'jobs.start'>)
+        .then((job) => setJobs((j) => mergeJob(j, job)), ui.fail),
     [client, ui],
   );
+  const [chosenTick, setChosenTick] = useState(0);
+  const choose = (id: string) => {
+    setSelected(id);
+    setChosenTick((t) => t + 1);
+    setView('device');
+  };
+  // The header tray: the user's running jobs and interrupted ones (the latest job of a unit, stopped part-way, resumable).
+  const all = Object.values(jobs).filter((j) => !j.automatic);
+  const latestOf = (id: string) => all.filter((j) => j.deviceId === id).at(-1);
+  const tray = all.filter((j) => j.state === 'running' || j.state === 'waiting' || (j.resumable && latestOf(j.deviceId)?.id === j.id));
 
   return (
     <div className="app">
@@ -89,6 +107,22 @@ export function App({ connection }: { connection: Connection }) {
             Station
           </button>
         </nav>
+        {tray.length > 0 && (
+          <ul className="tray" data-testid="job-tray" aria-label="Running and interrupted jobs">
+            {tray.map((j) => {
+              const unplugged = !devices.some((d) => d.id === j.deviceId);
+              const active = j.state === 'running' || j.state === 'waiting';
+              return (
+                <li key={j.id}>
+                  <button className={`tray-job ${active ? 'active' : 'interrupted'}`} data-testid={`tray-${j.deviceId}`} data-state={j.state} onClick={() => choose(j.deviceId)}>
+                    <span aria-hidden="true">{active ? (j.state === 'waiting' ? '?' : '▶') : '⚠'}</span> {WORKFLOW_WORDS[j.workflow]?.title}: {seen[j.deviceId]?.label.replace(/\s*\(.*\)$/, '') ?? j.deviceId} —{' '}
+                    {active ? (j.state === 'waiting' ? 'waiting for you' : 'running') : unplugged ? 'interrupted, cable out' : 'interrupted, can resume'}
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        )}
         <span className={`conn ${status}`} data-testid="connection">
           {status === 'open' ? 'Connected' : status === 'connecting' ? 'Connecting…' : 'Connection lost'}
         </span>
@@ -117,26 +151,33 @@ export function App({ connection }: { connection: Connection }) {
             {lab && <p className="hint">Demo lab: simulated units (no hardware attached).</p>}
             <ul className="devices" data-testid="device-list">
               {devices.length === 0 && <li className="empty">No devices. Plug in a unit's serial adapter.</li>}
-              {devices.map((d) => (
-                <li key={d.id}>
-                  <button
-                    data-testid={`device-${d.id}`}
-                    data-kind={d.kind}
-                    className={`device ${d.id === selected ? 'selected' : ''} health-${d.health ?? 'none'}`}
-                    onClick={() => {
-                      setSelected(d.id);
-                      setView('device');
-                    }}
-                  >
-                    <span className="label">{d.label}</span>
-                    <span className="kind">{d.summary}</span>
-                    <span className="port">
-                      {d.port}
-                      {d.busyJobId ? ' · busy' : ''}
-                    </span>
-                  </button>
-                </li>
-              ))}
+              {devices.map((d) => {
+                const h = HEALTH[d.health ?? 'none'];
+                return (
+                  <li key={d.id}>
+                    <button
+                      data-testid={`device-${d.id}`}
+                      data-kind={d.kind}
+                      className={`device ${d.id === selected ? 'selected' : ''} health-${d.health ?? 'none'}`}
+                      aria-current={d.id === selected ? 'true' : undefined}
+                      onClick={() => choose(d.id)}
+                    >
+                      <span className="label">{d.label}</span>
+                      <span className="health-word" data-testid="health-word">
+                        <span aria-hidden="true" className="health-icon">
+                          {h.icon}
+                        </span>{' '}
+                        {h.word}
+                      </span>
+                      <span className="kind">{d.summary}</span>
+                      <span className="port">
+                        {d.port}
+                        {d.busyJobId ? ' · busy' : ''}
+                      </span>
+                    </button>
+                  </li>
+                );
+              })}
             </ul>
             {lab && <LabPanel ui={ui} devices={devices} />}
           </aside>
@@ -146,7 +187,7 @@ export function App({ connection }: { connection: Connection }) {
             ) : view === 'library' ? (
               <LibraryView ui={ui} lab={lab} />
             ) : device ? (
-              <DevicePage key={device.id} ui={ui} device={device} jobs={Object.values(jobs).filter((j) => j.deviceId === device.id)} start={start} />
+              <DevicePage key={device.id} ui={ui} device={device} present={!!present} chosen={chosenTick} jobs={Object.values(jobs).filter((j) => j.deviceId === device.id)} start={start} />
             ) : (
               <div className="placeholder">
                 <p>Pick a device on the left to see what it is and what can be done with it.</p>

@@ -77,16 +77,33 @@ export const ChipSchema = obj({
   flashKiB: opt(num({ int: true, min: 0 })),
   rdp: oneOf(['0', '1', '2', 'unknown']),
   /** Write-protection per flash sector or page group, as reported by the option bytes. */
-  sectors: arr(obj({ index: num({ int: true, min: 0 }), writeProtected: bool(), label: opt(str({ max: 60 })) }), { max: 4096 }),
+  sectors: arr(
+    obj({
+      index: num({ int: true, min: 0 }),
+      writeProtected: bool(),
+      label: opt(str({ max: 60 })),
+      /** Where the sector starts and how big it is (sectors differ in size on F2/F4/F7 parts): the flash map draws them to scale. */
+      address: opt(num({ int: true, min: 0 })),
+      size: opt(num({ int: true, min: 1 })),
+    }),
+    { max: 4096 },
+  ),
   optionBytes: arr(obj({ name: str({ max: 40 }), value: str({ max: 40 }), meaning: text }), { max: 64 }),
 });
 export type Chip = Infer<typeof ChipSchema>;
+
+/** A named region of the product's flash layout (bootloader, slot 0, slot 1, scratch, storage). */
+export const FlashRegionViewSchema = obj({ name: str({ max: 60 }), address: num({ int: true, min: 0 }), size: num({ int: true, min: 1 }) });
+export type FlashRegionView = Infer<typeof FlashRegionViewSchema>;
 
 export const DiagnosisSchema = obj({
   at: isoTime,
   findings: arr(FindingSchema, { max: 200 }),
   slots: opt(arr(SlotSchema, { max: 16 })),
   chip: opt(ChipSchema),
+  /** The product's flash layout, when a golden bundle gives it, and which bundle said so. */
+  regions: opt(arr(FlashRegionViewSchema, { max: 16 })),
+  layoutSource: opt(str({ max: 300 })),
 });
 export type Diagnosis = Infer<typeof DiagnosisSchema>;
 
@@ -94,6 +111,10 @@ export const DeviceDetailSchema = obj({
   device: DeviceSummarySchema,
   identity: arr(obj({ name: str({ max: 60 }), value: str({ max: 200 }) }), { max: 32 }),
   diagnosis: opt(DiagnosisSchema),
+  /** When the identity was last read from the unit (absent: never since it was plugged in). */
+  identityAt: opt(isoTime),
+  /** A job wrote to the unit and the app is reading identity and diagnosis again: what is shown is older. */
+  refreshing: opt(bool()),
 });
 export type DeviceDetail = Infer<typeof DeviceDetailSchema>;
 
@@ -134,6 +155,8 @@ export const JobSnapshotSchema = obj({
   startedAt: isoTime,
   endedAt: opt(isoTime),
   log: arr(LogLineSchema, { max: 500 }),
+  /** Started by the app itself (detect on plug-in, re-reading a unit after a write), not by the user. */
+  automatic: opt(bool()),
 });
 export type JobSnapshot = Infer<typeof JobSnapshotSchema>;
 
@@ -205,7 +228,18 @@ export const LibraryEntrySchema = obj({
 });
 export type LibraryEntryView = Infer<typeof LibraryEntrySchema>;
 
-const startParams = <W extends WorkflowName>(w: W) => obj({ workflow: literal(w), deviceId: id, options: opt(WorkflowOptionsSchemas[w]) });
+const startParams = <W extends WorkflowName>(w: W) =>
+  obj({
+    workflow: literal(w),
+    deviceId: id,
+    options: opt(WorkflowOptionsSchemas[w]),
+    /**
+     * Steps whose confirmation the user gave up front, in the one plan shown before starting
+     * (e.g. ["readout-unprotect", "lift-wrp", "write"]): the job does not ask again for them.
+     * A confirmation of any other step is still asked.
+     */
+    approved: opt(arr(id, { max: 16 })),
+  });
 
 // ---- factory station (shapes; its methods and events are the last block of each table) ------
 

@@ -104,22 +104,23 @@ export function createHandlers(core: AppCore, mode: 'electron' | 'server'): Hand
         device: core.devices.list().find((d) => d.id === deviceId)!,
         identity: [{ name: 'port', value: e.handle.port }, ...e.handle.identity, ...e.learned],
         ...(e.diagnosis ? { diagnosis: e.diagnosis } : {}),
+        ...core.freshness(deviceId),
       };
       return detail;
     },
-    'jobs.start': (p) => core.startJob(p.workflow, p.deviceId, p.options ?? {}),
-    'jobs.get': ({ jobId }) => core.job(jobId).snapshot(),
+    'jobs.start': (p) => core.startJob(p.workflow, p.deviceId, p.options ?? {}, p.approved ? { approved: p.approved } : {}),
+    'jobs.get': ({ jobId }) => core.snapshotOf(core.job(jobId)),
     'jobs.list': () => ({ jobs: core.listJobs() }),
     'jobs.cancel': ({ jobId }) => {
       const j = core.job(jobId);
       j.cancel();
-      return j.snapshot();
+      return core.snapshotOf(j);
     },
     'jobs.resume': ({ jobId }) => core.resumeJob(jobId),
     'jobs.confirm': ({ jobId, stepId, allow }) => {
       const j = core.job(jobId);
       j.answer(stepId, allow);
-      return j.snapshot();
+      return core.snapshotOf(j);
     },
     'records.list': ({ unitId, unit, limit }) => {
       const v = core.log.verify();

@@ -32,7 +32,7 @@ function chipView(s: Stm32Session, rdp: Chip['rdp'], ob: OptionBytes | undefined
   const label = (i: number) => named.find(([, sectors]) => sectors.includes(i))?.[0];
   const sectors = eraseUnits(s.chip).map((u) => {
     const l = label(u.index);
-    return { index: u.index, writeProtected: ob ? ob.wrpPages.includes(u.index) : false, ...(l ? { label: l } : {}) };
+    return { index: u.index, writeProtected: ob ? ob.wrpPages.includes(u.index) : false, ...(l ? { label: l } : {}), address: u.address, size: u.size };
   });
   const optionBytes = ob
     ? [

@@ -4,7 +4,10 @@
  * runs depends on what detect found: the STM32 ROM bootloader (flash read
  * straight through it) or SMP (MCUboot serial recovery, a Zephyr application).
  */
-import type { Diagnosis } from '../api/contract.ts';
+import type { Diagnosis, DeviceKind } from '../api/contract.ts';
+import { flashMapFromDiagnosis } from '../api/flash-map.ts';
+import type { Json } from '../core/schema.ts';
+import type { FlashLayout } from '../formats/bundle/metadata.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import { linkPerRun, type JobDefinition } from './job.ts';
 import { openStm32 } from '../devices/stm32-link.ts';
@@ -15,6 +18,16 @@ import { firmwareSource, layoutForStm32, libraryImages } from './firmware.ts';
 
 export interface DiagnoseState {
   diagnosis?: Diagnosis;
+  /** What the unit answered as when it was diagnosed (the flash map is drawn for that kind). */
+  kind?: DeviceKind;
+}
+
+/** The product's flash layout beside the findings, for the flash map (bootloader, slot 0, slot 1). */
+function withLayout(d: Diagnosis, known: { layout: FlashLayout; source: string } | undefined): Diagnosis {
+  if (!known) return d;
+  const { mcuboot, slot0, slot1 } = known.layout;
+  const regions = [{ name: 'bootloader', ...mcuboot }, { name: 'slot 0', ...slot0 }, ...(slot1 ? [{ name: 'slot 1', ...slot1 }] : [])];
+  return { ...d, regions, layoutSource: known.source.slice(0, 300) };
 }
 
 export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?: string): JobDefinition<DiagnoseState> {
@@ -37,11 +50,14 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
         title: 'Connect to the device',
         async run(ctx) {
           const e = entry();
+          ctx.state.kind = e.kind;
           if (e.kind === 'mcuboot-serial' || e.kind === 'zephyr-smp') {
             const smp = await openSmp(e.handle);
             try {
-              const library = dataDir ? libraryImages((await firmwareSource(e.handle, dataDir)).dir) : [];
-              ctx.state.diagnosis = await diagnoseSmp(smp.client, e.kind, ctx.signal, library);
+              const src = dataDir ? await firmwareSource(e.handle, dataDir) : undefined;
+              const library = src ? libraryImages(src.dir) : [];
+              const known = src ? await layoutForStm32(src, undefined) : undefined;
+              ctx.state.diagnosis = withLayout(await diagnoseSmp(smp.client, e.kind, ctx.signal, library), known);
             } finally {
               await smp.close();
             }
@@ -61,7 +77,7 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
             const src = dataDir ? await firmwareSource(entry().handle, dataDir) : undefined;
             const known = src ? await layoutForStm32(src, link.session.info.pid) : undefined;
             const r = await diagnoseStm32(link.session, ctx, known, src ? libraryImages(src.dir) : []);
-            ctx.state.diagnosis = r.diagnosis;
+            ctx.state.diagnosis = withLayout(r.diagnosis, known);
           } finally {
             await stm32.drop();
           }
@@ -70,6 +86,12 @@ export function diagnoseJob(registry: DeviceRegistry, deviceId: string, dataDir?
     ]),
     // The device list gets the diagnosis when the job ends (a partial one too), not from inside a step.
     learned: (state) => (state.diagnosis ? { diagnosis: state.diagnosis } : undefined),
+    // The flash map goes on the record (regions, what each holds, their locks; not every sector), so the
+    // per-unit report draws the same picture (renderFlashMap in api/flash-map.ts) without the unit.
+    record(state) {
+      const m = state.diagnosis && state.kind ? flashMapFromDiagnosis(state.diagnosis, state.kind) : undefined;
+      return m ? { facts: { flashMap: JSON.parse(JSON.stringify({ ...m, sectors: [] })) as Json } } : {};
+    },
     result(state) {
       const d = state.diagnosis;
       if (!d) return { summary: 'No diagnosis.' };

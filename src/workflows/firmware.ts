@@ -174,11 +174,12 @@ export interface KnownLayout {
  * flash at addresses a tampered file suggests). Several products on the same
  * chip with different layouts, and the unit's product unknown: no layout.
  */
-export async function layoutForStm32(src: FirmwareSource, pid: number): Promise<KnownLayout | undefined> {
+export async function layoutForStm32(src: FirmwareSource, pid: number | undefined): Promise<KnownLayout | undefined> {
   const lib = new BundleLibrary('golden', { dir: src.dir });
+  // pid undefined: a unit reached over SMP (no chip ID), known by its product only (used to draw its flash map).
   const hits = lib
     .entries()
-    .filter((e) => (e.product.mcuProductId ?? pid) === pid && (!src.product || productKey(e.product) === productKey(src.product)))
+    .filter((e) => (pid === undefined ? !!src.product : (e.product.mcuProductId ?? pid) === pid) && (!src.product || productKey(e.product) === productKey(src.product)))
     .sort((a, b) => b.sequence - a.sequence);
   const found: KnownLayout[] = [];
   const products = new Set<string>();
@@ -186,7 +187,7 @@ export async function layoutForStm32(src: FirmwareSource, pid: number): Promise<
     if (products.has(productKey(e.product))) continue; // the newest of each product decides
     try {
       const md = (await lib.use(e)).check.report.metadata;
-      if (md.partitions && md.product.mcuProductId === pid) {
+      if (md.partitions && (pid === undefined || md.product.mcuProductId === pid)) {
         products.add(productKey(e.product));
         found.push({ layout: md.partitions, source: `${e.product.name} ${e.version} golden bundle` });
       }

@@ -12,10 +12,10 @@ async function diagnose(page: Page, id: string) {
   const item = page.getByTestId(`device-${id}`);
   await item.and(page.locator('[data-kind=stm32-rom]')).waitFor({ timeout: 30_000 });
   await item.click();
+  // Read-only: one click, no confirmation.
   await page.getByTestId('start-diagnose').click();
-  await page.getByTestId('start-confirm').click();
-  await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 30_000 });
-  await page.getByTestId('diagnosis').waitFor();
+  await page.locator('[data-testid=job][data-workflow=diagnose][data-state=succeeded]').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid=diagnosis][data-stale=false]').waitFor();
   return (await page.getByTestId('finding').allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
 }
 
@@ -24,16 +24,17 @@ test('diagnose the erased-MCUboot and the RDP-1 units from the UI', { timeout: 1
   const { page } = await openApp(t, ['--lab-baud', '0']);
 
   const erased = await diagnose(page, 'lab-mcuboot-erased');
-  assert.ok(erased.some((f) => /critical MCUboot is missing/.test(f)), erased.join('\n'));
-  assert.ok(erased.some((f) => /warning Bootloader pages are write-protected \(pages 0-15\)/.test(f)), erased.join('\n'));
-  assert.ok(erased.some((f) => /ok Slot 0 holds a valid image 1\.2\.0/.test(f)), erased.join('\n'));
-  assert.equal(await page.locator('.sector.wrp').count(), 16);
+  assert.ok(erased.some((f) => /Critical MCUboot is missing/.test(f)), erased.join('\n'));
+  assert.ok(erased.some((f) => /Warning Bootloader pages are write-protected \(pages 0-15\)/.test(f)), erased.join('\n'));
+  assert.ok(erased.some((f) => /OK Slot 0 holds a valid image 1\.2\.0/.test(f)), erased.join('\n'));
+  // The flash map: the 16 bootloader pages hatched as write-protected.
+  assert.equal(await page.getByTestId('diagnosis').locator('rect.fm-sector[data-locked=true]').count(), 16);
   assert.match(await page.getByTestId('chip').innerText(), /Readout protection: level 0/);
   assert.match(await page.getByTestId('slots').innerText(), /1\.2\.0/);
   await screenshot(page, '05-diagnose-erased-mcuboot');
 
   const rdp = await diagnose(page, 'lab-rdp1');
-  assert.ok(rdp.some((f) => /critical Readout protection is at level 1/.test(f)), rdp.join('\n'));
+  assert.ok(rdp.some((f) => /Critical Readout protection is at level 1/.test(f)), rdp.join('\n'));
   assert.match(await page.getByTestId('chip').innerText(), /Readout protection: level 1/);
   await screenshot(page, '06-diagnose-rdp1');
 
@@ -50,10 +51,11 @@ test('diagnose the SMP units, then recover the corrupt one from the UI', { timeo
     await page.getByTestId(`device-${id}`).click();
   };
   const run = async (workflow: string, state = 'succeeded') => {
+    // After a write the app reads the unit again first: the button waits until it is enabled.
     await page.getByTestId(`start-${workflow}`).click();
-    await page.getByTestId('start-confirm').click();
+    if (workflow !== 'diagnose' && workflow !== 'detect') await page.getByTestId('start-confirm').click();
     const confirm = page.getByTestId('confirm-allow');
-    const done = page.locator(`[data-testid=job][data-state=${state}]`);
+    const done = page.locator(`[data-testid=job][data-workflow=${workflow}][data-state=${state}]`);
     await Promise.race([confirm.waitFor({ timeout: 60_000 }).then(() => confirm.click()), done.waitFor({ timeout: 60_000 })]);
     await done.waitFor({ timeout: 90_000 });
   };

@@ -11,7 +11,7 @@ import { openApp, screenshot } from './helpers.ts';
 
 async function confirm(page: Page, title: RegExp) {
   const dialog = page.getByTestId('confirm-dialog');
-  const heading = dialog.locator('h4', { hasText: title });
+  const heading = dialog.locator('h3', { hasText: title });
   await heading.waitFor({ timeout: 30_000 });
   await dialog.getByTestId('confirm-allow').click();
   await heading.waitFor({ state: 'detached' });
@@ -22,6 +22,7 @@ async function startUnbrick(page: Page, id: string) {
   await page.getByTestId(`device-${id}`).click();
   await page.getByTestId('start-unbrick').click();
   await page.getByTestId('start-dialog').getByText('May erase the whole chip').waitFor();
+  // Not diagnosed first: the plan cannot cover the steps, so the job asks before each destructive one.
   await page.getByTestId('start-confirm').click();
 }
 
@@ -59,18 +60,24 @@ test('cancel the write midway, then resume it to completion', { timeout: 180_000
   const { page } = await openApp(t, ['--lab-baud', '460800']);
 
   await startUnbrick(page, 'lab-rdp1');
+  const dialog = page.getByTestId('confirm-dialog');
+  await dialog.locator('h3', { hasText: /Erase the whole chip/ }).waitFor({ timeout: 30_000 });
+  // Removing readout protection erases the chip: the typed word, as in the CLI.
+  assert.equal(await dialog.getByTestId('confirm-allow').isDisabled(), true);
+  await dialog.getByTestId('confirm-word').fill('UNPROTECT');
   await confirm(page, /Erase the whole chip/);
   await confirm(page, /Lift write protection/);
   await confirm(page, /Erase pages .* and write/);
   await page.getByTestId('progress').getByText('Writing').waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1500);
   await page.getByTestId('job-cancel').click();
+  await page.getByTestId('cancel-confirm').click();
   await page.locator('[data-testid=job][data-state=cancelled]').waitFor({ timeout: 30_000 });
   assert.match(await page.getByTestId('job-error').innerText(), /Cancelled/);
   await screenshot(page, '10-write-cancelled');
 
   await page.getByTestId('job-resume').click();
-  await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 120_000 });
+  await page.locator('[data-testid=job][data-workflow=unbrick][data-state=succeeded]').waitFor({ timeout: 120_000 });
   assert.match(await page.getByTestId('job-result').innerText(), /readout protection was removed/);
   await page.locator('details.log').click();
   assert.match(await page.locator('details.log pre').innerText(), /Resuming the write at block [1-9]\d*/);
