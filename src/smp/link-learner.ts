@@ -166,9 +166,11 @@ export class LinkLearner {
       const withLosses = this.o.dataFor(f.packet) / (this.frameMs(f) / (1 - Math.min(p, 0.99)) + (p / (1 - Math.min(p, 0.99))) * this.lossTimeoutMs(1500));
       if (withLosses > this.o.dataFor(below.packet) / this.frameMs(below)) return true;
     }
-    // Failing again after it was given another try: wait twice as long before the next one.
+    // Failing again after it was given another try: wait twice as long before the next one. A framing
+    // that lost its very first frame is the receive side's limit, not noise: four times as long.
     const prev = this.patience.get(this.current);
-    this.patience.set(this.current, prev ? prev * 2 : (this.o.growAfter ?? 24));
+    const grow = this.o.growAfter ?? 24;
+    this.patience.set(this.current, prev ? prev * 2 : this.here.answered === 0 ? grow * 4 : grow);
     if (this.current === this.framings.length - 1) return false;
     // A framing reached by a loss that loses its first frame too: the receive side is further off
     // than one step, so skip one (each step found by losing costs a loss timeout).

@@ -54,8 +54,10 @@ test('a bolder framing that fails after a run of answers goes back to the framin
   const l = zephyr();
   while (l.framing.lines !== 2) l.lostFrame();
   const calm = l.framing;
-  for (let i = 0; i < 8; i++) l.answered(5);
-  assert.notEqual(l.framing, calm, 'grown after 8 answers');
+  for (let i = 0; i < 31; i++) l.answered(5);
+  assert.equal(l.framing, calm, 'the framings above lost their first frames: 4 x 8 answers before trying one again');
+  l.answered(5);
+  assert.notEqual(l.framing, calm, 'grown after 32 answers');
   l.answered(5);
   l.lostFrame();
   assert.equal(l.framing, calm);
@@ -63,6 +65,7 @@ test('a bolder framing that fails after a run of answers goes back to the framin
 
 test('answers bring the bolder framing back; failing there again doubles the wait before the next try', () => {
   const l = zephyr();
+  l.answered(5);
   l.lostFrame();
   assert.equal(l.framing.window, 1);
   for (let i = 0; i < 7; i++) l.answered(5);
