@@ -6,12 +6,21 @@
  * faster than the line could have carried it. baud 0 turns pacing off (for use
  * behind linesim, which paces on its own).
  */
+/**
+ * A Node timer fires no sooner than 1 ms after it is set, so a byte is released up to this
+ * much before its wire time ends: otherwise every turnaround (a one-byte ACK, a short
+ * answer) would cost a timer tick that a real line does not have. The rate stays exact:
+ * the line's busy time is still counted byte by byte.
+ */
+const LEAD_MS = 1;
+
 export class PacedLine {
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   /** Time (ms, performance.now) at which the line becomes idle. */
   private busyUntil = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private closed = false;
 
   constructor(
@@ -31,7 +40,12 @@ export class PacedLine {
     this.queue.push(data);
     this.queued += data.length;
     this.busyUntil = Math.max(this.busyUntil, performance.now());
-    this.schedule();
+    // An idle line starts at once (on the next turn of the event loop, never inside the writer's call).
+    if (!this.timer && !this.immediate)
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        if (!this.closed && !this.timer) this.release();
+      });
   }
 
   /** Bytes still waiting for their wire time. */
@@ -49,6 +63,7 @@ export class PacedLine {
     this.closed = true;
     this.flush();
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
   }
 
   private schedule(): void {
@@ -59,11 +74,11 @@ export class PacedLine {
     }, 1);
   }
 
-  /** Releases every byte whose wire time has fully elapsed. */
+  /** Releases every byte whose wire time has elapsed (or ends within LEAD_MS). */
   private release(): void {
     const now = performance.now();
     // The line can have carried this many bytes since it last went busy.
-    let n = Math.floor((now - this.busyUntil) / this.byteMs);
+    let n = Math.floor((now + LEAD_MS - this.busyUntil) / this.byteMs);
     if (n <= 0) return this.schedule();
     n = Math.min(n, this.queued);
     this.busyUntil += n * this.byteMs;

@@ -8,6 +8,8 @@
  *    unpaced lab (baud 0), so no step worse than linear in image size hides
  *    behind line time. The lab runs in-process, so the figure includes the
  *    simulators' own CPU. Goal: largest/smallest within 1.5x.
+ *    The station row provisions one in-process STM32L4 unit with the seed
+ *    layout (24 KiB MCUboot + the application in slot 0, written and read back).
  * 2. Full unbrick's wall time on a lab paced like a 115200-baud 8E1 UART,
  *    against the line time of the bytes it moved both ways (counted on the
  *    cable). Goal <= 1.1x.
@@ -23,6 +25,17 @@ import { LAB_UNITS } from '../../src/sim/lab/units.ts';
 import type { Job } from '../../src/workflows/job.ts';
 import type { WorkflowName } from '../../src/api/contract.ts';
 import type { ByteTransport } from '../../src/transport/types.ts';
+import { createHash } from 'node:crypto';
+import { Station } from '../../src/station/station.ts';
+import { LocalDataPool } from '../../src/station/local-pool.ts';
+import { parseCsvEntries } from '../../src/station/data-source.ts';
+import { ServiceLog } from '../../src/records/service-log.ts';
+import { unitRows } from '../../src/station/unit-record.ts';
+import { stm32RomRecipe } from '../../src/station/recipes/stm32-rom.ts';
+import { connectStm32 } from '../../src/stm32/session.ts';
+import type { BundleMetadata } from '../../src/formats/bundle/metadata.ts';
+import { LAB_PRODUCT } from '../../src/sim/lab/product.ts';
+import { inProcessUnit, simPort, testImage, type SimUnitHandle } from '../integration/station/stm32-units.ts';
 
 const SIZES_KIB = (process.env.WORKFLOWS_BENCH_KIB ?? '16,64,440').split(',').map(Number);
 const BAUD = 115200;
@@ -90,8 +103,63 @@ async function runJob(c: AppCore, workflow: WorkflowName, unit: string): Promise
   return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs };
 }
 
+/** Station: one STM32L4 unit provisioned (MCUboot + application, written and read back, unit data); CPU ms. */
+async function stationJob(payloadKib: number): Promise<{ cpuMs: number; wallMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-wf-bench-station-'));
+  const { mcuboot, slot0, scratch } = LAB_PRODUCT.partitions;
+  const boot = testImage(24 * 1024, 1);
+  const app = testImage(payloadKib * 1024, 2);
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const p = (name: string, role: 'bootloader' | 'stm32-region', address: number, data: Uint8Array) => ({ name, role, target: { kind: 'address' as const, address }, size: data.length, sha256: sha(data) });
+  const metadata: BundleMetadata = {
+    type: 'unbrick.bundle',
+    specVersion: 1,
+    kind: 'provisioning',
+    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000002', name: 'Seed gateway', hardwareRevisions: ['A'] },
+    version: '1.0.0',
+    sequence: 1,
+    created: '2026-11-01T00:00:00Z',
+    expires: '2027-11-01T00:00:00Z',
+    releaseNotes: '',
+    payloads: [p('mcuboot.bin', 'bootloader', mcuboot.address, boot), p('app.bin', 'stm32-region', slot0.address, app)],
+    provisioning: { optionBytes: { rdpLevel: 0, wrp: [] } },
+  };
+  const pool = LocalDataPool.open({ entries: parseCsvEntries('serial\nS-1\n'), journalPath: join(dir, 'pool.journal') });
+  const unit = inProcessUnit('l476', 500);
+  try {
+    const log = ServiceLog.inDir(dir);
+    const recipe = stm32RomRecipe({
+      metadata,
+      payloads: new Map([
+        ['mcuboot.bin', boot],
+        ['app.bin', app],
+      ]),
+      dataAddress: scratch.address + scratch.size,
+      connect: async (handle) => {
+        const link = await (handle as SimUnitHandle).open();
+        return { session: await connectStm32(link, { replyMs: 1000, writeAckMs: 2000 }), link, close: () => link.close() };
+      },
+      uidAddress: (chip) => chip.flash.end - 16,
+    });
+    const st = Station.open({ dir, log, recipe, batch: 'bench', station: 'bench', operator: 'bench', parallel: 1, pool });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    st.updatePorts([simPort('p0', unit)]);
+    await st.idle();
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const rows = unitRows(log.verify().entries, 'bench');
+    if (rows.length !== 1 || !rows[0]!.ok) throw new Error(`station run failed: ${rows[0]?.reason ?? 'no record'}`);
+    return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs };
+  } finally {
+    unit.close();
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Each workflow: the unit it runs on, and the KiB it moves at a given application payload. */
-const WORKFLOWS: { name: string; workflow: WorkflowName; unit: string; emptySecondary?: boolean; kib(payloadKib: number): number }[] = [
+const WORKFLOWS: { name: string; workflow: WorkflowName | 'station'; unit: string; emptySecondary?: boolean; kib(payloadKib: number): number }[] = [
   { name: 'detect (STM32)', workflow: 'detect', unit: 'lab-mcuboot-erased', kib: (k) => k },
   { name: 'diagnose (STM32, reads slot 0)', workflow: 'diagnose', unit: 'lab-mcuboot-erased', kib: (k) => k },
   { name: 'diagnose (SMP)', workflow: 'diagnose', unit: 'lab-healthy-pending', kib: (k) => k },
@@ -99,6 +167,8 @@ const WORKFLOWS: { name: string; workflow: WorkflowName; unit: string; emptySeco
   { name: 'update', workflow: 'update', unit: 'lab-healthy-pending', emptySecondary: true, kib: (k) => k },
   // MCUboot (24 KiB) and the application are written and read back.
   { name: 'full unbrick', workflow: 'unbrick', unit: 'lab-mcuboot-erased', kib: (k) => k + 24 },
+  // One STM32L4 unit: MCUboot (24 KiB) and the application written and read back, plus its data block.
+  { name: 'station (1 STM32L4 unit)', workflow: 'station', unit: 'in-process l476', kib: (k) => k + 24 },
 ];
 
 export async function run(): Promise<void> {
@@ -109,14 +179,18 @@ export async function run(): Promise<void> {
     const cpu: number[] = [];
     const cells: string[] = [];
     for (const k of SIZES_KIB) {
-      const b = await bench(k, 0, w.unit, w.emptySecondary);
-      try {
-        const r = await runJob(b.c, w.workflow, w.unit);
-        cpu.push(r.cpuMs);
-        cells.push(`${k} KiB: ${r.cpuMs.toFixed(0)} ms = ${(r.cpuMs / w.kib(k)).toFixed(2)} ms/KiB`);
-      } finally {
-        await b.close();
+      let r: { cpuMs: number };
+      if (w.workflow === 'station') r = await stationJob(k);
+      else {
+        const b = await bench(k, 0, w.unit, w.emptySecondary);
+        try {
+          r = await runJob(b.c, w.workflow, w.unit);
+        } finally {
+          await b.close();
+        }
       }
+      cpu.push(r.cpuMs);
+      cells.push(`${k} KiB: ${r.cpuMs.toFixed(0)} ms = ${(r.cpuMs / w.kib(k)).toFixed(2)} ms/KiB`);
     }
     const kib = SIZES_KIB.map((k) => w.kib(k));
     const ratio = cpu.at(-1)! / kib.at(-1)! / (cpu[0]! / kib[0]!);

@@ -2,7 +2,7 @@
  * Field faults between the host and the real firmware peers, through
  * linesim at 115200 8N1: a cable pulled mid-upload (the upload reports the
  * stall, a new line and upload finish the image: Zephyr resumes by length and
- * sha, MCUboot starts over), and bit flips on every byte both ways.
+ * sha, MCUboot starts over), and bit flips on every byte both ways (both peers).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,6 +75,22 @@ test('real Zephyr smp_svr through bit flips (1e-4 per byte each way): the upload
     t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
     assert.equal(r.reportedHash, APP_HASH);
     assert.ok((await list(c)).some((s) => s.slot === 1 && s.hash === APP_HASH));
+  } finally {
+    await c.close();
+    await line.stop();
+    await peer.stop();
+  }
+});
+
+test('real MCUboot serial recovery through bit flips (1e-4 per byte each way): the upload completes and the image is listed', { timeout: 90_000 }, async (t) => {
+  const peer = await startMcubootPeer();
+  const line = await startLinesim(peer.path, ['--flip', '1e-4', '--seed', String(Date.now() % 100000)]);
+  const c = await client(line.host);
+  try {
+    const r = await uploadImage(c, APP);
+    t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
+    assert.equal(r.reportedHash, APP_HASH);
+    assert.deepEqual((await list(c)).map((s) => [s.slot, s.hash]), [[0, APP_HASH]]);
   } finally {
     await c.close();
     await line.stop();
