@@ -289,9 +289,12 @@ async function startUnit(run: UnbrickRun, ctx: Ctx) {
 async function checkAnswers(run: UnbrickRun, ctx: Ctx) {
   const app = ctx.state.golden!.regions.find((r) => r.imageHash);
   if (!app) return { skipped: 'The golden bundle holds no MCUboot image to look for.' };
-  // MCUboot checks the image and starts the application on the same UART; give it a few tries.
-  for (let i = 0; i < 8 && !ctx.signal.aborted; i++) {
-    await new Promise((r) => setTimeout(r, 750));
+  // MCUboot checks the image and starts the application on the same UART; give it a few tries, the first
+  // soon (a small image is checked in milliseconds), then 750 ms apart (a 448 KiB one takes a while).
+  const waits = [100, 250, 500, 750, 750, 750, 750, 750, 750];
+  for (const wait of waits) {
+    if (ctx.signal.aborted) break;
+    await new Promise((r) => setTimeout(r, wait));
     const smp = await openSmp(unitHandle(run)).catch(() => undefined);
     if (!smp) continue;
     try {
