@@ -29,9 +29,8 @@ test('a unit on a pty adapter is filed under its chip UID and found in the Recor
   const device = page.getByTestId(`device-port:${path}`);
   await device.and(page.locator('[data-kind=stm32-rom]')).waitFor({ timeout: 60_000 });
   await device.click();
-  await page.getByTestId('start-diagnose').click();
-  await page.getByTestId('start-confirm').click();
-  await page.locator('[data-testid=job][data-state=succeeded]').waitFor({ timeout: 90_000 });
+  await page.getByTestId('start-diagnose').click(); // read-only: one click, no confirmation
+  await page.locator('[data-testid=job][data-workflow=diagnose][data-state=succeeded]').waitFor({ timeout: 90_000 });
 
   await page.getByTestId('nav-records').click();
   await page.getByTestId('chain').filter({ hasText: 'Log intact: 1 entry,' }).waitFor();
