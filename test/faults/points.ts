@@ -14,8 +14,8 @@
  * - hang: a run of the job stops making progress (steps, progress, log) for 2 minutes.
  *
  * A clean failure (typed, after all resumes) is allowed: the tool said so.
- * Units run in-process with flash timing off (baud 0), the lab's libraries
- * are made once and shared.
+ * Units run in-process with the line's timing off (baud 0) and the flash's
+ * (see NO_FLASH_TIME); the lab's libraries are made once and shared.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,14 @@ export async function closeSharedLibraries(): Promise<void> {
   (await shared)?.close();
   shared = undefined;
 }
+
+/**
+ * Flash takes no simulated time on the point's unit (SMP units' flash profile
+ * 'none', the STM32 chip's time scale 0): a point checks what the flash holds
+ * after a fault, not how long the flash took, and the datasheet timings made
+ * one update point wait ~30 s for its 222-sector swap.
+ */
+const NO_FLASH_TIME = (unit: string) => ({ smpBoards: { [unit]: { flash: 'none' as const } }, stm32Boards: { [unit]: { timeScale: 0 } } });
 
 class SharedLibraryLab extends DemoLab {
   override async libraryDir(): Promise<string> {
@@ -169,7 +177,7 @@ async function driveToEnd(job: Job<unknown>, stillMs: number): Promise<boolean> 
 export async function runPoint(sc: Scenario, kind: FaultKind, step: number, axis: PointAxis = 'flash', stillMs = 120_000): Promise<PointResult> {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-faults-'));
   const spec = LAB_UNITS.find((u) => u.id === sc.unit)!;
-  const lab = new SharedLibraryLab([spec], { baud: 0 });
+  const lab = new SharedLibraryLab([spec], { baud: 0, ...NO_FLASH_TIME(spec.id) });
   const c = new AppCore({ dataDir: dir, lab, operator: 'faults@lab', autoDetect: false });
   const res: PointResult = { scenario: sc.name, kind, axis, step, verdict: 'ok', detail: '', steps: 0, bytes: 0, runs: [] };
   let fired = false;
