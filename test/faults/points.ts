@@ -173,7 +173,8 @@ async function driveToEnd(job: Job<unknown>, stillMs: number): Promise<boolean> 
       seen = now;
       since = performance.now();
     } else if (performance.now() - since > stillMs) return false;
-    await sleep(5);
+    // Every 25 ms: each look copies the job's snapshot, and polling every 5 ms was ~3% of a point's CPU.
+    await sleep(25);
   }
   return true;
 }
