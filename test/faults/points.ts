@@ -145,6 +145,8 @@ export interface PointResult {
   steps: number;
   bytes: number;
   runs: string[];
+  /** Wall time the point took (ms). */
+  ms: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -188,7 +190,8 @@ export async function runPoint(sc: Scenario, kind: FaultKind, step: number, axis
   const spec = LAB_UNITS.find((u) => u.id === sc.unit)!;
   const lab = new SharedLibraryLab([spec], { baud: 0, ...NO_FLASH_TIME(spec.id) });
   const c = new AppCore({ dataDir: dir, lab, operator: 'faults@lab', autoDetect: false });
-  const res: PointResult = { scenario: sc.name, kind, axis, step, verdict: 'ok', detail: '', steps: 0, bytes: 0, runs: [] };
+  const t0 = performance.now();
+  const res: PointResult = { scenario: sc.name, kind, axis, step, verdict: 'ok', detail: '', steps: 0, bytes: 0, runs: [], ms: 0 };
   let fired = false;
   let dead = false;
   try {
@@ -297,5 +300,6 @@ export async function runPoint(sc: Scenario, kind: FaultKind, step: number, axis
   } finally {
     await c.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
+    res.ms = performance.now() - t0;
   }
 }

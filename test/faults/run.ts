@@ -139,6 +139,10 @@ for (const sc of scenarios)
     }
 const bad = results.filter((r) => ['silent-corruption', 'claimed-bootable', 'untyped', 'hang'].includes(r.verdict));
 console.log(`${'total'.padEnd(37)} ${String(results.length).padStart(6)} ${VERDICTS.map((v) => String(results.filter((r) => r.verdict === v).length).padStart(v.length + 1)).join('')}`);
+// How long points take (they mostly wait: timeouts after a fault, restarts), to choose --parallel.
+const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+const at = (q: number) => ((ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0) / 1000).toFixed(1);
+if (ms.length) console.log(`\npoint wall time: median ${at(0.5)} s, 90% ${at(0.9)} s, longest ${at(1)} s`);
 if (results.length < chosen.length) console.log(`\nstopped by --minutes ${opt.minutes}: ${results.length} of ${chosen.length} points run`);
 console.log(`\ntime ${((performance.now() - t0) / 1000).toFixed(1)} s, ${(results.length / ((performance.now() - t0) / 1000)).toFixed(2)} points/s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB${workerRss ? ` (each of ${workers} workers at most ${(workerRss / 1024).toFixed(0)} MiB)` : ''}`);
 console.log(bad.length ? `${bad.length} points failed` : '0 silent corruptions, 0 units claimed bootable that are not, 0 untyped failures, 0 hangs');
