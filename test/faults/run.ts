@@ -9,13 +9,13 @@
  *   npm run faults -- --parallel 24        # points run side by side per process (they mostly wait; default 64)
  *   npm run faults -- --workers 2          # child processes sharing the points (one per core; default 1)
  *   npm run faults -- --workers 2 --byte-range 1024   # ~27 200 points: about an hour on 2 loaded cores
- *
- * A point costs ~0.18 s CPU and waits for most of its ~9 s (median; 90% under
- * 35 s: clients' timeouts after a cut, restarts), hence 64 side by side.
  *   npm run faults -- --minutes 30         # stop taking new points after 30 minutes
  *   npm run faults -- --sample 200 --seed 3   # a seeded sample of the points
  *   npm run faults -- --scenario update --kind power-torn --step 17   # one flash point
  *   npm run faults -- --byte-range 256     # fewer byte-range points (one per 256 bytes received)
+ *
+ * A point costs ~0.18 s CPU and waits for most of its ~9 s (median; 90% under
+ * 35 s: clients' timeouts after a cut, restarts), hence 64 side by side.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
