@@ -7,7 +7,7 @@
 import { deviceError } from '../../core/errors.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import { LAB_UNITS, type LabUnitSpec } from './units.ts';
-import { simulatorFor, type LabFaults, type LabSimulator, type LabSmpBoards } from './simulators.ts';
+import { simulatorFor, type LabFaults, type LabSimulator, type LabSmpBoards, type LabStm32Boards } from './simulators.ts';
 import { createPipe, type Pipe } from './pipe.ts';
 import { framingFaults, type HostFraming } from './uart.ts';
 import { createLabLibraries, type LabLibraries, type LabVendor } from './vendor.ts';
@@ -38,6 +38,8 @@ export class DemoLab {
       noisyCables?: Record<string, { corrupt: number; drop?: number; seed: number }>;
       /** SMP unit setup and device faults per unit (see sim/lab/smp-board.ts). */
       smpBoards?: LabSmpBoards;
+      /** STM32 unit setup per unit (see sim/lab/stm32-board.ts). */
+      stm32Boards?: LabStm32Boards;
       /** Payload size of every lab image, on the units and in the bundles (benches vary it; default: the lab product's). */
       payloadBytes?: number;
     } = { baud: 115200 },
@@ -99,7 +101,7 @@ export class DemoLab {
     const u = this.units.get(unitId);
     if (!u) throw deviceError('lab.unknown-unit', `The demo lab has no unit "${unitId}".`);
     if (!u.plugged) throw deviceError('lab.unplugged', `${u.spec.label} is unplugged. Plug it in (demo lab panel) and try again.`);
-    const factory = simulatorFor(u.spec, this.line.faults, this.line.smpBoards, this.line.payloadBytes);
+    const factory = simulatorFor(u.spec, this.line.faults, this.line.smpBoards, this.line.payloadBytes, this.line.stm32Boards);
     if (!factory)
       throw deviceError('lab.simulator-missing', `The simulator for "${u.spec.label}" (${u.spec.answersWith}) is not part of this build yet, so it cannot answer.`);
     u.sim ??= await factory(u.spec);

@@ -6,7 +6,7 @@
  */
 import type { ByteTransport } from '../../transport/types.ts';
 import type { LabUnitSpec } from './units.ts';
-import { stm32Board } from './stm32-board.ts';
+import { stm32Board, type Stm32BoardOptions } from './stm32-board.ts';
 import { smpBoard, type SmpBoardOptions } from './smp-board.ts';
 import type { Stm32Faults } from '../stm32/index.ts';
 import type { UnitUart } from './uart.ts';
@@ -31,12 +31,21 @@ export type LabFaults = Record<string, Stm32Faults>;
 /** Setup and device faults per SMP lab unit id. */
 export type LabSmpBoards = Record<string, SmpBoardOptions>;
 
+/** Chip setup per STM32 lab unit id (its flash time scale: 0 for runs that are not about time). */
+export type LabStm32Boards = Record<string, Pick<Stm32BoardOptions, 'timeScale'>>;
+
 /** @param payloadBytes size of the application images units start with (default: the lab product's) */
-export function simulatorFor(spec: LabUnitSpec, faults?: LabFaults, smpBoards?: LabSmpBoards, payloadBytes?: number): LabSimulatorFactory | undefined {
+export function simulatorFor(
+  spec: LabUnitSpec,
+  faults?: LabFaults,
+  smpBoards?: LabSmpBoards,
+  payloadBytes?: number,
+  stm32Boards?: LabStm32Boards,
+): LabSimulatorFactory | undefined {
   const size = payloadBytes ? { payloadBytes } : {};
   switch (spec.answersWith) {
     case 'stm32-rom':
-      return async (s) => stm32Board(s, { ...size, ...(faults?.[s.id] ? { faults: faults[s.id]! } : {}) });
+      return async (s) => stm32Board(s, { ...size, ...stm32Boards?.[s.id], ...(faults?.[s.id] ? { faults: faults[s.id]! } : {}) });
     case 'mcuboot-serial':
     case 'zephyr-smp':
       return async (s) => smpBoard(s, { ...size, ...smpBoards?.[s.id] });
