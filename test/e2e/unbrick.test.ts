@@ -85,6 +85,6 @@ test('cancel the write midway, then resume it to completion', { timeout: 180_000
   // Both runs are on the record: cancelled, then succeeded.
   await page.getByTestId('nav-records').click();
   const rows = page.getByTestId('record-entries').locator('tbody tr');
-  await rows.filter({ hasText: /unbrick\s*succeeded/ }).waitFor();
+  await rows.filter({ hasText: /unbrick\s*done/ }).waitFor(); // a success reads "done" (api/format.ts outcomeWords)
   await rows.filter({ hasText: /unbrick\s*cancelled/ }).waitFor();
 });

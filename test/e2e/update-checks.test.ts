@@ -31,7 +31,7 @@ test('offline update: low battery refused with reading and limit; boot loop repo
   // Boot loop: slot 1 already holds 1.3.0; the test boot restarts again and again.
   await startUpdate('lab-boot-loop');
   const dialog = page.getByTestId('confirm-dialog');
-  await dialog.locator('h4', { hasText: 'Install 1.3.0 on this unit?' }).waitFor({ timeout: 30_000 });
+  await dialog.locator('h3', { hasText: 'Install 1.3.0 on this unit?' }).waitFor({ timeout: 30_000 });
   await dialog.getByTestId('confirm-allow').click();
   await page.locator('[data-testid=job][data-state=failed]').waitFor({ timeout: 120_000 });
   const loop = await page.getByTestId('job-error').innerText();
