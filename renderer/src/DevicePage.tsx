@@ -209,7 +209,7 @@ function PlanDialog({
   const chip = diagnosis?.chip;
   const unitWord = chip && chip.sectors.length > 64 ? 'pages' : 'sectors';
   const rdp1 = workflow === 'unbrick' && chip?.rdp === '1';
-  const word = rdp1 ? 'UNPROTECT' : undefined;
+  const word = rdp1 ? 'ERASE' : undefined; // the CLI's word for the same step (removing readout protection erases the chip)
 
   const erase: string[] = [];
   const write: string[] = [];

@@ -42,7 +42,7 @@ export function JobView({ ui, job, present }: { ui: Ui; job: JobSnapshot; presen
   const cond = stopped ? conditionAfterStop(job) : undefined;
   const badResult = job.result?.findings?.some((f) => f.severity === 'critical');
   const p = job.progress;
-  const word = job.confirmation?.stepId === 'readout-unprotect' ? 'UNPROTECT' : undefined;
+  const word = job.confirmation?.stepId === 'readout-unprotect' ? 'ERASE' : undefined; // as the CLI asks
   return (
     <div className={`job ${job.state}`} data-testid="job" data-state={job.state} data-workflow={job.workflow}>
       <h3>

@@ -179,7 +179,7 @@ test('flash map of every lab unit at 1024x700, the seed STM32L4 layout with regi
   await screenshot(page, 'dp-map-grayscale-1024');
 });
 
-test('RDP-1 unit at 1024x700: the plan asks for UNPROTECT, stays on screen; cancel asks, then says what it left; resume to fresh findings', { timeout: 300_000 }, async (t) => {
+test('RDP-1 unit at 1024x700: the plan asks for the typed word ERASE, stays on screen; cancel asks, then says what it left; resume to fresh findings', { timeout: 300_000 }, async (t) => {
   const { page } = await openApp(t, ['--lab-baud', '460800']);
   await page.setViewportSize({ width: 1024, height: 700 });
   await choose(page, 'lab-rdp1', 'stm32-rom');
@@ -193,7 +193,7 @@ test('RDP-1 unit at 1024x700: the plan asks for UNPROTECT, stays on screen; canc
   assert.equal(await dialog.getByTestId('start-confirm').isDisabled(), true);
   await dialog.getByTestId('plan-word').fill('unprotect');
   assert.equal(await dialog.getByTestId('start-confirm').isDisabled(), true);
-  await dialog.getByTestId('plan-word').fill('UNPROTECT');
+  await dialog.getByTestId('plan-word').fill('ERASE');
   await screenshot(page, 'dp-06-unbrick-plan-rdp1-1024');
   await dialog.getByTestId('start-confirm').click();
   const job = page.locator('[data-testid=job][data-workflow=unbrick]');

@@ -64,7 +64,7 @@ test('cancel the write midway, then resume it to completion', { timeout: 180_000
   await dialog.locator('h3', { hasText: /Erase the whole chip/ }).waitFor({ timeout: 30_000 });
   // Removing readout protection erases the chip: the typed word, as in the CLI.
   assert.equal(await dialog.getByTestId('confirm-allow').isDisabled(), true);
-  await dialog.getByTestId('confirm-word').fill('UNPROTECT');
+  await dialog.getByTestId('confirm-word').fill('ERASE');
   await confirm(page, /Erase the whole chip/);
   await confirm(page, /Lift write protection/);
   await confirm(page, /Erase pages .* and write/);
