@@ -12,6 +12,7 @@
  * Content-Security-Policy allows no inline styles.
  */
 import type { Diagnosis, DeviceKind, LibraryEntryView } from './contract.ts';
+import { escapeHtml as esc } from '../core/html.ts';
 
 /** 'none': over SMP a slot the unit does not list holds no valid image (empty, or an image that fails its check). */
 export type RegionHolds = 'valid' | 'pending' | 'erased' | 'none' | 'corrupt' | 'unknown' | 'free';
@@ -207,7 +208,6 @@ export const HOLDS_WORDS: Record<RegionHolds, string> = {
 };
 const LOCK_WORDS: Record<LockState, string> = { locked: 'write-protected', partly: 'partly write-protected', open: 'not protected', unknown: 'protection not known' };
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function lockIcon(x: number, y: number): string {
   // A padlock: shackle (arc) over a body (rect), 10 x 12.

@@ -6,6 +6,7 @@
 import type { ServiceEntry, VerifyResult } from './service-log.ts';
 import { unitMatches } from './unit-identity.ts';
 import { escapeHtml } from '../core/html.ts';
+import { renderFlashMap, type FlashMapModel } from '../api/flash-map.ts';
 import { countFindings, formatLocalTime, formatOsInfo, formatVersionChange, outcomeWords, versionsOf } from '../api/format.ts';
 
 export interface UnitReport {
@@ -72,6 +73,25 @@ export interface ReportHtmlOptions {
 
 type RecordedFinding = { severity: string; code?: string; text: string };
 
+/**
+ * The map the latest diagnosis recorded (`details.flashMap`, see workflows/diagnose.ts), drawn with its time,
+ * so a report made without the unit still shows it. A recorded map that does not draw is left out, not fatal.
+ */
+function recordedMap(entries: ServiceEntry[], when: (iso: string) => string): string | undefined {
+  const e = [...entries].reverse().find((x) => x.action === 'diagnose' && isMapModel(x.details?.flashMap));
+  if (!e) return undefined;
+  try {
+    return `<p>As read by the diagnosis of ${esc(when(e.time))}.</p>${renderFlashMap(e.details!.flashMap as unknown as FlashMapModel, { idPrefix: `fm${e.seq}` })}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function isMapModel(v: unknown): boolean {
+  const m = v as Partial<FlashMapModel> | undefined;
+  return !!m && typeof m === 'object' && typeof m.base === 'number' && typeof m.size === 'number' && m.size > 0 && Array.isArray(m.regions) && Array.isArray(m.sectors);
+}
+
 function findingsOf(e: ServiceEntry): RecordedFinding[] {
   const f = (e.details as { findings?: unknown } | undefined)?.findings;
   return Array.isArray(f) ? f.filter((x): x is RecordedFinding => !!x && typeof x === 'object' && typeof (x as RecordedFinding).text === 'string') : [];
@@ -113,7 +133,7 @@ export function reportHtml(r: UnitReport, opts: ReportHtmlOptions = {}): string 
         .join('')}</ul>${lastWrite && lastWrite.seq > lastDiagnosis.seq ? `<p class="note">A job wrote to the unit after this diagnosis (entry ${esc(lastWrite.seq)}); these findings may be out of date.</p>` : ''}`
     : '<h2>Findings</h2><p>No diagnosis recorded for this unit.</p>';
   const versions = lastWrite ? `<p>Versions: <b>${esc(formatVersionChange(versionsOf(lastWrite.details)!.before, versionsOf(lastWrite.details)!.after))}</b> (${esc(lastWrite.action)}, ${esc(when(lastWrite.time))}).</p>` : '';
-  const map = `<h2>Flash map</h2>\n<div class="flash-map" data-slot="flash-map">${opts.flashMapSvg ?? '<p>No flash map was drawn for this unit in this report.</p>'}</div>`;
+  const map = `<h2>Flash map</h2>\n<div class="flash-map" data-slot="flash-map">${opts.flashMapSvg ?? recordedMap(r.entries, when) ?? '<p>No flash map was drawn for this unit in this report.</p>'}</div>`;
   const integrity = r.log.intact
     ? `<p class="ok">Service log intact: ${r.log.entries} entries, every hash and link checked. Head <code>${esc(r.log.head)}</code>.</p>`
     : `<div class="bad"><p><b>Warning:</b> the service log failed its integrity check. Entries below may have been changed or removed.</p><ul>${r.log.problems

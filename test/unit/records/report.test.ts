@@ -72,3 +72,26 @@ test('the HTML report: local times with their zone, no local path, findings, ver
   assert.match(html, /data-slot="flash-map"/);
   assert.match(reportHtml(r, { flashMapSvg: '<svg id="m"></svg>' }), /<svg id="m"><\/svg>/);
 });
+
+test('the HTML report draws the flash map the latest diagnosis recorded, without the unit, and skips one that does not draw', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbrick-report-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = ServiceLog.inDir(dir);
+  const map = {
+    title: 'Flash <b>',
+    base: 0x08000000,
+    size: 0x100000,
+    toScale: true,
+    regions: [{ name: 'MCUboot', address: 0x08000000, size: 0x8000, holds: 'valid' }],
+    sectors: [],
+  };
+  log.append({ unit: { id: 'UID-9' }, action: 'diagnose', operator: 'a@b', outcome: 'succeeded', summary: 'read', details: { flashMap: map } });
+  const html = reportHtml(unitReport('UID-9', log.path, log.verify(), new Date('2026-01-01T00:00:00Z')));
+  assert.match(html, /data-slot="flash-map"><p>As read by the diagnosis of [^<]+<\/p>[\s\S]*<svg/);
+  assert.match(html, /MCUboot/);
+  assert.doesNotMatch(html, /Flash <b>/, 'recorded text is escaped');
+
+  // A later diagnosis whose map is not a map: the report falls back to the earlier one, never fails.
+  log.append({ unit: { id: 'UID-9' }, action: 'diagnose', operator: 'a@b', outcome: 'succeeded', summary: 'read', details: { flashMap: { base: 'x' } } });
+  assert.match(reportHtml(unitReport('UID-9', log.path, log.verify(), new Date())), /<svg/);
+});
