@@ -25,17 +25,13 @@ import { LAB_UNITS } from '../../src/sim/lab/units.ts';
 import type { Job } from '../../src/workflows/job.ts';
 import type { WorkflowName } from '../../src/api/contract.ts';
 import type { ByteTransport } from '../../src/transport/types.ts';
-import { createHash } from 'node:crypto';
 import { Station } from '../../src/station/station.ts';
 import { LocalDataPool } from '../../src/station/local-pool.ts';
 import { parseCsvEntries } from '../../src/station/data-source.ts';
 import { ServiceLog } from '../../src/records/service-log.ts';
 import { unitRows } from '../../src/station/unit-record.ts';
-import { stm32RomRecipe } from '../../src/station/recipes/stm32-rom.ts';
-import { connectStm32 } from '../../src/stm32/session.ts';
-import type { BundleMetadata } from '../../src/formats/bundle/metadata.ts';
-import { LAB_PRODUCT } from '../../src/sim/lab/product.ts';
-import { inProcessUnit, simPort, testImage, type SimUnitHandle } from '../integration/station/stm32-units.ts';
+import { inProcessUnit, simPort, testImage } from '../integration/station/stm32-units.ts';
+import { NO_PROTECTION, seedScaleRecipe } from '../integration/station/recipe-fixture.ts';
 
 const SIZES_KIB = (process.env.WORKFLOWS_BENCH_KIB ?? '16,64,440').split(',').map(Number);
 const BAUD = 115200;
@@ -106,41 +102,11 @@ async function runJob(c: AppCore, workflow: WorkflowName, unit: string): Promise
 /** Station: one STM32L4 unit provisioned (MCUboot + application, written and read back, unit data); CPU ms. */
 async function stationJob(payloadKib: number): Promise<{ cpuMs: number; wallMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-wf-bench-station-'));
-  const { mcuboot, slot0, scratch } = LAB_PRODUCT.partitions;
-  const boot = testImage(24 * 1024, 1);
-  const app = testImage(payloadKib * 1024, 2);
-  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-  const p = (name: string, role: 'bootloader' | 'stm32-region', address: number, data: Uint8Array) => ({ name, role, target: { kind: 'address' as const, address }, size: data.length, sha256: sha(data) });
-  const metadata: BundleMetadata = {
-    type: 'unbrick.bundle',
-    specVersion: 1,
-    kind: 'provisioning',
-    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000002', name: 'Seed gateway', hardwareRevisions: ['A'] },
-    version: '1.0.0',
-    sequence: 1,
-    created: '2026-11-01T00:00:00Z',
-    expires: '2027-11-01T00:00:00Z',
-    releaseNotes: '',
-    payloads: [p('mcuboot.bin', 'bootloader', mcuboot.address, boot), p('app.bin', 'stm32-region', slot0.address, app)],
-    provisioning: { optionBytes: { rdpLevel: 0, wrp: [] } },
-  };
+  const { recipe } = seedScaleRecipe(testImage(payloadKib * 1024, 2), NO_PROTECTION);
   const pool = LocalDataPool.open({ entries: parseCsvEntries('serial\nS-1\n'), journalPath: join(dir, 'pool.journal') });
   const unit = inProcessUnit('l476', 500);
   try {
     const log = ServiceLog.inDir(dir);
-    const recipe = stm32RomRecipe({
-      metadata,
-      payloads: new Map([
-        ['mcuboot.bin', boot],
-        ['app.bin', app],
-      ]),
-      dataAddress: scratch.address + scratch.size,
-      connect: async (handle) => {
-        const link = await (handle as SimUnitHandle).open();
-        return { session: await connectStm32(link, { replyMs: 1000, writeAckMs: 2000 }), link, close: () => link.close() };
-      },
-      uidAddress: (chip) => chip.flash.end - 16,
-    });
     const st = Station.open({ dir, log, recipe, batch: 'bench', station: 'bench', operator: 'bench', parallel: 1, pool });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

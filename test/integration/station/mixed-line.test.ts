@@ -4,13 +4,7 @@
 // MCUboot units through their application's settings once the image is in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Station, type StationPort } from '../../../src/station/station.ts';
-import { LocalDataPool } from '../../../src/station/local-pool.ts';
-import { parseCsvEntries } from '../../../src/station/data-source.ts';
-import { ServiceLog } from '../../../src/records/service-log.ts';
 import { unitRows } from '../../../src/station/unit-record.ts';
 import { byUnitKind } from '../../../src/station/recipes/by-unit-kind.ts';
 import { checkSmpBundle, smpUnitRecipe } from '../../../src/station/recipes/smp-unit.ts';
@@ -20,8 +14,9 @@ import * as imageGroup from '../../../src/smp/groups/image.ts';
 import { createMcubootSim, connectInProcess, type McubootDevice } from '../../../src/sim/mcuboot-serial/index.ts';
 import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
 import type { BundleMetadata } from '../../../src/formats/bundle/metadata.ts';
-import { UnbrickError } from '../../../src/core/errors.ts';
 import { inProcessUnit, readDataBlock, stm32TestRecipe, testImage, type SimUnitHandle } from './stm32-units.ts';
+import { dataPool, GATEWAY, NO_PROTECTION, provisioningMetadata, smpImagePayload, stationFolder } from './recipe-fixture.ts';
+import { codeOf as code } from '../../helpers/errors.ts';
 
 const key = generateSigningKey();
 const stranger = generateSigningKey();
@@ -34,29 +29,12 @@ interface McubootUnit {
 }
 type Unit = McubootUnit | (SimUnitHandle & { kind: 'stm32' });
 
-function mcubootMetadata(img: { bytes: Uint8Array; hash: Uint8Array }): BundleMetadata {
-  return {
-    type: 'unbrick.bundle',
-    specVersion: 1,
-    kind: 'provisioning',
-    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000003', name: 'Gateway', hardwareRevisions: ['A'] },
-    version: '2.0.0',
-    sequence: 1,
-    created: '2026-11-01T00:00:00Z',
-    expires: '2027-11-01T00:00:00Z',
-    releaseNotes: '',
-    payloads: [{ name: 'app.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, size: img.bytes.length, sha256: '', version: '2.0.0', imageHash: Buffer.from(img.hash).toString('hex') }],
-    provisioning: { optionBytes: { rdpLevel: 0, wrp: [] } },
-  };
-}
+const mcubootMetadata = (img: { bytes: Uint8Array; hash: Uint8Array }): BundleMetadata =>
+  provisioningMetadata(GATEWAY, '2.0.0', [smpImagePayload(img, '2.0.0')], { provisioning: { optionBytes: NO_PROTECTION } });
 
 test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, faulty ones recorded with reasons, no entry twice; pilot pause and failure-rate stop', { timeout: 120_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-mixed-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const csv = 'serial\n' + Array.from({ length: 20 }, (_, i) => `MX-${100 + i}`).join('\n') + '\n';
-  const pool = LocalDataPool.open({ entries: parseCsvEntries(csv), journalPath: join(dir, 'pool.journal') });
-  t.after(() => void pool.close());
-  const log = ServiceLog.inDir(dir);
+  const { dir, log } = stationFolder(t, 'unbrick-mixed-');
+  const pool = dataPool(t, dir, 'serial\n' + Array.from({ length: 20 }, (_, i) => `MX-${100 + i}`).join('\n') + '\n');
 
   const image = buildImage({ size: 24_000, version: '2.0.0', key });
   const mcu = (serial: string, keys = [key.publicPem]): McubootUnit => ({ kind: 'smp', dev: createFactoryUnit({ keys, flash: 'none', settings: { roots: ['app'] } }), serial });
@@ -158,15 +136,6 @@ test('8 mixed units (STM32 + MCUboot) in parallel with faults: good ones pass, f
 test('the SMP recipe refuses what it cannot do before the line starts', () => {
   const img = buildImage({ size: 2000, key });
   const md = mcubootMetadata(img);
-  const code = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      assert.ok(e instanceof UnbrickError);
-      return e.code;
-    }
-    return 'none';
-  };
   const rom = { ...md.payloads[0]!, name: 'boot.bin', target: { kind: 'address' as const, address: 0x0800_0000 } };
   assert.equal(code(() => checkSmpBundle(md)), 'none');
   assert.equal(code(() => checkSmpBundle(md, { withData: true })), 'station.no-data-channel');

@@ -5,60 +5,27 @@
 // after the station's restart fails as boot-looping when the bundle names the restart counter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Station } from '../../../src/station/station.ts';
-import { ServiceLog } from '../../../src/records/service-log.ts';
-import { unitRows } from '../../../src/station/unit-record.ts';
 import { smpUnitRecipe } from '../../../src/station/recipes/smp-unit.ts';
-import { SmpClient } from '../../../src/smp/client.ts';
-import { connectInProcess, createZephyrSim, type ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
+import { createZephyrSim, type ZephyrDevice } from '../../../src/sim/zephyr/index.ts';
 import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
 import type { BundleMetadata } from '../../../src/formats/bundle/metadata.ts';
+import { GATEWAY, NO_PROTECTION, provisioningMetadata, runOneUnit, smpConnect, smpImagePayload, stationFolder, type Cleanup } from './recipe-fixture.ts';
 
 const key = generateSigningKey();
 const running = buildImage({ size: 8000, version: '2.0.0', key });
 const image = buildImage({ size: 8000, version: '3.0.0', key });
 
 const BATTERY = { group: 'power', stat: 'battery_mv', min: 3500, label: 'battery', unit: 'mV' };
-const metadata = (preconditions: BundleMetadata['preconditions'] = { stats: [BATTERY], slotFits: true }): BundleMetadata => ({
-  type: 'unbrick.bundle',
-  specVersion: 1,
-  kind: 'provisioning',
-  product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000003', name: 'Gateway', hardwareRevisions: ['A'] },
-  version: '3.0.0',
-  sequence: 1,
-  created: '2026-11-01T00:00:00Z',
-  expires: '2027-11-01T00:00:00Z',
-  releaseNotes: '',
-  provisioning: { optionBytes: { rdpLevel: 0, wrp: [] } },
-  payloads: [{ name: 'app.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, size: image.bytes.length, sha256: '', version: '3.0.0', imageHash: Buffer.from(image.hash).toString('hex') }],
-  preconditions,
-});
+const metadata = (preconditions: BundleMetadata['preconditions'] = { stats: [BATTERY], slotFits: true }): BundleMetadata =>
+  provisioningMetadata(GATEWAY, '3.0.0', [smpImagePayload(image, '3.0.0')], { provisioning: { optionBytes: NO_PROTECTION }, preconditions });
 
-async function runUnit(t: { after(fn: () => void): void }, dev: ZephyrDevice, md = metadata()) {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-pre-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const log = ServiceLog.inDir(dir);
-  const recipe = smpUnitRecipe({
-    metadata: md,
-    payloads: new Map([['app.bin', image.bytes]]),
-    connect: async (h) => {
-      const link = connectInProcess(h as ZephyrDevice, { baud: 0 });
-      return { client: new SmpClient(link, { timeoutMs: 500, retries: 2 }), close: () => link.close() };
-    },
-    identity: () => 'ADP-9',
-    restartPollMs: 100,
-  });
-  const st = Station.open({ dir, log, recipe, batch: 'B', station: 's1', operator: 'op', parallel: 1 });
-  st.updatePorts([{ id: 'p0', handle: dev }]);
-  await st.idle();
-  await st.stop();
-  return unitRows(log.verify().entries, 'B');
+function runUnit(t: Cleanup, dev: ZephyrDevice, md = metadata()) {
+  const { dir, log } = stationFolder(t, 'unbrick-pre-');
+  const recipe = smpUnitRecipe({ metadata: md, payloads: new Map([['app.bin', image.bytes]]), connect: smpConnect, identity: () => 'ADP-9', restartPollMs: 100 });
+  return runOneUnit({ dir, log, recipe, batch: 'B', station: 's1', operator: 'op', parallel: 1 }, dev);
 }
 
-const unit = (t: { after(fn: () => void): void }, statGroups?: Record<string, Record<string, number | (() => number)>>, o: { newImageBootLoops?: number } = {}) => {
+const unit = (t: Cleanup, statGroups?: Record<string, Record<string, number | (() => number)>>, o: { newImageBootLoops?: number } = {}) => {
   const dev = createZephyrSim({ keys: [key.publicPem], flash: 'none', running: running.bytes, slotInfo: true, ...(statGroups ? { statGroups } : {}), ...o });
   t.after(() => dev.dispose());
   return dev;

@@ -4,64 +4,44 @@
 // unit's settings read limit is refused as unverifiable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Station, type StationPort } from '../../../src/station/station.ts';
-import { LocalDataPool } from '../../../src/station/local-pool.ts';
-import { parseCsvEntries } from '../../../src/station/data-source.ts';
-import { ServiceLog } from '../../../src/records/service-log.ts';
 import { unitRows } from '../../../src/station/unit-record.ts';
 import { smpUnitRecipe } from '../../../src/station/recipes/smp-unit.ts';
 import type { SmpDataTarget } from '../../../src/station/recipes/smp-data.ts';
-import { SmpClient } from '../../../src/smp/client.ts';
-import { connectInProcess, createFactoryUnit, type FactoryUnit } from '../../../src/sim/zephyr/index.ts';
+import { createFactoryUnit } from '../../../src/sim/zephyr/index.ts';
 import { buildImage, generateSigningKey } from '../../../src/sim/smp/image-builder.ts';
-import type { BundleMetadata } from '../../../src/formats/bundle/metadata.ts';
+import { dataPool, GATEWAY, provisioningMetadata, runOneUnit, smpConnect, smpImagePayload, stationFolder, type Cleanup } from './recipe-fixture.ts';
 
 const key = generateSigningKey();
 const image = buildImage({ size: 8000, version: '3.0.0', key });
 
-function metadata(): BundleMetadata {
-  return {
-    type: 'unbrick.bundle',
-    specVersion: 1,
-    kind: 'provisioning',
-    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000003', name: 'Gateway', hardwareRevisions: ['A'] },
-    version: '3.0.0',
-    sequence: 1,
-    created: '2026-11-01T00:00:00Z',
-    expires: '2027-11-01T00:00:00Z',
-    releaseNotes: '',
-    payloads: [{ name: 'app.bin', role: 'mcuboot-image', target: { kind: 'smp', image: 0, slot: 0 }, size: image.bytes.length, sha256: '', version: '3.0.0', imageHash: Buffer.from(image.hash).toString('hex') }],
-  };
+/** A gateway unit whose settings live under `dev/` (or as `settings` says), removed after the test. */
+function factoryUnit(t: Cleanup, o: Partial<Parameters<typeof createFactoryUnit>[0]> = {}) {
+  const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { roots: ['dev'] }, ...o });
+  t.after(() => unit.dispose());
+  return unit;
 }
 
-function line(t: { after(fn: () => void): void }, data: SmpDataTarget, csv = 'serial,key\nGW-1,00112233\nGW-2,44556677\nGW-3,8899aabb\n') {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-smpdata-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const pool = LocalDataPool.open({ entries: parseCsvEntries(csv), journalPath: join(dir, 'pool.journal') });
-  t.after(() => void pool.close());
-  const log = ServiceLog.inDir(dir);
+function line(t: Cleanup, data: SmpDataTarget, csv = 'serial,key\nGW-1,00112233\nGW-2,44556677\nGW-3,8899aabb\n') {
+  const { dir, log } = stationFolder(t, 'unbrick-smpdata-');
+  const pool = dataPool(t, dir, csv);
   const recipe = smpUnitRecipe({
-    metadata: metadata(),
+    metadata: provisioningMetadata(GATEWAY, '3.0.0', [smpImagePayload(image, '3.0.0')]),
     payloads: new Map([['app.bin', image.bytes]]),
     withData: true,
     data,
-    connect: async (h) => {
-      const link = connectInProcess(h as FactoryUnit, { baud: 0 });
-      return { client: new SmpClient(link, { timeoutMs: 500, retries: 2 }), close: () => link.close() };
-    },
+    connect: smpConnect,
     identity: () => 'ADP-7',
     restartPollMs: 100,
   });
-  const open = () => Station.open({ dir, log, recipe, batch: 'B', station: 's1', operator: 'op', parallel: 1, pool });
-  return { dir, pool, log, open };
+  const options = { dir, log, recipe, batch: 'B', station: 's1', operator: 'op', parallel: 1, pool };
+  /** One unit on p0 until done; the batch's records so far. */
+  const run = (unit: unknown) => runOneUnit(options, unit);
+  return { dir, pool, log, open: () => Station.open(options), run };
 }
 
 test('stopped after the data reached the unit, before the entry was committed: the re-run gets the same entry, once', { timeout: 60_000 }, async (t) => {
-  const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { roots: ['dev'] } });
-  t.after(() => unit.dispose());
+  const unit = factoryUnit(t);
   const l = line(t, { settings: [{ field: 'serial', key: 'dev/sn' }, { field: 'key', key: 'dev/key' }] });
   const port: StationPort = { id: 'p0', handle: unit };
   const first = l.open();
@@ -95,54 +75,34 @@ test('stopped after the data reached the unit, before the entry was committed: t
 });
 
 test('a firmware that does not store its settings fails the restart check; its entry stays with the unit', { timeout: 60_000 }, async (t) => {
-  const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { roots: ['dev'] } });
-  t.after(() => unit.dispose());
+  const unit = factoryUnit(t);
   // A settings handler without an export: settings_save() stores nothing for it.
   unit.app.settings.save = () => 0;
   const l = line(t, { settings: [{ field: 'serial', key: 'dev/sn' }] });
-  const st = l.open();
-  st.updatePorts([{ id: 'p0', handle: unit }]);
-  await st.idle();
-  await st.stop();
-  const [r] = unitRows(l.log.verify().entries, 'B');
+  const [r] = await l.run(unit);
   assert.deepEqual([r?.ok, r?.code, r?.dataEntry], [false, 'station.data-not-persisted', 'GW-1']);
   assert.match(r!.reason, /did not survive a restart/);
   assert.deepEqual(await l.pool.status(), { total: 3, free: 2, reserved: 1, committed: 0 });
 });
 
 test('a value longer than the unit reads back cannot be verified; raw hex fields fit', { timeout: 60_000 }, async (t) => {
-  const long = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { roots: ['dev'] } });
-  t.after(() => long.dispose());
+  const long = factoryUnit(t);
   const l = line(t, { settings: [{ key: 'dev/id' }] });
-  const st = l.open();
-  st.updatePorts([{ id: 'p0', handle: long }]);
-  await st.idle();
-  await st.stop();
-  const [r] = unitRows(l.log.verify().entries, 'B');
+  const [r] = await l.run(long);
   assert.deepEqual([r?.ok, r?.code], [false, 'station.data-too-long']);
   assert.match(r!.reason, /at most 32/);
 
-  const raw = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { roots: ['dev'] } });
-  t.after(() => raw.dispose());
+  const raw = factoryUnit(t);
   const l2 = line(t, { settings: [{ key: 'dev/key' }], rawField: 'key' });
-  const st2 = l2.open();
-  st2.updatePorts([{ id: 'p0', handle: raw }]);
-  await st2.idle();
-  await st2.stop();
-  const [ok] = unitRows(l2.log.verify().entries, 'B');
+  const [ok] = await l2.run(raw);
   assert.equal(ok?.ok, true, ok?.reason);
   assert.deepEqual(raw.app.settings.stored().get('dev/key'), Uint8Array.from([0, 0x11, 0x22, 0x33]));
 });
 
 test('a newer Zephyr refusing the key as an unknown root (EUNKNOWN in v1): the entry goes to the file instead', { timeout: 60_000 }, async (t) => {
-  const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none', settings: { unknownRoot: 'root-key-not-found' }, fs: {} });
-  t.after(() => unit.dispose());
+  const unit = factoryUnit(t, { settings: { unknownRoot: 'root-key-not-found' }, fs: {} });
   const l = line(t, { settings: [{ field: 'serial', key: 'dev/sn' }], file: '/lfs1/unit.json' });
-  const st = l.open();
-  st.updatePorts([{ id: 'p0', handle: unit }]);
-  await st.idle();
-  await st.stop();
-  const [r] = unitRows(l.log.verify().entries, 'B');
+  const [r] = await l.run(unit);
   assert.equal(r?.ok, true, r?.reason);
   assert.match(r!.reason, /per-unit data GW-1 in \/lfs1\/unit.json/);
   assert.deepEqual(JSON.parse(Buffer.from(unit.app.fileSystem!.list().get('/lfs1/unit.json')!).toString()), { serial: 'GW-1', key: '00112233' });

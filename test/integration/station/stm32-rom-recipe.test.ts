@@ -2,62 +2,37 @@
 // station: payloads written and verified, WRP over the bootloader, per-unit data, RDP level 1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '../../../src/crypto/hash.ts';
 import { Station } from '../../../src/station/station.ts';
-import { LocalDataPool } from '../../../src/station/local-pool.ts';
-import { parseCsvEntries } from '../../../src/station/data-source.ts';
-import { ServiceLog } from '../../../src/records/service-log.ts';
 import { unitRows } from '../../../src/station/unit-record.ts';
 import { checkStm32Bundle, dataBytes, stm32RomRecipe, wrpPagesFor } from '../../../src/station/recipes/stm32-rom.ts';
-import { connectStm32 } from '../../../src/stm32/session.ts';
 import { findChip } from '../../../src/stm32/chips/index.ts';
 import type { BundleMetadata, OptionBytePolicy } from '../../../src/formats/bundle/metadata.ts';
-import { UnbrickError } from '../../../src/core/errors.ts';
-import { DATA_OFFSET, inProcessUnit, readDataBlock, simPort, testImage, type SimUnitHandle } from './stm32-units.ts';
+import { codeOf as code } from '../../helpers/errors.ts';
+import { DATA_OFFSET, inProcessUnit, readDataBlock, simPort, testImage } from './stm32-units.ts';
+import { addressPayload, dataPool, NO_PROTECTION, provisioningMetadata, stationFolder, stm32Connect as connect, WIDGET, type Cleanup } from './recipe-fixture.ts';
 
 const FLASH = 0x08000000;
 const boot = testImage(6 * 1024, 1);
 const app = testImage(10 * 1024, 2);
 
 function metadata(policy: OptionBytePolicy, extra: Partial<BundleMetadata> = {}): BundleMetadata {
-  const p = (name: string, role: 'bootloader' | 'stm32-region', address: number, data: Uint8Array) => ({ name, role, target: { kind: 'address' as const, address }, size: data.length, sha256: sha256Hex(data) });
-  return {
-    type: 'unbrick.bundle',
-    specVersion: 1,
-    kind: 'provisioning',
-    product: { vendorId: '00000000-0000-0000-0000-000000000001', classId: '00000000-0000-0000-0000-000000000002', name: 'Widget', hardwareRevisions: ['A'] },
-    version: '1.0.0',
-    sequence: 1,
-    created: '2026-11-01T00:00:00Z',
-    expires: '2027-11-01T00:00:00Z',
-    releaseNotes: '',
-    payloads: [p('boot.bin', 'bootloader', FLASH, boot), p('app.bin', 'stm32-region', FLASH + 0x4000, app)],
+  return provisioningMetadata(WIDGET, '1.0.0', [addressPayload('boot.bin', 'bootloader', FLASH, boot), addressPayload('app.bin', 'stm32-region', FLASH + 0x4000, app)], {
     provisioning: { optionBytes: policy },
     ...extra,
-  };
+  });
 }
 
 const payloads = new Map([
   ['boot.bin', boot],
   ['app.bin', app],
 ]);
-const connect = async (handle: unknown) => {
-  const h = handle as SimUnitHandle;
-  const link = await h.open();
-  return { session: await connectStm32(link, { replyMs: 1000, writeAckMs: 2000 }), link, close: () => link.close() };
-};
-const uidAddress = (chip: { flash: { end: number } }) => chip.flash.end - 16;
 
-function setup(t: { after(fn: () => void): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-rom-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+function setup(t: Cleanup) {
+  const { dir, log } = stationFolder(t, 'unbrick-rom-');
   const csv = 'serial,mac\n' + Array.from({ length: 20 }, (_, i) => `W-${1000 + i},02:00:00:00:00:${i.toString(16).padStart(2, '0')}\n`).join('');
-  const pool = LocalDataPool.open({ entries: parseCsvEntries(csv), journalPath: join(dir, 'pool.journal') });
-  t.after(() => void pool.close());
-  return { dir, pool, log: ServiceLog.inDir(dir) };
+  return { dir, log, pool: dataPool(t, dir, csv) };
 }
 
 test('four families provisioned in parallel: payloads, WRP over the bootloader, per-unit data, RDP 1', { timeout: 120_000 }, async (t) => {
@@ -65,7 +40,7 @@ test('four families provisioned in parallel: payloads, WRP over the bootloader, 
   const units = ['f103', 'f405', 'l476', 'g071'].map((c, i) => inProcessUnit(c, 200 + i));
   t.after(() => units.forEach((u) => u.close()));
   const policy: OptionBytePolicy = { rdpLevel: 1, wrp: [{ start: FLASH, end: FLASH + 0x4000 }] };
-  const recipe = stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress });
+  const recipe = stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect });
   const st = Station.open({ dir, log, recipe, batch: 'rom', station: 's', operator: 'op', parallel: 4, pool });
   st.updatePorts(units.map((u, i) => simPort(`p${i}`, u)));
   await st.idle();
@@ -100,8 +75,8 @@ test('a protected unit is refused unless the batch allows lifting protection (a 
   const { readoutProtect } = await import('../../../src/stm32/operations.ts');
   await readoutProtect(pre.session);
   await pre.close();
-  const policy: OptionBytePolicy = { rdpLevel: 0, wrp: [] };
-  const st = Station.open({ dir, log, recipe: stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress }), batch: 'rom', station: 's', operator: 'op', pool });
+  const policy = NO_PROTECTION;
+  const st = Station.open({ dir, log, recipe: stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect }), batch: 'rom', station: 's', operator: 'op', pool });
   st.updatePorts([simPort('p0', u)]);
   await st.idle();
   const first = unitRows(log.verify().entries)[0]!;
@@ -109,7 +84,7 @@ test('a protected unit is refused unless the batch allows lifting protection (a 
   assert.equal(u.sim.chip.rdpLevel, 1, 'nothing was erased');
   assert.equal((await pool.status()).reserved, 0, 'no data entry taken');
 
-  // With --allow-unprotect: the mass erase lifts protection. The UID is read where the simulator has no ROM content (zeros).
+  // With --allow-unprotect: the mass erase lifts protection. The UID is read from system memory the simulator does not model (zeros).
   const st2 = Station.open({
     dir: join(dir, 'b2'),
     log,
@@ -123,21 +98,12 @@ test('a protected unit is refused unless the batch allows lifting protection (a 
   await st2.idle();
   const second = unitRows(log.verify().entries, 'rom2')[0]!;
   assert.equal(u.sim.chip.rdpLevel, 0, 'protection lifted');
-  // The simulator does not model the ROM's UID: the recipe refuses to guess an identity.
+  // A UID of zeros: the recipe refuses to guess an identity.
   assert.deepEqual([second.ok, second.code], [false, 'station.no-uid']);
 });
 
 test('bundles and policies the recipe cannot carry out are refused before the line starts', () => {
-  const code = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      assert.ok(e instanceof UnbrickError);
-      return e.code;
-    }
-    return 'none';
-  };
-  const ok = metadata({ rdpLevel: 0, wrp: [] });
+  const ok = metadata(NO_PROTECTION);
   assert.equal(code(() => checkStm32Bundle(ok)), 'none');
   assert.equal(code(() => checkStm32Bundle({ ...ok, kind: 'update' })), 'station.not-provisioning');
   assert.equal(

@@ -39,8 +39,13 @@ export function testImage(n: number, seed = 11): Uint8Array {
   return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
 
-function burnUid(sim: Stm32BootloaderSim, seed: number): string {
-  const uid = testImage(UID_BYTES, seed);
+/**
+ * The unit's factory UID: its simulator answers with it at the family's UID address (the chip
+ * table's), and it is also burnt at the end of flash, where tests that pass a UID address read it.
+ */
+const unitUid = (seed: number) => testImage(UID_BYTES, seed);
+
+function burnUid(sim: Stm32BootloaderSim, uid: Uint8Array): string {
   const size = sim.chip.info.flash.end - sim.chip.info.flash.start;
   sim.chip.flash.program(size - 16, uid);
   return toHex(uid);
@@ -48,10 +53,11 @@ function burnUid(sim: Stm32BootloaderSim, seed: number): string {
 
 /** One simulated unit reached in-process (fast, unpaced). */
 export function inProcessUnit(chip: string, seed: number, faults?: Stm32Faults): SimUnitHandle {
-  const sim = createStm32Simulator({ chip, timeScale: 0.01, ...(faults ? { faults } : {}) });
+  const uid = unitUid(seed);
+  const sim = createStm32Simulator({ chip, timeScale: 0.01, uid, ...(faults ? { faults } : {}) });
   const h: SimUnitHandle = {
     sim,
-    uid: burnUid(sim, seed),
+    uid: burnUid(sim, uid),
     async open() {
       h.link = inProcessTransport(sim);
       return h.link;
@@ -63,11 +69,12 @@ export function inProcessUnit(chip: string, seed: number, faults?: Stm32Faults):
 
 /** One simulated unit on a pty paced at `baud` (8E1 timing), opened through serialport like a real adapter. */
 export function ptyUnit(chip: string, seed: number, baud: number, timeScale = 1): SimUnitHandle & { path: string } {
-  const p = startStm32PtySim({ chip, baud, timeScale });
+  const uid = unitUid(seed);
+  const p = startStm32PtySim({ chip, baud, timeScale, uid });
   const h: SimUnitHandle & { path: string } = {
     sim: p.sim,
     path: p.path,
-    uid: burnUid(p.sim, seed),
+    uid: burnUid(p.sim, uid),
     async open() {
       h.link = await openSerial({ path: p.path, baudRate: baud, parity: 'none' });
       return h.link;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex } from '../../../src/core/bytes.ts';
-import { UnbrickError } from '../../../src/core/errors.ts';
+import { codeOf as code } from '../../helpers/errors.ts';
 import { generateKey, KEY_TYPES, publicOnly } from '../../../src/crypto/keys.ts';
 import { writeIntelHex } from '../../../src/formats/ihex.ts';
 import { parseImage, signImage, verifyImage } from '../../../src/formats/mcuboot/index.ts';
@@ -111,15 +111,6 @@ test('pure Ed25519, SHA-512 and padded ECDSA signatures verify', () => {
 test('bad sign requests are typed usage/input errors', () => {
   const key = generateKey('ecdsa-p256');
   const p = new Uint8Array(64);
-  const code = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      assert.ok(e instanceof UnbrickError);
-      return e.code;
-    }
-    return 'no error';
-  };
   assert.equal(code(() => signImage(p, { key: publicOnly(key), version: '1' })), 'mcuboot.sign-needs-private-key');
   assert.equal(code(() => signImage(new Uint8Array(64).fill(1), { key, version: '1', headerSize: 32 })), 'mcuboot.header-not-reserved');
   assert.equal(code(() => signImage(p, { key, version: '1.2.3.4' })), 'mcuboot.bad-version');
