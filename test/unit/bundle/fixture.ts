@@ -136,3 +136,35 @@ export function patchBytes(path: string, from: string, to: string): void {
   if (n === 0) throw new Error(`"${from}" not found`);
   writeFileSync(path, buf);
 }
+
+/**
+ * A test body run in a fresh lab that trusts a new vendor (made with `vendor`'s options);
+ * the lab's folder is removed after, pass or fail.
+ */
+export function inTrustedLab(fn: (lab: Lab, v: Vendor) => Promise<void> | void, vendor: Parameters<typeof makeVendor>[0] = {}): () => Promise<void> {
+  return async () => {
+    const lab = new Lab();
+    try {
+      const v = makeVendor(vendor);
+      lab.trust(v);
+      await fn(lab, v);
+    } finally {
+      lab.cleanup();
+    }
+  };
+}
+
+/** Bundle metadata as plain JSON (an update with no payloads, valid through 2026), for the parser's tests. */
+export const metadataJson = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  type: 'unbrick.bundle',
+  specVersion: 1,
+  kind: 'update',
+  product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Gateway', hardwareRevisions: ['B'] },
+  version: '1.0.0',
+  sequence: 1,
+  created: '2026-01-01T00:00:00Z',
+  expires: '2027-01-01T00:00:00Z',
+  releaseNotes: '',
+  payloads: [],
+  ...over,
+});

@@ -11,11 +11,8 @@ import { signImage } from '../../../src/formats/mcuboot/index.ts';
 import { checkBundle } from '../../../src/trust/check.ts';
 import { TrustStore } from '../../../src/trust/store.ts';
 import { Lab, makeBundle, makeVendor, T0, DAY } from './fixture.ts';
+import { hasCode as code } from '../../helpers/errors.ts';
 
-const code = (c: string) => (e: Error & { code?: string }) => {
-  assert.equal(e.code, c, e.message);
-  return true;
-};
 
 function image(lab: Lab, key: ImageKey, name: string, version: string, securityCounter: number): { file: string; keyFile: string } {
   const bytes = signImage(randomBytes(4096), { key, version, securityCounter, headerSize: 0x200, padHeader: true });

@@ -2,13 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalize, parseCanonical } from '../../../src/formats/bundle/canonical-json.ts';
 import { compareVersions, readMetadata, type BundleMetadata } from '../../../src/formats/bundle/metadata.ts';
-import { CLASS_ID, VENDOR_ID } from './fixture.ts';
+import { metadataJson } from './fixture.ts';
+import { hasCode as code } from '../../helpers/errors.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const code = (c: string) => (e: Error & { code?: string }) => {
-  assert.equal(e.code, c, e.message);
-  return true;
-};
 
 test('canonical JSON follows RFC 8785 for the values metadata uses', () => {
   // Keys sort by UTF-16 code units (RFC 8785 §3.2.3): "z" < "é" (0xe9) < "😀" (0xd83d 0xde00) < "ﬁ" (0xfb01).
@@ -27,20 +24,12 @@ test('versions compare like MCUboot with the build number as the last tie-breake
   assert.throws(() => compareVersions('256.0.0', '1.0.0'), code('bundle.bad-version'));
 });
 
-const base = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  type: 'unbrick.bundle',
-  specVersion: 1,
-  kind: 'provisioning',
-  product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Gateway', hardwareRevisions: ['B'] },
-  version: '1.0.0',
-  sequence: 1,
-  created: '2026-01-01T00:00:00Z',
-  expires: '2027-01-01T00:00:00Z',
-  releaseNotes: '',
-  payloads: [],
-  provisioning: { optionBytes: { rdpLevel: 1, wrp: [{ start: 0x08000000, end: 0x08010000 }], borLevel: 3, userBits: { nRST_STOP: true, IWDG_SW: false } } },
-  ...over,
-});
+const base = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+  metadataJson({
+    kind: 'provisioning',
+    provisioning: { optionBytes: { rdpLevel: 1, wrp: [{ start: 0x08000000, end: 0x08010000 }], borLevel: 3, userBits: { nRST_STOP: true, IWDG_SW: false } } },
+    ...over,
+  });
 
 test('provisioning carries a typed option-byte policy; RDP level 2 needs allowLevel2: true', () => {
   const md: BundleMetadata = readMetadata(base() as never);

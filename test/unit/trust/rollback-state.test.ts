@@ -5,30 +5,23 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkBundle } from '../../../src/trust/check.ts';
 import { loadRollbackState, rollbackPath, saveRollbackState } from '../../../src/trust/rollback-state.ts';
-import { Lab, makeBundle, makeVendor, T0, DAY } from '../bundle/fixture.ts';
+import { inTrustedLab, Lab, makeBundle, T0, DAY } from '../bundle/fixture.ts';
 
-test('anti-rollback state survives a restart (a new process reads what was recorded)', async () => {
-  const lab = new Lab();
-  try {
-    const v = makeVendor();
-    lab.trust(v);
-    const b20 = await makeBundle(lab, 'b20.ubundle', [v.releaseKeys[0]!], { sequence: 20 });
-    await checkBundle(b20, { dir: lab.dataDir, clock: T0 + DAY, record: true });
-    const b19 = await makeBundle(lab, 'b19.ubundle', [v.releaseKeys[0]!], { sequence: 19 });
-    // Verify in a separate Node process: only the persisted state can carry the floor there.
-    const script = `import { checkBundle } from ${JSON.stringify(join(process.cwd(), 'src/trust/check.ts'))};
-      checkBundle(${JSON.stringify(b19)}, { dir: ${JSON.stringify(lab.dataDir)}, clock: ${T0 + DAY} }).then(() => console.log('accepted'), (e) => console.log(e.code));`;
-    const out = await new Promise<string>((res) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let s = '';
-      p.stdout.on('data', (d: Buffer) => (s += d.toString()));
-      p.on('close', () => res(s.trim()));
-    });
-    assert.equal(out, 'bundle.rollback');
-  } finally {
-    lab.cleanup();
-  }
-});
+test('anti-rollback state survives a restart (a new process reads what was recorded)', inTrustedLab(async (lab, v) => {
+  const b20 = await makeBundle(lab, 'b20.ubundle', [v.releaseKeys[0]!], { sequence: 20 });
+  await checkBundle(b20, { dir: lab.dataDir, clock: T0 + DAY, record: true });
+  const b19 = await makeBundle(lab, 'b19.ubundle', [v.releaseKeys[0]!], { sequence: 19 });
+  // Verify in a separate Node process: only the persisted state can carry the floor there.
+  const script = `import { checkBundle } from ${JSON.stringify(join(process.cwd(), 'src/trust/check.ts'))};
+    checkBundle(${JSON.stringify(b19)}, { dir: ${JSON.stringify(lab.dataDir)}, clock: ${T0 + DAY} }).then(() => console.log('accepted'), (e) => console.log(e.code));`;
+  const out = await new Promise<string>((res) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let s = '';
+    p.stdout.on('data', (d: Buffer) => (s += d.toString()));
+    p.on('close', () => res(s.trim()));
+  });
+  assert.equal(out, 'bundle.rollback');
+}));
 
 test('a writer killed mid-write leaves a readable state (old or new), and leftover temp files are ignored', async () => {
   const lab = new Lab();

@@ -5,12 +5,9 @@ import { generateKey } from '../../../src/crypto/keys.ts';
 import { checkBundle } from '../../../src/trust/check.ts';
 import { buildRoot, signRoot } from '../../../src/trust/root.ts';
 import { storePath, TrustStore } from '../../../src/trust/store.ts';
-import { Lab, makeBundle, makeVendor, T0, DAY } from '../bundle/fixture.ts';
+import { inTrustedLab, Lab, makeBundle, makeVendor, T0, DAY } from '../bundle/fixture.ts';
+import { hasCode as code } from '../../helpers/errors.ts';
 
-const code = (code: string) => (e: Error & { code?: string }) => {
-  assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
-  return true;
-};
 
 test('add-root needs the fingerprint of a root key that actually signed the file', () => {
   const lab = new Lab();
@@ -31,45 +28,38 @@ test('add-root needs the fingerprint of a root key that actually signed the file
   }
 });
 
-test('key rotation end to end: new release key verifies after rotation, the old one stops', async () => {
-  const lab = new Lab();
-  try {
-    const v = makeVendor();
-    lab.trust(v);
-    const [oldRelease] = v.releaseKeys;
-    const oldBundle = await makeBundle(lab, 'old.ubundle', [oldRelease!]);
-    await checkBundle(oldBundle, { dir: lab.dataDir, clock: T0 + DAY });
+test('key rotation end to end: new release key verifies after rotation, the old one stops', inTrustedLab(async (lab, v) => {
+  const [oldRelease] = v.releaseKeys;
+  const oldBundle = await makeBundle(lab, 'old.ubundle', [oldRelease!]);
+  await checkBundle(oldBundle, { dir: lab.dataDir, clock: T0 + DAY });
 
-    // The vendor rotates both the root key and the release key; root v2 is signed by old and new root keys.
-    const newRoot = generateKey('ecdsa-p256');
-    const newRelease = generateKey('ed25519');
-    const v2 = signRoot(buildRoot({ ...v.rootSpec, version: 2, rootKeys: [newRoot], releaseKeys: [newRelease] }), [v.rootKeys[0]!, newRoot]);
-    const newBundle = await makeBundle(lab, 'new.ubundle', [newRelease], { sequence: 11 });
-    await assert.rejects(checkBundle(newBundle, { dir: lab.dataDir, clock: T0 + DAY }), code('bundle.key-unknown'));
+  // The vendor rotates both the root key and the release key; root v2 is signed by old and new root keys.
+  const newRoot = generateKey('ecdsa-p256');
+  const newRelease = generateKey('ed25519');
+  const v2 = signRoot(buildRoot({ ...v.rootSpec, version: 2, rootKeys: [newRoot], releaseKeys: [newRelease] }), [v.rootKeys[0]!, newRoot]);
+  const newBundle = await makeBundle(lab, 'new.ubundle', [newRelease], { sequence: 11 });
+  await assert.rejects(checkBundle(newBundle, { dir: lab.dataDir, clock: T0 + DAY }), code('bundle.key-unknown'));
 
-    // A v2 signed only by the new key (not by the trusted old root key) is refused; the store is unchanged.
-    const selfOnly = signRoot(buildRoot({ ...v.rootSpec, version: 2, rootKeys: [newRoot], releaseKeys: [newRelease] }), [newRoot]);
-    assert.throws(() => TrustStore.load(lab.dataDir).rotate([selfOnly]), code('trust.root-signature'));
-    // Skipping a version is refused too.
-    const v3early = signRoot(buildRoot({ ...v.rootSpec, version: 3, rootKeys: [newRoot], releaseKeys: [newRelease] }), [v.rootKeys[0]!, newRoot]);
-    assert.throws(() => TrustStore.load(lab.dataDir).rotate([v3early]), code('trust.root-version-gap'));
+  // A v2 signed only by the new key (not by the trusted old root key) is refused; the store is unchanged.
+  const selfOnly = signRoot(buildRoot({ ...v.rootSpec, version: 2, rootKeys: [newRoot], releaseKeys: [newRelease] }), [newRoot]);
+  assert.throws(() => TrustStore.load(lab.dataDir).rotate([selfOnly]), code('trust.root-signature'));
+  // Skipping a version is refused too.
+  const v3early = signRoot(buildRoot({ ...v.rootSpec, version: 3, rootKeys: [newRoot], releaseKeys: [newRelease] }), [v.rootKeys[0]!, newRoot]);
+  assert.throws(() => TrustStore.load(lab.dataDir).rotate([v3early]), code('trust.root-version-gap'));
 
-    TrustStore.load(lab.dataDir).rotate([v2]);
-    const after = TrustStore.load(lab.dataDir); // survives a restart (re-verified chain)
-    assert.equal(after.vendors()[0]!.roots.length, 2);
-    await checkBundle(newBundle, { dir: lab.dataDir, clock: T0 + DAY });
-    await assert.rejects(checkBundle(oldBundle, { dir: lab.dataDir, clock: T0 + DAY }), code('bundle.key-retired'));
-    // Replaying the old root is a rollback.
-    assert.throws(() => after.rotate([v.rootBytes]), code('trust.root-rollback'));
+  TrustStore.load(lab.dataDir).rotate([v2]);
+  const after = TrustStore.load(lab.dataDir); // survives a restart (re-verified chain)
+  assert.equal(after.vendors()[0]!.roots.length, 2);
+  await checkBundle(newBundle, { dir: lab.dataDir, clock: T0 + DAY });
+  await assert.rejects(checkBundle(oldBundle, { dir: lab.dataDir, clock: T0 + DAY }), code('bundle.key-retired'));
+  // Replaying the old root is a rollback.
+  assert.throws(() => after.rotate([v.rootBytes]), code('trust.root-rollback'));
 
-    // Root v3 keeps the release key but revokes it explicitly (compromise): now refused as revoked.
-    const v3 = signRoot(buildRoot({ ...v.rootSpec, version: 3, rootKeys: [newRoot], releaseKeys: [newRelease, generateKey('ed25519')], revokedKeyids: [newRelease.fingerprint] }), [newRoot]);
-    after.rotate([v3]);
-    await assert.rejects(checkBundle(newBundle, { dir: lab.dataDir, clock: T0 + DAY }), code('bundle.key-revoked'));
-  } finally {
-    lab.cleanup();
-  }
-});
+  // Root v3 keeps the release key but revokes it explicitly (compromise): now refused as revoked.
+  const v3 = signRoot(buildRoot({ ...v.rootSpec, version: 3, rootKeys: [newRoot], releaseKeys: [newRelease, generateKey('ed25519')], revokedKeyids: [newRelease.fingerprint] }), [newRoot]);
+  after.rotate([v3]);
+  await assert.rejects(checkBundle(newBundle, { dir: lab.dataDir, clock: T0 + DAY }), code('bundle.key-revoked'));
+}));
 
 test('a trust store edited by hand is detected on load', () => {
   const lab = new Lab();
@@ -88,14 +78,7 @@ test('a trust store edited by hand is detected on load', () => {
   }
 });
 
-test('an expired vendor root stops bundle verification until a newer root is applied', async () => {
-  const lab = new Lab();
-  try {
-    const v = makeVendor();
-    lab.trust(v);
-    const path = await makeBundle(lab, 'b.ubundle', [v.releaseKeys[0]!], { expires: new Date(T0 + 5000 * DAY).toISOString().replace('.000Z', 'Z') });
-    await assert.rejects(checkBundle(path, { dir: lab.dataDir, clock: T0 + 3700 * DAY }), code('trust.root-expired'));
-  } finally {
-    lab.cleanup();
-  }
-});
+test('an expired vendor root stops bundle verification until a newer root is applied', inTrustedLab(async (lab, v) => {
+  const path = await makeBundle(lab, 'b.ubundle', [v.releaseKeys[0]!], { expires: new Date(T0 + 5000 * DAY).toISOString().replace('.000Z', 'Z') });
+  await assert.rejects(checkBundle(path, { dir: lab.dataDir, clock: T0 + 3700 * DAY }), code('trust.root-expired'));
+}));

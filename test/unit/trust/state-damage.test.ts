@@ -7,7 +7,7 @@ import type { UnbrickError } from '../../../src/core/errors.ts';
 import { checkBundle } from '../../../src/trust/check.ts';
 import { loadRollbackState, rollbackBackupPath, rollbackPath, saveRollbackState, type RollbackState } from '../../../src/trust/rollback-state.ts';
 import { BundleLibrary, libraryDir } from '../../../src/trust/library.ts';
-import { Lab, makeBundle, makeVendor, T0, DAY } from '../bundle/fixture.ts';
+import { inTrustedLab, makeBundle, T0, DAY } from '../bundle/fixture.ts';
 
 const state = (seq: number, version = '1.0.0'): RollbackState => ({
   format: 1,
@@ -60,33 +60,26 @@ test('the anti-rollback floor never drops by itself: lower writes, damage and de
   }
 });
 
-test('bundle verification refuses to run over a damaged anti-rollback state; a damaged library index is named and left alone', async () => {
-  const lab = new Lab();
-  try {
-    const v = makeVendor();
-    lab.trust(v);
-    const b = await makeBundle(lab, 'b.ubundle', [v.releaseKeys[0]!], { sequence: 3 });
-    await checkBundle(b, { dir: lab.dataDir, clock: T0 + DAY, record: true });
-    writeFileSync(rollbackPath(lab.dataDir), '[]');
-    await assert.rejects(checkBundle(b, { dir: lab.dataDir, clock: T0 + DAY }), (e: UnbrickError) => e.code === 'trust.state-corrupt');
+test('bundle verification refuses to run over a damaged anti-rollback state; a damaged library index is named and left alone', inTrustedLab(async (lab, v) => {
+  const b = await makeBundle(lab, 'b.ubundle', [v.releaseKeys[0]!], { sequence: 3 });
+  await checkBundle(b, { dir: lab.dataDir, clock: T0 + DAY, record: true });
+  writeFileSync(rollbackPath(lab.dataDir), '[]');
+  await assert.rejects(checkBundle(b, { dir: lab.dataDir, clock: T0 + DAY }), (e: UnbrickError) => e.code === 'trust.state-corrupt');
 
-    const index = join(libraryDir('update', lab.dataDir), 'index.json');
-    rmSync(rollbackPath(lab.dataDir)); // (no .prev yet: only one bundle was recorded, so this is a fresh state)
-    const lib = new BundleLibrary('update', { dir: lab.dataDir, clock: T0 + DAY });
-    await lib.import(b);
-    const good = readFileSync(index, 'utf8');
-    writeFileSync(index, good.replace('"sequence": 3', '"sequence": "3"'));
-    let err: UnbrickError | undefined;
-    try {
-      lib.entries();
-    } catch (e) {
-      err = e as UnbrickError;
-    }
-    assert.equal(err?.code, 'golden.index-corrupt');
-    assert.match(err!.message, /entries\[0\]\.sequence must be an integer|entries\[0\]\.sequence must be a finite number/);
-    assert.match(err!.message, /move .* aside .* re-import/);
-    assert.ok(existsSync(index));
-  } finally {
-    lab.cleanup();
+  const index = join(libraryDir('update', lab.dataDir), 'index.json');
+  rmSync(rollbackPath(lab.dataDir)); // (no .prev yet: only one bundle was recorded, so this is a fresh state)
+  const lib = new BundleLibrary('update', { dir: lab.dataDir, clock: T0 + DAY });
+  await lib.import(b);
+  const good = readFileSync(index, 'utf8');
+  writeFileSync(index, good.replace('"sequence": 3', '"sequence": "3"'));
+  let err: UnbrickError | undefined;
+  try {
+    lib.entries();
+  } catch (e) {
+    err = e as UnbrickError;
   }
-});
+  assert.equal(err?.code, 'golden.index-corrupt');
+  assert.match(err!.message, /entries\[0\]\.sequence must be an integer|entries\[0\]\.sequence must be a finite number/);
+  assert.match(err!.message, /move .* aside .* re-import/);
+  assert.ok(existsSync(index));
+}));

@@ -15,7 +15,7 @@ import { describePreconditions, type Preconditions } from '../../../src/formats/
 import { checkPreconditions, readRestarts, settingValue } from '../../../src/workflows/preconditions.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
 import { connectInProcess, createZephyrSim } from '../../../src/sim/zephyr/index.ts';
-import { CLASS_ID, VENDOR_ID } from '../bundle/fixture.ts';
+import { metadataJson } from '../bundle/fixture.ts';
 
 const code = (c: string, message?: RegExp) => (e: Error & { code?: string }) => {
   assert.equal(e.code, c, e.message);
@@ -23,19 +23,8 @@ const code = (c: string, message?: RegExp) => (e: Error & { code?: string }) => 
   return true;
 };
 
-const metadata = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  type: 'unbrick.bundle',
-  specVersion: 1,
-  kind: 'update',
-  product: { vendorId: VENDOR_ID, classId: CLASS_ID, name: 'Gateway', hardwareRevisions: ['B'] },
-  version: '1.0.0',
-  sequence: 1,
-  created: '2026-01-01T00:00:00Z',
-  expires: '2027-01-01T00:00:00Z',
-  releaseNotes: '',
-  payloads: [{ name: 'a.bin', role: 'stm32-region', target: { kind: 'address', address: 0x08000000 }, size: 4, sha256: '0'.repeat(64) }],
-  ...over,
-});
+const metadata = (over: Record<string, unknown> = {}): Record<string, unknown> =>
+  metadataJson({ payloads: [{ name: 'a.bin', role: 'stm32-region', target: { kind: 'address', address: 0x08000000 }, size: 4, sha256: '0'.repeat(64) }], ...over });
 
 const BATTERY = { group: 'power', stat: 'battery_mv', min: 3500, label: 'battery', unit: 'mV' };
 
