@@ -4,6 +4,7 @@
  * folder with its service log and data pool, and the in-process connections
  * the recipes open to simulated units.
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { connectStm32 } from '../../../src/stm32/session.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
 import { connectInProcess } from '../../../src/sim/zephyr/index.ts';
 import { LAB_PRODUCT } from '../../../src/sim/lab/product.ts';
-import { testImage, type SimUnitHandle } from './stm32-units.ts';
+import { simPort, testImage, type SimUnitHandle } from './stm32-units.ts';
 
 export interface Cleanup {
   after(fn: () => void): void;
@@ -89,6 +90,16 @@ export async function runOneUnit(o: StationOptions, handle: unknown) {
   await st.idle();
   await st.stop();
   return unitRows(o.log.verify().entries, o.batch);
+}
+
+/** Runs a station over these simulated STM32 units (unit i on port p<i>) until idle: each unit with its one record. */
+export async function provisionUnits<U extends SimUnitHandle>(o: StationOptions, units: U[]) {
+  const st = Station.open(o);
+  st.updatePorts(units.map((u, i) => simPort(`p${i}`, u)));
+  await st.idle();
+  const rows = unitRows(o.log.verify().entries, o.batch);
+  assert.equal(rows.length, units.length);
+  return units.map((u, i) => ({ u, r: rows.find((x) => x.port === `p${i}`)! }));
 }
 
 // Generous answer times: the simulators share two cores with every other test running at once.

@@ -4,14 +4,12 @@
 // storage area past the scratch partition.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Station } from '../../../src/station/station.ts';
-import { unitRows } from '../../../src/station/unit-record.ts';
 import { wrpPagesFor } from '../../../src/station/recipes/stm32-rom.ts';
 import { sha256Hex } from '../../../src/crypto/hash.ts';
 import type { OptionBytePolicy } from '../../../src/formats/bundle/metadata.ts';
 import { LAB_APP_BYTES, LAB_PRODUCT } from '../../../src/sim/lab/product.ts';
-import { inProcessUnit, simPort, testImage } from './stm32-units.ts';
-import { dataPool, seedScaleRecipe, stationFolder } from './recipe-fixture.ts';
+import { inProcessUnit, testImage } from './stm32-units.ts';
+import { dataPool, provisionUnits, seedScaleRecipe, stationFolder } from './recipe-fixture.ts';
 
 const { mcuboot, slot0, scratch } = LAB_PRODUCT.partitions;
 const app = testImage(LAB_APP_BYTES, 2);
@@ -23,13 +21,7 @@ test('two STM32L4 units provisioned at the seed scale (320 KiB application in a 
   t.after(() => units.forEach((u) => u.close()));
   const policy: OptionBytePolicy = { rdpLevel: 0, wrp: [{ start: mcuboot.address, end: mcuboot.address + mcuboot.size }] };
   const { recipe, boot } = seedScaleRecipe(app, policy);
-  const st = Station.open({ dir, log, recipe, batch: 'seed', station: 's', operator: 'op', parallel: 2, pool });
-  st.updatePorts(units.map((u, i) => simPort(`p${i}`, u)));
-  await st.idle();
-  const rows = unitRows(log.verify().entries, 'seed');
-  assert.equal(rows.length, 2);
-  for (const [i, u] of units.entries()) {
-    const r = rows.find((x) => x.port === `p${i}`)!;
+  for (const { u, r } of await provisionUnits({ dir, log, recipe, batch: 'seed', station: 's', operator: 'op', parallel: 2, pool }, units)) {
     assert.equal(r.ok, true, r.reason);
     // Read at the L4's UID address from the chip table (the simulator answers there with the unit's UID).
     assert.equal(r.chipUid, u.uid);

@@ -4,14 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { sha256Hex } from '../../../src/crypto/hash.ts';
-import { Station } from '../../../src/station/station.ts';
-import { unitRows } from '../../../src/station/unit-record.ts';
 import { checkStm32Bundle, dataBytes, stm32RomRecipe, wrpPagesFor } from '../../../src/station/recipes/stm32-rom.ts';
 import { findChip } from '../../../src/stm32/chips/index.ts';
 import type { BundleMetadata, OptionBytePolicy } from '../../../src/formats/bundle/metadata.ts';
 import { codeOf as code } from '../../helpers/errors.ts';
-import { DATA_OFFSET, inProcessUnit, readDataBlock, simPort, testImage } from './stm32-units.ts';
-import { addressPayload, dataPool, NO_PROTECTION, provisioningMetadata, stationFolder, stm32Connect as connect, WIDGET, type Cleanup } from './recipe-fixture.ts';
+import { DATA_OFFSET, inProcessUnit, readDataBlock, testImage } from './stm32-units.ts';
+import { addressPayload, dataPool, NO_PROTECTION, provisionUnits, provisioningMetadata, stationFolder, stm32Connect as connect, WIDGET, type Cleanup } from './recipe-fixture.ts';
 
 const FLASH = 0x08000000;
 const boot = testImage(6 * 1024, 1);
@@ -41,13 +39,8 @@ test('four families provisioned in parallel: payloads, WRP over the bootloader, 
   t.after(() => units.forEach((u) => u.close()));
   const policy: OptionBytePolicy = { rdpLevel: 1, wrp: [{ start: FLASH, end: FLASH + 0x4000 }] };
   const recipe = stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect });
-  const st = Station.open({ dir, log, recipe, batch: 'rom', station: 's', operator: 'op', parallel: 4, pool });
-  st.updatePorts(units.map((u, i) => simPort(`p${i}`, u)));
-  await st.idle();
-  const rows = unitRows(log.verify().entries, 'rom');
-  assert.equal(rows.length, 4);
-  for (const [i, u] of units.entries()) {
-    const r = rows.find((x) => x.port === `p${i}`)!;
+  const provisioned = await provisionUnits({ dir, log, recipe, batch: 'rom', station: 's', operator: 'op', parallel: 4, pool }, units);
+  for (const { u, r } of provisioned) {
     assert.equal(r.ok, true, `${u.sim.chip.info.name}: ${r.reason}`);
     assert.equal(r.chipUid, u.uid);
     assert.deepEqual(r.hashes, { 'app.bin': sha256Hex(app), 'boot.bin': sha256Hex(boot) });
@@ -63,7 +56,7 @@ test('four families provisioned in parallel: payloads, WRP over the bootloader, 
     assert.deepEqual([...u.sim.chip.wrp].sort((a, b) => a - b), wrpPagesFor(u.sim.chip.info, policy));
     assert.equal(u.sim.chip.rdpLevel, 1);
   }
-  assert.equal(new Set(rows.map((r) => r.dataEntry)).size, 4);
+  assert.equal(new Set(provisioned.map(({ r }) => r.dataEntry)).size, 4);
 });
 
 test('a protected unit is refused unless the batch allows lifting protection (a mass erase)', { timeout: 60_000 }, async (t) => {
@@ -76,27 +69,15 @@ test('a protected unit is refused unless the batch allows lifting protection (a 
   await readoutProtect(pre.session);
   await pre.close();
   const policy = NO_PROTECTION;
-  const st = Station.open({ dir, log, recipe: stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect }), batch: 'rom', station: 's', operator: 'op', pool });
-  st.updatePorts([simPort('p0', u)]);
-  await st.idle();
-  const first = unitRows(log.verify().entries)[0]!;
+  const recipe = stm32RomRecipe({ metadata: metadata(policy), payloads, dataAddress: FLASH + DATA_OFFSET, connect });
+  const first = (await provisionUnits({ dir, log, recipe, batch: 'rom', station: 's', operator: 'op', pool }, [u]))[0]!.r;
   assert.deepEqual([first.ok, first.code], [false, 'station.unit-protected']);
   assert.equal(u.sim.chip.rdpLevel, 1, 'nothing was erased');
   assert.equal((await pool.status()).reserved, 0, 'no data entry taken');
 
   // With --allow-unprotect: the mass erase lifts protection. The UID is read from system memory the simulator does not model (zeros).
-  const st2 = Station.open({
-    dir: join(dir, 'b2'),
-    log,
-    recipe: stm32RomRecipe({ metadata: metadata(policy), payloads, allowUnprotect: true, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress: () => 0x1ffff000 }),
-    batch: 'rom2',
-    station: 's',
-    operator: 'op',
-    pool,
-  });
-  st2.updatePorts([simPort('p0', u)]);
-  await st2.idle();
-  const second = unitRows(log.verify().entries, 'rom2')[0]!;
+  const unprotecting = stm32RomRecipe({ metadata: metadata(policy), payloads, allowUnprotect: true, dataAddress: FLASH + DATA_OFFSET, connect, uidAddress: () => 0x1ffff000 });
+  const second = (await provisionUnits({ dir: join(dir, 'b2'), log, recipe: unprotecting, batch: 'rom2', station: 's', operator: 'op', pool }, [u]))[0]!.r;
   assert.equal(u.sim.chip.rdpLevel, 0, 'protection lifted');
   // A UID of zeros: the recipe refuses to guess an identity.
   assert.deepEqual([second.ok, second.code], [false, 'station.no-uid']);
