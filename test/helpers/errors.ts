@@ -18,3 +18,14 @@ export const hasCode = (code: string) => (e: Error & { code?: string }) => {
   assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
   return true;
 };
+
+/** Runs `fn`, which must refuse: returns the typed error it throws. */
+export function refusal(fn: () => unknown): UnbrickError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof UnbrickError, `a typed error, not ${String(e)}`);
+    return e;
+  }
+  return assert.fail('the input was accepted');
+}

@@ -14,13 +14,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startDesktop, CSP, ENTRY_URL } from '../../../electron/main.ts';
+import { readFileSync } from 'node:fs';
+import { CSP, ENTRY_URL } from '../../../electron/main.ts';
 import { createBridge } from '../../../electron/preload.ts';
 import { IPC_REQUEST } from '../../../src/api/ipc.ts';
-import { createElectronDouble, FakeEvent, FakeWebContents } from './electron-double.ts';
+import { FakeEvent, FakeWebContents, type createElectronDouble } from './electron-double.ts';
+import { bootDesktop } from './desktop.ts';
 
 type Double = ReturnType<typeof createElectronDouble>;
 interface App {
@@ -33,17 +32,7 @@ interface App {
 }
 
 async function boot(t: { after(fn: () => unknown): void }): Promise<App> {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-checklist-'));
-  const rendererDir = join(dir, 'renderer') + '/';
-  mkdirSync(rendererDir, { recursive: true });
-  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Unbrick</title>');
-  const double = createElectronDouble();
-  const desktop = await startDesktop(double.electron as never, { rendererDir, preloadPath: join(dir, 'preload.cjs'), dataDir: join(dir, 'data'), lab: true, ports: false });
-  t.after(async () => {
-    await desktop.core.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const win = double.created[0]!;
+  const { double, win } = await bootDesktop(t, 'unbrick-checklist-');
   const bridge = createBridge({ invoke: async () => ({}), on: () => {} });
   return {
     double,

@@ -5,28 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startDesktop, CSP, ENTRY_URL } from '../../../electron/main.ts';
+import { CSP, ENTRY_URL } from '../../../electron/main.ts';
 import { createBridge } from '../../../electron/preload.ts';
 import { IPC_EVENT, IPC_REQUEST } from '../../../src/api/ipc.ts';
-import { createElectronDouble, FakeEvent, FakeWebContents } from './electron-double.ts';
+import { FakeEvent, FakeWebContents } from './electron-double.ts';
+import { bootDesktop } from './desktop.ts';
 
 async function boot(t: { after(fn: () => unknown): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'unbrick-electron-'));
-  const rendererDir = join(dir, 'renderer') + '/';
-  mkdirSync(join(rendererDir, 'assets'), { recursive: true });
-  writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Unbrick</title>');
-  writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
-  writeFileSync(join(dir, 'secret.txt'), 'not for the renderer');
-  const double = createElectronDouble();
-  const desktop = await startDesktop(double.electron as never, { rendererDir, preloadPath: join(dir, 'preload.cjs'), dataDir: join(dir, 'data'), lab: true, ports: false });
-  t.after(async () => {
-    await desktop.core.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const win = double.created[0]!;
+  const { dir, double, win } = await bootDesktop(t, 'unbrick-electron-', { 'renderer/assets/app.js': 'console.log(1)', 'secret.txt': 'not for the renderer' });
   const ipc = double.ipcHandlers.get(IPC_REQUEST)!;
   const trusted = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
   return { double, win, ipc, trusted, dir };

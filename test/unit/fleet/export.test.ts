@@ -51,6 +51,9 @@ function cli(dir: string, ...args: string[]) {
   return { status: r.status, json: JSON.parse(r.stdout) as { text?: string; count: number; skipped: { unit: string; reason: string }[]; error?: string } };
 }
 
+// The units an export leaves out, each with its reason (every system's export carries them).
+const Skipped = arr(obj({ unit: str(), release: str(), reason: str() }));
+
 // AWS IoT Jobs data plane UpdateJobExecution: status one of the device-settable values; statusDetails a string map,
 // keys [a-zA-Z0-9:_-]+, values up to 1024 characters (API reference, iot-jobs-data UpdateJobExecution).
 const AwsExport = obj({
@@ -64,7 +67,7 @@ const AwsExport = obj({
       body: obj({ status: oneOf(['IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'REJECTED'] as const), statusDetails: record(str({ min: 1, max: 1024 }), { max: 10, key: str({ pattern: /^[a-zA-Z0-9:_-]+$/ }) }) }),
     }),
   ),
-  skipped: arr(obj({ unit: str(), release: str(), reason: str() })),
+  skipped: Skipped,
 });
 // Device Update agent reported properties (deviceUpdate component, agent: state, installedUpdateId, lastInstallResult).
 const AduExport = obj({
@@ -86,7 +89,7 @@ const AduExport = obj({
       }),
     }),
   ),
-  skipped: arr(obj({ unit: str(), release: str(), reason: str() })),
+  skipped: Skipped,
 });
 // Mender device deployment status: DeviceStatus enum of the deployments device API.
 const MenderExport = obj({
@@ -103,7 +106,7 @@ const MenderExport = obj({
       unbrick_record: str(),
     }),
   ),
-  skipped: arr(obj({ unit: str(), release: str(), reason: str() })),
+  skipped: Skipped,
 });
 
 test("records export: a day's records in AWS IoT Jobs, Device Update, Mender, Memfault and CSV terms, each in its documented shape", async () => {

@@ -6,23 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnbrickError } from '../../../src/core/errors.ts';
+import { refusal } from '../../helpers/errors.ts';
 import { parseJsonAs } from '../../../src/core/schema.ts';
 import { FleetSpecSchema } from '../../../src/app/fleet-import.ts';
 import { readAduManifest } from '../../../src/formats/fleet/adu.ts';
 import { readAwsJobDocument } from '../../../src/formats/fleet/aws-ota.ts';
 import { readMenderArtifact } from '../../../src/formats/fleet/mender.ts';
 import { readTar } from '../../../src/formats/fleet/tar.ts';
-
-function refusal(fn: () => unknown): UnbrickError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UnbrickError, `a typed error, not ${String(e)}`);
-    return e;
-  }
-  return assert.fail('the input was accepted');
-}
 
 test('import spec, ADU import manifest and AWS job document refuse a misspelt key, naming the one meant', () => {
   let e = refusal(() => parseJsonAs(FleetSpecSchema, JSON.stringify({ product: {}, hardwre: {} }), { what: 'spec.json', code: 'bundle.spec-invalid' }));

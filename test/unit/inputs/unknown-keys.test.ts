@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { UnbrickError } from '../../../src/core/errors.ts';
+import { refusal } from '../../helpers/errors.ts';
 import { parseRequest } from '../../../src/api/protocol.ts';
 import { readJsonOption } from '../../../src/cli/json-input.ts';
 import { DeviceIdentitySchema } from '../../../src/formats/bundle/device-identity.ts';
@@ -23,17 +23,6 @@ import { TrustStore, storePath } from '../../../src/trust/store.ts';
 import { loadRollbackState, rollbackPath } from '../../../src/trust/rollback-state.ts';
 import { BundleLibrary, libraryDir } from '../../../src/trust/library.ts';
 import { readTrace } from '../../../src/devices/wire-trace.ts';
-
-/** Runs `fn`, which must refuse: returns the typed error. */
-function refusal(fn: () => unknown): UnbrickError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UnbrickError, `a typed error, not ${String(e)}`);
-    return e;
-  }
-  return assert.fail('the input was accepted');
-}
 
 function tmp(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'unbrick-inputs-'));

@@ -1,19 +1,8 @@
 /** Intel HEX reader/writer: round trips, addressing records, and typed errors for damage. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnbrickError } from '../../../src/core/errors.ts';
+import { refusal } from '../../helpers/errors.ts';
 import { flattenSegments, parseIntelHex, writeIntelHex } from '../../../src/formats/ihex.ts';
-
-const codeOf = (text: string) => {
-  try {
-    parseIntelHex(text);
-    return 'no error';
-  } catch (e) {
-    assert.ok(e instanceof UnbrickError);
-    assert.equal(e.kind, 'input');
-    return e.code;
-  }
-};
 
 test('round trip across a 64 KiB boundary with gaps and a start address', () => {
   const a = new Uint8Array(300).map((_, i) => i & 0xff);
@@ -37,11 +26,17 @@ test('segment (type 02) addressing and CRLF line ends', () => {
 });
 
 test('damaged files are typed input errors naming the problem', () => {
-  assert.equal(codeOf(':0400000001020304F3\n:00000001FF\n'), 'ihex.bad-checksum');
-  assert.equal(codeOf('hello\n'), 'ihex.bad-record');
-  assert.equal(codeOf(':0500000001020304F2\n'), 'ihex.bad-length');
-  assert.equal(codeOf(':0400000001020304F2\n:0400020001020304F0\n:00000001FF\n'), 'ihex.overlap');
-  assert.equal(codeOf(':00000001FF\n:0400000001020304F2\n'), 'ihex.data-after-eof');
-  assert.equal(codeOf(':00000009F7\n'), 'ihex.unknown-record');
-  assert.equal(codeOf(''), 'ihex.empty');
+  const damaged: [string, string][] = [
+    [':0400000001020304F3\n:00000001FF\n', 'ihex.bad-checksum'],
+    ['hello\n', 'ihex.bad-record'],
+    [':0500000001020304F2\n', 'ihex.bad-length'],
+    [':0400000001020304F2\n:0400020001020304F0\n:00000001FF\n', 'ihex.overlap'],
+    [':00000001FF\n:0400000001020304F2\n', 'ihex.data-after-eof'],
+    [':00000009F7\n', 'ihex.unknown-record'],
+    ['', 'ihex.empty'],
+  ];
+  for (const [text, code] of damaged) {
+    const e = refusal(() => parseIntelHex(text));
+    assert.deepEqual([e.kind, e.code], ['input', code], JSON.stringify(text));
+  }
 });

@@ -39,115 +39,83 @@ export function vectorKey(name: string, which: 'public' | 'private'): ImageKey {
 
 const num = (s: string) => Number(s);
 
+/** imgtool flags that turn a SignOptions field on. */
+const SWITCHES: Record<string, keyof SignOptions> = {
+  '--pad-header': 'padHeader',
+  '--pad': 'pad',
+  '--test': 'pad',
+  '--confirm': 'confirm',
+  '--overwrite-only': 'overwriteOnly',
+  '--non-bootable': 'nonBootable',
+  '--pure': 'pure',
+  '--pad-sig': 'padSig',
+  '--clear': 'clear',
+};
+/** imgtool flags whose argument is a number (-R: the erased value, 0 or 0xff; key and HMAC sizes in bits). */
+const NUMBERS: Record<string, keyof SignOptions> = {
+  '-H': 'headerSize',
+  '-S': 'slotSize',
+  '--align': 'align',
+  '--max-align': 'maxAlign',
+  '-R': 'erasedValue',
+  '-L': 'ramLoadAddress',
+  '-F': 'romFixedAddress',
+  '--encrypt-keylen': 'encryptKeyBits',
+  '--hmac-sha': 'hmacSha',
+};
+/** imgtool flags whose argument is taken as written. */
+const STRINGS: Record<string, keyof SignOptions> = { '-v': 'version', '--boot-record': 'bootRecord', '--vid': 'vid', '--cid': 'cid' };
+
 /** Translates an imgtool `sign` argv (as recorded in the manifest) into SignOptions. */
 export function signOptionsFromImgtool(argv: string[]): { opts: SignOptions; payload: string; hexAddress?: number } {
   const a = argv.slice(1, -2);
   const opts: SignOptions = { version: '0' };
+  const set = opts as Record<keyof SignOptions, unknown>;
   let hexAddress: number | undefined;
   for (let i = 0; i < a.length; i++) {
     const o = a[i]!;
     const v = () => a[++i]!;
-    switch (o) {
-      case '-k':
-        opts.key = loadKey(readFileSync(join(VECTORS, v()), 'utf8'));
-        break;
-      case '-v':
-        opts.version = v();
-        break;
-      case '-H':
-        opts.headerSize = num(v());
-        break;
-      case '--pad-header':
-        opts.padHeader = true;
-        break;
-      case '-S':
-        opts.slotSize = num(v());
-        break;
-      case '--pad':
-      case '--test':
-        opts.pad = true;
-        break;
-      case '--confirm':
-        opts.confirm = true;
-        break;
-      case '--align':
-        opts.align = num(v());
-        break;
-      case '--max-align':
-        opts.maxAlign = num(v());
-        break;
-      case '--overwrite-only':
-        opts.overwriteOnly = true;
-        break;
-      case '-R':
-        opts.erasedValue = num(v()) as 0 | 0xff;
-        break;
-      case '-s': {
-        const s = v();
-        opts.securityCounter = s === 'auto' ? 'auto' : num(s);
-        break;
+    if (SWITCHES[o]) set[SWITCHES[o]] = true;
+    else if (NUMBERS[o]) set[NUMBERS[o]] = num(v());
+    else if (STRINGS[o]) set[STRINGS[o]] = v();
+    else
+      switch (o) {
+        case '-k':
+          opts.key = loadKey(readFileSync(join(VECTORS, v()), 'utf8'));
+          break;
+        case '-E':
+          opts.encryptFor = loadKey(readFileSync(join(VECTORS, v()), 'utf8'));
+          break;
+        case '-s': {
+          const s = v();
+          opts.securityCounter = s === 'auto' ? 'auto' : num(s);
+          break;
+        }
+        case '-d':
+          opts.dependencies = [...v().matchAll(/\((\d+),([^)]+)\)/g)].map((m) => ({ imageId: +m[1]!, version: m[2]! }));
+          break;
+        case '--sha':
+          opts.hash = `sha${v()}` as SignOptions['hash'];
+          break;
+        case '--public-key-format':
+          opts.publicKeyFormat = v() === 'full' ? 'full' : 'hash';
+          break;
+        case '--custom-tlv': {
+          const type = num(v());
+          const raw = v();
+          const value = /^0x[0-9a-f]+$/i.test(raw) ? fromHex(raw) : new TextEncoder().encode(raw);
+          opts.customTlvs = [...(opts.customTlvs ?? []), { type, value }];
+          break;
+        }
+        case '-x':
+          hexAddress = num(v());
+          break;
+        case '-e':
+          if (v() !== 'little') throw new Error('big-endian output is not produced');
+          break;
+        default:
+          throw new Error(`unsupported imgtool option in vector: ${o}`);
       }
-      case '-d':
-        opts.dependencies = [...v().matchAll(/\((\d+),([^)]+)\)/g)].map((m) => ({ imageId: +m[1]!, version: m[2]! }));
-        break;
-      case '-L':
-        opts.ramLoadAddress = num(v());
-        break;
-      case '-F':
-        opts.romFixedAddress = num(v());
-        break;
-      case '--non-bootable':
-        opts.nonBootable = true;
-        break;
-      case '--sha':
-        opts.hash = `sha${v()}` as SignOptions['hash'];
-        break;
-      case '--public-key-format':
-        opts.publicKeyFormat = v() === 'full' ? 'full' : 'hash';
-        break;
-      case '--pure':
-        opts.pure = true;
-        break;
-      case '--pad-sig':
-        opts.padSig = true;
-        break;
-      case '--boot-record':
-        opts.bootRecord = v();
-        break;
-      case '--vid':
-        opts.vid = v();
-        break;
-      case '--cid':
-        opts.cid = v();
-        break;
-      case '--custom-tlv': {
-        const type = num(v());
-        const raw = v();
-        const value = /^0x[0-9a-f]+$/i.test(raw) ? fromHex(raw) : new TextEncoder().encode(raw);
-        opts.customTlvs = [...(opts.customTlvs ?? []), { type, value }];
-        break;
-      }
-      case '-x':
-        hexAddress = num(v());
-        break;
-      case '-E':
-        opts.encryptFor = loadKey(readFileSync(join(VECTORS, v()), 'utf8'));
-        break;
-      case '--encrypt-keylen':
-        opts.encryptKeyBits = num(v()) as 128 | 256;
-        break;
-      case '--hmac-sha':
-        opts.hmacSha = num(v()) as 256 | 512;
-        break;
-      case '--clear':
-        opts.clear = true;
-        break;
-      case '-e':
-        if (v() !== 'little') throw new Error('big-endian output is not produced');
-        break;
-      default:
-        throw new Error(`unsupported imgtool option in vector: ${o}`);
-    }
   }
   return { opts, payload: argv[argv.length - 2]!, ...(hexAddress !== undefined ? { hexAddress } : {}) };
 }

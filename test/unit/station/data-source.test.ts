@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCsvEntries, parseCsvRows, parseEntries, parseJsonEntries, entryContentHash } from '../../../src/station/data-source.ts';
-import { UnbrickError } from '../../../src/core/errors.ts';
+import { refusal } from '../../helpers/errors.ts';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UnbrickError, String(e));
-    return e.code;
-  }
-  assert.fail('expected an error');
-};
+const code = (fn: () => unknown) => refusal(fn).code;
 
 test('CSV: header, quoted fields with commas, doubled quotes, newlines, CRLF and a BOM', () => {
   const text = '\uFEFFserial,key,note\r\nSN-1,aa01,"plain"\r\n\r\nSN-2,bb02,"has, comma and ""quotes"""\nSN-3,cc03,"two\nlines"\n';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalDataPool } from '../../../src/station/local-pool.ts';
 import { parseCsvEntries } from '../../../src/station/data-source.ts';
-import { UnbrickError } from '../../../src/core/errors.ts';
+import { refusal } from '../../helpers/errors.ts';
 
 const CHILD = join(import.meta.dirname, 'pool-child.ts');
 
@@ -20,15 +20,7 @@ function setup(t: { after(fn: () => void): void }, n: number) {
   return { dir, csv, journalPath, open };
 }
 
-const errCode = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof UnbrickError, String(e));
-    return e.code;
-  }
-  assert.fail('expected an error');
-};
+const errCode = (fn: () => unknown) => refusal(fn).code;
 
 test('entries go out in list order, once each; the same unit gets its own entry back', async (t) => {
   const { open } = setup(t, 3);
