@@ -70,6 +70,29 @@ function hostileTransport(answer: (written: Uint8Array) => Uint8Array[] | 'unplu
   };
 }
 
+/**
+ * A client target: the tape picks one of `ops`, then drives the device under a fresh client
+ * (made after the pick, from the same tape); the client is closed after, its signal aborted.
+ */
+function clientTarget<C>(o: Omit<FuzzTarget, 'run'> & { ops: Array<(c: C, signal: AbortSignal) => Promise<unknown>>; client(t: Tape): C; close?(c: C): Promise<void> }): FuzzTarget {
+  const { ops, client, close, ...target } = o;
+  return {
+    ...target,
+    async run(input) {
+      const t = new Tape(input);
+      const op = ops[t.int(ops.length)]!;
+      const c = client(t);
+      const ac = new AbortController();
+      try {
+        await op(c, ac.signal);
+      } finally {
+        ac.abort();
+        await close?.(c);
+      }
+    },
+  };
+}
+
 // ---- SMP --------------------------------------------------------------------
 
 /** The SMP device: reads each request's header and answers from the tape (matching header, foreign header, garbage, split, silence). */
@@ -134,26 +157,17 @@ const SMP_OPS: Array<(c: SmpClient, signal: AbortSignal) => Promise<unknown>> = 
   (c, signal) => diagnoseSmp(c, 'zephyr-smp', signal),
 ];
 
-const smpClient: FuzzTarget = {
+const smpClient = clientTarget({
   name: 'smp-client',
   weight: 4,
   // Waiting on timeouts costs nothing but a timer: many runs side by side.
   concurrency: 1024,
   // The longest wait the client documents: image erase, 30 s and one retry.
   timeoutMs: 75_000,
-  async run(input) {
-    const t = new Tape(input);
-    const op = SMP_OPS[t.int(SMP_OPS.length)]!;
-    const c = new SmpClient(smpDevice(t), { timeoutMs: 15, retries: 1 });
-    const ac = new AbortController();
-    try {
-      await op(c, ac.signal);
-    } finally {
-      ac.abort();
-      await c.close();
-    }
-  },
-};
+  ops: SMP_OPS,
+  client: (t) => new SmpClient(smpDevice(t), { timeoutMs: 15, retries: 1 }),
+  close: (c) => c.close(),
+});
 
 // ---- AN3155 -----------------------------------------------------------------
 
@@ -196,18 +210,14 @@ const AN3155_OPS: Array<(c: An3155Client) => Promise<unknown>> = [
   },
 ];
 
-const an3155: FuzzTarget = {
+const an3155 = clientTarget({
   name: 'an3155-client',
   weight: 4,
   concurrency: 256,
   timeoutMs: 30_000,
-  async run(input) {
-    const t = new Tape(input);
-    const op = AN3155_OPS[t.int(AN3155_OPS.length)]!;
-    const c = new An3155Client(an3155Device(t), { replyMs: 20, writeAckMs: 20, massEraseMs: 40, optionMs: 30, baud: 10_000_000 });
-    await op(c);
-  },
-};
+  ops: AN3155_OPS,
+  client: (t) => new An3155Client(an3155Device(t), { replyMs: 20, writeAckMs: 20, massEraseMs: 40, optionMs: 30, baud: 10_000_000 }),
+});
 
 // ---- DfuSe ------------------------------------------------------------------
 
@@ -247,19 +257,15 @@ const DFU_OPS: Array<(c: DfuClient) => Promise<unknown>> = [
   (c) => c.leave(0x08000000),
 ];
 
-const dfuse: FuzzTarget = {
+const dfuse = clientTarget({
   name: 'dfuse-client',
   weight: 6,
   concurrency: 16,
   timeoutMs: 10_000,
-  async run(input) {
-    const t = new Tape(input);
-    const op = DFU_OPS[t.int(DFU_OPS.length)]!;
-    // Polls follow the device's bwPollTimeout; a hostile one asks for hours, so sleeps are counted, not slept.
-    const c = new DfuClient(dfuDevice(t), { transferSize: 1 + t.int(4096), sleep: () => new Promise((r) => setImmediate(r)) });
-    await op(c);
-  },
-};
+  ops: DFU_OPS,
+  // Polls follow the device's bwPollTimeout; a hostile one asks for hours, so sleeps are counted, not slept.
+  client: (t) => new DfuClient(dfuDevice(t), { transferSize: 1 + t.int(4096), sleep: () => new Promise((r) => setImmediate(r)) }),
+});
 
 
 export const DEVICE_TARGETS: FuzzTarget[] = [smpClient, an3155, dfuse];

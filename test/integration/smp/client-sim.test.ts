@@ -28,6 +28,17 @@ function client(dev: SmpDevice, lineGapMs = 0): SmpClient {
   return new SmpClient(connectInProcess(dev, { baud: 0 }), { timeoutMs: 300, retries: 1, lineGapMs });
 }
 
+/** Runs `fn` with a client on the device (see `client`); the client is closed and the device disposed after. */
+async function onClient(dev: SmpDevice, lineGapMs: number, fn: (c: SmpClient) => Promise<void>): Promise<void> {
+  const c = client(dev, lineGapMs);
+  try {
+    await fn(c);
+  } finally {
+    await c.close();
+    dev.dispose();
+  }
+}
+
 async function afterReset(c: SmpClient): Promise<void> {
   await sleep(400);
   await echo(c, 'up');
@@ -35,8 +46,7 @@ async function afterReset(c: SmpClient): Promise<void> {
 
 test('MCUboot recovery: params, upload, list, unsupported commands, wrong key', async () => {
   const dev = createMcubootSim({ keys: [key.publicPem], flash: 'none' });
-  const c = client(dev);
-  try {
+  await onClient(dev, 0, async (c) => {
     assert.deepEqual(await params(c), { bufSize: 1024, bufCount: 1 });
     assert.deepEqual(await list(c), []);
     assert.equal((await slotInfo(c))[0]!.maxImageSize, 450560);
@@ -53,24 +63,17 @@ test('MCUboot recovery: params, upload, list, unsupported commands, wrong key', 
     const bad = buildImage({ size: 8000, key: other });
     await assert.rejects(uploadImage(c, bad.bytes), (e: Error & { code?: string }) => e.code === 'smp.image-not-listed');
     assert.deepEqual(await list(c), []);
-  } finally {
-    await c.close();
-    dev.dispose();
-  }
+  });
 });
 
 test('MCUboot recovery: a reset in the middle of an upload restarts it from 0 and it completes', async () => {
   const dev = createMcubootSim({ keys: [key.publicPem], flash: 'none', resetAtUploadOffset: 20000 });
-  const c = client(dev);
-  try {
+  await onClient(dev, 0, async (c) => {
     const img = buildImage({ size: 40000, key });
     const r = await uploadImage(c, img.bytes, { stallTimeoutMs: 5000 });
     assert.ok(r.restarts >= 1, 'the upload restarted');
     assert.equal(r.reportedHash, Buffer.from(img.hash).toString('hex'));
-  } finally {
-    await c.close();
-    dev.dispose();
-  }
+  });
 });
 
 test('MCUboot boot path: test -> reset -> swap; not confirmed -> revert; power loss mid-swap resumes', async () => {
@@ -79,8 +82,7 @@ test('MCUboot boot path: test -> reset -> swap; not confirmed -> revert; power l
   const dev = createMcubootSim({ keys: [key.publicPem], flash: 'none', recovery: 'no-valid-app', powerLossAfterSectors: 3 });
   dev.program(0, 0, v1.bytes);
   dev.program(0, 1, v2.bytes);
-  const c = client(dev);
-  try {
+  await onClient(dev, 0, async (c) => {
     const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
     // Recovery mode lists both; mark the secondary for a test boot and reset.
     await setState(c, { hash: hex(v2.hash), confirm: false });
@@ -94,18 +96,14 @@ test('MCUboot boot path: test -> reset -> swap; not confirmed -> revert; power l
     dev.reset();
     assert.equal(dev.lastBoot?.swapped, 'revert');
     assert.ok(Buffer.from(dev.flash.read(dev.slots[0]!.primary.offset, v1.bytes.length)).equals(Buffer.from(v1.bytes)));
-  } finally {
-    await c.close();
-    dev.dispose();
-  }
+  });
 });
 
 test('Zephyr app: windowed upload, test, reset (swap), confirm; revert when not confirmed', async () => {
   const v1 = buildImage({ size: 20000, version: '1.0.0', key });
   const v2 = buildImage({ size: 50000, version: '2.0.0', key });
   const dev = createZephyrSim({ keys: [key.publicPem], flash: 'none', running: v1.bytes });
-  const c = client(dev, 1);
-  try {
+  await onClient(dev, 1, async (c) => {
     const r = await uploadImage(c, v2.bytes);
     assert.equal(r.plan.window, 3);
     assert.equal(r.match, true);
@@ -134,10 +132,7 @@ test('Zephyr app: windowed upload, test, reset (swap), confirm; revert when not 
     await reset(c);
     await afterReset(c);
     assert.equal((await list(c)).find((s) => s.slot === 0)!.hash, h2, 'reverted to the confirmed image');
-  } finally {
-    await c.close();
-    dev.dispose();
-  }
+  });
 });
 
 test('MCUboot: a cable pulled for 1.5 s mid-upload and a stalling device; the upload carries on from the device offset', async () => {

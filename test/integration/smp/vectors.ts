@@ -93,31 +93,24 @@ export function zephyrCases(): Case[] {
     });
 }
 
-/** Recorded JSON (byte strings as {$bytes_hex} or {$bytes}) to codec values; maps keep their order. */
-export function fromRecordedJson(v: unknown): CborValue {
+/** Walks recorded JSON, byte strings ({$bytes_hex} or {$bytes}) to bytes, objects through `toMap` in their order. */
+function fromRecorded(v: unknown, toMap: (entries: [string, unknown][]) => unknown): unknown {
   if (v === null) return null;
-  if (Array.isArray(v)) return v.map(fromRecordedJson);
+  if (Array.isArray(v)) return v.map((x) => fromRecorded(x, toMap));
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.$bytes_hex === 'string') return hex(o.$bytes_hex);
     if (typeof o.$bytes === 'string') return hex(o.$bytes);
-    return new CborMap(Object.entries(o).map(([k, x]) => [k, fromRecordedJson(x)]));
-  }
-  return v as CborValue;
-}
-
-/** Same, but to plain objects (what the decoder returns). */
-export function recordedToPlain(v: unknown): unknown {
-  if (v === null) return null;
-  if (Array.isArray(v)) return v.map(recordedToPlain);
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.$bytes_hex === 'string') return hex(o.$bytes_hex);
-    if (typeof o.$bytes === 'string') return hex(o.$bytes);
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, recordedToPlain(x)]));
+    return toMap(Object.entries(o).map(([k, x]) => [k, fromRecorded(x, toMap)]));
   }
   return v;
 }
+
+/** Recorded JSON to codec values; maps keep their order. */
+export const fromRecordedJson = (v: unknown): CborValue => fromRecorded(v, (entries) => new CborMap(entries as [string, CborValue][])) as CborValue;
+
+/** Same, but to plain objects (what the decoder returns). */
+export const recordedToPlain = (v: unknown): unknown => fromRecorded(v, Object.fromEntries);
 
 export const readShared = (...p: string[]) => new Uint8Array(readFileSync(join(SHARED, ...p)));
 export const toBytes = hex;
