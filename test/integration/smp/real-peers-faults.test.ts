@@ -48,52 +48,37 @@ async function cutThenReplug(t: { diagnostic(s: string): void }, peer: Peer): Pr
   }
 }
 
-test('real Zephyr smp_svr: cable cut mid-upload, then replug: the upload finishes', { timeout: 90_000 }, async (t) => {
-  const peer = await startZephyrPeer();
-  try {
-    await cutThenReplug(t, peer);
-  } finally {
-    await peer.stop();
-  }
-});
+/** Both real peers; how each lists a finished upload (Zephyr: the new image in slot 1; MCUboot serial recovery writes slot 0). */
+const PEERS: { name: string; start: () => Promise<Peer>; listsImage(slots: Awaited<ReturnType<typeof list>>): void }[] = [
+  { name: 'real Zephyr smp_svr', start: startZephyrPeer, listsImage: (slots) => assert.ok(slots.some((s) => s.slot === 1 && s.hash === APP_HASH)) },
+  { name: 'real MCUboot serial recovery', start: startMcubootPeer, listsImage: (slots) => assert.deepEqual(slots.map((s) => [s.slot, s.hash]), [[0, APP_HASH]]) },
+];
 
-test('real MCUboot serial recovery: cable cut mid-upload, then replug: the upload finishes', { timeout: 90_000 }, async (t) => {
-  const peer = await startMcubootPeer();
-  try {
-    await cutThenReplug(t, peer);
-  } finally {
-    await peer.stop();
-  }
-});
+for (const p of PEERS) {
+  test(`${p.name}: cable cut mid-upload, then replug: the upload finishes`, { timeout: 90_000 }, async (t) => {
+    const peer = await p.start();
+    try {
+      await cutThenReplug(t, peer);
+    } finally {
+      await peer.stop();
+    }
+  });
+}
 
-test('real Zephyr smp_svr through bit flips (1e-4 per byte each way): the upload completes and the image is listed', { timeout: 90_000 }, async (t) => {
-  const peer = await startZephyrPeer();
-  const line = await startLinesim(peer.path, ['--flip', '1e-4', '--seed', String(Date.now() % 100000)]);
-  const c = await client(line.host);
-  try {
-    const r = await uploadImage(c, APP);
-    t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
-    assert.equal(r.reportedHash, APP_HASH);
-    assert.ok((await list(c)).some((s) => s.slot === 1 && s.hash === APP_HASH));
-  } finally {
-    await c.close();
-    await line.stop();
-    await peer.stop();
-  }
-});
-
-test('real MCUboot serial recovery through bit flips (1e-4 per byte each way): the upload completes and the image is listed', { timeout: 90_000 }, async (t) => {
-  const peer = await startMcubootPeer();
-  const line = await startLinesim(peer.path, ['--flip', '1e-4', '--seed', String(Date.now() % 100000)]);
-  const c = await client(line.host);
-  try {
-    const r = await uploadImage(c, APP);
-    t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
-    assert.equal(r.reportedHash, APP_HASH);
-    assert.deepEqual((await list(c)).map((s) => [s.slot, s.hash]), [[0, APP_HASH]]);
-  } finally {
-    await c.close();
-    await line.stop();
-    await peer.stop();
-  }
-});
+for (const p of PEERS) {
+  test(`${p.name} through bit flips (1e-4 per byte each way): the upload completes and the image is listed`, { timeout: 90_000 }, async (t) => {
+    const peer = await p.start();
+    const line = await startLinesim(peer.path, ['--flip', '1e-4', '--seed', String(Date.now() % 100000)]);
+    const c = await client(line.host);
+    try {
+      const r = await uploadImage(c, APP);
+      t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
+      assert.equal(r.reportedHash, APP_HASH);
+      p.listsImage(await list(c));
+    } finally {
+      await c.close();
+      await line.stop();
+      await peer.stop();
+    }
+  });
+}

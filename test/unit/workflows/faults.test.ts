@@ -5,33 +5,51 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { AppCore } from '../../../src/app/app-core.ts';
+import type { Job } from '../../../src/workflows/job.ts';
 import { detectAs, drive, labCore, progressPast, runResuming } from './lab-jobs.ts';
 
-test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully restored', { timeout: 90_000 }, async (t) => {
-  const id = 'lab-mcuboot-erased';
-  const { c } = await labCore(t, id, { baud: 0 });
-  const job = c.job(c.startJob('unbrick', id, {}).id);
-  await drive(job, progressPast(job, 'Writing', 0.5));
+/** Starts `workflow` on the unit and pulls its cable once the job is past half of `phase`: the job and its failed snapshot. */
+async function pulledMidway(c: AppCore, id: string, workflow: 'unbrick' | 'recover', phase: string) {
+  const job = c.job(c.startJob(workflow, id, {}).id);
+  await drive(job, progressPast(job, phase, 0.5));
   c.lab!.setPlugged(id, false);
   await job.done();
   const failed = job.snapshot();
   assert.equal(failed.state, 'failed');
-  assert.ok(['io', 'device'].includes(failed.error!.kind), failed.error!.code);
-  assert.equal(failed.resumable, true);
-  assert.equal(c.log.verify().entries.at(-1)!.outcome, 'failed');
+  return { job, failed };
+}
 
+/** Plugs the cable back and resumes the job, which must end succeeded. */
+async function replugAndResume(c: AppCore, id: string, job: Job<unknown>): Promise<void> {
   c.lab!.setPlugged(id, true);
   c.resumeJob(job.id);
   await drive(job);
   assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
+}
 
-  c.lab!.setPlugged(id, false);
-  c.lab!.setPlugged(id, true);
+/** Detects the unit again (a replug re-lists it) and diagnoses it: the diagnosis's snapshot. */
+async function diagnosis(c: AppCore, id: string) {
   await c.job(c.startJob('detect', id, {}).id).done();
   const d = c.job(c.startJob('diagnose', id, {}).id);
   await d.done();
+  return d.snapshot();
+}
+
+test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully restored', { timeout: 90_000 }, async (t) => {
+  const id = 'lab-mcuboot-erased';
+  const { c } = await labCore(t, id, { baud: 0 });
+  const { job, failed } = await pulledMidway(c, id, 'unbrick', 'Writing');
+  assert.ok(['io', 'device'].includes(failed.error!.kind), failed.error!.code);
+  assert.equal(failed.resumable, true);
+  assert.equal(c.log.verify().entries.at(-1)!.outcome, 'failed');
+
+  await replugAndResume(c, id, job);
+
+  c.lab!.setPlugged(id, false);
+  c.lab!.setPlugged(id, true);
   assert.deepEqual(
-    d.snapshot().result!.findings!.map((f) => f.code),
+    (await diagnosis(c, id)).result!.findings!.map((f) => f.code),
     ['stm32.rdp-0', 'mcuboot.present', 'stm32.bootloader-wrp', 'slot.valid', 'slot.empty'],
   );
 });
@@ -39,25 +57,14 @@ test('unbrick: cable pulled mid-write, replugged, resumed: the unit ends fully r
 test('recover: cable pulled mid-upload, replugged, resumed: the golden image ends in slot 0', { timeout: 90_000 }, async (t) => {
   const id = 'lab-recovery-empty';
   const { c } = await labCore(t, id);
-  const job = c.job(c.startJob('recover', id, {}).id);
-  await drive(job, progressPast(job, 'Uploading image', 0.5));
-  c.lab!.setPlugged(id, false);
-  await job.done();
-  const failed = job.snapshot();
-  assert.equal(failed.state, 'failed');
+  const { job, failed } = await pulledMidway(c, id, 'recover', 'Uploading image');
   assert.equal(failed.error!.code, 'io.link-lost');
   assert.equal(failed.resumable, true, failed.error?.code);
 
-  c.lab!.setPlugged(id, true);
-  c.resumeJob(job.id);
-  await drive(job);
-  assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
-  // Replugging re-lists the unit; identify it again before diagnosing.
-  await c.job(c.startJob('detect', id, {}).id).done();
-  const d = c.job(c.startJob('diagnose', id, {}).id);
-  await d.done();
-  assert.equal(d.snapshot().state, 'succeeded', JSON.stringify(d.snapshot().error));
-  assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.valid'));
+  await replugAndResume(c, id, job);
+  const d = await diagnosis(c, id);
+  assert.equal(d.state, 'succeeded', JSON.stringify(d.error));
+  assert.ok(d.result!.findings!.some((f) => f.code === 'slot.valid'));
 });
 
 test('unbrick over a noisy line (bit flips and drops) and a chip reset mid-write: ends correct, resuming where needed', { timeout: 150_000 }, async (t) => {
@@ -70,10 +77,8 @@ test('unbrick over a noisy line (bit flips and drops) and a chip reset mid-write
   // Power-cycle into the ROM bootloader and read the unit back (the line keeps its noise; the client retries).
   c.lab!.setPlugged(id, false);
   c.lab!.setPlugged(id, true);
-  await c.job(c.startJob('detect', id, {}).id).done();
-  const d = c.job(c.startJob('diagnose', id, {}).id);
-  await d.done();
-  const codes = d.snapshot().result?.findings?.map((f) => f.code) ?? [d.snapshot().error?.code];
+  const d = await diagnosis(c, id);
+  const codes = d.result?.findings?.map((f) => f.code) ?? [d.error?.code];
   assert.deepEqual(codes, ['stm32.rdp-0', 'mcuboot.present', 'stm32.bootloader-wrp', 'slot.valid', 'slot.empty'], outcomes.join(', '));
 });
 

@@ -157,33 +157,31 @@ test('a destructive step waits for confirmation; declining changes nothing', asy
     result: () => ({ summary: 'ok' }),
   });
 
+  /** A job on the destructive definition: started, given time to reach its question, then `act`; its final state. */
+  const ended = async (act: (job: Job<{ n: number }>) => void, onChange: (job: Job<{ n: number }>) => void = () => {}) => {
+    const job = new Job(destructive(), onChange);
+    const run = job.start();
+    await sleep(5);
+    act(job);
+    await run;
+    return job.snapshot().state;
+  };
+
   const snaps: JobSnapshot[] = [];
-  const declined = new Job(destructive(), (j) => snaps.push(j.snapshot()));
-  const run1 = declined.start();
-  await sleep(5);
-  assert.equal(declined.snapshot().state, 'waiting');
-  assert.equal(declined.snapshot().confirmation?.stepId, 'erase');
-  assert.throws(() => declined.answer('other-step', true), /not waiting/);
-  declined.answer('erase', false);
-  await run1;
-  assert.equal(declined.snapshot().state, 'cancelled');
+  const declined = (job: Job<{ n: number }>) => {
+    assert.equal(job.snapshot().state, 'waiting');
+    assert.equal(job.snapshot().confirmation?.stepId, 'erase');
+    assert.throws(() => job.answer('other-step', true), /not waiting/);
+    job.answer('erase', false);
+  };
+  assert.equal(await ended(declined, (j) => snaps.push(j.snapshot())), 'cancelled');
   assert.equal(erased, 0);
 
-  const allowed = new Job(destructive(), () => {});
-  const run2 = allowed.start();
-  await sleep(5);
-  allowed.answer('erase', true);
-  await run2;
-  assert.equal(allowed.snapshot().state, 'succeeded');
+  assert.equal(await ended((job) => job.answer('erase', true)), 'succeeded');
   assert.equal(erased, 1);
 
   // Cancel while waiting also releases the wait.
-  const cancelled = new Job(destructive(), () => {});
-  const run3 = cancelled.start();
-  await sleep(5);
-  cancelled.cancel();
-  await run3;
-  assert.equal(cancelled.snapshot().state, 'cancelled');
+  assert.equal(await ended((job) => job.cancel()), 'cancelled');
   assert.equal(erased, 1);
 });
 

@@ -35,6 +35,13 @@ async function finish(job: Job<unknown>, allow = true, midway?: () => boolean) {
   }
 }
 
+/** Starts `workflow` on the unit and runs it to its end, answering its questions with `allow`; the job. */
+async function run(c: AppCore, workflow: Parameters<AppCore['startJob']>[0], id: string, allow = true) {
+  const job = c.job(c.startJob(workflow, id, {}).id);
+  await finish(job, allow);
+  return job;
+}
+
 test('detect tells MCUboot serial recovery from a Zephyr application', { timeout: 30_000 }, async (t) => {
   const c = await labCore(t);
   const kinds = Object.fromEntries(c.devices.list().map((d) => [d.id, d.kind]));
@@ -46,8 +53,7 @@ test('diagnose: no valid image in slot 0 for the recovery units; a pending test 
   const c = await labCore(t);
   const codes: Record<string, string[]> = {};
   for (const id of SMP_UNITS) {
-    const j = c.job(c.startJob('diagnose', id, {}).id);
-    await j.done();
+    const j = await run(c, 'diagnose', id);
     assert.equal(j.snapshot().state, 'succeeded', j.snapshot().error?.message);
     codes[id] = j.snapshot().result!.findings!.map((f) => `${f.severity}:${f.code}`);
   }
@@ -65,8 +71,7 @@ test('diagnose: no valid image in slot 0 for the recovery units; a pending test 
 
 test('recover the corrupt unit: asks first, uploads, checks the listed hash, restarts, answers again', { timeout: 60_000 }, async (t) => {
   const c = await labCore(t);
-  const j = c.job(c.startJob('recover', 'lab-corrupt-image', {}).id);
-  await finish(j);
+  const j = await run(c, 'recover', 'lab-corrupt-image');
   const s = j.snapshot();
   assert.equal(s.state, 'succeeded', s.error?.message);
   assert.deepEqual(
@@ -76,8 +81,7 @@ test('recover the corrupt unit: asks first, uploads, checks the listed hash, res
   // A valid image in slot 0: after its restart MCUboot boots it, and the application answers.
   assert.match(s.result!.summary, /: its application runs\.$/);
   assert.equal(c.devices.get('lab-corrupt-image').kind, 'zephyr-smp');
-  const d = c.job(c.startJob('diagnose', 'lab-corrupt-image', {}).id);
-  await d.done();
+  const d = await run(c, 'diagnose', 'lab-corrupt-image');
   assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.valid' && /golden/.test(f.text)));
   const rec = c.log.verify().entries.find((e) => e.action === 'recover')!;
   assert.equal(rec.outcome, 'succeeded');
@@ -94,16 +98,13 @@ test('recover the corrupt unit: asks first, uploads, checks the listed hash, res
 
 test('recover refuses a unit that runs its application, and declining the write leaves the unit as it was', { timeout: 60_000 }, async (t) => {
   const c = await labCore(t);
-  const refused = c.job(c.startJob('recover', 'lab-healthy-pending', {}).id);
-  await refused.done();
+  const refused = await run(c, 'recover', 'lab-healthy-pending');
   assert.equal(refused.snapshot().state, 'refused');
   assert.match(refused.snapshot().error!.message, /Offline update/);
 
-  const declined = c.job(c.startJob('recover', 'lab-recovery-empty', {}).id);
-  await finish(declined, false);
+  const declined = await run(c, 'recover', 'lab-recovery-empty', false);
   assert.equal(declined.snapshot().state, 'cancelled');
-  const d = c.job(c.startJob('diagnose', 'lab-recovery-empty', {}).id);
-  await d.done();
+  const d = await run(c, 'diagnose', 'lab-recovery-empty');
   assert.ok(d.snapshot().result!.findings!.some((f) => f.code === 'slot.no-valid-image'));
 });
 
@@ -130,8 +131,7 @@ test('a recovery upload cancelled midway resumes without asking again and comple
 
 test('offline update of the healthy unit: test boot of 1.3.0, wait, confirm; a second run changes nothing', { timeout: 90_000 }, async (t) => {
   const c = await labCore(t);
-  const j = c.job(c.startJob('update', 'lab-healthy-pending', {}).id);
-  await finish(j);
+  const j = await run(c, 'update', 'lab-healthy-pending');
   const s = j.snapshot();
   assert.equal(s.state, 'succeeded', s.error?.message);
   assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
@@ -139,8 +139,7 @@ test('offline update of the healthy unit: test boot of 1.3.0, wait, confirm; a s
     s.steps.map((x) => `${x.id}:${x.state}`),
     ['image:done', 'checks:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
   );
-  const d = c.job(c.startJob('diagnose', 'lab-healthy-pending', {}).id);
-  await d.done();
+  await run(c, 'diagnose', 'lab-healthy-pending');
   const slots = c.devices.get('lab-healthy-pending').diagnosis!.slots!;
   assert.deepEqual(slots.map((x) => [x.slot, x.version, x.flags.includes('confirmed')]), [
     [0, '1.3.0', true],
@@ -152,8 +151,7 @@ test('offline update of the healthy unit: test boot of 1.3.0, wait, confirm; a s
     floor.map((p) => [p.name, p.highestSequence]),
     [['Unbrick demo gateway', 2]],
   );
-  const again = c.job(c.startJob('update', 'lab-healthy-pending', {}).id);
-  await finish(again);
+  const again = await run(c, 'update', 'lab-healthy-pending');
   assert.equal(again.snapshot().result!.summary, 'The unit already runs this image; nothing was changed.');
   assert.deepEqual(
     c.log
