@@ -50,10 +50,7 @@ async function labCore(t: { after(fn: () => unknown): void }, id: string, board:
   return { c, lab, board: () => lab.simulator(id) as SmpBoard };
 }
 
-
-
 const uploadPast = (job: Job<unknown>, fraction: number) => progressPast(job, 'Uploading image', fraction);
-
 
 /** A failure on the way: typed, in plain words, resumable. */
 const clean = (s: JobSnapshot) => assertCleanFailure(s.error!, s.resumable);
@@ -97,6 +94,49 @@ function records(c: AppCore, action: string): ServiceEntry[] {
   return v.entries.filter((e) => e.action === action);
 }
 
+/** What `summary` lists once the update is confirmed, and when the unit is back on 1.2.0 with 1.3.0 kept in slot 1. */
+const ON_130 = ['0:1.3.0:active+confirmed', '1:1.2.0:'];
+const BACK_ON_120 = ['0:1.2.0:active+confirmed', '1:1.3.0:'];
+
+/** Runs the job to its end, which must be a clean failure (with `code` when given); its snapshot. */
+async function failsCleanly(job: Job<unknown>, code?: string): Promise<JobSnapshot> {
+  await drive(job);
+  const failed = job.snapshot();
+  assert.equal(failed.state, 'failed');
+  if (code) assert.equal(failed.error!.code, code);
+  assertCleanFailure(failed.error!, failed.resumable);
+  return failed;
+}
+
+/** Runs the job to its end (confirmations allowed), which must be a success; its snapshot. */
+async function succeeds(job: Job<unknown>): Promise<JobSnapshot> {
+  await drive(job);
+  const s = job.snapshot();
+  assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+  return s;
+}
+
+/** Calls `fn` once, the moment the job's step `stepId` starts running (the job's own event, so it cannot be missed); returns the unsubscribe. */
+function whenStepRuns(c: AppCore, job: Job<unknown>, stepId: string, fn: () => void): () => void {
+  let fired = false;
+  return c.on('job', (snap) => {
+    if (!fired && snap.id === job.id && snap.steps.find((x) => x.id === stepId)?.state === 'running') {
+      fired = true;
+      fn();
+    }
+  });
+}
+
+/** The resumed recover upload went on from the bytes the unit held: it did not start over, and well under the image was sent again. */
+function assertUploadContinued(job: Job<unknown>): void {
+  const state = job.def.state as { golden: { bytes: number }; uploaded: { restarts: number; bytesSent: number } };
+  assert.ok(job.snapshot().log.some((l) => /Continuing the upload from byte \d+/.test(l.message)));
+  assert.equal(state.uploaded.restarts, 0);
+  assert.ok(state.uploaded.bytesSent < state.golden.bytes * 0.6, `${state.uploaded.bytesSent} of ${state.golden.bytes} bytes sent again`);
+}
+
+const redetect = (c: AppCore, id: string) => c.job(c.startJob('detect', id, {}).id).done();
+
 // The units wait on simulated flash and on timeouts, not on the CPU: run a few at once to keep the file short.
 describe('SMP workflows under faults', { concurrency: 4 }, () => {
   test('recover: the device resets itself mid-upload; the upload starts over by itself and the golden image ends in slot 0', { timeout: 60_000 }, async (t) => {
@@ -126,19 +166,12 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     await drive(job, uploadPast(job, 0.5));
     const resetsBefore = board().dev.stats.resets;
     lab.setPlugged(RECOVERY, false, { ownPower: true });
-    await drive(job);
-    const failed = job.snapshot();
-    assert.equal(failed.error?.code, 'io.link-lost');
-    assertCleanFailure(failed.error!, failed.resumable);
+    await failsCleanly(job, 'io.link-lost');
     lab.setPlugged(RECOVERY, true, { ownPower: true });
     await detectAs(c, RECOVERY, 'mcuboot-serial');
     c.resumeJob(job.id);
-    await drive(job);
-    assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
-    const state = job.def.state as { golden: { bytes: number }; uploaded: { restarts: number; bytesSent: number } };
-    assert.ok(job.snapshot().log.some((l) => /Continuing the upload from byte \d+/.test(l.message)));
-    assert.equal(state.uploaded.restarts, 0);
-    assert.ok(state.uploaded.bytesSent < state.golden.bytes * 0.6, `${state.uploaded.bytesSent} of ${state.golden.bytes} bytes sent again`);
+    await succeeds(job);
+    assertUploadContinued(job);
     assert.equal(board().dev.stats.resets - resetsBefore, 1, 'only the workflow\'s own restart at the end');
     assert.deepEqual(summary(await slots(c, RECOVERY)), ['0:1.2.0:active+confirmed']);
     assert.deepEqual(records(c, 'recover').map((e) => e.outcome), ['failed', 'succeeded']);
@@ -151,9 +184,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const at = job.snapshot().progress!.done;
     lab.stall(RECOVERY, 3_000);
     const stalledAt = performance.now();
-    await drive(job);
-    const s = job.snapshot();
-    assert.equal(s.state, 'succeeded', s.error?.message);
+    await succeeds(job);
     assert.ok(board().stalledBytes > 0, 'the stall swallowed requests');
     assert.ok(performance.now() - stalledAt >= 3_000, 'the job waited the stall out');
     const state = job.def.state as { uploaded: { restarts: number } };
@@ -167,11 +198,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const job = c.job(c.startJob('recover', RECOVERY, {}).id);
     await drive(job, uploadPast(job, 0.5));
     lab.stall(RECOVERY, 120_000); // longer than the upload's 30 s stall limit; ended below
-    await drive(job);
-    const failed = job.snapshot();
-    assert.equal(failed.state, 'failed');
-    assert.equal(failed.error!.code, 'smp.upload-stalled');
-    assertCleanFailure(failed.error!, failed.resumable);
+    const failed = await failsCleanly(job, 'smp.upload-stalled');
     assert.deepEqual(
       failed.steps.map((x) => `${x.id}:${x.state}`),
       ['golden:done', 'upload:failed', 'check:pending', 'reset:pending', 'back:pending'],
@@ -181,13 +208,9 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     // The device answers again (power-cycled by hand, or it came back by itself); resume.
     lab.stall(RECOVERY, 0);
     c.resumeJob(job.id);
-    await drive(job);
-    assert.equal(job.snapshot().state, 'succeeded', job.snapshot().error?.message);
+    await succeeds(job);
     // The unit kept its upload state through the silence: the resumed upload continued where the unit was, it did not start over.
-    const state = job.def.state as { golden: { bytes: number }; uploaded: { restarts: number; bytesSent: number } };
-    assert.ok(job.snapshot().log.some((l) => /Continuing the upload from byte \d+/.test(l.message)));
-    assert.equal(state.uploaded.restarts, 0);
-    assert.ok(state.uploaded.bytesSent < state.golden.bytes * 0.6, `${state.uploaded.bytesSent} of ${state.golden.bytes} bytes sent again`);
+    assertUploadContinued(job);
     assert.deepEqual(summary(await slots(c, RECOVERY)), ['0:1.2.0:active+confirmed']);
     assert.deepEqual(records(c, 'recover').map((e) => e.outcome), ['failed', 'succeeded']);
   });
@@ -199,16 +222,12 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const job = c.job(c.startJob('update', APP, {}).id);
     await drive(job, uploadPast(job, 0.5));
     lab.setPlugged(APP, false);
-    await drive(job);
-    const failed = job.snapshot();
-    assert.equal(failed.state, 'failed');
-    assert.equal(failed.error!.code, 'io.link-lost');
-    assertCleanFailure(failed.error!, failed.resumable);
+    await failsCleanly(job, 'io.link-lost');
     assert.deepEqual(records(c, 'update').map((e) => [e.outcome, (e.details?.error as { code: string }).code]), [['failed', 'io.link-lost']]);
 
     // Plugged back (the unit power-cycles): it still runs 1.2.0, confirmed; the half image in slot 1 is neither listed valid nor pending.
     lab.setPlugged(APP, true);
-    await c.job(c.startJob('detect', APP, {}).id).done();
+    await redetect(c, APP);
     const between = await slots(c, APP);
     assert.deepEqual(summary(between.filter((s) => s.slot === 0)), ['0:1.2.0:active+confirmed']);
     assert.ok(between.every((s) => !s.pending && !s.permanent && (s.slot === 0 || !V130.includes(s.hash))), JSON.stringify(between));
@@ -230,7 +249,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
       ['image:done', 'checks:done', 'upload:done', 'test:done', 'wait:done', 'confirm:done'],
     );
     assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
     assert.equal(records(c, 'update').at(-1)!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
   });
@@ -240,21 +259,15 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const job = c.job(c.startJob('update', APP, {}).id);
     await drive(job, uploadPast(job, 0.5));
     lab.stall(APP, 120_000); // longer than the upload's 30 s stall limit; ended below
-    await drive(job);
-    const failed = job.snapshot();
-    assert.equal(failed.state, 'failed');
-    assert.equal(failed.error!.code, 'smp.upload-stalled');
-    assertCleanFailure(failed.error!, failed.resumable);
+    await failsCleanly(job, 'smp.upload-stalled');
     // Nothing changed on the unit meanwhile: it runs 1.2.0, nothing pending.
     lab.stall(APP, 0);
     assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed']);
     c.resumeJob(job.id);
-    await drive(job);
-    const s = job.snapshot();
-    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    await succeeds(job);
     const state = job.def.state as { target: { bytes: number }; transfer: { bytesSent: number; restarts: number } };
     assert.ok(state.transfer.bytesSent < state.target.bytes * 0.6, `${state.transfer.bytesSent} of ${state.target.bytes} bytes sent again`);
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
   });
 
@@ -265,7 +278,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     t.diagnostic(`runs: ${outcomes.join(', ')}`);
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
     assert.ok(board().dev.stats.resets >= 2, 'the reset fault fired (plus the test boot)');
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
   });
 
@@ -281,7 +294,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
       assert.equal(dev.opts.powerLossAfterSectors, undefined, 'the power loss fired');
       assert.equal(dev.lastBoot?.swapped, 'test');
       assert.equal(dev.lastBoot?.bootable, true);
-      assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+      assert.deepEqual(summary(await slots(c, APP)), ON_130);
       const rec = records(c, 'update');
       assert.deepEqual(rec.map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
       assert.equal(rec.at(-1)!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
@@ -320,7 +333,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     const dev = board().dev as ZephyrDevice;
     assert.equal(dev.lastBoot?.swapped, 'revert');
     // The unit is where it was before, on its confirmed 1.2.0; 1.3.0 sits in slot 1, no longer pending.
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed', '1:1.3.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), BACK_ON_120);
     const rec = records(c, 'update');
     assert.equal(rec.length, 1);
     assert.equal(rec[0]!.outcome, 'failed');
@@ -334,43 +347,30 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
   test('update: cable pulled as the new image is about to be confirmed; the replug restarts the unit (MCUboot goes back to 1.2.0); resume tests 1.3.0 again and confirms it', { timeout: 90_000 }, async (t) => {
     const { c, lab } = await labCore(t, APP, {});
     const job = c.job(c.startJob('update', APP, {}).id);
-    // Pull the cable the moment the confirm step starts (the job's own event, so it cannot be missed).
-    let pulled = false;
-    const off = c.on('job', (snap) => {
-      if (!pulled && snap.id === job.id && snap.steps.find((s) => s.id === 'confirm')?.state === 'running') {
-        pulled = true;
-        lab.setPlugged(APP, false);
-      }
-    });
-    await drive(job);
+    // Pull the cable the moment the confirm step starts.
+    const off = whenStepRuns(c, job, 'confirm', () => lab.setPlugged(APP, false));
+    const failed = await failsCleanly(job);
     off();
-    const failed = job.snapshot();
-    assert.equal(failed.state, 'failed');
-    assertCleanFailure(failed.error!, failed.resumable);
     assert.equal(failed.steps.find((s) => s.id === 'confirm')!.state, 'failed');
 
     lab.setPlugged(APP, true);
-    await c.job(c.startJob('detect', APP, {}).id).done();
+    await redetect(c, APP);
     // The unconfirmed test image was reverted at the power cycle: the unit is back where it started, 1.3.0 still in slot 1.
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed', '1:1.3.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), BACK_ON_120);
 
     c.resumeJob(job.id);
-    await drive(job);
-    const s = job.snapshot();
-    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    const s = await succeeds(job);
     assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
   });
 
   test('update: a unit that keeps answering for a while after it accepted the reset is not mistaken for a rollback', { timeout: 90_000 }, async (t) => {
     const { c } = await labCore(t, APP, { resetDelayMs: 1_500 });
     const job = c.job(c.startJob('update', APP, {}).id);
-    await drive(job);
-    const s = job.snapshot();
-    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    const s = await succeeds(job);
     assert.equal(s.result!.summary, 'Updated to 1.3.0: it booted and is confirmed.');
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => [e.outcome, e.summary]), [['succeeded', 'Updated to 1.3.0: it booted and is confirmed.']]);
   });
 
@@ -392,13 +392,11 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     t.after(off);
     const resetsBefore = dev.stats.resets;
     const job = c.job(c.startJob('update', APP, {}).id);
-    await drive(job);
-    const s = job.snapshot();
-    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    const s = await succeeds(job);
     assert.equal(swallowed, 1);
     assert.equal(dev.stats.resets - resetsBefore, 1, 'one restart only: a second one would have undone the test boot');
     assert.ok(s.log.some((l) => l.level === 'warn' && /did not acknowledge the restart/.test(l.message)));
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['succeeded']);
   });
 
@@ -410,7 +408,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     t.diagnostic(`runs: ${outcomes.join(', ')}; bytes damaged on the cable: ${lab.damagedBytes(APP)}`);
     assert.equal(outcomes.at(-1), 'succeeded', outcomes.join(', '));
     assert.ok(lab.damagedBytes(APP) >= 3, 'the noise really bit');
-    assert.deepEqual(summary(await slotsRetrying(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slotsRetrying(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), outcomes.map((o) => o.split(':')[0]));
   });
 
@@ -430,37 +428,28 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     });
     const off = dev.onOutput((b) => reader.push(b));
     t.after(off);
-    await drive(job);
-    const failed = job.snapshot();
+    const failed = await failsCleanly(job);
     assert.equal(pulled, true);
-    assert.equal(failed.state, 'failed');
-    assertCleanFailure(failed.error!, failed.resumable);
     assert.equal(failed.steps.find((s) => s.id === 'test')!.state, 'failed');
 
     const resetsBefore = dev.stats.resets;
     lab.setPlugged(APP, true); // power-on: MCUboot runs the pending test swap
-    await c.job(c.startJob('detect', APP, {}).id).done();
+    await redetect(c, APP);
     assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active', '1:1.2.0:confirmed']);
     c.resumeJob(job.id);
-    await drive(job);
-    const s = job.snapshot();
-    assert.equal(s.state, 'succeeded', `${s.error?.code}: ${s.error?.message}`);
+    const s = await succeeds(job);
     assert.equal(dev.stats.resets - resetsBefore, 1, 'only the power-on: no second restart, which would have reverted it');
     assert.ok(s.log.some((l) => /already runs 1\.3\.0 as a test boot/.test(l.message)));
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
   });
 
   test('update: cable pulled while the unit boots its test image; the replug power-cycles it back to 1.2.0; the job says it rolled back and what to do, and running the update again (no upload) ends confirmed', { timeout: 120_000 }, async (t) => {
     const { c, lab } = await labCore(t, APP, {});
     const job = c.job(c.startJob('update', APP, {}).id);
-    let pulled = false;
-    const off = c.on('job', (snap) => {
-      if (!pulled && snap.id === job.id && snap.steps.find((s) => s.id === 'wait')?.state === 'running') {
-        pulled = true;
-        lab.setPlugged(APP, false);
-        setTimeout(() => lab.setPlugged(APP, true), 1_000);
-      }
+    const off = whenStepRuns(c, job, 'wait', () => {
+      lab.setPlugged(APP, false);
+      setTimeout(() => lab.setPlugged(APP, true), 1_000);
     });
     await drive(job);
     off();
@@ -470,15 +459,12 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
     assert.match(s.error!.message, /lost power before it could be confirmed/);
     assert.match(s.error!.message, /Run the update again/);
     // Never worse: back on the confirmed 1.2.0, with 1.3.0 kept in slot 1.
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.2.0:active+confirmed', '1:1.3.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), BACK_ON_120);
 
-    await c.job(c.startJob('detect', APP, {}).id).done();
-    const again = c.job(c.startJob('update', APP, {}).id);
-    await drive(again);
-    const a = again.snapshot();
-    assert.equal(a.state, 'succeeded', `${a.error?.code}: ${a.error?.message}`);
+    await redetect(c, APP);
+    const a = await succeeds(c.job(c.startJob('update', APP, {}).id));
     assert.equal(a.steps.find((x) => x.id === 'upload')!.state, 'skipped');
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => e.outcome), ['failed', 'succeeded']);
   });
 
@@ -509,7 +495,7 @@ describe('SMP workflows under faults', { concurrency: 4 }, () => {
       ['image:done', 'checks:done', 'upload:skipped', 'test:done', 'wait:done', 'confirm:done'],
     );
     assert.equal(dev.stats.resets, resetsBefore, 'no restart: it would have made MCUboot revert the test boot');
-    assert.deepEqual(summary(await slots(c, APP)), ['0:1.3.0:active+confirmed', '1:1.2.0:']);
+    assert.deepEqual(summary(await slots(c, APP)), ON_130);
     assert.deepEqual(records(c, 'update').map((e) => [e.outcome, e.summary]), [['succeeded', 'Updated to 1.3.0: it booted and is confirmed.']]);
   });
 });
