@@ -16,14 +16,14 @@
  * both count toward the line's failure-rate stop (a dead socket counts against
  * its port instead).
  *
- * The units' chip UID is burnt at the end of their flash (the simulator does
- * not model the UID register), so the station reads it there (uidAddress).
+ * Each unit has its own chip UID in the family's UID register (the chip
+ * table's address), where the station reads it (uidAddress).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../../core/random.ts';
-import { findChip } from '../../stm32/chips/index.ts';
+import { findChip, uidAddress } from '../../stm32/chips/index.ts';
 import { createLabVendor } from '../lab/vendor.ts';
 import type { PortLister } from '../../transport/ports.ts';
 import { PacedLine } from '../line.ts';
@@ -182,9 +182,7 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
     let made = 0;
     const blankUnit = (): Stm32BootloaderSim => {
       const n = made++;
-      const sim = createStm32Simulator({ chip: DEMO_CHIP, timeScale: o.timeScale ?? 1 });
-      const size = chip.flash.end - chip.flash.start;
-      sim.chip.flash.program(size - 16, bytes(12, 1000 + n));
+      const sim = createStm32Simulator({ chip: DEMO_CHIP, timeScale: o.timeScale ?? 1, uid: bytes(12, 1000 + n) });
       if (n % 7 === 5) stuckBit(sim, APP_OFFSET + 100, app[100]!);
       if (n % 7 === 2) {
         sim.chip.setReadoutProtect(); // from a wrong lot: the station must refuse it
@@ -203,7 +201,7 @@ export async function startDemoLine(o: DemoLineOptions = {}): Promise<DemoLine> 
       bundle,
       data,
       dataAddress: chip.flash.start + DATA_OFFSET,
-      uidAddress: chip.flash.end - 16,
+      uidAddress: uidAddress(chip),
       ports: slots.map((s) => s.path),
       list: async () => {
         // A pulled unit's port is listed empty once, so the station sees the swap, whatever its polling rate.
