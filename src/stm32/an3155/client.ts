@@ -7,6 +7,7 @@
  * system reset (protocol.md 6). Every wait has an explicit budget so a mass
  * erase (up to ~35 s) never trips a short reply timeout.
  */
+import { takeBytes } from '../../core/bytes.ts';
 import { cancelledError, deviceError, UnbrickError } from '../../core/errors.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import {
@@ -157,17 +158,7 @@ export class An3155Client {
       });
       this.waiter = undefined;
     }
-    const out = new Uint8Array(n);
-    let off = 0;
-    while (off < n) {
-      const head = this.chunks[0]!;
-      const take = Math.min(head.length, n - off);
-      out.set(head.subarray(0, take), off);
-      off += take;
-      if (take === head.length) this.chunks.shift();
-      else this.chunks[0] = head.subarray(take);
-    }
-    return out;
+    return takeBytes(this.chunks, n);
   }
 
   /** Waits for ACK; NACK or any other byte becomes a typed error. */
