@@ -401,30 +401,33 @@ export class An3155Client {
 
   /** Write Protect (0x63): replaces the whole WRP set with these sectors, then the chip resets. */
   async writeProtect(sectors: number[]): Promise<void> {
-    await this.refusable(CMD.writeProtect, 'stm32.protect-refused');
-    await this.send(writeProtectFrame(sectors));
-    await this.ackOr('Write Protect', 'stm32.protect-failed', 'The bootloader refused the write-protect request.', this.opts.optionMs);
-    await this.resyncAfterReset();
+    await this.optionCommand(CMD.writeProtect, 'Write Protect', 'stm32.protect', 'The bootloader refused the write-protect request.', this.opts.optionMs, writeProtectFrame(sectors));
   }
 
   /** Write Unprotect (0x73): clears WRP on every sector, then the chip resets. */
   async writeUnprotect(): Promise<void> {
-    await this.refusable(CMD.writeUnprotect, 'stm32.unprotect-refused');
-    await this.ackOr('Write Unprotect', 'stm32.unprotect-failed', 'Removing write protection failed.', this.opts.optionMs);
-    await this.resyncAfterReset();
+    await this.optionCommand(CMD.writeUnprotect, 'Write Unprotect', 'stm32.unprotect', 'Removing write protection failed.', this.opts.optionMs);
   }
 
   /** Readout Protect (0x82): RDP level 1, then the chip resets. */
   async readoutProtect(): Promise<void> {
-    await this.refusable(CMD.readoutProtect, 'stm32.readout-protect-refused');
-    await this.ackOr('Readout Protect', 'stm32.readout-protect-failed', 'Setting readout protection failed.', this.opts.optionMs);
-    await this.resyncAfterReset();
+    await this.optionCommand(CMD.readoutProtect, 'Readout Protect', 'stm32.readout-protect', 'Setting readout protection failed.', this.opts.optionMs);
   }
 
   /** Readout Unprotect (0x92): mass-erases ALL flash, RDP back to level 0, then the chip resets. */
   async readoutUnprotect(): Promise<void> {
-    await this.refusable(CMD.readoutUnprotect, 'stm32.readout-unprotect-refused');
-    await this.ackOr('Readout Unprotect (mass erase)', 'stm32.readout-unprotect-failed', 'The mass erase behind readout unprotect failed; readout protection is still on.', this.opts.massEraseMs);
+    await this.optionCommand(CMD.readoutUnprotect, 'Readout Unprotect (mass erase)', 'stm32.readout-unprotect', 'The mass erase behind readout unprotect failed; readout protection is still on.', this.opts.massEraseMs);
+  }
+
+  /**
+   * A command that rewrites the option bytes: the command (refused: `<code>-refused`), its
+   * argument frame if any, the ACK once done within `ms` (NACK: `<code>-failed`), then the
+   * chip resets and the link syncs again (AN3155: Write Protect, Write Unprotect, Readout Protect, Readout Unprotect).
+   */
+  private async optionCommand(cmd: number, what: string, code: string, failure: string, ms: number, frame?: Uint8Array): Promise<void> {
+    await this.refusable(cmd, `${code}-refused`);
+    if (frame) await this.send(frame);
+    await this.ackOr(what, `${code}-failed`, failure, ms);
     await this.resyncAfterReset();
   }
 
