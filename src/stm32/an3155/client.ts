@@ -338,13 +338,7 @@ export class An3155Client {
 
   async readMemory(address: number, length: number): Promise<Uint8Array> {
     if (length < 1 || length > MAX_READ) throw new RangeError(`read length ${length} outside 1..256`);
-    try {
-      await this.command(CMD.readMemory);
-    } catch (e) {
-      if (e instanceof CommandRefused)
-        throw deviceError('stm32.read-refused', 'The bootloader refused to read memory: readout protection (RDP level 1) is active. Lifting it erases the whole flash (stm32 unprotect --readout).', { address });
-      throw e;
-    }
+    await this.refusable(CMD.readMemory, 'stm32.read-refused', 'The bootloader refused to read memory: readout protection (RDP level 1) is active. Lifting it erases the whole flash (stm32 unprotect --readout).', { address });
     await this.send(addressFrame(address));
     await this.ackOr(`Read Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for reading.`);
     await this.send(readCountFrame(length));
@@ -353,12 +347,7 @@ export class An3155Client {
   }
 
   async go(address: number): Promise<void> {
-    try {
-      await this.command(CMD.go);
-    } catch (e) {
-      if (e instanceof CommandRefused) throw deviceError('stm32.go-refused', 'The bootloader refused Go: readout protection is active.');
-      throw e;
-    }
+    await this.refusable(CMD.go, 'stm32.go-refused', 'The bootloader refused Go: readout protection is active.');
     await this.send(addressFrame(address));
     await this.ackOr('Go address', 'stm32.bad-address', `The bootloader refused to jump to 0x${address.toString(16)}.`);
     this.synced = false; // the application owns the UART now
@@ -373,12 +362,7 @@ export class An3155Client {
       payload = new Uint8Array((data.length + 3) & ~3).fill(0xff);
       payload.set(data);
     }
-    try {
-      await this.command(CMD.writeMemory);
-    } catch (e) {
-      if (e instanceof CommandRefused) throw deviceError('stm32.write-refused', 'The bootloader refused to write: readout protection (RDP level 1) is active.');
-      throw e;
-    }
+    await this.refusable(CMD.writeMemory, 'stm32.write-refused', 'The bootloader refused to write: readout protection (RDP level 1) is active.');
     await this.send(addressFrame(address));
     await this.ackOr(`Write Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for writing.`);
     await this.send(writeDataFrame(payload));
@@ -447,12 +431,13 @@ export class An3155Client {
 
   // ---- helpers -------------------------------------------------------------
 
-  private async refusable(code: number, errCode: string): Promise<void> {
+  /** Sends a command; a NACK for it becomes `errCode`, with `message` (default: the command's name and the usual two causes). */
+  private async refusable(code: number, errCode: string, message?: string, details?: Record<string, unknown>): Promise<void> {
     try {
       await this.command(code, code === CMD.readoutUnprotect ? this.opts.replyMs : undefined);
     } catch (e) {
       if (e instanceof CommandRefused)
-        throw deviceError(errCode, `The bootloader refused ${COMMAND_NAMES[code]} (0x${code.toString(16)}): readout protection is active, or this bootloader lacks the command.`);
+        throw deviceError(errCode, message ?? `The bootloader refused ${COMMAND_NAMES[code]} (0x${code.toString(16)}): readout protection is active, or this bootloader lacks the command.`, details);
       throw e;
     }
   }
