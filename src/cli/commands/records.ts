@@ -16,6 +16,8 @@ const recordedFindings = (details: unknown): { severity: string }[] => {
 };
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory holding records/ (default: the app data directory)' } };
+/** `--unit ID`: any identity records/unit-identity.ts matches a unit by. */
+const unitOption = (role: string) => ({ unit: { type: 'string' as const, value: 'ID', description: `${role}: chip UID, serial, USB serial, image hash (8+ hex digits) or unit key` } });
 const logOf = (ctx: CommandContext) => ServiceLog.inDir(stringOpt(ctx, 'data-dir') ?? dataDir());
 
 export const recordsGroup: CommandGroup = {
@@ -41,7 +43,7 @@ export const recordsGroup: CommandGroup = {
       summary: 'print the recorded actions (newest last)',
       options: {
         ...dirOption,
-        unit: { type: 'string', value: 'ID', description: "one unit's whole history: chip UID, serial, USB serial, image hash (8+ hex digits) or unit key" },
+        ...unitOption("one unit's whole history"),
         limit: { type: 'string', value: 'N', description: 'only the last N entries' },
       },
       async run(ctx) {
@@ -68,7 +70,7 @@ export const recordsGroup: CommandGroup = {
         ...dirOption,
         to: { type: 'string', value: 'aws-jobs|adu|mender|memfault|csv', description: 'the system whose terms to use' },
         since: { type: 'string', value: 'DATE', description: 'only records from this UTC date or time on (2026-12-07, 2026-12-07T08:00:00Z)' },
-        unit: { type: 'string', value: 'ID', description: 'only this unit: chip UID, serial, USB serial, image hash or unit key' },
+        ...unitOption('only this unit'),
         'software-type': { type: 'string', value: 'NAME', description: "Memfault software_type of the unit's firmware (default main)" },
         ...OUT_OPTION,
       },
@@ -97,7 +99,7 @@ export const recordsGroup: CommandGroup = {
       summary: "write one unit's service report (HTML or JSON)",
       options: {
         ...dirOption,
-        unit: { type: 'string', value: 'ID', description: 'the unit: chip UID, serial, USB serial, image hash or unit key' },
+        ...unitOption('the unit'),
         format: { type: 'string', value: 'html|json', description: 'report format', default: 'html' },
         ...OUT_OPTION,
         'attach-trace': { type: 'string', multiple: true, value: 'FILE', description: 'attach a wire trace recorded with --trace (raw and decoded)' },
