@@ -7,6 +7,7 @@ import { KIND_WORDS, WORKFLOW_WORDS } from './format.ts';
 import { HEALTH, notApplicable, recommended, SEVERITY_WORDS, timeOf, writes } from './device-words.ts';
 import { JobView } from './JobView.tsx';
 import { Modal } from './Modal.tsx';
+import { Table } from './Table.tsx';
 
 export type StartFn = (w: WorkflowName, deviceId: string, options?: WorkflowOptions[WorkflowName], approved?: string[]) => Promise<void>;
 
@@ -335,34 +336,21 @@ function DiagnosisView({ diagnosis, stale, kind, title }: { diagnosis: Diagnosis
         </div>
       )}
       {diagnosis.slots && diagnosis.slots.length > 0 && (
-        <table className="slots" data-testid="slots">
-          <thead>
-            <tr>
-              <th>Image</th>
-              <th>Slot</th>
-              <th>State</th>
-              <th>Version</th>
-              <th>Flags</th>
-              <th>Hash</th>
-              <th>Golden</th>
+        <Table className="slots" testId="slots" columns={['Image', 'Slot', 'State', 'Version', 'Flags', 'Hash', 'Golden']}>
+          {diagnosis.slots.map((s) => (
+            <tr key={`${s.image}-${s.slot}`} className={`slot slot-${s.state}`}>
+              <td>{s.image}</td>
+              <td>{s.slot}</td>
+              <td>{s.state}</td>
+              <td>{s.version?.replace(/\+0$/, '') ?? '—'}</td>
+              <td>{s.flags.join(', ') || '—'}</td>
+              <td>
+                <code>{s.hash ? `${s.hash.slice(0, 16)}…` : '—'}</code>
+              </td>
+              <td>{s.golden ?? 'no match'}</td>
             </tr>
-          </thead>
-          <tbody>
-            {diagnosis.slots.map((s) => (
-              <tr key={`${s.image}-${s.slot}`} className={`slot slot-${s.state}`}>
-                <td>{s.image}</td>
-                <td>{s.slot}</td>
-                <td>{s.state}</td>
-                <td>{s.version?.replace(/\+0$/, '') ?? '—'}</td>
-                <td>{s.flags.join(', ') || '—'}</td>
-                <td>
-                  <code>{s.hash ? `${s.hash.slice(0, 16)}…` : '—'}</code>
-                </td>
-                <td>{s.golden ?? 'no match'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {diagnosis.chip && (
         <div className="chip" data-testid="chip">

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { LibraryEntryView } from '../../src/api/contract.ts';
 import { formatTarget, formatVersion } from '../../src/api/format.ts';
 import { errorWords, type Ui } from './App.tsx';
+import { Table } from './Table.tsx';
 import { TrustRoots } from './TrustRoots.tsx';
 import './pages.css';
 
@@ -131,62 +132,46 @@ export function LibraryView({ ui, lab }: { ui: Ui; lab: boolean }) {
                 {isLab ? 'None.' : `None yet. Add a bundle file above; ${kind === 'golden' ? 'Recover and Full unbrick' : 'Offline update'} on real units can use it then.`}
               </p>
             ) : (
-              <table className="bundles" data-testid={`library-${key}`}>
-                <thead>
-                  <tr>
-                    <th>Product</th>
-                    <th>Version</th>
-                    <th>Sequence</th>
-                    <th>Expires</th>
-                    <th>Contents</th>
-                    <th>Id</th>
-                    <th>Signatures</th>
-                    <th>
-                      <span className="sr-only">Remove</span>
-                    </th>
+              <Table className="bundles" testId={`library-${key}`} columns={['Product', 'Version', 'Sequence', 'Expires', 'Contents', 'Id', 'Signatures', { label: 'Remove', srOnly: true }]}>
+                {list.map((e) => (
+                  <tr key={e.id} data-source={e.lab ? 'lab' : 'app'}>
+                    <td>
+                      {e.product}
+                      {e.lab && <span className="source-lab">LAB</span>}
+                    </td>
+                    <td>{formatVersion(e.version)}</td>
+                    <td>{e.sequence}</td>
+                    <td>{e.expires.slice(0, 10)}</td>
+                    <td>
+                      {e.payloads.map((p) => `${p.name}${p.version ? ` ${formatVersion(p.version)}` : ''} → ${formatTarget(p.target)}`).join(', ')}
+                      {e.provenance && (
+                        <div className="muted" data-testid={`provenance-${e.id.slice(0, 12)}`}>
+                          from {e.provenance.system}: {Object.entries(e.provenance.identifiers).slice(0, 3).map(([k, v]) => `${k} ${v}`).join(', ')}; proved by {e.provenance.proof}
+                        </div>
+                      )}
+                    </td>
+                    <td>
+                      <code>{e.id.slice(0, 12)}</code>
+                    </td>
+                    <td data-testid={`check-${e.id.slice(0, 12)}`}>
+                      {e.lab ? (
+                        <span>checked by the lab when used</span>
+                      ) : checks[e.id] ? (
+                        <span className={checks[e.id]!.ok ? 'ok' : 'bad'}>{checks[e.id]!.ok ? '✓ verified just now' : `✗ BAD: ${checks[e.id]!.message} (${checks[e.id]!.code})`}</span>
+                      ) : (
+                        <button onClick={() => void check(kind, e.id)}>Check now</button>
+                      )}
+                    </td>
+                    <td>
+                      {!e.lab && (
+                        <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} aria-label={`Remove ${e.product} ${e.version}`} onClick={() => void remove(kind, e)}>
+                          Remove
+                        </button>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {list.map((e) => (
-                    <tr key={e.id} data-source={e.lab ? 'lab' : 'app'}>
-                      <td>
-                        {e.product}
-                        {e.lab && <span className="source-lab">LAB</span>}
-                      </td>
-                      <td>{formatVersion(e.version)}</td>
-                      <td>{e.sequence}</td>
-                      <td>{e.expires.slice(0, 10)}</td>
-                      <td>
-                        {e.payloads.map((p) => `${p.name}${p.version ? ` ${formatVersion(p.version)}` : ''} → ${formatTarget(p.target)}`).join(', ')}
-                        {e.provenance && (
-                          <div className="muted" data-testid={`provenance-${e.id.slice(0, 12)}`}>
-                            from {e.provenance.system}: {Object.entries(e.provenance.identifiers).slice(0, 3).map(([k, v]) => `${k} ${v}`).join(', ')}; proved by {e.provenance.proof}
-                          </div>
-                        )}
-                      </td>
-                      <td>
-                        <code>{e.id.slice(0, 12)}</code>
-                      </td>
-                      <td data-testid={`check-${e.id.slice(0, 12)}`}>
-                        {e.lab ? (
-                          <span>checked by the lab when used</span>
-                        ) : checks[e.id] ? (
-                          <span className={checks[e.id]!.ok ? 'ok' : 'bad'}>{checks[e.id]!.ok ? '✓ verified just now' : `✗ BAD: ${checks[e.id]!.message} (${checks[e.id]!.code})`}</span>
-                        ) : (
-                          <button onClick={() => void check(kind, e.id)}>Check now</button>
-                        )}
-                      </td>
-                      <td>
-                        {!e.lab && (
-                          <button className="danger" data-testid={`remove-${e.id.slice(0, 12)}`} aria-label={`Remove ${e.product} ${e.version}`} onClick={() => void remove(kind, e)}>
-                            Remove
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )}
           </div>
         );

@@ -2,6 +2,7 @@ import { Fragment, useEffect, useMemo, useState } from 'react';
 import type { ChainStatus, DeviceSummary, RecordView } from '../../src/api/contract.ts';
 import { countFindings, formatLocalTime, formatVersionChange, outcomeWords, versionsOf } from '../../src/api/format.ts';
 import type { Ui } from './App.tsx';
+import { Table } from './Table.tsx';
 import './pages.css';
 
 /** A text icon beside every outcome word, so the state never rests on colour alone. */
@@ -217,63 +218,60 @@ export function RecordsView({ ui, tick, devices }: { ui: Ui; tick: number; devic
           ))}
         {exported && <p data-testid="exported">Saved {exported}.</p>}
       </div>
-      <table className="entries" data-testid="record-entries">
-        <thead>
+      <Table
+        className="entries"
+        testId="record-entries"
+        columns={[
+          { label: 'When (local time)', className: 'c-when' },
+          { label: 'Unit', className: 'c-unit' },
+          { label: 'Action', className: 'c-action' },
+          { label: 'Outcome', className: 'c-outcome' },
+          'What',
+          { label: 'Open', srOnly: true, className: 'c-open' },
+        ]}
+      >
+        {entries.length === 0 && (
           <tr>
-            <th className="c-when">When (local time)</th>
-            <th className="c-unit">Unit</th>
-            <th className="c-action">Action</th>
-            <th className="c-outcome">Outcome</th>
-            <th>What</th>
-            <th className="c-open">
-              <span className="sr-only">Open</span>
-            </th>
+            <td colSpan={6}>Nothing recorded yet. Every workflow run is recorded here.</td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.length === 0 && (
-            <tr>
-              <td colSpan={6}>Nothing recorded yet. Every workflow run is recorded here.</td>
-            </tr>
-          )}
-          {entries.length > 0 && shown.length === 0 && (
-            <tr>
-              <td colSpan={6}>No record matches. Clear the search or choose All units.</td>
-            </tr>
-          )}
-          {shown.map((e) => {
-            const o = outcomeOf(e);
-            const isOpen = open.has(e.seq);
-            return (
-              <Fragment key={e.seq}>
-                <tr className={`tone-${o.tone}`} data-testid={`record-${e.seq}`} data-outcome={o.tone}>
-                  <td>
-                    <LocalTime iso={e.time} />
-                  </td>
-                  <td>{unitLabel(e.unitId)}</td>
-                  <td>{e.action}</td>
-                  <td className="outcome-cell" data-icon={TONE_ICON[o.tone]}>
-                    {o.word}
-                  </td>
-                  <td>{e.summary}</td>
-                  <td>
-                    <button aria-expanded={isOpen} aria-label={`${isOpen ? 'Close' : 'Open'} record ${e.seq}`} data-testid={`record-open-${e.seq}`} onClick={() => toggle(e.seq)}>
-                      {isOpen ? 'Close' : 'Open'}
-                    </button>
+        )}
+        {entries.length > 0 && shown.length === 0 && (
+          <tr>
+            <td colSpan={6}>No record matches. Clear the search or choose All units.</td>
+          </tr>
+        )}
+        {shown.map((e) => {
+          const o = outcomeOf(e);
+          const isOpen = open.has(e.seq);
+          return (
+            <Fragment key={e.seq}>
+              <tr className={`tone-${o.tone}`} data-testid={`record-${e.seq}`} data-outcome={o.tone}>
+                <td>
+                  <LocalTime iso={e.time} />
+                </td>
+                <td>{unitLabel(e.unitId)}</td>
+                <td>{e.action}</td>
+                <td className="outcome-cell" data-icon={TONE_ICON[o.tone]}>
+                  {o.word}
+                </td>
+                <td>{e.summary}</td>
+                <td>
+                  <button aria-expanded={isOpen} aria-label={`${isOpen ? 'Close' : 'Open'} record ${e.seq}`} data-testid={`record-open-${e.seq}`} onClick={() => toggle(e.seq)}>
+                    {isOpen ? 'Close' : 'Open'}
+                  </button>
+                </td>
+              </tr>
+              {isOpen && (
+                <tr className="detail-row">
+                  <td colSpan={6}>
+                    <RecordDetail e={e} />
                   </td>
                 </tr>
-                {isOpen && (
-                  <tr className="detail-row">
-                    <td colSpan={6}>
-                      <RecordDetail e={e} />
-                    </td>
-                  </tr>
-                )}
-              </Fragment>
-            );
-          })}
-        </tbody>
-      </table>
+              )}
+            </Fragment>
+          );
+        })}
+      </Table>
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { Result, TrustRootView } from '../../src/api/contract.ts';
 import { formatLocalTime } from '../../src/api/format.ts';
 import { errorWords, type Ui } from './App.tsx';
+import { Table } from './Table.tsx';
 
 function base64(bytes: Uint8Array): string {
   let s = '';
@@ -83,45 +84,31 @@ export function TrustRoots({ ui, onChange }: { ui: Ui; onChange(): void }) {
       {roots.length === 0 ? (
         <p className="empty">No vendor is trusted yet: no bundle can be added until one is.</p>
       ) : (
-        <table data-testid="roots-table">
-          <thead>
-            <tr>
-              <th>Vendor</th>
-              <th>Root key fingerprint (confirmed)</th>
-              <th>Root version</th>
-              <th>Expires</th>
-              <th>Added</th>
-              <th>
-                <span className="sr-only">Remove</span>
-              </th>
+        <Table testId="roots-table" columns={['Vendor', 'Root key fingerprint (confirmed)', 'Root version', 'Expires', 'Added', { label: 'Remove', srOnly: true }]}>
+          {roots.map((r) => (
+            <tr key={`${r.lab ? 'lab' : 'app'}-${r.vendorId}`} data-testid={`root-${r.vendorId}`}>
+              <td>
+                {r.vendorName} <small>({r.vendorId})</small>
+                {r.lab && <span className="source-lab">LAB</span>}
+              </td>
+              <td>
+                <code>{grouped(r.fingerprint.slice(0, 32))}…</code>
+              </td>
+              <td>{r.version}</td>
+              <td>{r.expires.slice(0, 10)}</td>
+              <td>{formatLocalTime(r.addedAt, { seconds: false })}</td>
+              <td>
+                {r.lab ? (
+                  <span>demo lab only</span>
+                ) : (
+                  <button className="danger" data-testid={`root-remove-${r.vendorId}`} aria-label={`Remove ${r.vendorName}`} onClick={() => setRemoving(r)}>
+                    Remove
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {roots.map((r) => (
-              <tr key={`${r.lab ? 'lab' : 'app'}-${r.vendorId}`} data-testid={`root-${r.vendorId}`}>
-                <td>
-                  {r.vendorName} <small>({r.vendorId})</small>
-                  {r.lab && <span className="source-lab">LAB</span>}
-                </td>
-                <td>
-                  <code>{grouped(r.fingerprint.slice(0, 32))}…</code>
-                </td>
-                <td>{r.version}</td>
-                <td>{r.expires.slice(0, 10)}</td>
-                <td>{formatLocalTime(r.addedAt, { seconds: false })}</td>
-                <td>
-                  {r.lab ? (
-                    <span>demo lab only</span>
-                  ) : (
-                    <button className="danger" data-testid={`root-remove-${r.vendorId}`} aria-label={`Remove ${r.vendorName}`} onClick={() => setRemoving(r)}>
-                      Remove
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {removing && (
         <div className="root-confirm" role="alertdialog" aria-labelledby="root-remove-title" data-testid="root-remove-confirm" onKeyDown={(e) => e.key === 'Escape' && setRemoving(undefined)}>

@@ -4,8 +4,9 @@
  * the command's `human` renderer), maps typed errors to exit codes, and gives
  * every command --help.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { asUnbrickError, EXIT, usageError } from '../core/errors.ts';
+import { asUnbrickError, EXIT, inputError, ioError, usageError } from '../core/errors.ts';
 import { startTrace, stopTrace } from '../transport/trace.ts';
 
 export interface OptionSpec {
@@ -64,6 +65,11 @@ export interface CommandGroup {
 /** `--trace FILE`, on every command that talks to a device: the wire trace for support. */
 export const TRACE_OPTIONS: Record<string, OptionSpec> = {
   trace: { type: 'string', value: 'FILE', description: 'record every byte exchanged with the device, timestamped, to FILE (read it with "unbrick trace show FILE")' },
+};
+
+/** `--out FILE`, on commands that print a report or an export: see writeOutOpt. */
+export const OUT_OPTION: Record<string, OptionSpec> = {
+  out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
 };
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -192,4 +198,36 @@ export function requirePositional(ctx: CommandContext, index: number, name: stri
   const v = ctx.positionals[index];
   if (v === undefined) throw usageError('usage.missing-argument', `${name} is required.`);
   return v;
+}
+
+/** A word from a fixed set (--format html|json); `fallback` when the option is not given. */
+export function choiceOpt<T extends string>(ctx: CommandContext, name: string, choices: readonly T[], fallback: T): T {
+  const v = stringOpt(ctx, name) ?? fallback;
+  if (!(choices as readonly string[]).includes(v)) throw usageError(`usage.bad-${name}`, `--${name} must be one of ${choices.join(', ')}, got "${v}".`);
+  return v as T;
+}
+
+/** Writes `text` to the --out file when one is given and returns its path; undefined: the caller prints the text. */
+export function writeOutOpt(ctx: CommandContext, text: string): string | undefined {
+  const out = stringOpt(ctx, 'out');
+  if (!out) return undefined;
+  try {
+    writeFileSync(out, text);
+  } catch (e) {
+    throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
+  }
+  return out;
+}
+
+/** Reads a file the user named; a missing or unreadable file is bad input (exit 2). */
+export function readUserFile(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw inputError(
+      code === 'ENOENT' ? 'input.file-not-found' : 'input.unreadable',
+      code === 'ENOENT' ? `${what} "${path}" does not exist.` : `Cannot read ${what} "${path}": ${(e as Error).message}.`,
+    );
+  }
 }

@@ -50,13 +50,16 @@ export async function confirm(ctx: CommandContext, flag: string, what: string, w
   if (answer !== word) throw usageError('usage.confirm-required', `${what} Not done. To confirm in a script, add --${flag}.`);
 }
 
+/** `--<flag>`: answers confirm()'s question for `what` in a script. */
+export const confirmFlag = (flag: string, what: string): Record<string, OptionSpec> => ({ [flag]: { type: 'boolean', description: `confirm ${what} without a prompt` } });
+
 /** The options of `ob set`, the same over UART and USB DFU. */
 export const OB_SET_OPTIONS: Record<string, OptionSpec> = {
   rdp: { type: 'string', value: '0|1|2', description: 'readout protection level (2 also needs --rdp2-confirm)' },
   wrp: { type: 'string', value: 'LIST', description: 'write-protected pages/sectors, e.g. "0-3" or "none"' },
   user: { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'a USER/BOR option field' },
   'rdp2-confirm': { type: 'string', value: 'TEXT', description: `RDP level 2 is IRREVERSIBLE: pass the exact text "${RDP2_CONFIRMATION}"` },
-  [READOUT_FLAG]: { type: 'boolean', description: 'confirm setting readout protection level 1' },
+  ...confirmFlag(READOUT_FLAG, 'setting readout protection level 1'),
 };
 
 export interface ObSetRequest {

@@ -21,6 +21,21 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 
+/** Takes the first n bytes off a queue of chunks (it must hold n), as one array; a chunk read in part keeps its rest at the front. */
+export function takeBytes(chunks: Uint8Array[], n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let off = 0;
+  while (off < n) {
+    const head = chunks[0]!;
+    const take = Math.min(head.length, n - off);
+    out.set(head.subarray(0, take), off);
+    off += take;
+    if (take === head.length) chunks.shift();
+    else chunks[0] = head.subarray(take);
+  }
+  return out;
+}
+
 /** Human-readable size: 458752 -> "448 KiB". */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -25,7 +25,7 @@ import {
 } from 'node:crypto';
 import { inputError } from '../core/errors.ts';
 import { HASH_LEN, hmac } from './hash.ts';
-import type { ImageKey } from './keys.ts';
+import type { ImageKey, KeyType } from './keys.ts';
 
 type MacHash = 'sha256' | 'sha512';
 
@@ -60,6 +60,13 @@ export const ENC_SCHEMES: Record<number, string> = {
   0x32: 'ECIES-P256 / HMAC-SHA256',
   0x33: 'ECIES-X25519 / HMAC-SHA256',
   0x34: 'ECIES-X25519 / HMAC-SHA512',
+};
+
+/** The ECIES key-wrap TLVs: the key type that unwraps each, the ephemeral key's curve and length, the HKDF/HMAC hash (imgtool keys/ecdsa.py, x25519.py). */
+const ECIES_TLVS: Record<number, { keyType: KeyType; curve: 'P-256' | 'X25519'; pubLen: number; hash: MacHash; malformed: string }> = {
+  0x32: { keyType: 'ecdsa-p256', curve: 'P-256', pubLen: 65, hash: 'sha256', malformed: 'The ENC_EC256 TLV does not start with a valid P-256 point.' },
+  0x33: { keyType: 'x25519', curve: 'X25519', pubLen: 32, hash: 'sha256', malformed: 'The ENC_X25519 TLV does not start with a valid X25519 public key.' },
+  0x34: { keyType: 'x25519', curve: 'X25519', pubLen: 32, hash: 'sha512', malformed: 'The ENC_X25519 TLV does not start with a valid X25519 public key.' },
 };
 
 /** AES-CTR with an all-zero initial counter block (MCUboot's and imgtool's choice). */
@@ -99,29 +106,19 @@ export function unwrapImageKey(tlvType: number, tlv: Uint8Array, encKey: ImageKe
     inputError('mcuboot.enc-key-type', `This image's key is wrapped with ${ENC_SCHEMES[tlvType]}; --enc-key must be a ${want} private key, got ${encKey.type}.`);
   const priv = encKey.privateKey;
   if (!priv) throw inputError('mcuboot.enc-key-not-private', 'The decryption key must be the private key (imgtool keygen output), not the public one.');
+  const ecies = ECIES_TLVS[tlvType];
+  if (ecies) {
+    if (encKey.type !== ecies.keyType) throw wrongType(ecies.curve);
+    let shared: Uint8Array;
+    try {
+      // OpenSSL refuses an all-zero shared secret (a small-order peer key), as bootutil's X25519 does.
+      shared = ecdh(priv, peerKey(ecies.curve, tlv.subarray(0, ecies.pubLen)));
+    } catch {
+      throw inputError('mcuboot.enc-tlv-malformed', ecies.malformed);
+    }
+    return eciesUnwrap(shared, ecies.hash, tlv, ecies.pubLen, aesKeyLen);
+  }
   switch (tlvType) {
-    case 0x32: {
-      if (encKey.type !== 'ecdsa-p256') throw wrongType('P-256');
-      let shared: Uint8Array;
-      try {
-        shared = ecdh(priv, peerKey('P-256', tlv.subarray(0, 65)));
-      } catch {
-        throw inputError('mcuboot.enc-tlv-malformed', 'The ENC_EC256 TLV does not start with a valid P-256 point.');
-      }
-      return eciesUnwrap(shared, 'sha256', tlv, 65, aesKeyLen);
-    }
-    case 0x33:
-    case 0x34: {
-      if (encKey.type !== 'x25519') throw wrongType('X25519');
-      let shared: Uint8Array;
-      try {
-        // OpenSSL refuses an all-zero shared secret (a small-order peer key), as bootutil's X25519 does.
-        shared = ecdh(priv, peerKey('X25519', tlv.subarray(0, 32)));
-      } catch {
-        throw inputError('mcuboot.enc-tlv-malformed', 'The ENC_X25519 TLV does not start with a valid X25519 public key.');
-      }
-      return eciesUnwrap(shared, tlvType === 0x34 ? 'sha512' : 'sha256', tlv, 32, aesKeyLen);
-    }
     case 0x30: {
       if (encKey.type !== 'rsa-2048') throw wrongType('RSA-2048');
       try {

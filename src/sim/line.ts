@@ -6,6 +6,8 @@
  * faster than the line could have carried it. baud 0 turns pacing off (for use
  * behind linesim, which paces on its own).
  */
+import { takeBytes } from '../core/bytes.ts';
+
 /**
  * A Node timer fires no sooner than 1 ms after it is set, so a byte is released up to this
  * much before its wire time ends: otherwise every turnaround (a one-byte ACK, a short
@@ -82,16 +84,7 @@ export class PacedLine {
     if (n <= 0) return this.schedule();
     n = Math.min(n, this.queued);
     this.busyUntil += n * this.byteMs;
-    const out = new Uint8Array(n);
-    let off = 0;
-    while (off < n) {
-      const head = this.queue[0]!;
-      const take = Math.min(head.length, n - off);
-      out.set(head.subarray(0, take), off);
-      off += take;
-      if (take === head.length) this.queue.shift();
-      else this.queue[0] = head.subarray(take);
-    }
+    const out = takeBytes(this.queue, n);
     this.queued -= n;
     this.deliver(out);
     this.schedule();

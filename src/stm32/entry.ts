@@ -28,13 +28,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function enterBootloader(transport: ByteTransport, wiring: EntryWiring, invert = false): Promise<boolean> {
   if (wiring === 'none') return false;
   if (!transport.setSignals) throw usageError('stm32.no-modem-lines', `${transport.description} has no DTR/RTS control. ${MANUAL_ENTRY_STEPS.join(' ')}`);
-  const boot = wiring === 'rts-boot0-dtr-reset' ? 'rts' : 'dtr';
-  const reset = boot === 'rts' ? 'dtr' : 'rts';
-  const level = (on: boolean) => (invert ? !on : on);
-  // BOOT0 high, reset asserted, release reset, let the bootloader start.
-  await transport.setSignals({ [boot]: level(true), [reset]: level(true) });
-  await sleep(50);
-  await transport.setSignals({ [reset]: level(false) });
+  // BOOT0 high through the reset, then let the bootloader start.
+  await resetWithBoot0(transport.setSignals.bind(transport), wiring, invert, true);
   await sleep(100);
   return true;
 }
@@ -42,11 +37,16 @@ export async function enterBootloader(transport: ByteTransport, wiring: EntryWir
 /** BOOT0 low and a reset pulse: the chip starts its application. */
 export async function leaveBootloader(transport: ByteTransport, wiring: EntryWiring, invert = false): Promise<boolean> {
   if (wiring === 'none' || !transport.setSignals) return false;
+  await resetWithBoot0(transport.setSignals.bind(transport), wiring, invert, false);
+  return true;
+}
+
+/** Sets BOOT0 and pulses reset (50 ms asserted) on the modem lines the wiring names; `invert`: asserted = line low. */
+async function resetWithBoot0(setSignals: NonNullable<ByteTransport['setSignals']>, wiring: Exclude<EntryWiring, 'none'>, invert: boolean, boot0: boolean): Promise<void> {
   const boot = wiring === 'rts-boot0-dtr-reset' ? 'rts' : 'dtr';
   const reset = boot === 'rts' ? 'dtr' : 'rts';
   const level = (on: boolean) => (invert ? !on : on);
-  await transport.setSignals({ [boot]: level(false), [reset]: level(true) });
+  await setSignals({ [boot]: level(boot0), [reset]: level(true) });
   await sleep(50);
-  await transport.setSignals({ [reset]: level(false) });
-  return true;
+  await setSignals({ [reset]: level(false) });
 }

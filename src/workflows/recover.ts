@@ -11,7 +11,7 @@ import * as osGroup from '../smp/groups/os.ts';
 import { uploadImage } from '../smp/upload.ts';
 import type { LinkReport } from '../smp/link-learner.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type DeviceLearned, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
+import { linkPerRun, namedSteps, type DeviceLearned, type JobDefinition, type StepContext, type StepFn, unitHandle, type WorkflowRun } from './job.ts';
 import { openSmp, type SmpLink } from '../devices/smp-link.ts';
 import type { SmpClient } from '../smp/client.ts';
 import { identifySmp } from '../devices/probes.ts';
@@ -150,6 +150,15 @@ function result(s: RecoverState) {
   return { summary: s.uploaded ? 'The image was uploaded but the recovery did not finish.' : 'Nothing was written.' };
 }
 
+/** The recovery's steps in order. */
+const RECOVER_STEPS: [id: string, title: string, fn: StepFn<RecoverRun, RecoverState>][] = [
+  ['golden', 'Find the golden image', findGolden],
+  ['upload', 'Upload the golden image to slot 0', upload],
+  ['check', 'Check the hash the device lists', checkHash],
+  ['reset', 'Restart the unit', restart],
+  ['back', 'Check the unit answers again', answersAgain],
+];
+
 export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { goldenId?: string }): JobDefinition<RecoverState> {
   const run: RecoverRun = { registry, deviceId, dataDir, link: linkPerRun(() => openSmp(registry.get(deviceId).handle)) };
   return {
@@ -157,15 +166,7 @@ export function recoverJob(registry: DeviceRegistry, deviceId: string, dataDir: 
     deviceId,
     state: options.goldenId ? { goldenId: options.goldenId } : {},
     precheck: () => precheck(run),
-    steps: run.link.wrap(
-      namedSteps(run, [
-        ['golden', 'Find the golden image', findGolden],
-        ['upload', 'Upload the golden image to slot 0', upload],
-        ['check', 'Check the hash the device lists', checkHash],
-        ['reset', 'Restart the unit', restart],
-        ['back', 'Check the unit answers again', answersAgain],
-      ]),
-    ),
+    steps: run.link.wrap(namedSteps(run, RECOVER_STEPS)),
     record,
     result,
     learned: (s) => s.learned,

@@ -24,7 +24,7 @@ import { formatRuns } from '../stm32/option-bytes/index.ts';
 import { erasePages, probeReadout, protectPages, readMemory, readOptionBytes, readoutUnprotect, verifyImage, writeImage, writeUnprotect } from '../stm32/operations.ts';
 import type { Stm32Session } from '../stm32/session.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { linkPerRun, namedSteps, type DeviceLearned, type JobDefinition, type StepContext, unitHandle, type WorkflowRun } from './job.ts';
+import { linkPerRun, namedSteps, type DeviceLearned, type JobDefinition, type StepContext, type StepFn, unitHandle, type WorkflowRun } from './job.ts';
 import { openStm32, type Stm32Link } from '../devices/stm32-link.ts';
 import { firmwareSource, goldenForStm32, recordInputs, type GoldenSet } from './firmware.ts';
 
@@ -350,6 +350,18 @@ function result(s: UnbrickState) {
   };
 }
 
+/** The full unbrick's steps in order: protection comes off before the write and goes back on after the verify. */
+const UNBRICK_STEPS: [id: string, title: string, fn: StepFn<UnbrickRun, UnbrickState>][] = [
+  ['connect', 'Connect and find the golden images', connect],
+  ['readout-unprotect', 'Remove readout protection (if set)', removeReadoutProtection],
+  ['lift-wrp', 'Lift write protection over the flash to rewrite', liftWriteProtection],
+  ['write', 'Write MCUboot and the golden application', write],
+  ['verify', 'Verify what was written', verify],
+  ['protect', 'Restore the protection policy', restoreProtection],
+  ['reset', 'Start the unit', startUnit],
+  ['answers', 'Check the unit answers', checkAnswers],
+];
+
 export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: string, options: { bundleId?: string } = {}): JobDefinition<UnbrickState> {
   // The bootloader resyncs on a new connection: after a cancel or a cut cable, the resumed run reconnects.
   const run: UnbrickRun = { registry, deviceId, dataDir, bundleId: options.bundleId, link: linkPerRun((signal) => openStm32(registry.get(deviceId).handle, signal)) };
@@ -358,18 +370,7 @@ export function unbrickJob(registry: DeviceRegistry, deviceId: string, dataDir: 
     deviceId,
     state: { erased: [], blocksDone: 0 },
     precheck: () => precheck(run),
-    steps: run.link.wrap(
-      namedSteps(run, [
-        ['connect', 'Connect and find the golden images', connect],
-        ['readout-unprotect', 'Remove readout protection (if set)', removeReadoutProtection],
-        ['lift-wrp', 'Lift write protection over the flash to rewrite', liftWriteProtection],
-        ['write', 'Write MCUboot and the golden application', write],
-        ['verify', 'Verify what was written', verify],
-        ['protect', 'Restore the protection policy', restoreProtection],
-        ['reset', 'Start the unit', startUnit],
-        ['answers', 'Check the unit answers', checkAnswers],
-      ]),
-    ),
+    steps: run.link.wrap(namedSteps(run, UNBRICK_STEPS)),
     record,
     result,
     // The device list hears of the restart when the job ends (the app applies it), not from inside a step.

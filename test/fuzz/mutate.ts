@@ -3,6 +3,7 @@
  * generators and hostile peers read their choices from, so a saved input
  * replays the same run.
  */
+import { concatBytes as concat } from '../../src/core/bytes.ts';
 
 /** Uniform 32-bit unsigned integers. */
 export type Rng = () => number;
@@ -75,16 +76,6 @@ export function mutate(src: Uint8Array, rnd: Rng, corpus: Uint8Array[] = []): Ui
       for (let i = at(), n = pick(48), v = pick(256); n > 0 && i < b.length; n--, i++) b[i] = v;
   }
   return b.length > MAX_LEN ? b.slice(0, MAX_LEN) : b;
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

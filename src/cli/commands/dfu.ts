@@ -10,7 +10,7 @@ import { describeUsb, listUsbDevices } from '../../transport/usb.ts';
 import { describeOptionBytes } from '../../stm32/option-bytes/index.ts';
 import { applyOptionChanges } from '../../stm32/option-bytes/changes.ts';
 import { type Command, type CommandContext, type CommandGroup, intOpt, requirePositional, stringOpt, TRACE_OPTIONS } from '../framework.ts';
-import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter } from '../interaction.ts';
+import { confirm, confirmFlag, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter } from '../interaction.ts';
 
 const DEVICE_OPTIONS = {
   serial: { type: 'string', value: 'SN', description: 'the DFU device with this USB serial number (default: the only one attached)' },
@@ -94,7 +94,7 @@ const commands: Command[] = [
   {
     name: 'erase',
     summary: 'mass-erase the flash',
-    options: { ...DEVICE_OPTIONS, [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm erasing the whole flash' } },
+    options: { ...DEVICE_OPTIONS, ...confirmFlag(MASS_ERASE_FLAG, 'erasing the whole flash') },
     async run(ctx) {
       await confirm(ctx, MASS_ERASE_FLAG, 'This erases the WHOLE flash.', 'ERASE');
       await withSession(ctx, async (s) => {
@@ -110,7 +110,7 @@ const commands: Command[] = [
   {
     name: 'unprotect',
     summary: 'remove read protection (RDP 1 -> 0): ERASES ALL FLASH, then the chip resets',
-    options: { ...DEVICE_OPTIONS, [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm that all flash is erased' } },
+    options: { ...DEVICE_OPTIONS, ...confirmFlag(MASS_ERASE_FLAG, 'that all flash is erased') },
     async run(ctx) {
       await confirm(ctx, MASS_ERASE_FLAG, 'Removing read protection ERASES ALL FLASH (the chip does it, it cannot be stopped).', 'ERASE');
       await withSession(ctx, (s) => readUnprotect(s, { confirmMassErase: true }));

@@ -2,7 +2,7 @@
  * `unbrick image info|verify|sign`: MCUboot images as the bootloader sees them.
  * Option names follow imgtool's long options so existing build scripts translate directly.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { formatBytes, fromHex, toHex } from '../../core/bytes.ts';
 import { inputError, usageError } from '../../core/errors.ts';
@@ -21,20 +21,7 @@ import {
 } from '../../formats/mcuboot/index.ts';
 import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 import { formatAddress, formatVersion } from '../../api/format.ts';
-import { intOpt, requirePositional, requireString, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
-
-/** Reads a file the user named; a missing or unreadable file is bad input (exit 2). */
-export function readUserFile(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    throw inputError(
-      code === 'ENOENT' ? 'input.file-not-found' : 'input.unreadable',
-      code === 'ENOENT' ? `${what} "${path}" does not exist.` : `Cannot read ${what} "${path}": ${(e as Error).message}.`,
-    );
-  }
-}
+import { intOpt, readUserFile, requirePositional, requireString, stringList, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 
 export function readKeyFile(path: string, passphrase?: string): ImageKey {
   return loadKey(readUserFile(path, 'Key file'), path, { passphrase });

@@ -9,7 +9,7 @@ import { toHex } from '../../core/bytes.ts';
 import { usageError } from '../../core/errors.ts';
 import { digest } from '../../crypto/hash.ts';
 import { bootloaderPrivateDer, exportCSource, exportPrivatePem, exportPublicPem, generateKey, isPrivate, KEY_TYPES, type KeyType } from '../../crypto/keys.ts';
-import { requirePositional, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
+import { choiceOpt, requirePositional, requireString, stringOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { readKeyFile } from './image.ts';
 import { KEY_PASSPHRASE_OPTIONS, keyPassphrase } from '../key-passphrase.ts';
 
@@ -84,8 +84,7 @@ const exportCommand = {
   },
   async run(ctx: CommandContext) {
     const file = requirePositional(ctx, 0, 'FILE');
-    const format = (stringOpt(ctx, 'format') ?? 'pem') as (typeof EXPORT_FORMATS)[number];
-    if (!EXPORT_FORMATS.includes(format)) throw usageError('usage.bad-format', `--format must be one of ${EXPORT_FORMATS.join(', ')}.`);
+    const format = choiceOpt(ctx, 'format', EXPORT_FORMATS, 'pem');
     const key = readKeyFile(file, keyPassphrase(ctx));
     const content: string | Uint8Array =
       format === 'pem' ? exportPublicPem(key)

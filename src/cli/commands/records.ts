@@ -1,9 +1,8 @@
 /** `unbrick records`: read, check and export the tamper-evident service log. */
-import { writeFileSync } from 'node:fs';
-import { requireString, stringList, stringOpt, intOpt, type CommandGroup, type CommandContext } from '../framework.ts';
+import { choiceOpt, intOpt, OUT_OPTION, requireString, stringList, stringOpt, writeOutOpt, type CommandGroup, type CommandContext } from '../framework.ts';
 import { traceAttachment } from '../../devices/wire-trace.ts';
 import { dataDir } from '../../core/paths.ts';
-import { usageError, ioError } from '../../core/errors.ts';
+import { usageError } from '../../core/errors.ts';
 import { ServiceLog } from '../../records/service-log.ts';
 import { reportHtml, unitReport } from '../../records/report.ts';
 import { unitMatches } from '../../records/unit-identity.ts';
@@ -17,6 +16,8 @@ const recordedFindings = (details: unknown): { severity: string }[] => {
 };
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory holding records/ (default: the app data directory)' } };
+/** `--unit ID`: any identity records/unit-identity.ts matches a unit by. */
+const unitOption = (role: string) => ({ unit: { type: 'string' as const, value: 'ID', description: `${role}: chip UID, serial, USB serial, image hash (8+ hex digits) or unit key` } });
 const logOf = (ctx: CommandContext) => ServiceLog.inDir(stringOpt(ctx, 'data-dir') ?? dataDir());
 
 export const recordsGroup: CommandGroup = {
@@ -42,7 +43,7 @@ export const recordsGroup: CommandGroup = {
       summary: 'print the recorded actions (newest last)',
       options: {
         ...dirOption,
-        unit: { type: 'string', value: 'ID', description: "one unit's whole history: chip UID, serial, USB serial, image hash (8+ hex digits) or unit key" },
+        ...unitOption("one unit's whole history"),
         limit: { type: 'string', value: 'N', description: 'only the last N entries' },
       },
       async run(ctx) {
@@ -69,9 +70,9 @@ export const recordsGroup: CommandGroup = {
         ...dirOption,
         to: { type: 'string', value: 'aws-jobs|adu|mender|memfault|csv', description: 'the system whose terms to use' },
         since: { type: 'string', value: 'DATE', description: 'only records from this UTC date or time on (2026-12-07, 2026-12-07T08:00:00Z)' },
-        unit: { type: 'string', value: 'ID', description: 'only this unit: chip UID, serial, USB serial, image hash or unit key' },
+        ...unitOption('only this unit'),
         'software-type': { type: 'string', value: 'NAME', description: "Memfault software_type of the unit's firmware (default main)" },
-        out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+        ...OUT_OPTION,
       },
       async run(ctx) {
         const to = requireString(ctx, 'to');
@@ -84,14 +85,7 @@ export const recordsGroup: CommandGroup = {
         const groups = unitReleases(v.entries, { ...(since !== undefined ? { since } : {}), ...(unit ? { unit: (e) => unitMatches(e.unit, unit) } : {}) });
         const softwareType = stringOpt(ctx, 'software-type');
         const r = exportRecords(groups, to as ExportTarget, softwareType ? { softwareType } : {});
-        const out = stringOpt(ctx, 'out');
-        if (out) {
-          try {
-            writeFileSync(out, r.text);
-          } catch (e) {
-            throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
-          }
-        }
+        const out = writeOutOpt(ctx, r.text);
         const warn = v.ok ? [] : ['WARNING: the service log failed its integrity check; run `unbrick records verify`.'];
         return {
           exitCode: v.ok ? 0 : 1,
@@ -105,27 +99,19 @@ export const recordsGroup: CommandGroup = {
       summary: "write one unit's service report (HTML or JSON)",
       options: {
         ...dirOption,
-        unit: { type: 'string', value: 'ID', description: 'the unit: chip UID, serial, USB serial, image hash or unit key' },
+        ...unitOption('the unit'),
         format: { type: 'string', value: 'html|json', description: 'report format', default: 'html' },
-        out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+        ...OUT_OPTION,
         'attach-trace': { type: 'string', multiple: true, value: 'FILE', description: 'attach a wire trace recorded with --trace (raw and decoded)' },
       },
       async run(ctx) {
         const unit = requireString(ctx, 'unit');
         const traces = stringList(ctx, 'attach-trace').map((p) => traceAttachment(p));
-        const format = stringOpt(ctx, 'format') ?? 'html';
-        if (format !== 'html' && format !== 'json') throw usageError('usage.bad-format', `--format must be html or json, got "${format}".`);
+        const format = choiceOpt(ctx, 'format', ['html', 'json'], 'html');
         const log = logOf(ctx);
         const report = unitReport(unit, log.path, log.verify(), new Date(), traces);
         const text = format === 'json' ? JSON.stringify(report, null, 2) + '\n' : reportHtml(report);
-        const out = stringOpt(ctx, 'out');
-        if (out) {
-          try {
-            writeFileSync(out, text);
-          } catch (e) {
-            throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
-          }
-        }
+        const out = writeOutOpt(ctx, text);
         return {
           data: { unit, entries: report.entries.length, intact: report.log.intact, ...(out ? { out } : { report }) },
           human: out ? [`Wrote ${out}: ${report.entries.length} entries for ${unit}; log ${report.log.intact ? 'intact' : 'FAILED its integrity check'}.`] : [text],

@@ -1,8 +1,8 @@
 /** `unbrick smp …`: SMP (mcumgr) over a serial port: MCUboot serial recovery and Zephyr SMP apps. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command, CommandContext, CommandGroup, OptionSpec } from '../framework.ts';
-import { intOpt, requireString, TRACE_OPTIONS } from '../framework.ts';
-import { inputError, usageError, UnbrickError } from '../../core/errors.ts';
+import { intOpt, readUserFile, requireString, TRACE_OPTIONS } from '../framework.ts';
+import { usageError, UnbrickError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/bytes.ts';
 import { formatOsInfo, formatVersion } from '../../api/format.ts';
 import type { Progress } from '../../core/progress.ts';
@@ -200,12 +200,7 @@ const commands: Command[] = [
     async run(ctx) {
       const file = ctx.positionals[0];
       if (!file) throw usageError('usage.missing-argument', 'FILE (the signed image) is required.');
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(readFileSync(file));
-      } catch (e) {
-        throw inputError('input.unreadable', `Cannot read ${file}: ${(e as Error).message}`);
-      }
+      const bytes = readUserFile(file, 'Image');
       const image = intOpt(ctx, 'image');
       const r = await uploadWithReconnect(ctx, bytes, { ...(image !== undefined ? { image } : {}), onProgress: progressPrinter(ctx), signal: ctx.signal, noVerify: !!ctx.values['no-verify'] });
       const rate = r.bytes / r.seconds;
@@ -357,12 +352,7 @@ commands.push(
       switch (action) {
         case 'put': {
           if (!a) throw usageError('usage.missing-argument', 'file put needs LOCAL and REMOTE.');
-          let bytes: Uint8Array;
-          try {
-            bytes = new Uint8Array(readFileSync(a));
-          } catch (e) {
-            throw inputError('input.unreadable', `Cannot read ${a}: ${(e as Error).message}`);
-          }
+          const bytes = readUserFile(a, 'File');
           const r = await withClient(ctx, (c) => fsGroup.uploadFile(c, remote(b), bytes, { signal: ctx.signal, onProgress: progressPrinter(ctx) }));
           return { data: { path: b, bytes: r.bytes, chunks: r.chunks }, human: [`Wrote ${formatBytes(r.bytes)} to ${b} in ${r.chunks} chunks.`] };
         }

@@ -1,8 +1,6 @@
 /** `unbrick station`: the factory provisioning station (run a batch, control it, report on it). */
-import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
-import { usageError, ioError } from '../../core/errors.ts';
 import { dataDir } from '../../core/paths.ts';
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { ServiceLog, verifyLogText, type ServiceEntry, type VerifyResult } from '../../records/service-log.ts';
@@ -11,7 +9,7 @@ import { openStationRun, requestControl } from '../../station/setup.ts';
 import { StationDb } from '../../station/shared-db.ts';
 import type { StationSnapshot } from '../../station/station.ts';
 import { defaultOperator } from '../../app/app-core.ts';
-import { intOpt, requireString, stringOpt, TRACE_OPTIONS, type CommandContext, type CommandGroup } from '../framework.ts';
+import { choiceOpt, intOpt, OUT_OPTION, requireString, stringOpt, TRACE_OPTIONS, writeOutOpt, type CommandContext, type CommandGroup } from '../framework.ts';
 import { LINE_OPTIONS, linePolicyOpts, parallelOpt, portsOpt } from '../station-options.ts';
 
 const dirOption = { 'data-dir': { type: 'string' as const, value: 'DIR', description: 'the data directory (trust store, service log, batches); default: the app data directory' } };
@@ -159,12 +157,11 @@ export const stationGroup: CommandGroup = {
         ...dirOption,
         batch: { type: 'string', value: 'NAME', description: 'only this batch (default: every station record)' },
         format: { type: 'string', value: 'csv|json|html', description: 'report format', default: 'html' },
-        out: { type: 'string', value: 'FILE', description: 'write here instead of stdout' },
+        ...OUT_OPTION,
         db: { type: 'string', value: 'URL', description: 'read the records of every station from the line database' },
       },
       async run(ctx) {
-        const format = stringOpt(ctx, 'format') ?? 'html';
-        if (!['csv', 'json', 'html'].includes(format)) throw usageError('usage.bad-format', `--format must be csv, json or html, got "${format}".`);
+        const format = choiceOpt(ctx, 'format', ['csv', 'json', 'html'], 'html');
         const batch = stringOpt(ctx, 'batch');
         let verified: VerifyResult;
         let source: string;
@@ -190,14 +187,7 @@ export const stationGroup: CommandGroup = {
         }
         const report = batchReport(verified, source, batch !== undefined ? { batch } : {});
         const text = format === 'csv' ? batchCsv(report) : format === 'json' ? JSON.stringify(report, null, 2) + '\n' : batchHtml(report);
-        const out = stringOpt(ctx, 'out');
-        if (out) {
-          try {
-            writeFileSync(out, text);
-          } catch (e) {
-            throw ioError('io.write-failed', `Cannot write ${out}: ${(e as Error).message}`, undefined, e);
-          }
-        }
+        const out = writeOutOpt(ctx, text);
         const t = report.totals;
         return {
           exitCode: report.log.intact ? 0 : 1,

@@ -9,7 +9,7 @@ import { usageError } from '../../core/errors.ts';
 import { loadFirmware } from '../../formats/firmware-file.ts';
 import { formatPid } from '../../stm32/chips/index.ts';
 import { COMMAND_NAMES, formatVersion } from '../../stm32/an3155/codec.ts';
-import { ENTRY_WIRINGS, type EntryWiring, MANUAL_ENTRY_STEPS } from '../../stm32/entry.ts';
+import { ENTRY_WIRINGS, MANUAL_ENTRY_STEPS } from '../../stm32/entry.ts';
 import * as ops from '../../stm32/operations.ts';
 import { applyOptionChanges, parsePageList } from '../../stm32/option-bytes/changes.ts';
 import { ProtectPolicySchema } from '../../stm32/option-bytes/protect-policy.ts';
@@ -17,8 +17,8 @@ import { readJsonOption } from '../json-input.ts';
 import { describeOptionBytes, describeRdp, formatRuns } from '../../stm32/option-bytes/index.ts';
 import { connectStm32, type Stm32Session } from '../../stm32/session.ts';
 import { openSerial } from '../../transport/serial.ts';
-import { confirm, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
-import { type Command, type CommandContext, type CommandGroup, type OptionSpec, intOpt, requirePositional, requireString, stringOpt, TRACE_OPTIONS } from '../framework.ts';
+import { confirm, confirmFlag, MASS_ERASE_FLAG, OB_SET_OPTIONS, obSetRequest, progressPrinter, READOUT_FLAG } from '../interaction.ts';
+import { type Command, type CommandContext, type CommandGroup, type OptionSpec, choiceOpt, intOpt, requirePositional, requireString, stringOpt, TRACE_OPTIONS } from '../framework.ts';
 import { traceLink } from '../../transport/trace.ts';
 
 const PORT_OPTIONS: Record<string, OptionSpec> = {
@@ -30,6 +30,17 @@ const PORT_OPTIONS: Record<string, OptionSpec> = {
   ...TRACE_OPTIONS,
 };
 
+/** `write` and `verify` take a firmware FILE; a .bin has no address of its own. */
+const BIN_ADDRESS_OPTION: Record<string, OptionSpec> = {
+  address: { type: 'string', value: 'ADDR', description: 'load address of a .bin file (default: flash start)' },
+};
+
+/** The firmware FILE: a .bin loads at --address or the chip's flash start; .hex/.dfu carry their addresses (--address overrides). */
+function firmwareFor(ctx: CommandContext, path: string, s: Stm32Session) {
+  const isBin = !/\.(hex|ihex|dfu)$/i.test(path);
+  return loadFirmware(path, isBin ? intOpt(ctx, 'address', s.chip.flash.start) : intOpt(ctx, 'address'));
+}
+
 function parity(ctx: CommandContext, path: string): 'even' | 'none' {
   const p = stringOpt(ctx, 'parity');
   if (p === undefined) return path.startsWith('/dev/pts/') ? 'none' : 'even';
@@ -39,8 +50,7 @@ function parity(ctx: CommandContext, path: string): 'even' | 'none' {
 
 async function withSession<T>(ctx: CommandContext, fn: (s: Stm32Session) => Promise<T>): Promise<T> {
   const path = requireString(ctx, 'port');
-  const wiring = (stringOpt(ctx, 'entry') ?? 'none') as EntryWiring;
-  if (!ENTRY_WIRINGS.includes(wiring)) throw usageError('usage.bad-entry', `--entry is one of ${ENTRY_WIRINGS.join(', ')}.`);
+  const wiring = choiceOpt(ctx, 'entry', ENTRY_WIRINGS, 'none');
   const baud = intOpt(ctx, 'baud', 115200)!;
   const transport = traceLink(await openSerial({ path, baudRate: baud, parity: parity(ctx, path) }), 'an3155');
   try {
@@ -106,15 +116,14 @@ const commands: Command[] = [
     args: 'FILE',
     options: {
       ...PORT_OPTIONS,
-      address: { type: 'string', value: 'ADDR', description: 'load address of a .bin file (default: flash start)' },
+      ...BIN_ADDRESS_OPTION,
       'no-verify': { type: 'boolean', description: 'skip the verify (not recommended)' },
       'keep-rest': { type: 'boolean', description: 'keep what partly covered pages hold outside the image (read first, written back)' },
     },
     async run(ctx) {
       const path = requirePositional(ctx, 0, 'FILE');
-      const isBin = !/\.(hex|ihex|dfu)$/i.test(path);
       return withSession(ctx, async (s) => {
-        const fw = loadFirmware(path, isBin ? intOpt(ctx, 'address', s.chip.flash.start) : intOpt(ctx, 'address'));
+        const fw = firmwareFor(ctx, path, s);
         const r = await ops.writeImage(s, fw.segments, { verify: !ctx.values['no-verify'], keepRest: !!ctx.values['keep-rest'], onProgress: progressPrinter(ctx), signal: ctx.signal });
         const human = [
           `Wrote ${formatBytes(r.bytes)}: erased ${unitWord(s)} ${formatRuns(r.erasedUnits) || 'none'}, ${r.blocksWritten} blocks written, ${r.blocksSkipped} erased-content blocks skipped${r.unchangedUnits.length ? `, ${unitWord(s)} ${formatRuns(r.unchangedUnits)} already up to date` : ''}.`,
@@ -129,12 +138,11 @@ const commands: Command[] = [
     name: 'verify',
     summary: 'compare flash with a .bin or .hex file (Get Checksum where available, else read-back)',
     args: 'FILE',
-    options: { ...PORT_OPTIONS, address: { type: 'string', value: 'ADDR', description: 'load address of a .bin file (default: flash start)' } },
+    options: { ...PORT_OPTIONS, ...BIN_ADDRESS_OPTION },
     async run(ctx) {
       const path = requirePositional(ctx, 0, 'FILE');
-      const isBin = !/\.(hex|ihex|dfu)$/i.test(path);
       return withSession(ctx, async (s) => {
-        const fw = loadFirmware(path, isBin ? intOpt(ctx, 'address', s.chip.flash.start) : intOpt(ctx, 'address'));
+        const fw = firmwareFor(ctx, path, s);
         const how = await ops.verifyImage(s, fw.segments, { onProgress: progressPrinter(ctx), signal: ctx.signal });
         return { data: { match: true, method: how }, human: [`Flash matches ${path} (${how}).`] };
       });
@@ -148,7 +156,7 @@ const commands: Command[] = [
       pages: { type: 'string', value: 'LIST', description: 'pages (sectors on F2/F4/F7), e.g. 0-7,12' },
       all: { type: 'boolean', description: 'erase the whole flash' },
       bank: { type: 'string', value: '1|2', description: 'erase one bank of a dual-bank part' },
-      [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm --all without a prompt' },
+      ...confirmFlag(MASS_ERASE_FLAG, '--all'),
     },
     async run(ctx) {
       const pages = stringOpt(ctx, 'pages');
@@ -179,7 +187,7 @@ const commands: Command[] = [
       pages: { type: 'string', value: 'LIST', description: 'pages/sectors to write-protect, e.g. 0-3' },
       readout: { type: 'boolean', description: 'also set readout protection level 1 (lifting it later erases all flash)' },
       policy: { type: 'string', value: 'JSON|FILE', description: 'a protection policy: {"wrpPages":"0-3","rdp":1}' },
-      [READOUT_FLAG]: { type: 'boolean', description: 'confirm --readout without a prompt' },
+      ...confirmFlag(READOUT_FLAG, '--readout'),
     },
     async run(ctx) {
       const policyText = stringOpt(ctx, 'policy');
@@ -212,7 +220,7 @@ const commands: Command[] = [
   {
     name: 'unprotect',
     summary: 'remove write protection (default), or readout protection with --readout (ERASES ALL FLASH)',
-    options: { ...PORT_OPTIONS, readout: { type: 'boolean', description: 'remove readout protection: mass-erases the whole flash' }, [MASS_ERASE_FLAG]: { type: 'boolean', description: 'confirm --readout without a prompt' } },
+    options: { ...PORT_OPTIONS, readout: { type: 'boolean', description: 'remove readout protection: mass-erases the whole flash' }, ...confirmFlag(MASS_ERASE_FLAG, '--readout') },
     async run(ctx) {
       if (ctx.values.readout) await confirm(ctx, MASS_ERASE_FLAG, 'Removing readout protection ERASES ALL FLASH (the chip does it, it cannot be stopped).', 'ERASE');
       return withSession(ctx, async (s) => {

@@ -19,7 +19,7 @@ import { aesCtr, ENC_SCHEMES, unwrapImageKey } from '../../crypto/image-encrypti
 import type { ImageKey, KeyType } from '../../crypto/keys.ts';
 import { verifyEcdsa, verifyEd25519, verifyRsaPss } from '../../crypto/signatures.ts';
 import { ENC_TLVS, HASH_TLVS, SIGNATURE_TLVS, TLV, UNPROTECTED_ALLOWED } from './constants.ts';
-import { decodeImage, versionString, type McubootHeader, type McubootImage, type Trailer } from './parse.ts';
+import { decodeImage, versionString, type ImageTlv, type McubootHeader, type McubootImage, type Trailer } from './parse.ts';
 
 export interface VerifyOptions {
   /** Trusted public (or private) keys; none = integrity (hash) check only. */
@@ -128,14 +128,44 @@ export function verifyImage(bytes: Uint8Array, opts: VerifyOptions = {}): Verify
   }
 }
 
+/**
+ * The checks in bootutil's order; each step either hands on the verdict so far
+ * or ends with a failed one (a verdict with a `code`).
+ */
 function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
-  const keys = opts.keys ?? [];
   const decoded = decodeImage(bytes);
   const img = decoded.image;
-  let r = baseResult(img, decoded.header);
+  const base = baseResult(img, decoded.header);
   const problem = decoded.problems[0];
-  if (problem || !img) return fail(r, problem?.code ?? 'mcuboot.malformed', problem?.message ?? 'The image could not be decoded.');
+  if (problem || !img) return fail(base, problem?.code ?? 'mcuboot.malformed', problem?.message ?? 'The image could not be decoded.');
+  const r = checkTlvAreas(base, img, opts);
+  if (r.code) return r;
+  const hash = findHashTlv(r, img);
+  if ('valid' in hash) return hash;
+  const payload = hashPayload(r, bytes, img, hash, opts);
+  if ('valid' in payload) return payload;
+  const hashed = checkHash(payload.r, img, hash, payload);
+  if (hashed.code) return hashed;
+  const keys = opts.keys ?? [];
+  if (keys.length === 0) return { ...hashed, valid: true };
+  return checkSignature(hashed, bytes, img, hash.alg, payload, keys);
+}
 
+/** The hash TLV bootutil checks the image against, and its algorithm. */
+interface HashTlv {
+  tlv: ImageTlv;
+  alg: HashAlg;
+}
+
+/** The hash of the covered region as bootutil computes it: over the plaintext, with the AES key that gave it. */
+interface PayloadHash {
+  r: VerifyResult;
+  computed: Uint8Array;
+  aesKey?: Uint8Array;
+}
+
+/** Warnings (and, with opts.tlvAllowList, the verdict) on TLVs bootutil would skip or reject. */
+function checkTlvAreas(r: VerifyResult, img: McubootImage, opts: VerifyOptions): VerifyResult {
   // Unprotected-TLV allow list (image_validate.c, MCUBOOT_USE_TLV_ALLOW_LIST).
   const disallowed = img.tlvArea.tlvs.filter((t) => !UNPROTECTED_ALLOWED.has(t.type));
   if (disallowed.length) {
@@ -144,7 +174,6 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
     r = { ...r, tlvAllowListOk: false, warnings: [...r.warnings, msg] };
     if (opts.tlvAllowList) return fail(r, 'mcuboot.tlv-not-allowed', msg);
   }
-
   if (img.compressed)
     r = {
       ...r,
@@ -153,64 +182,73 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
         `The image is compressed (${img.compressed}); the hash and signature of the compressed form are checked, the DECOMP_SHA/DECOMP_SIGNATURE of the decompressed form are not.`,
       ],
     };
+  return r;
+}
 
-  // The hash TLV: bootutil requires exactly one configured type with the digest's exact length.
-  const hashTlv = img.tlvs.find((t) => HASH_TLVS[t.type] !== undefined);
-  if (!hashTlv) return fail(r, 'mcuboot.no-hash', 'The image has no SHA256/SHA384/SHA512 TLV, so MCUboot cannot check its integrity.');
-  const alg = HASH_TLVS[hashTlv.type]!;
-  if (hashTlv.length !== HASH_LEN[alg])
-    return fail(r, 'mcuboot.bad-hash-length', `The ${hashTlv.name} TLV is ${hashTlv.length} bytes instead of ${HASH_LEN[alg]}: the TLV area is corrupted.`);
+/** The hash TLV: bootutil requires exactly one configured type with the digest's exact length. */
+function findHashTlv(r: VerifyResult, img: McubootImage): HashTlv | VerifyResult {
+  const tlv = img.tlvs.find((t) => HASH_TLVS[t.type] !== undefined);
+  if (!tlv) return fail(r, 'mcuboot.no-hash', 'The image has no SHA256/SHA384/SHA512 TLV, so MCUboot cannot check its integrity.');
+  const alg = HASH_TLVS[tlv.type]!;
+  if (tlv.length !== HASH_LEN[alg]) return fail(r, 'mcuboot.bad-hash-length', `The ${tlv.name} TLV is ${tlv.length} bytes instead of ${HASH_LEN[alg]}: the TLV area is corrupted.`);
+  return { tlv, alg };
+}
 
-  // Encrypted payload: the hash is over the plaintext.
-  let aesKey: Uint8Array | undefined;
-  let computed = hashCoveredRegion(bytes, img, alg);
-  if (img.encrypted) {
-    const encTlv = img.tlvArea.tlvs.find((t) => ENC_TLVS.has(t.type));
-    const scheme = encTlv ? (ENC_SCHEMES[encTlv.type] ?? 'unknown') : 'no key TLV';
-    const aesBits = img.encrypted.aesBits;
-    r = { ...r, encryption: { aesBits, scheme, payload: 'encrypted' } };
-    if (bytesEqual(computed, hashTlv.value)) {
-      // imgtool --clear: flag and key TLV present, payload still in plaintext (valid in the primary slot).
-      r = { ...r, encryption: { aesBits, scheme, payload: 'plaintext' } };
-      r.warnings = [...r.warnings, 'The encrypted flag is set but the payload is stored in plaintext (imgtool --clear).'];
-    } else if (opts.aesKey) {
-      aesKey = opts.aesKey;
-      computed = hashCoveredRegion(bytes, img, alg, aesKey);
-      r = { ...r, encryption: { aesBits, scheme, payload: 'decrypted' } };
-    } else if (!opts.encKey) {
-      return fail(
-        { ...r, computedHash: null },
-        'mcuboot.encrypted-no-key',
-        `The payload is encrypted (AES-${aesBits}-CTR, key wrapped with ${scheme}) and MCUboot hashes the plaintext, so the hash cannot be checked without the decryption key: pass --enc-key with the device's private encryption key.`,
-      );
-    } else if (!encTlv) {
-      return fail(r, 'mcuboot.enc-no-key-tlv', 'The image is flagged encrypted but carries no encryption key TLV (ENC_*): MCUboot cannot decrypt it.');
-    } else {
-      try {
-        aesKey = unwrapImageKey(encTlv.type, encTlv.value, opts.encKey, aesBits / 8);
-      } catch (e) {
-        const err = asUnbrickError(e);
-        return fail(r, err.code, err.message);
-      }
-      computed = hashCoveredRegion(bytes, img, alg, aesKey);
-      r = { ...r, encryption: { aesBits, scheme, payload: 'decrypted' } };
-    }
+/** Hashes the covered region; an encrypted payload is hashed as plaintext, so it is decrypted first when a key allows. */
+function hashPayload(r: VerifyResult, bytes: Uint8Array, img: McubootImage, { tlv: hashTlv, alg }: HashTlv, opts: VerifyOptions): PayloadHash | VerifyResult {
+  const computed = hashCoveredRegion(bytes, img, alg);
+  if (!img.encrypted) return { r, computed };
+  const encTlv = img.tlvArea.tlvs.find((t) => ENC_TLVS.has(t.type));
+  const scheme = encTlv ? (ENC_SCHEMES[encTlv.type] ?? 'unknown') : 'no key TLV';
+  const aesBits = img.encrypted.aesBits;
+  const decrypted = (aesKey: Uint8Array): PayloadHash => ({
+    r: { ...r, encryption: { aesBits, scheme, payload: 'decrypted' } },
+    computed: hashCoveredRegion(bytes, img, alg, aesKey),
+    aesKey,
+  });
+  if (bytesEqual(computed, hashTlv.value))
+    // imgtool --clear: flag and key TLV present, payload still in plaintext (valid in the primary slot).
+    return {
+      r: {
+        ...r,
+        encryption: { aesBits, scheme, payload: 'plaintext' },
+        warnings: [...r.warnings, 'The encrypted flag is set but the payload is stored in plaintext (imgtool --clear).'],
+      },
+      computed,
+    };
+  if (opts.aesKey) return decrypted(opts.aesKey);
+  r = { ...r, encryption: { aesBits, scheme, payload: 'encrypted' } };
+  if (!opts.encKey)
+    return fail(
+      r,
+      'mcuboot.encrypted-no-key',
+      `The payload is encrypted (AES-${aesBits}-CTR, key wrapped with ${scheme}) and MCUboot hashes the plaintext, so the hash cannot be checked without the decryption key: pass --enc-key with the device's private encryption key.`,
+    );
+  if (!encTlv) return fail(r, 'mcuboot.enc-no-key-tlv', 'The image is flagged encrypted but carries no encryption key TLV (ENC_*): MCUboot cannot decrypt it.');
+  try {
+    return decrypted(unwrapImageKey(encTlv.type, encTlv.value, opts.encKey, aesBits / 8));
+  } catch (e) {
+    const err = asUnbrickError(e);
+    return fail(r, err.code, err.message);
   }
+}
+
+/** Compares the computed hash with every TLV of the hash type (bootutil checks them all, not just the first). */
+function checkHash(r: VerifyResult, img: McubootImage, { tlv: hashTlv, alg }: HashTlv, { computed, aesKey }: PayloadHash): VerifyResult {
   r = { ...r, computedHash: toHex(computed) };
-  // bootutil compares every TLV of its hash type, not just the first.
   const hashCopies = img.tlvs.filter((t) => t.type === hashTlv.type);
-  if (hashCopies.some((t) => t.length !== HASH_LEN[alg]))
-    return fail(r, 'mcuboot.bad-hash-length', `A second ${hashTlv.name} TLV has the wrong length: the TLV area is corrupted.`);
+  if (hashCopies.some((t) => t.length !== HASH_LEN[alg])) return fail(r, 'mcuboot.bad-hash-length', `A second ${hashTlv.name} TLV has the wrong length: the TLV area is corrupted.`);
   if (!hashCopies.every((t) => bytesEqual(computed, t.value)))
     return fail(
       r,
       'mcuboot.hash-mismatch',
       `The image hash does not match its ${hashTlv.name} TLV: the header, payload or protected TLVs were changed after signing${aesKey ? ', or the decrypted payload is wrong' : ''}. Do not flash it.`,
     );
+  return r;
+}
 
-  if (keys.length === 0) return { ...r, valid: true };
-
-  // Walk the TLVs in order like bootutil: a key TLV selects the key for the signature after it.
+/** Walks the TLVs in order like bootutil: a key TLV selects the key for the signature after it; any valid signature makes the image valid. */
+function checkSignature(r: VerifyResult, bytes: Uint8Array, img: McubootImage, alg: HashAlg, { computed, aesKey }: PayloadHash, keys: ImageKey[]): VerifyResult {
   let current = -1;
   let currentVia: 'KEYHASH' | 'PUBKEY' = 'KEYHASH';
   let keyMatched = false;
@@ -248,18 +286,9 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
       const lenOk = key.type === 'ed25519' ? t.length === 64 : key.rsaBits ? t.length === key.rsaBits / 8 : t.length <= 128;
       if (!lenOk)
         return fail(r, 'mcuboot.bad-signature-length', `The ${t.name} signature TLV is ${t.length} bytes, not a length MCUboot accepts for a ${key.type} key.`);
-      let ok: boolean;
-      let type: string = key.type;
-      // ECDSA, RSA-PSS and pure Ed25519 sign the covered region (OpenSSL hashes it again, equal to
-      // `computed` as checked above); default Ed25519 signs the digest bytes themselves.
       region ??= aesKey ? concatRegion(bytes, img, aesKey) : bytes.subarray(0, img.hashedRegion.end);
-      if (key.type === 'ed25519' && img.sigPure) {
-        ok = verifyEd25519(key, region, t.value);
-        type = 'ed25519-pure';
-      } else if (key.type === 'ed25519') ok = verifyEd25519(key, computed, t.value);
-      else if (key.type === 'rsa-2048' || key.type === 'rsa-3072') ok = verifyRsaPss(key, region, t.value);
-      else ok = verifyEcdsa(key, region, t.value, alg);
-      if (ok)
+      const type = signatureCheck(key, img, t.value, region, computed, alg);
+      if (type)
         return {
           ...r,
           valid: true,
@@ -276,22 +305,38 @@ function verifyInner(bytes: Uint8Array, opts: VerifyOptions): VerifyResult {
       current = -1;
     }
   }
-  if (r.signatureTlvs.length === 0 && !keyMatched)
+  return unverifiedVerdict(r, alg, { keyMatched, sigTried, hashUnfit });
+}
+
+/**
+ * One signature with its key; the scheme name when it verifies. ECDSA, RSA-PSS and pure
+ * Ed25519 sign the covered region (OpenSSL hashes it again, equal to `computed` as
+ * checked before); default Ed25519 signs the digest bytes themselves.
+ */
+function signatureCheck(key: ImageKey, img: McubootImage, sig: Uint8Array, region: Uint8Array, computed: Uint8Array, alg: HashAlg): string | undefined {
+  if (key.type === 'ed25519' && img.sigPure) return verifyEd25519(key, region, sig) ? 'ed25519-pure' : undefined;
+  if (key.type === 'ed25519') return verifyEd25519(key, computed, sig) ? key.type : undefined;
+  if (key.type === 'rsa-2048' || key.type === 'rsa-3072') return verifyRsaPss(key, region, sig) ? key.type : undefined;
+  return verifyEcdsa(key, region, sig, alg) ? key.type : undefined;
+}
+
+/** Why no signature made the image valid, in the order a technician can act on. */
+function unverifiedVerdict(r: VerifyResult, alg: HashAlg, walk: { keyMatched: boolean; sigTried: boolean; hashUnfit: KeyType | undefined }): VerifyResult {
+  if (r.signatureTlvs.length === 0 && !walk.keyMatched)
     return fail(r, 'mcuboot.unsigned', 'The image is not signed (it has only a hash), but a signing key was given: MCUboot with signature checking rejects it.');
-  if (!keyMatched)
+  if (!walk.keyMatched)
     return fail(
       r,
       'mcuboot.key-not-found',
       'No KEYHASH/PUBKEY TLV in the image matches the given key(s): it was signed with a different key, so MCUboot would not find its key and rejects the image.',
     );
-  if (!sigTried && hashUnfit)
+  if (!walk.sigTried && walk.hashUnfit)
     return fail(
       r,
       'mcuboot.hash-alg-for-key',
-      `The image is hashed with ${alg}, which MCUboot never pairs with a ${hashUnfit} key (P-256/RSA use SHA-256, P-384 SHA-384, Ed25519 SHA-256 or SHA-512): re-sign it with the right hash.`,
+      `The image is hashed with ${alg}, which MCUboot never pairs with a ${walk.hashUnfit} key (P-256/RSA use SHA-256, P-384 SHA-384, Ed25519 SHA-256 or SHA-512): re-sign it with the right hash.`,
     );
-  if (!sigTried)
-    return fail(r, 'mcuboot.no-signature', 'The image names the given key but has no signature of that key type after it: MCUboot rejects it.');
+  if (!walk.sigTried) return fail(r, 'mcuboot.no-signature', 'The image names the given key but has no signature of that key type after it: MCUboot rejects it.');
   return fail(r, 'mcuboot.bad-signature', 'The signature does not verify with the matching key: the signature or the signed data was altered.');
 }
 

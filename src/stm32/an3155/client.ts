@@ -7,6 +7,7 @@
  * system reset (protocol.md 6). Every wait has an explicit budget so a mass
  * erase (up to ~35 s) never trips a short reply timeout.
  */
+import { takeBytes } from '../../core/bytes.ts';
 import { cancelledError, deviceError, UnbrickError } from '../../core/errors.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import {
@@ -157,17 +158,7 @@ export class An3155Client {
       });
       this.waiter = undefined;
     }
-    const out = new Uint8Array(n);
-    let off = 0;
-    while (off < n) {
-      const head = this.chunks[0]!;
-      const take = Math.min(head.length, n - off);
-      out.set(head.subarray(0, take), off);
-      off += take;
-      if (take === head.length) this.chunks.shift();
-      else this.chunks[0] = head.subarray(take);
-    }
-    return out;
+    return takeBytes(this.chunks, n);
   }
 
   /** Waits for ACK; NACK or any other byte becomes a typed error. */
@@ -347,13 +338,7 @@ export class An3155Client {
 
   async readMemory(address: number, length: number): Promise<Uint8Array> {
     if (length < 1 || length > MAX_READ) throw new RangeError(`read length ${length} outside 1..256`);
-    try {
-      await this.command(CMD.readMemory);
-    } catch (e) {
-      if (e instanceof CommandRefused)
-        throw deviceError('stm32.read-refused', 'The bootloader refused to read memory: readout protection (RDP level 1) is active. Lifting it erases the whole flash (stm32 unprotect --readout).', { address });
-      throw e;
-    }
+    await this.refusable(CMD.readMemory, 'stm32.read-refused', 'The bootloader refused to read memory: readout protection (RDP level 1) is active. Lifting it erases the whole flash (stm32 unprotect --readout).', { address });
     await this.send(addressFrame(address));
     await this.ackOr(`Read Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for reading.`);
     await this.send(readCountFrame(length));
@@ -362,12 +347,7 @@ export class An3155Client {
   }
 
   async go(address: number): Promise<void> {
-    try {
-      await this.command(CMD.go);
-    } catch (e) {
-      if (e instanceof CommandRefused) throw deviceError('stm32.go-refused', 'The bootloader refused Go: readout protection is active.');
-      throw e;
-    }
+    await this.refusable(CMD.go, 'stm32.go-refused', 'The bootloader refused Go: readout protection is active.');
     await this.send(addressFrame(address));
     await this.ackOr('Go address', 'stm32.bad-address', `The bootloader refused to jump to 0x${address.toString(16)}.`);
     this.synced = false; // the application owns the UART now
@@ -382,12 +362,7 @@ export class An3155Client {
       payload = new Uint8Array((data.length + 3) & ~3).fill(0xff);
       payload.set(data);
     }
-    try {
-      await this.command(CMD.writeMemory);
-    } catch (e) {
-      if (e instanceof CommandRefused) throw deviceError('stm32.write-refused', 'The bootloader refused to write: readout protection (RDP level 1) is active.');
-      throw e;
-    }
+    await this.refusable(CMD.writeMemory, 'stm32.write-refused', 'The bootloader refused to write: readout protection (RDP level 1) is active.');
     await this.send(addressFrame(address));
     await this.ackOr(`Write Memory address 0x${address.toString(16)}`, 'stm32.bad-address', `The bootloader refused address 0x${address.toString(16)} for writing.`);
     await this.send(writeDataFrame(payload));
@@ -410,30 +385,33 @@ export class An3155Client {
 
   /** Write Protect (0x63): replaces the whole WRP set with these sectors, then the chip resets. */
   async writeProtect(sectors: number[]): Promise<void> {
-    await this.refusable(CMD.writeProtect, 'stm32.protect-refused');
-    await this.send(writeProtectFrame(sectors));
-    await this.ackOr('Write Protect', 'stm32.protect-failed', 'The bootloader refused the write-protect request.', this.opts.optionMs);
-    await this.resyncAfterReset();
+    await this.optionCommand(CMD.writeProtect, 'Write Protect', 'stm32.protect', 'The bootloader refused the write-protect request.', this.opts.optionMs, writeProtectFrame(sectors));
   }
 
   /** Write Unprotect (0x73): clears WRP on every sector, then the chip resets. */
   async writeUnprotect(): Promise<void> {
-    await this.refusable(CMD.writeUnprotect, 'stm32.unprotect-refused');
-    await this.ackOr('Write Unprotect', 'stm32.unprotect-failed', 'Removing write protection failed.', this.opts.optionMs);
-    await this.resyncAfterReset();
+    await this.optionCommand(CMD.writeUnprotect, 'Write Unprotect', 'stm32.unprotect', 'Removing write protection failed.', this.opts.optionMs);
   }
 
   /** Readout Protect (0x82): RDP level 1, then the chip resets. */
   async readoutProtect(): Promise<void> {
-    await this.refusable(CMD.readoutProtect, 'stm32.readout-protect-refused');
-    await this.ackOr('Readout Protect', 'stm32.readout-protect-failed', 'Setting readout protection failed.', this.opts.optionMs);
-    await this.resyncAfterReset();
+    await this.optionCommand(CMD.readoutProtect, 'Readout Protect', 'stm32.readout-protect', 'Setting readout protection failed.', this.opts.optionMs);
   }
 
   /** Readout Unprotect (0x92): mass-erases ALL flash, RDP back to level 0, then the chip resets. */
   async readoutUnprotect(): Promise<void> {
-    await this.refusable(CMD.readoutUnprotect, 'stm32.readout-unprotect-refused');
-    await this.ackOr('Readout Unprotect (mass erase)', 'stm32.readout-unprotect-failed', 'The mass erase behind readout unprotect failed; readout protection is still on.', this.opts.massEraseMs);
+    await this.optionCommand(CMD.readoutUnprotect, 'Readout Unprotect (mass erase)', 'stm32.readout-unprotect', 'The mass erase behind readout unprotect failed; readout protection is still on.', this.opts.massEraseMs);
+  }
+
+  /**
+   * A command that rewrites the option bytes: the command (refused: `<code>-refused`), its
+   * argument frame if any, the ACK once done within `ms` (NACK: `<code>-failed`), then the
+   * chip resets and the link syncs again (AN3155: Write Protect, Write Unprotect, Readout Protect, Readout Unprotect).
+   */
+  private async optionCommand(cmd: number, what: string, code: string, failure: string, ms: number, frame?: Uint8Array): Promise<void> {
+    await this.refusable(cmd, `${code}-refused`);
+    if (frame) await this.send(frame);
+    await this.ackOr(what, `${code}-failed`, failure, ms);
     await this.resyncAfterReset();
   }
 
@@ -453,12 +431,13 @@ export class An3155Client {
 
   // ---- helpers -------------------------------------------------------------
 
-  private async refusable(code: number, errCode: string): Promise<void> {
+  /** Sends a command; a NACK for it becomes `errCode`, with `message` (default: the command's name and the usual two causes). */
+  private async refusable(code: number, errCode: string, message?: string, details?: Record<string, unknown>): Promise<void> {
     try {
       await this.command(code, code === CMD.readoutUnprotect ? this.opts.replyMs : undefined);
     } catch (e) {
       if (e instanceof CommandRefused)
-        throw deviceError(errCode, `The bootloader refused ${COMMAND_NAMES[code]} (0x${code.toString(16)}): readout protection is active, or this bootloader lacks the command.`);
+        throw deviceError(errCode, message ?? `The bootloader refused ${COMMAND_NAMES[code]} (0x${code.toString(16)}): readout protection is active, or this bootloader lacks the command.`, details);
       throw e;
     }
   }

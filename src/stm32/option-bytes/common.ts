@@ -1,10 +1,56 @@
 /** Small helpers the family codecs share. */
 import type { ChipInfo } from '../chips/index.ts';
-import { slotSize } from './engine.ts';
-import type { Region, Slot, UserField } from './types.ts';
+import { levelFromRaw, slotSize } from './engine.ts';
+import type { OptionBytesCodec, Region, Slot, UserField } from './types.ts';
 
-export const bit = (name: string, word: string, shift: number, meaning: string, parts?: string): UserField => ({ name, word, shift, width: 1, meaning, ...(parts ? { parts } : {}) });
-export const bits = (name: string, word: string, shift: number, width: number, meaning: string, parts?: string): UserField => ({ name, word, shift, width, meaning, ...(parts ? { parts } : {}) });
+/**
+ * What the option bits that keep their name across families mean, in one
+ * wording (RM0008, RM0091, RM0090, RM0385, RM0351, RM0444, RM0438). A family
+ * table gives its own words where its bit says something else.
+ */
+const SHARED_MEANING: Record<string, string> = {
+  WDG_SW: '1 = software IWDG',
+  IWDG_SW: '1 = software IWDG',
+  WWDG_SW: '1 = software WWDG',
+  IWDG_STOP: '1 = IWDG runs in Stop',
+  IWDG_STDBY: '1 = IWDG runs in Standby',
+  nRST_STOP: '1 = no reset on entering Stop',
+  nRST_STDBY: '1 = no reset on entering Standby',
+  nRST_SHDW: '1 = no reset on entering Shutdown',
+  nBOOT1: 'with BOOT0 = 1: 1 = system memory, 0 = SRAM',
+  nSWBOOT0: '0 = BOOT0 taken from nBOOT0',
+  RAM_PARITY_CHECK: '0 = SRAM parity check enabled',
+  BFB2: 'dual-bank boot',
+};
+
+/** A declared field: its bit position (one bit, shared meaning), or [position, width, meaning, parts it exists on]. */
+export type FieldSpec = number | readonly [shift: number, width: number, meaning?: string, parts?: string];
+
+/** The fields of one option word from its table (name -> position), in the table's order. */
+export function wordFields(word: string, table: Record<string, FieldSpec>): UserField[] {
+  return Object.entries(table).map(([name, spec]) => {
+    const [shift, width, own, parts] = typeof spec === 'number' ? [spec, 1] : spec;
+    const meaning = own ?? SHARED_MEANING[name];
+    // A table entry without words is a slip in this folder, not bad input.
+    if (meaning === undefined) throw new Error(`option field ${name} has no meaning`);
+    return { name, word, shift, width, meaning, ...(parts ? { parts } : {}) };
+  });
+}
+
+/** L4, L5 and U5 keep these OPTR bits at the same places (RM0351, RM0438, RM0456). */
+export const L4_OPTR_RESETS_WATCHDOGS = { nRST_STOP: 12, nRST_STDBY: 13, nRST_SHDW: 14, IWDG_SW: 16, IWDG_STOP: 17, IWDG_STDBY: 18, WWDG_SW: 19 } as const;
+export const L4_OPTR_SOFTWARE_BOOT0 = { nSWBOOT0: 26, nBOOT0: [27, 1, 'boot selection when nSWBOOT0 = 0'] } as const;
+
+/**
+ * RDP as most families encode it (HAL OB_RDP_LEVEL_*): 0xAA level 0, 0xCC
+ * level 2 (permanent), anything else level 1, which is written as 0xBB unless
+ * the family says otherwise. The 8-bit field sits in `word` at `shift`.
+ */
+export const rdpAaCc = (word: string, shift: number, level1Raw = 0xbb): Pick<OptionBytesCodec, 'rdpField' | 'rdpLevel' | 'rdpRaw'> => ({
+  rdpField: { word, shift },
+  rdpLevel: (raw) => levelFromRaw(raw, 0xaa, 0xcc),
+  rdpRaw: (level) => (level === 0 ? 0xaa : level === 2 ? 0xcc : level1Raw),
+});
 
 /** The chip table's option-byte range as one region. */
 export function tableRegion(chip: ChipInfo): Region[] {

@@ -8,13 +8,15 @@
  * nRST_STDBY 7, RDP 15:8, nWRP 27:16, SPRMOD 31) checked against CMSIS
  * stm32f4xx.h FLASH_OPTCR_*_Pos through the code index.
  */
-import { levelFromRaw } from './engine.ts';
-import { bit, bits, imageFrom } from './common.ts';
+import { imageFrom, rdpAaCc, wordFields } from './common.ts';
 import type { ChipInfo } from '../chips/index.ts';
 import type { OptionBytesCodec, Region, Slot } from './types.ts';
 
 const BANK1 = 0x1fffc000;
 const BANK2 = 0x1ffec000;
+/** BOR_LEV values, the same on F7 (RM0090, RM0385). */
+export const F2F4_BOR_LEVELS = '3 = BOR off, 2 = level 1, 1 = level 2, 0 = level 3';
+
 const dualBank = (chip: ChipInfo) => chip.optionBytes.start === BANK2;
 
 const slots = (chip: ChipInfo): Slot[] => [
@@ -29,12 +31,8 @@ export const f2f4Codec: OptionBytesCodec = {
   regions: (chip): Region[] => [{ address: BANK1, length: 16 }, ...(dualBank(chip) ? [{ address: BANK2, length: 16 }] : [])],
   slots,
   userFields: (chip) => [
-    bits('BOR_LEV', 'OPTCR', 2, 2, '3 = BOR off, 2 = level 1, 1 = level 2, 0 = level 3'),
-    ...(dualBank(chip) ? [bit('BFB2', 'OPTCR', 4, 'dual-bank boot')] : []),
-    bit('WDG_SW', 'OPTCR', 5, '1 = software IWDG'),
-    bit('nRST_STOP', 'OPTCR', 6, '1 = no reset on entering Stop'),
-    bit('nRST_STDBY', 'OPTCR', 7, '1 = no reset on entering Standby'),
-    bit('SPRMOD', 'nWRP', 15, '1 = nWRP bits select PCROP instead (parts with PCROP)', 'F42x/43x/401/411/412/413/446/469'),
+    ...wordFields('OPTCR', { BOR_LEV: [2, 2, F2F4_BOR_LEVELS], ...(dualBank(chip) ? { BFB2: 4 } : {}), WDG_SW: 5, nRST_STOP: 6, nRST_STDBY: 7 }),
+    ...wordFields('nWRP', { SPRMOD: [15, 1, '1 = nWRP bits select PCROP instead (parts with PCROP)', 'F42x/43x/401/411/412/413/446/469'] }),
   ],
   wrp: (chip) => ({
     kind: 'mask',
@@ -44,9 +42,7 @@ export const f2f4Codec: OptionBytesCodec = {
       ...(dualBank(chip) ? [{ word: 'nWRP2', shift: 0, bits: 12 }] : []),
     ],
   }),
-  rdpField: { word: 'OPTCR', shift: 8 },
-  rdpLevel: (raw) => levelFromRaw(raw, 0xaa, 0xcc),
-  rdpRaw: (level) => (level === 0 ? 0xaa : level === 2 ? 0xcc : 0xbb),
+  ...rdpAaCc('OPTCR', 8),
   // OPTCR factory 0x0FFFAAED: USER 0xED, RDP 0xAA, nWRP 0xFFF. Reserved bytes are unknown; 0xFF here.
   factoryImage: (chip) => imageFrom(slots(chip), { OPTCR: 0xaaed, nWRP: 0x0fff, nWRP2: 0x0fff }, dualBank(chip) ? 32 : 16),
   notes: 'Factory OPTCR 0x0FFFAAED (chips.json F2F4, medium); reserved bytes modelled as 0xFF.',

@@ -3,8 +3,8 @@
  * slot. +0x00 USER/RDP, +0x08 nWRP (+ IWDG_STDBY/STOP, F76x nDBANK/nDBOOT),
  * +0x10 BOOT_ADD0, +0x18 BOOT_ADD1 (chips.json F7; confidence medium).
  */
-import { levelFromRaw } from './engine.ts';
-import { bit, bits, imageFrom, tableRegion } from './common.ts';
+import { imageFrom, rdpAaCc, tableRegion, wordFields } from './common.ts';
+import { F2F4_BOR_LEVELS } from './f2f4.ts';
 import type { ChipInfo } from '../chips/index.ts';
 import type { OptionBytesCodec, Slot } from './types.ts';
 
@@ -21,19 +21,11 @@ export const f7Codec: OptionBytesCodec = {
   regions: tableRegion,
   slots: () => SLOTS,
   userFields: (chip) => [
-    bits('BOR_LEV', 'OPTCR', 2, 2, '3 = BOR off, 2 = level 1, 1 = level 2, 0 = level 3'),
-    bit('WWDG_SW', 'OPTCR', 4, '1 = software WWDG'),
-    bit('IWDG_SW', 'OPTCR', 5, '1 = software IWDG'),
-    bit('nRST_STOP', 'OPTCR', 6, '1 = no reset on entering Stop'),
-    bit('nRST_STDBY', 'OPTCR', 7, '1 = no reset on entering Standby'),
-    ...(f76x(chip) ? [bit('nDBOOT', 'OPTCR_HI', 12, 'dual-boot'), bit('nDBANK', 'OPTCR_HI', 13, '1 = single bank')] : []),
-    bit('IWDG_STDBY', 'OPTCR_HI', 14, '1 = IWDG runs in Standby'),
-    bit('IWDG_STOP', 'OPTCR_HI', 15, '1 = IWDG runs in Stop'),
+    ...wordFields('OPTCR', { BOR_LEV: [2, 2, F2F4_BOR_LEVELS], WWDG_SW: 4, IWDG_SW: 5, nRST_STOP: 6, nRST_STDBY: 7 }),
+    ...wordFields('OPTCR_HI', { ...(f76x(chip) ? { nDBOOT: [12, 1, 'dual-boot'], nDBANK: [13, 1, '1 = single bank'] } as const : {}), IWDG_STDBY: 14, IWDG_STOP: 15 }),
   ],
   wrp: (chip) => ({ kind: 'mask', activeLow: true, words: [{ word: 'OPTCR_HI', shift: 0, bits: f76x(chip) ? 12 : 8 }] }),
-  rdpField: { word: 'OPTCR', shift: 8 },
-  rdpLevel: (raw) => levelFromRaw(raw, 0xaa, 0xcc),
-  rdpRaw: (level) => (level === 0 ? 0xaa : level === 2 ? 0xcc : 0xbb),
+  ...rdpAaCc('OPTCR', 8),
   // OPTCR 0xC0FFAAFD, BOOT_ADD0 0x0080, BOOT_ADD1 0x0040 (RM0385 reset values as chips.json recalls them).
   // F76x/77x have 12 nWRP bits plus nDBOOT/nDBANK, all 1 when unprotected and single-bank.
   factoryImage: (chip) => imageFrom(SLOTS, { OPTCR: 0xaafd, OPTCR_HI: f76x(chip) ? 0xffff : 0xc0ff, BOOT_ADD0: 0x0080, BOOT_ADD1: 0x0040 }, 32),

@@ -5,8 +5,7 @@
  * ACTIVE HIGH here (1 = protected), the opposite of F0/F1/F2/F4 (chips.json
  * L0L1, OpenOCD stm32lx.c).
  */
-import { levelFromRaw } from './engine.ts';
-import { bit, bits, imageFrom, tableRegion } from './common.ts';
+import { imageFrom, rdpAaCc, tableRegion, wordFields } from './common.ts';
 import type { ChipInfo } from '../chips/index.ts';
 import type { OptionBytesCodec, Slot } from './types.ts';
 
@@ -26,17 +25,11 @@ export const l0l1Codec: OptionBytesCodec = {
   regions: tableRegion,
   slots,
   userFields: (chip) => [
-    ...(chip.family === 'L0' ? [bit('WPRMOD', 'RDP', 8, '1 = WRP bits select PCROP')] : []),
-    bits('BOR_LEV', 'USER', 0, 4, 'brown-out reset threshold'),
-    bit('IWDG_SW', 'USER', 4, '1 = software IWDG'),
-    bit('nRST_STOP', 'USER', 5, '1 = no reset on entering Stop'),
-    bit('nRST_STDBY', 'USER', 6, '1 = no reset on entering Standby'),
-    bit('BFB2', 'USER', 7, 'dual-bank boot', 'L0 Cat.5 / L1 Cat.4-5'),
+    ...(chip.family === 'L0' ? wordFields('RDP', { WPRMOD: [8, 1, '1 = WRP bits select PCROP'] }) : []),
+    ...wordFields('USER', { BOR_LEV: [0, 4, 'brown-out reset threshold'], IWDG_SW: 4, nRST_STOP: 5, nRST_STDBY: 6, BFB2: [7, 1, undefined, 'L0 Cat.5 / L1 Cat.4-5'] }),
   ],
   wrp: (chip) => ({ kind: 'mask', activeLow: false, words: wrpNames(chip).map((word) => ({ word, shift: 0, bits: 16 })) }),
-  rdpField: { word: 'RDP', shift: 0 },
-  rdpLevel: (raw) => levelFromRaw(raw, 0xaa, 0xcc),
-  rdpRaw: (level) => (level === 0 ? 0xaa : level === 2 ? 0xcc : 0x00),
+  ...rdpAaCc('RDP', 0, 0x00),
   // Word 0 0xFF5500AA and WRP 0xFFFF0000 from OpenOCD; USER 0x0078 (BOR off, software IWDG, no resets) is an assumption.
   factoryImage: (chip) =>
     imageFrom(slots(chip), { RDP: 0x00aa, USER: 0x0078, ...Object.fromEntries(wrpNames(chip).map((n) => [n, 0])) }, chip.optionBytes.endInclusive! - chip.optionBytes.start! + 1),

@@ -6,8 +6,7 @@
  * (chips.json L4, OpenOCD stm32l4x.c). OPTR bit positions checked against
  * ST's CMSIS stm32l4xx.h (FLASH_OPTR_*_Pos) through the code index.
  */
-import { levelFromRaw } from './engine.ts';
-import { bit, bits, imageFrom, pageMask, pagesPerBank } from './common.ts';
+import { imageFrom, L4_OPTR_RESETS_WATCHDOGS, L4_OPTR_SOFTWARE_BOOT0, pageMask, pagesPerBank, rdpAaCc, wordFields } from './common.ts';
 import type { ChipInfo } from '../chips/index.ts';
 import type { OptionBytesCodec, Region, Slot, WrpModel } from './types.ts';
 
@@ -41,26 +40,19 @@ export const l4Codec: OptionBytesCodec = {
   layout: 'L4',
   regions: (chip): Region[] => [{ address: chip.optionBytes.start!, length: bank1Length(chip) }, ...(hasBank2Block(chip) ? [{ address: BANK2_BLOCK, length: 0x28 }] : [])],
   slots,
-  userFields: (chip) => [
-    bits('BOR_LEV', 'OPTR', 8, 3, '0 = 1.7 V ... 4 = 2.8 V reset threshold'),
-    bit('nRST_STOP', 'OPTR', 12, '1 = no reset on entering Stop'),
-    bit('nRST_STDBY', 'OPTR', 13, '1 = no reset on entering Standby'),
-    bit('nRST_SHDW', 'OPTR', 14, '1 = no reset on entering Shutdown'),
-    bit('IWDG_SW', 'OPTR', 16, '1 = software IWDG'),
-    bit('IWDG_STOP', 'OPTR', 17, '1 = IWDG runs in Stop'),
-    bit('IWDG_STDBY', 'OPTR', 18, '1 = IWDG runs in Standby'),
-    bit('WWDG_SW', 'OPTR', 19, '1 = software WWDG'),
-    ...(chip.flash.banks === 2 ? [bit('BFB2', 'OPTR', 20, '1 = boot from bank 2 when it holds a valid image')] : []),
-    ...(chip.pid === 0x415 || chip.pid === 0x461 ? [bit('DUALBANK', 'OPTR', 21, '1 = dual-bank mode')] : []),
-    bit('nBOOT1', 'OPTR', 23, 'with BOOT0 = 1: 1 = system memory, 0 = SRAM'),
-    bit('SRAM2_PE', 'OPTR', 24, '0 = SRAM2 parity check enabled'),
-    bit('SRAM2_RST', 'OPTR', 25, '0 = SRAM2 erased on system reset'),
-    ...(chip.pid !== 0x415 ? [bit('nSWBOOT0', 'OPTR', 26, '0 = BOOT0 taken from nBOOT0'), bit('nBOOT0', 'OPTR', 27, 'boot selection when nSWBOOT0 = 0')] : []),
-  ],
+  userFields: (chip) =>
+    wordFields('OPTR', {
+      BOR_LEV: [8, 3, '0 = 1.7 V ... 4 = 2.8 V reset threshold'],
+      ...L4_OPTR_RESETS_WATCHDOGS,
+      ...(chip.flash.banks === 2 ? { BFB2: [20, 1, '1 = boot from bank 2 when it holds a valid image'] as const } : {}),
+      ...(chip.pid === 0x415 || chip.pid === 0x461 ? { DUALBANK: [21, 1, '1 = dual-bank mode'] as const } : {}),
+      nBOOT1: 23,
+      SRAM2_PE: [24, 1, '0 = SRAM2 parity check enabled'],
+      SRAM2_RST: [25, 1, '0 = SRAM2 erased on system reset'],
+      ...(chip.pid !== 0x415 ? L4_OPTR_SOFTWARE_BOOT0 : {}),
+    }),
   wrp,
-  rdpField: { word: 'OPTR', shift: 0 },
-  rdpLevel: (raw) => levelFromRaw(raw, 0xaa, 0xcc),
-  rdpRaw: (level) => (level === 0 ? 0xaa : level === 2 ? 0xcc : 0xbb),
+  ...rdpAaCc('OPTR', 0),
   // OPTR 0xFFEFF8AA checked against Black Magic Probe's L4 option table and SVD reset values; PCROP/WRP defaults from the same table.
   factoryImage: (chip) => {
     const m = wrp(chip);

@@ -5,30 +5,25 @@
  * RDP 0x55 = level 0.5 (TZEN=1). WRPxyR bit 31 UNLOCK (U5): clearing it locks
  * the area for good.
  */
-import { bit, bits, imageFrom, pagesPerBank } from './common.ts';
+import { imageFrom, L4_OPTR_RESETS_WATCHDOGS, L4_OPTR_SOFTWARE_BOOT0, pagesPerBank, wordFields } from './common.ts';
 import type { ChipInfo } from '../chips/index.ts';
 import type { OptionBytesCodec, Slot } from './types.ts';
 
 const SLOTS: Slot[] = ['OPTR', 'WRP1AR', 'WRP1BR', 'WRP2AR', 'WRP2BR'].map((name, i) => ({ name, offset: i * 4, kind: 'plain32' }));
-const unlock = (chip: ChipInfo) => (chip.family === 'U5' ? ['WRP1AR', 'WRP1BR', 'WRP2AR', 'WRP2BR'].map((w) => bit(`${w}_UNLOCK`, w, 31, '0 = area locked PERMANENTLY')) : []);
+const unlock = (chip: ChipInfo) => (chip.family === 'U5' ? ['WRP1AR', 'WRP1BR', 'WRP2AR', 'WRP2BR'].flatMap((w) => wordFields(w, { [`${w}_UNLOCK`]: [31, 1, '0 = area locked PERMANENTLY'] })) : []);
 
 export const l5u5Codec: OptionBytesCodec = {
   layout: 'L5U5',
   regions: () => [],
   slots: () => SLOTS,
   userFields: (chip) => [
-    bits('BOR_LEV', 'OPTR', 8, 3, 'brown-out reset threshold'),
-    bit('nRST_STOP', 'OPTR', 12, '1 = no reset on entering Stop'),
-    bit('nRST_STDBY', 'OPTR', 13, '1 = no reset on entering Standby'),
-    bit('nRST_SHDW', 'OPTR', 14, '1 = no reset on entering Shutdown'),
-    bit('IWDG_SW', 'OPTR', 16, '1 = software IWDG'),
-    bit('IWDG_STOP', 'OPTR', 17, '1 = IWDG runs in Stop'),
-    bit('IWDG_STDBY', 'OPTR', 18, '1 = IWDG runs in Standby'),
-    bit('WWDG_SW', 'OPTR', 19, '1 = software WWDG'),
-    bit('SWAP_BANK', 'OPTR', 20, 'bank swap'),
-    bit('nSWBOOT0', 'OPTR', 26, '0 = BOOT0 taken from nBOOT0'),
-    bit('nBOOT0', 'OPTR', 27, 'boot selection when nSWBOOT0 = 0'),
-    bit('TZEN', 'OPTR', 31, '1 = TrustZone enabled'),
+    ...wordFields('OPTR', {
+      BOR_LEV: [8, 3, 'brown-out reset threshold'],
+      ...L4_OPTR_RESETS_WATCHDOGS,
+      SWAP_BANK: [20, 1, 'bank swap'],
+      ...L4_OPTR_SOFTWARE_BOOT0,
+      TZEN: [31, 1, '1 = TrustZone enabled'],
+    }),
     ...unlock(chip),
   ],
   wrp: (chip) => {

@@ -4,8 +4,7 @@
  * reference data names no USER bits for these families, so only RDP and WRP
  * are decoded; every other bit is kept as read.
  */
-import { levelFromRaw } from './engine.ts';
-import { imageFrom, tableRegion } from './common.ts';
+import { imageFrom, rdpAaCc, tableRegion } from './common.ts';
 import type { OptionLayout } from '../chips/index.ts';
 import type { OptionBytesCodec, Slot } from './types.ts';
 
@@ -23,9 +22,7 @@ function codec(layout: OptionLayout, mask: number): OptionBytesCodec {
     slots: () => SLOTS,
     userFields: () => [],
     wrp: (chip) => ({ kind: 'area', banks: [{ areas: ['WRP1AR', 'WRP1BR'], firstPage: 0, pages: chip.flash.layout === 'uniform' ? chip.flash.pageCount : 0, mask, endShift: 16 }] }),
-    rdpField: { word: 'OPTR', shift: 0 },
-    rdpLevel: (raw) => levelFromRaw(raw, 0xaa, 0xcc),
-    rdpRaw: (level) => (level === 0 ? 0xaa : level === 2 ? 0xcc : 0xbb),
+    ...rdpAaCc('OPTR', 0),
     factoryImage: () => imageFrom(SLOTS, { OPTR: 0xffeff1aa, WRP1AR: mask, WRP1BR: mask }, 0x80),
     notes: `${layout}: factory OPTR not recorded in chips.json; 0xFFEFF1AA (RDP 0xAA) is an assumption for simulation only.`,
   };

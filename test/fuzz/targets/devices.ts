@@ -24,8 +24,9 @@ import * as stm32ops from '../../../src/stm32/operations.ts';
 import { DfuClient, type DfuControl } from '../../../src/dfu/client.ts';
 import { DfuRequest } from '../../../src/dfu/protocol.ts';
 import { parseMemoryLayout } from '../../../src/formats/dfuse/index.ts';
-import { deviceError, ioError } from '../../../src/core/errors.ts';
+import { deviceError } from '../../../src/core/errors.ts';
 import type { ByteTransport } from '../../../src/transport/types.ts';
+import { simulatedPort } from '../../../src/sim/port.ts';
 import type { FuzzTarget } from '../engine.ts';
 import { Tape } from '../mutate.ts';
 import { genMap, genValue } from '../cbor-gen.ts';
@@ -37,37 +38,14 @@ import { genMap, genValue } from '../cbor-gen.ts';
  * retry of every request.
  */
 function hostileTransport(answer: (written: Uint8Array) => Uint8Array[] | 'unplug', spent: () => boolean = () => false): ByteTransport {
-  let rx: ((d: Uint8Array) => void) | undefined;
-  let onClose: ((err?: Error) => void) | undefined;
-  let closed = false;
-  return {
-    description: 'hostile device',
-    async write(data) {
-      if (closed) throw ioError('io.port-closed', 'The hostile device was unplugged.');
-      const out = answer(Uint8Array.from(data));
-      if (out === 'unplug') {
-        closed = true;
-        setImmediate(() => onClose?.(new Error('unplugged')));
-        return;
-      }
-      for (const piece of out) setImmediate(() => !closed && rx?.(piece));
-      // Its last answer sent, a device whose tape is spent goes away (the client need not wait out a long timeout for nothing).
-      if (spent())
-        setImmediate(() => {
-          closed = true;
-          onClose?.(new Error('unplugged'));
-        });
-    },
-    onData(l) {
-      rx = l;
-    },
-    onClose(l) {
-      onClose = l;
-    },
-    async close() {
-      closed = true;
-    },
-  };
+  const link = simulatedPort('hostile device', 'The hostile device was unplugged.', (data) => {
+    const out = answer(data);
+    if (out === 'unplug') return link.unplug(new Error('unplugged'), true);
+    for (const piece of out) link.toHost(piece);
+    // Its last answer sent, a device whose tape is spent goes away (the client need not wait out a long timeout for nothing).
+    if (spent()) setImmediate(() => link.unplug(new Error('unplugged')));
+  });
+  return link.port;
 }
 
 /**

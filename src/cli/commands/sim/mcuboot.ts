@@ -1,8 +1,8 @@
 /** `unbrick sim mcuboot`: a device in MCUboot serial recovery on a pty. */
 import type { Command } from '../../framework.ts';
-import { stringOpt } from '../../framework.ts';
+import { readUserFile, stringOpt } from '../../framework.ts';
 import { usageError } from '../../../core/errors.ts';
-import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from './smp-options.ts';
+import { COMMON_OPTIONS, commonDeviceOptions, num, runOnPty } from './smp-options.ts';
 import { flashProfile } from '../../../sim/smp/flash-timing.ts';
 import { createMcubootSim } from '../../../sim/mcuboot-serial/index.ts';
 
@@ -41,7 +41,7 @@ export const simMcubootCommand: Command = {
       ...(num(ctx, 'power-loss-after') !== undefined ? { powerLossAfterSectors: num(ctx, 'power-loss-after')! } : {}),
     });
     const slot0 = stringOpt(ctx, 'slot0');
-    if (slot0) dev.program(0, 0, readFileOpt(slot0, 'image'));
+    if (slot0) dev.program(0, 0, readUserFile(slot0, 'Image'));
     const out = await runOnPty(ctx, dev, `MCUboot serial recovery (${images} image${images > 1 ? 's' : ''}, slots ${dev.opts.slotSize} bytes, receive ${dev.opts.maxReceive}; ${flashProfile(common.flash).text})`);
     return { data: out, human: [] };
   },

@@ -1,7 +1,6 @@
 /** Options and run loop shared by `unbrick sim mcuboot` and `unbrick sim zephyr`. */
-import { readFileSync } from 'node:fs';
-import { inputError, usageError } from '../../../core/errors.ts';
-import { stringList, stringOpt, type CommandContext, type OptionSpec } from '../../framework.ts';
+import { usageError } from '../../../core/errors.ts';
+import { readUserFile, stringList, stringOpt, type CommandContext, type OptionSpec } from '../../framework.ts';
 import { hostOnPty, type LineFaults } from '../../../sim/smp/host.ts';
 import { seededRandom } from '../../../core/random.ts';
 import { FLASH_PROFILES, flashProfile } from '../../../sim/smp/flash-timing.ts';
@@ -30,14 +29,6 @@ export function num(ctx: CommandContext, name: string): number | undefined {
   return n;
 }
 
-export function readFileOpt(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw inputError('input.unreadable', `Cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-}
-
 export function commonDeviceOptions(ctx: CommandContext): { keys: string[]; flash: string } {
   const flash = stringOpt(ctx, 'flash') ?? 'nrf52840';
   try {
@@ -45,7 +36,7 @@ export function commonDeviceOptions(ctx: CommandContext): { keys: string[]; flas
   } catch {
     throw usageError('usage.bad-flash-profile', `--flash must be one of ${Object.keys(FLASH_PROFILES).join(', ')}.`);
   }
-  return { keys: stringList(ctx, 'key').map((p) => Buffer.from(readFileOpt(p, 'key file')).toString('utf8')), flash };
+  return { keys: stringList(ctx, 'key').map((p) => Buffer.from(readUserFile(p, 'Key file')).toString('utf8')), flash };
 }
 
 export function faultOptions(ctx: CommandContext): LineFaults {

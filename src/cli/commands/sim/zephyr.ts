@@ -1,8 +1,8 @@
 /** `unbrick sim zephyr`: a Zephyr application with the SMP server (and MCUboot below it) on a pty. */
 import type { Command } from '../../framework.ts';
-import { stringOpt } from '../../framework.ts';
+import { readUserFile, stringOpt } from '../../framework.ts';
 import { usageError } from '../../../core/errors.ts';
-import { COMMON_OPTIONS, commonDeviceOptions, num, readFileOpt, runOnPty } from './smp-options.ts';
+import { COMMON_OPTIONS, commonDeviceOptions, num, runOnPty } from './smp-options.ts';
 import { flashProfile } from '../../../sim/smp/flash-timing.ts';
 import { createFactoryUnit, createZephyrSim } from '../../../sim/zephyr/index.ts';
 
@@ -56,7 +56,7 @@ export const simZephyrCommand: Command = {
       lineBufs: num(ctx, 'line-buffers') ?? 2,
       rxPeriodMs: ctx.values['fast-uart'] ? 0 : (num(ctx, 'rx-period') ?? 20),
       bootloader,
-      ...(running ? { running: readFileOpt(running, 'image') } : {}),
+      ...(running ? { running: readUserFile(running, 'Image') } : {}),
       ...(num(ctx, 'reset-at') !== undefined ? { resetAtUploadOffset: num(ctx, 'reset-at')! } : {}),
       ...(num(ctx, 'power-loss-after') !== undefined ? { powerLossAfterSectors: num(ctx, 'power-loss-after')! } : {}),
     });
