@@ -9,7 +9,7 @@ import type { Progress } from '../../core/progress.ts';
 import { openSerial } from '../../transport/serial.ts';
 import { SmpClient } from '../../smp/client.ts';
 import { bootloaderInfo, echo, info, params, reset } from '../../smp/groups/os.ts';
-import { erase, list, setState, slotInfo, type SlotState } from '../../smp/groups/image.ts';
+import { erase, list, setState, slotInfo, stateNote, type SlotState, type StateRequest } from '../../smp/groups/image.ts';
 import { eraseStorage } from '../../smp/groups/storage.ts';
 import * as settingsGroup from '../../smp/groups/settings.ts';
 import * as fsGroup from '../../smp/groups/fs.ts';
@@ -94,6 +94,13 @@ function slotLines(slots: SlotState[]): string[] {
     const flags = (['active', 'confirmed', 'pending', 'permanent', 'bootable'] as const).filter((k) => s[k]);
     return `image ${s.image} slot ${s.slot}  ${formatVersion(s.version)}  ${s.hash}  ${flags.join(' ')}`;
   });
+}
+
+/** A test or confirm's answer; `warning` when the device's own list does not show the asked state. */
+function stateResult(ctx: CommandContext, req: StateRequest, slots: SlotState[]) {
+  const warning = stateNote(slots, req);
+  if (warning) ctx.warn(`warning: ${warning}`);
+  return { data: { slots, ...(warning ? { warning } : {}) }, human: slotLines(slots) };
 }
 
 function progressPrinter(ctx: CommandContext): (p: Progress) => void {
@@ -219,8 +226,7 @@ const commands: Command[] = [
     async run(ctx) {
       const hash = ctx.positionals[0];
       if (!hash) throw usageError('usage.missing-argument', 'HASH (from `unbrick smp slots`) is required.');
-      const slots = await withClient(ctx, (c) => setState(c, { hash, confirm: false }));
-      return { data: { slots }, human: slotLines(slots) };
+      return stateResult(ctx, { hash, confirm: false }, await withClient(ctx, (c) => setState(c, { hash, confirm: false })));
     },
   }),
   portCommand({
@@ -229,8 +235,8 @@ const commands: Command[] = [
     args: '[HASH]',
     async run(ctx) {
       const hash = ctx.positionals[0];
-      const slots = await withClient(ctx, (c) => setState(c, { ...(hash ? { hash } : {}), confirm: true }));
-      return { data: { slots }, human: slotLines(slots) };
+      const req = { ...(hash ? { hash } : {}), confirm: true };
+      return stateResult(ctx, req, await withClient(ctx, (c) => setState(c, req)));
     },
   }),
   portCommand({

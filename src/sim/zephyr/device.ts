@@ -89,12 +89,13 @@ export interface ZephyrOptions {
 /** MGMT_ERR codes (smp v1 `rc`). */
 const M = { EOK: 0, EUNKNOWN: 1, ENOMEM: 2, EINVAL: 3, ENOENT: 5, EBADSTATE: 6, ENOTSUP: 8, ECORRUPT: 9, UNSUPPORTED_TOO_NEW: 13 } as const;
 /** IMG_MGMT_ERR codes (v2 `err.rc` in group 1). */
-const IMG = { UNKNOWN: 1, HASH_NOT_FOUND: 8, NO_FREE_SLOT: 9, FLASH_OPEN_FAILED: 10, INVALID_OFFSET: 20, INVALID_LENGTH: 21, INVALID_IMAGE_HEADER: 22, INVALID_IMAGE_HEADER_MAGIC: 23, INVALID_HASH: 24, IMAGE_ALREADY_PENDING: 28, TOO_LARGE: 30, DATA_OVERRUN: 31 } as const;
+const IMG = { UNKNOWN: 1, HASH_NOT_FOUND: 8, NO_FREE_SLOT: 9, FLASH_OPEN_FAILED: 10, INVALID_OFFSET: 20, INVALID_LENGTH: 21, INVALID_IMAGE_HEADER: 22, INVALID_IMAGE_HEADER_MAGIC: 23, INVALID_HASH: 24, IMAGE_ALREADY_PENDING: 28, TOO_LARGE: 30, DATA_OVERRUN: 31, TEST_TO_ACTIVE_DENIED: 33 } as const;
 
 /** img_mgmt_translate_error_code: how a group-1 error reads to an SMP v1 client. */
 function imgToV1(code: number): number {
   if ([20, 21, 22, 24, 14, 19, 5, 7].includes(code)) return M.EINVAL;
-  if ([9, 28, 32, 33, 27].includes(code)) return M.EBADSTATE;
+  // 33 (test of the running image) is not in the list: the real peer answers it with v1 rc 1.
+  if ([9, 28, 32, 27].includes(code)) return M.EBADSTATE;
   if (code === 15) return M.ENOMEM;
   return M.EUNKNOWN;
 }
@@ -450,15 +451,18 @@ export class ZephyrDevice extends SmpDevice {
       slot = found;
     }
     const type = swapType(this.flash, this.slots);
-    let ms: number;
+    let ms = 0;
+    // What the real peer (../shared/peers/zephyr-smp-svr) answers, v2 group code in brackets:
+    // test of the running image: TEST_TO_ACTIVE_DENIED (33, v1 rc 1); confirming it while slot 1
+    // is pending: ALREADY_PENDING (28, v1 rc 6); slot 1 asked again for the state it already has
+    // (test after test, confirm after confirm): the list, nothing written (MCUboot's
+    // boot_set_pending_multi leaves a scheduled swap as it is); the other state: ALREADY_PENDING.
     if (slot === 0) {
-      // Confirming the running image: refused while another image is pending (recorded: rc 6).
-      if (!confirm || type === 'test' || type === 'perm') return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
+      if (!confirm) return this.imgErr(h, IMG.TEST_TO_ACTIVE_DENIED);
+      if (type === 'test' || type === 'perm') return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
       ms = setConfirmed(this.flash, this.slots).ms;
-    } else {
-      if (type !== 'none') return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
-      ms = setPending(this.flash, this.slots, confirm).ms;
-    }
+    } else if (type === 'none') ms = setPending(this.flash, this.slots, confirm).ms;
+    else if (type !== (confirm ? 'perm' : 'test')) return this.imgErr(h, IMG.IMAGE_ALREADY_PENDING);
     return this.send(h, this.imageList(), { delayMs: ms });
   }
 

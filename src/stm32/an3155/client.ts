@@ -30,6 +30,16 @@ import {
 
 /** Quiet time that marks the end of a reply burst (a 15-byte Get reply lasts 17 ms at 9600 baud). */
 const SETTLE_MS = 25;
+/**
+ * How long the first 0x7F waits for its answer (on top of the wire time). A
+ * bootloader answers it in µs–ms (../shared/vectors/stm32/protocol.md, timing
+ * table; a USB-serial adapter adds up to its 16 ms latency timer each way).
+ * One that is already synchronised, as after any earlier session, takes it
+ * as a command's first byte and answers nothing: the second 0x7F gets the
+ * NACK, so waiting the full reply time here only delays every reconnect.
+ * A late ACK is dropped by the next settle, and the next tries wait longer.
+ */
+const FIRST_SYNC_MS = 50;
 
 export interface ClientOptions {
   /** Budget for an ordinary one-byte reply (ACK, Get data). Default 1000 ms. */
@@ -205,7 +215,7 @@ export class An3155Client {
       await this.settle(SETTLE_MS);
       await this.send(new Uint8Array([SYNC]));
       try {
-        const [b] = await this.read(1, i === 0 ? this.opts.replyMs / 2 : this.opts.replyMs, 'sync (0x7F)');
+        const [b] = await this.read(1, i === 0 ? Math.min(FIRST_SYNC_MS, this.opts.replyMs) : this.opts.replyMs, 'sync (0x7F)');
         if ((b === ACK || b === NACK) && (await this.settle(SETTLE_MS)) === 0) {
           this.synced = true;
           return;
@@ -293,11 +303,16 @@ export class An3155Client {
     return b === NACK && extra === 0 ? 'clean' : 'other';
   }
 
-  /** After a command that resets the chip: wait for the reset, then sync again. */
+  /**
+   * After a command that resets the chip: wait for the reset, then sync again.
+   * The line stays quiet for 100 ms before the 0x7F (stm32loader sleeps 0.1 s,
+   * protocol.md section 6): a 0x7F cut by the reset would make the restarted
+   * bootloader measure a wrong baud rate. sync() begins with a settle, so it
+   * makes up the last SETTLE_MS of that quiet and drops what the reset sent.
+   */
   async resyncAfterReset(): Promise<void> {
     this.synced = false;
-    await new Promise((r) => setTimeout(r, 100));
-    this.discardInput();
+    await new Promise((r) => setTimeout(r, 100 - SETTLE_MS));
     await this.sync(10);
   }
 
