@@ -96,11 +96,15 @@ function slotLines(slots: SlotState[]): string[] {
   });
 }
 
-/** A test or confirm's answer; `warning` when the device's own list does not show the asked state. */
+/**
+ * A test or confirm's answer; `warning` when the device's own list does not show the asked state,
+ * and then exit 1 (a check failed) unless the note is only that nothing needed doing.
+ */
 function stateResult(ctx: CommandContext, req: StateRequest, slots: SlotState[]) {
-  const warning = stateNote(slots, req);
-  if (warning) ctx.warn(`warning: ${warning}`);
-  return { data: { slots, ...(warning ? { warning } : {}) }, human: slotLines(slots) };
+  const note = stateNote(slots, req);
+  if (note) ctx.warn(`${note.applied ? 'note' : 'warning'}: ${note.text}`);
+  const applied = note?.applied ?? true;
+  return { data: { slots, applied, ...(note ? { warning: note.text } : {}) }, human: slotLines(slots), exitCode: applied ? 0 : 1 };
 }
 
 function progressPrinter(ctx: CommandContext): (p: Progress) => void {

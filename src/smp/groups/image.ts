@@ -105,32 +105,42 @@ export function explainRefusal(slots: SlotState[], opts: StateRequest, cause: Un
 
 /**
  * What a test or confirm the device accepted did not do, read from the image
- * list it answered with; undefined when the list shows the asked state. Seen on
+ * list it answered with; undefined when the list shows the asked state. Not
+ * applied is a failed check (exit 1): a device that answers "ok" but does not
+ * show the state it was asked for must not read as a success. Seen on
  * the real MCUboot serial-recovery peer: it marks the secondary slot whatever
  * the hash, so a test of the primary image lists nothing pending, and a
  * confirm of an image already set for a test keeps it a test (a scheduled swap
  * is left as it is, bootutil boot_set_pending_multi).
  */
-export function stateNote(slots: SlotState[], opts: StateRequest): string | undefined {
-  if (!slots.length) return 'The device lists no image: there is nothing to test or confirm.';
+export interface StateNote {
+  text: string;
+  /** False when the device does not show the asked state: the command did not do what it was asked. */
+  applied: boolean;
+}
+
+export function stateNote(slots: SlotState[], opts: StateRequest): StateNote | undefined {
+  const notApplied = (text: string): StateNote => ({ text, applied: false });
+  if (!slots.length) return notApplied('The device lists no image: there is nothing to test or confirm.');
   if (!opts.hash) {
     if (!opts.confirm || slots.some((s) => s.confirmed && (s.active || s.slot === 0))) return undefined;
-    return 'The device accepted the confirm, but lists no running image as confirmed.';
+    return notApplied('The device accepted the confirm, but lists no running image as confirmed.');
   }
   const target = slots.find((s) => s.hash === opts.hash!.toLowerCase());
   if (!target) return undefined;
   const other = slots.find((s) => s !== target && s.pending);
   if (other && !target.pending)
-    return `The device marked ${imageName(other)} for ${other.permanent ? 'a permanent swap' : 'a test boot'}, not ${imageName(target)}: MCUboot marks the secondary slot whatever the hash.`;
+    return notApplied(`The device marked ${imageName(other)} for ${other.permanent ? 'a permanent swap' : 'a test boot'}, not ${imageName(target)}: MCUboot marks the secondary slot whatever the hash.`);
   if (opts.confirm) {
     if ((target.pending && target.permanent) || target.confirmed) return undefined;
-    if (target.pending) return `The device still lists ${imageName(target)} for a test boot only (pending, not permanent): a swap already scheduled is left as it was. Confirm the image once it runs.`;
-    return `The device accepted the confirm, but does not list ${imageName(target)} as confirmed or pending.`;
+    if (target.pending) return notApplied(`The device still lists ${imageName(target)} for a test boot only (pending, not permanent): a swap already scheduled is left as it was. Confirm the image once it runs.`);
+    return notApplied(`The device accepted the confirm, but does not list ${imageName(target)} as confirmed or pending.`);
   }
   if (target.pending) return undefined;
   if (target.slot === 0 && target.confirmed)
-    return `Nothing is marked for a test boot: ${imageName(target)} is already in the primary slot, which MCUboot boots as it is (serial recovery writes there).`;
-  return `The device accepted the test, but does not list ${imageName(target)} as pending.`;
+    // The image boots as it is: nothing was left undone, this is only a note.
+    return { text: `Nothing is marked for a test boot: ${imageName(target)} is already in the primary slot, which MCUboot boots as it is (serial recovery writes there).`, applied: true };
+  return notApplied(`The device accepted the test, but does not list ${imageName(target)} as pending.`);
 }
 
 /** Erases an image slot (default: the secondary). Erasing a whole slot can take seconds. */

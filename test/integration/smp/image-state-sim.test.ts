@@ -37,11 +37,11 @@ function client(dev: SmpDevice, version: 0 | 1 = 0): SmpClient {
 const flags = (slots: SlotState[]) =>
   slots.map((s) => `${s.slot}:${s.hash.slice(0, 8)}:${(['pending', 'confirmed', 'active', 'permanent'] as const).filter((k) => s[k]).join('+')}`);
 
-/** A test or confirm: the answered list, and the CLI's warning if any. */
-async function state(c: SmpClient, req: StateRequest): Promise<{ slots: string[]; warning?: string }> {
+/** A test or confirm: the answered list, and the CLI's warning if any (with `applied: false` when the CLI exits 1). */
+async function state(c: SmpClient, req: StateRequest): Promise<{ slots: string[]; warning?: string; applied?: false }> {
   const slots = await setState(c, req);
-  const warning = stateNote(slots, req);
-  return { slots: flags(slots), ...(warning ? { warning } : {}) };
+  const note = stateNote(slots, req);
+  return { slots: flags(slots), ...(note ? { warning: note.text } : {}), ...(note?.applied === false ? { applied: false as const } : {}) };
 }
 
 async function refused(c: SmpClient, req: StateRequest): Promise<UnbrickError> {
@@ -66,6 +66,7 @@ test('MCUboot serial recovery sim: test and confirm by hash and without, refusal
     const tested = await state(c, { hash: APP_HASH, confirm: false });
     assert.deepEqual(tested.slots, ['0:c7786c26:confirmed']);
     assert.match(tested.warning ?? '', /Nothing is marked for a test boot.*primary slot/);
+    assert.equal(tested.applied, undefined, 'the image boots as it is: only a note');
     const unknown = await refused(c, { hash: NO_SUCH_HASH, confirm: true });
     assert.deepEqual([unknown.code, unknown.details?.rc], ['smp.image-not-found', 5]);
     await reset(c);
@@ -89,10 +90,12 @@ test('MCUboot serial recovery sim with an image in slot 1: a test marks slot 1 w
     const t0 = await state(c, { hash: APP_HASH, confirm: false });
     assert.deepEqual(t0.slots, ['0:c7786c26:confirmed', '1:1f359edd:pending']);
     assert.match(t0.warning ?? '', /marked 2\.0\.0 \(slot 1.*for a test boot, not 1\.2\.3\.4/);
+    assert.equal(t0.applied, false);
     assert.deepEqual(await state(c, { hash: APP2_HASH, confirm: false }), { slots: ['0:c7786c26:confirmed', '1:1f359edd:pending'] });
     const c1 = await state(c, { hash: APP2_HASH, confirm: true });
     assert.deepEqual(c1.slots, ['0:c7786c26:confirmed', '1:1f359edd:pending']);
     assert.match(c1.warning ?? '', /test boot only \(pending, not permanent\)/);
+    assert.equal(c1.applied, false);
     await reset(c);
     await sleep(400);
     assert.deepEqual(flags(await list(c)), ['0:c7786c26:confirmed', '1:1f359edd:pending']);

@@ -40,11 +40,16 @@ async function cli(line: Linesim, ...args: string[]): Promise<Record<string, unk
   return JSON.parse(r.out) as Record<string, unknown>;
 }
 
-/** `smp test|confirm|slots`: the answered list as `slot:flag+flag`, and the warning if any. */
-async function state(line: Linesim, ...args: string[]): Promise<{ slots: string[]; warning?: string }> {
-  const r = (await cli(line, ...args)) as { slots: Slot[]; warning?: string };
+/**
+ * `smp test|confirm|slots`: the answered list as `slot:flag+flag`, the warning if any, and
+ * `applied: false` when the device did not show the asked state (the CLI then exits 1, else 0).
+ */
+async function state(line: Linesim, ...args: string[]): Promise<{ slots: string[]; warning?: string; applied?: false }> {
+  const out = await unbrick('smp', ...args, '--port', line.host, '--json');
+  const r = JSON.parse(out.out || '{}') as { slots: Slot[]; warning?: string; applied?: boolean };
+  assert.equal(out.code, r.applied === false ? 1 : 0, `smp ${args.join(' ')}: ${out.out}${out.err}`);
   const flags = (s: Slot) => (['pending', 'confirmed', 'active', 'permanent'] as const).filter((k) => s[k]).join('+');
-  return { slots: r.slots.map((s) => `${s.slot}:${s.hash.slice(0, 8)}:${flags(s)}`), ...(r.warning ? { warning: r.warning } : {}) };
+  return { slots: r.slots.map((s) => `${s.slot}:${s.hash.slice(0, 8)}:${flags(s)}`), ...(r.warning ? { warning: r.warning } : {}), ...(r.applied === false ? { applied: false as const } : {}) };
 }
 
 /** A command the device refuses: exit 3 and the error's code and details. */
@@ -122,6 +127,7 @@ test('real MCUboot serial recovery: image state (test, confirm) by hash and with
     const tested = await state(line, 'test', APP_HASH);
     assert.deepEqual(tested.slots, ['0:c7786c26:confirmed']);
     assert.match(tested.warning ?? '', /Nothing is marked for a test boot.*primary slot/);
+    assert.equal(tested.applied, undefined, 'the image boots as it is: only a note, exit 0');
     const unknown = await refused(line, 'confirm', NO_SUCH_HASH);
     assert.deepEqual([unknown.error, unknown.details.rc], ['smp.image-not-found', 5]);
     await cli(line, 'reset');
@@ -146,11 +152,13 @@ test('real MCUboot serial recovery with an image in slot 1: a test marks slot 1 
     const t0 = await state(line, 'test', APP_HASH);
     assert.deepEqual(t0.slots, ['0:c7786c26:confirmed', '1:1f359edd:pending']);
     assert.match(t0.warning ?? '', /marked 2\.0\.0 \(slot 1.*for a test boot, not 1\.2\.3\.4/);
+    assert.equal(t0.applied, false, 'another image was marked: exit 1');
     assert.deepEqual(await state(line, 'test', APP2_HASH), { slots: ['0:c7786c26:confirmed', '1:1f359edd:pending'] });
     // A swap already scheduled is left as it is: the confirm is answered, but slot 1 stays a test.
     const c1 = await state(line, 'confirm', APP2_HASH);
     assert.deepEqual(c1.slots, ['0:c7786c26:confirmed', '1:1f359edd:pending']);
     assert.match(c1.warning ?? '', /test boot only \(pending, not permanent\)/);
+    assert.equal(c1.applied, false, 'the confirm did not take: exit 1');
     await cli(line, 'reset');
     await new Promise((r) => setTimeout(r, 600));
     // The peer always re-enters serial recovery: no swap ran, slot 1 is still pending.
