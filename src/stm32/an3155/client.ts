@@ -7,7 +7,7 @@
  * system reset (protocol.md 6). Every wait has an explicit budget so a mass
  * erase (up to ~35 s) never trips a short reply timeout.
  */
-import { takeBytes } from '../../core/bytes.ts';
+import { concatBytes, takeBytes } from '../../core/bytes.ts';
 import { cancelledError, deviceError, UnbrickError } from '../../core/errors.ts';
 import type { ByteTransport } from '../../transport/types.ts';
 import {
@@ -33,13 +33,13 @@ const SETTLE_MS = 25;
 /**
  * How long the first 0x7F waits for its answer (on top of the wire time). A
  * bootloader answers it in µs–ms (../shared/vectors/stm32/protocol.md, timing
- * table; a USB-serial adapter adds up to its 16 ms latency timer each way).
- * One that is already synchronised, as after any earlier session, takes it
- * as a command's first byte and answers nothing: the second 0x7F gets the
+ * table), but a USB-serial adapter adds up to its 16 ms latency timer each
+ * way and a loaded host more: 50 ms made the lab's probe miss answers under
+ * load. One that is already synchronised, as after any earlier session, takes
+ * it as a command's first byte and answers nothing: the second 0x7F gets the
  * NACK, so waiting the full reply time here only delays every reconnect.
- * A late ACK is dropped by the next settle, and the next tries wait longer.
  */
-const FIRST_SYNC_MS = 50;
+const FIRST_SYNC_MS = 150;
 
 export interface ClientOptions {
   /** Budget for an ordinary one-byte reply (ACK, Get data). Default 1000 ms. */
@@ -212,7 +212,13 @@ export class An3155Client {
   async sync(attempts = 6): Promise<void> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      await this.settle(SETTLE_MS);
+      const late = await this.settleBytes(SETTLE_MS);
+      // A late answer to the previous 0x7F, alone on a quiet line: the bootloader took it and
+      // waits for a command now, so another 0x7F would only be read as a command byte.
+      if (i > 0 && late.length === 1 && (late[0] === ACK || late[0] === NACK)) {
+        this.synced = true;
+        return;
+      }
       await this.send(new Uint8Array([SYNC]));
       try {
         const [b] = await this.read(1, i === 0 ? Math.min(FIRST_SYNC_MS, this.opts.replyMs) : this.opts.replyMs, 'sync (0x7F)');
@@ -234,14 +240,19 @@ export class An3155Client {
 
   /** Waits until nothing arrives for ms, then drops what came; returns how many bytes were dropped. */
   private async settle(ms: number): Promise<number> {
-    let dropped = this.buffered();
+    return (await this.settleBytes(ms)).length;
+  }
+
+  /** settle(), returning the dropped bytes. */
+  private async settleBytes(ms: number): Promise<Uint8Array> {
+    const dropped = [...this.chunks];
     this.discardInput();
     for (;;) {
       await new Promise((r) => setTimeout(r, ms));
       const n = this.buffered();
+      dropped.push(...this.chunks);
       this.discardInput();
-      if (n === 0) return dropped;
-      dropped += n;
+      if (n === 0) return concatBytes(...dropped);
     }
   }
 
