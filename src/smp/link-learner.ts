@@ -138,6 +138,7 @@ export class LinkLearner {
   private gridWait = 0;
   private here2 = { answered: 0, lost: 0 };
   private gridLostInRow = 0;
+  private dithered = 0;
 
   /** Start time for a line under grid pacing (client hook). */
   placeLine(earliest: number, wireMs: number): number {
@@ -151,7 +152,11 @@ export class LinkLearner {
 
   /** Idle before a stop-and-wait frame while looking for a grid: breaks the lock of answers to one phase. */
   ditherMs(): number {
-    return this.lossSeen && !this.onGrid && this.framing.window === 1 ? Math.random() * 20 : 0;
+    // Only for the first answers after a loss: a device that loses frames for other reasons (host
+    // load) and has no grid must not pay it for long.
+    if (!this.lossSeen || this.onGrid || this.framing.window !== 1 || this.dithered >= 12) return 0;
+    this.dithered++;
+    return Math.random() * 20;
   }
 
   /** The best frame size on a grid, and its time per frame. */
@@ -196,6 +201,12 @@ export class LinkLearner {
     // The framings above were lost at line rate (or are on a device known to read on a grid): not
     // tried again this upload unless the grid itself fails.
     for (let i = 0; i <= this.current; i++) this.patience.set(i, Math.max(this.patience.get(i) ?? 0, (this.o.growAfter ?? 24) * 8));
+  }
+
+  /** Off the grid after losses there: the most cautious full-frame framing (the bolder ones lose at line rate here). */
+  private toCalm(): void {
+    const calm = this.framings.reduce((last, f, i) => (f.packet === this.framings[0]!.packet && f.window === 1 ? i : last), this.current);
+    if (calm > this.current) this.move(calm, true);
   }
 
   private leaveGrid(): void {
@@ -335,14 +346,13 @@ export class LinkLearner {
         this.gridPatience = this.gridPatience ? this.gridPatience * 2 : this.o.growAfter ?? 24;
         this.gridWait = this.gridPatience;
         this.leaveGrid();
+        this.toCalm();
       } else if (this.gridLostInRow >= 2) {
         // Two in a row: the phase is off (the device stalled, or the host did). Back on the ladder
         // for a few answers, whose times give the phase again.
         this.gridWait = 3;
         this.leaveGrid();
-        // Off the grid, the most cautious full-frame framing (the bolder ones lose at line rate here).
-        const calm = this.framings.reduce((last, f, i) => (f.packet === this.framings[0]!.packet && f.window === 1 ? i : last), this.current);
-        if (calm > this.current) this.move(calm, true);
+        this.toCalm();
       }
       return true;
     }
@@ -464,11 +474,12 @@ export function findGrid(times: number[], o: GridSearch = {}): (ReadGrid & { fit
   const t = [...times].sort((a, b) => a - b);
   const diffs = t.slice(1).map((x, i) => x - t[i]!).filter((d) => d > tolMs);
   if (diffs.length < 7) return undefined;
+  const found: Array<ReadGrid & { fit: number }> = [];
   for (let p = maxMs; p >= minMs; p -= 0.05) {
-    // Consecutive differences are short, so a coarse step finds the period; the phase check below,
-    // over every sample, then refines it.
+    // Consecutive differences are short, so a coarse step finds the period (a late answer spoils two
+    // differences, hence the low bar here); the phase check over every sample decides.
     const on = diffs.filter((d) => Math.abs(d - Math.round(d / p) * p) <= tolMs && Math.round(d / p) >= 1);
-    if (on.length < diffs.length * minFit) continue;
+    if (on.length < diffs.length * 0.5) continue;
     // Refine on the recent samples first (a coarse period is off by up to a step per interval),
     // then on all of them.
     let refined = p;
@@ -476,10 +487,13 @@ export function findGrid(times: number[], o: GridSearch = {}): (ReadGrid & { fit
       const part = t.slice(-n);
       refined = refinePeriod(part, refined, tolMs, gridPhase(part, refined, tolMs).phaseMs);
     }
+    if (found.some((f) => Math.abs(f.periodMs - refined) < 0.2)) continue;
     const { phaseMs, fit } = gridPhase(t, refined, tolMs);
-    if (fit >= minFit) return { periodMs: refined, phaseMs, fit };
+    if (fit >= minFit) found.push({ periodMs: refined, phaseMs, fit });
   }
-  return undefined;
+  // The largest period about as good as the best: a divisor fits at least as well by chance.
+  const best = Math.max(0, ...found.map((f) => f.fit));
+  return found.find((f) => f.fit >= best - 0.1);
 }
 
 /**
