@@ -150,10 +150,10 @@ test('lines placed on a grid: no read interval touches more than two, three full
     lines.push([start, start + d]);
     free = start + d;
   }
-  // With the margins: a line counts in an interval from 3.5 ms before its start to 3 ms after its end.
+  // With the margins: a line counts in an interval from 2.5 ms before its start to 4 ms after its end.
   for (let k = 0; k < 200; k++) {
     const [a, b] = [3 + (k - 1) * 20, 3 + k * 20];
-    const touching = lines.filter(([s, e]) => s - 3.5 < b && e + 3 > a).length;
+    const touching = lines.filter(([s, e]) => s - 2.5 < b && e + 4 > a).length;
     assert.ok(touching <= 2, `interval ${k} touches ${touching} lines`);
   }
   assert.ok(Math.abs(gridFrameMs(grid, [LINE_MS, LINE_MS, LINE_MS]) - 40) < 0.01, '3 full lines per 40 ms');
