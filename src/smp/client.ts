@@ -162,8 +162,10 @@ export class SmpClient {
     let pending: { from: number; at: number } | undefined;
     const flush = async (to: number) => {
       if (!pending) return;
+      // A line that follows bytes still on the line goes now (the OS queues it behind them): only a
+      // line after idle waits for its time, so timer lateness hits group starts, not the lines between.
       const wait = pending.at - performance.now();
-      if (wait > 0.2) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0.2 && pending.at > this.lineFreeAt + 0.5) await new Promise((r) => setTimeout(r, wait));
       await this.transport.write(frame.subarray(pending.from, to));
       this.lineFreeAt = Math.max(performance.now(), this.lineFreeAt) + this.wireMs(to - pending.from);
       pending = undefined;
