@@ -40,11 +40,17 @@ export interface SmpRequest {
   lineGapMs?: number;
   /** Idle line time before this frame's first line when frames follow each other (pipelined). */
   frameGapMs?: number;
+  /**
+   * When each line may start, given when it could and its wire time (the upload engine's read-grid
+   * pacing, link-learner.ts). Overrides the gaps.
+   */
+  placeLine?: (earliestMs: number, wireMs: number) => number;
 }
 
 export interface Pacing {
   lineGapMs?: number;
   frameGapMs?: number;
+  placeLine?: (earliestMs: number, wireMs: number) => number;
 }
 
 export interface SmpAnswer {
@@ -53,6 +59,8 @@ export interface SmpAnswer {
   body: Record<string, unknown>;
   /** Time from the request's last byte leaving the line to the answer (ms). */
   latencyMs?: number;
+  /** When the answer's first byte came (performance.now(), from its end less its wire time at the line rate). */
+  arrivedAt?: number;
 }
 
 interface Waiter {
@@ -69,6 +77,8 @@ export class SmpClient {
   private closed: Error | undefined;
   readonly stats = { badFrames: 0, textLines: 0, timeouts: 0, retries: 0 };
   private textListener?: (line: string) => void;
+  /** When the latest answer's first byte came (see SmpAnswer.arrivedAt). */
+  lastArrivedAt: number | undefined;
 
   constructor(
     readonly transport: ByteTransport,
@@ -112,7 +122,8 @@ export class SmpClient {
     const i = this.waiters.findIndex((w) => w.match(header));
     if (i < 0) return; // a stale answer to an earlier, already settled request
     const [w] = this.waiters.splice(i, 1);
-    w!.resolve({ header, body });
+    this.lastArrivedAt = performance.now() - this.wireMs(frameWireLength(packet.length));
+    w!.resolve({ header, body, arrivedAt: this.lastArrivedAt });
   }
 
   /** Wire time of n bytes at the configured rate, in ms. */
@@ -134,6 +145,7 @@ export class SmpClient {
 
   private async writeFrame(frame: Uint8Array, pacing: Pacing): Promise<number> {
     if (this.closed) throw ioError('io.port-closed', `${this.transport.description} is closed (cable unplugged?).`);
+    if (pacing.placeLine) return this.writePlaced(frame, pacing.placeLine);
     if (!pacing.lineGapMs && !pacing.frameGapMs) return this.writeAfterGap(frame, 0);
     let start = 0;
     for (let i = 0; i < frame.length; i++)
@@ -141,6 +153,34 @@ export class SmpClient {
         await this.writeAfterGap(frame.subarray(start, i + 1), start === 0 ? (pacing.frameGapMs ?? 0) : (pacing.lineGapMs ?? 0));
         start = i + 1;
       }
+    return this.lineFreeAt;
+  }
+
+  /** Writes each line when `place` says (lines placed back to back go out in one write). */
+  private async writePlaced(frame: Uint8Array, place: NonNullable<Pacing['placeLine']>): Promise<number> {
+    let start = 0;
+    let pending: { from: number; at: number } | undefined;
+    const flush = async (to: number) => {
+      if (!pending) return;
+      // A line that follows bytes still on the line goes now (the OS queues it behind them): only a
+      // line after idle waits for its time, so timer lateness hits group starts, not the lines between.
+      const wait = pending.at - performance.now();
+      if (wait > 0.2 && pending.at > this.lineFreeAt + 0.5) await new Promise((r) => setTimeout(r, wait));
+      await this.transport.write(frame.subarray(pending.from, to));
+      this.lineFreeAt = Math.max(performance.now(), this.lineFreeAt) + this.wireMs(to - pending.from);
+      pending = undefined;
+    };
+    let planned = Math.max(performance.now(), this.lineFreeAt);
+    for (let i = 0; i < frame.length; i++)
+      if (frame[i] === 0x0a) {
+        const wire = this.wireMs(i + 1 - start);
+        const at = place(planned, wire);
+        if (pending && at > planned + 0.05) await flush(start);
+        if (!pending) pending = { from: start, at };
+        planned = at + wire;
+        start = i + 1;
+      }
+    await flush(start);
     return this.lineFreeAt;
   }
 
@@ -182,7 +222,7 @@ export class SmpClient {
       for (let attempt = 0; attempt <= retries; attempt++) {
         throwIfAborted(req.signal);
         if (attempt > 0) this.stats.retries++;
-        wireEnd = await this.sendFrame(frame, { lineGapMs: req.lineGapMs ?? this.opts.lineGapMs ?? 0, frameGapMs: req.frameGapMs ?? 0 });
+        wireEnd = await this.sendFrame(frame, { lineGapMs: req.lineGapMs ?? this.opts.lineGapMs ?? 0, frameGapMs: req.frameGapMs ?? 0, ...(req.placeLine ? { placeLine: req.placeLine } : {}) });
         await new Promise<void>((resolve) => {
           // Whatever ends the wait (answer, timeout, cancel) removes both the timer and the abort
           // listener: a long silence must not pile listeners up on the caller's signal.

@@ -41,6 +41,8 @@ export interface UploadPlan {
   source: 'params' | 'probe' | 'default' | 'given';
   /** How long the device took to answer the planning request (ms, wire time included). */
   answerMs?: number;
+  /** When that answer's first byte came (host clock): a first sample of the device's timing. */
+  arrivedAt?: number;
 }
 
 export interface UploadOptions {
@@ -84,12 +86,21 @@ export async function planUpload(c: SmpClient, given: Partial<UploadPlan> = {}):
   if (given.maxPacket && given.window) return { maxPacket: given.maxPacket, window: given.window, source: 'given' };
   let p;
   const t0 = performance.now();
+  let arrivedAt: number | undefined;
   try {
     p = await params(c, 1);
+    arrivedAt = c.lastArrivedAt;
   } catch (e) {
     if (!(e instanceof UnbrickError) || e.code !== 'smp.timeout') throw e;
   }
-  if (p) return { maxPacket: given.maxPacket ?? p.bufSize - 4, window: given.window ?? (p.bufCount > 1 ? Math.min(p.bufCount - 1, 4) : 1), source: 'params', answerMs: performance.now() - t0 };
+  if (p)
+    return {
+      maxPacket: given.maxPacket ?? p.bufSize - 4,
+      window: given.window ?? (p.bufCount > 1 ? Math.min(p.bufCount - 1, 4) : 1),
+      source: 'params',
+      answerMs: performance.now() - t0,
+      ...(arrivedAt !== undefined ? { arrivedAt } : {}),
+    };
   // Probe: an echo frame as large as a 1024-byte receive buffer takes. Any answer
   // (even "too long to echo" or "not supported") proves the frame got through.
   const probe = 1020;
@@ -141,6 +152,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
       return n - (n % align);
     },
     ...(plan.answerMs !== undefined ? { latencies: [plan.answerMs] } : {}),
+    ...(plan.arrivedAt !== undefined ? { arrivals: [plan.arrivedAt] } : {}),
   });
   // The first chunk goes in a two-line frame, which every receive side seen takes: its answer may wait
   // for an erase, so a loss there costs the long timeout.
@@ -171,6 +183,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
         timeoutMs: isFirst ? ceilingMs : learner.lossTimeoutMs(ceilingMs),
         lineGapMs: f.gapMs,
         frameGapMs: f.gapMs,
+        ...(f.grid ? { placeLine: (at: number, ms: number) => learner.placeLine(at, ms) } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       })
       .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
@@ -188,8 +201,12 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
 
   while (confirmed < size) {
     throwIfAborted(opts.signal);
-    if (inflight.length === 0) send(confirmed);
-    while (inflight.length < learner.framing.window && next < size && next > 0) send(next);
+    if (inflight.length === 0) {
+      const dither = learner.ditherMs();
+      if (dither) await new Promise((r) => setTimeout(r, dither));
+      send(confirmed);
+    }
+    while (inflight.length < learner.framing.window && next < size && next > 0 && !(learner.waitFirstAnswer && inflight[0]?.at === 0)) send(next);
     // (A chunk at a non-zero offset while the device has no upload simply gets `off` 0 back.)
     const head = inflight.shift()!;
     const a = await head.answer;
@@ -224,7 +241,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     lastProgress = performance.now();
     silentInARow = 0;
     if (off === head.end) {
-      learner.answered(a.latencyMs);
+      learner.answered(a.latencyMs, a.arrivedAt);
       confirmed = off;
       meter.update(confirmed);
       continue;

@@ -4,7 +4,8 @@
  * of the framing limit at the device's largest frame: the rate if full request
  * frames followed each other with no idle line (image bytes per frame / wire
  * bytes per frame x 11520 bytes/s). Beside each: the frame size, window and
- * line pacing the engine settled on, and the frames it lost on the way.
+ * line pacing the engine settled on (gaps, or lines paced to the device's read
+ * grid learned from its answer times), and the frames it lost on the way.
  *
  * - the real MCUboot serial-recovery peer (../shared/peers), 440 KiB signed with
  *   MCUboot's development key: goal >= 96 %
@@ -62,7 +63,9 @@ function report(name: string, results: UploadResult[], goal: number, attempts = 
   console.log(
     `${name.padEnd(40)} ${results.length}/${attempts} complete, ${(bytes / 1024).toFixed(0)} KiB in ${seconds.toFixed(1)} s = ${rate.toFixed(0)} B/s; ` +
       `limit ${limit.toFixed(0)} B/s at ${results[0]!.plan.maxPacket}-byte packets -> ${((rate / limit) * 100).toFixed(1)} % (goal ${goal} %)\n` +
-      `${''.padEnd(40)} settled on: ${l.frameSize}-byte frames (${l.lines} lines), window ${l.window}, ${l.lineGapMs} ms between lines; ${lost} frames lost`,
+      `${''.padEnd(40)} settled on: ${l.frameSize}-byte frames (${l.lines} lines), window ${l.window}, ` +
+      `${l.gridPaced ? `lines paced to a ${l.gridMs} ms read grid (at most 2 lines per read)` : `${l.lineGapMs} ms between lines${l.gridMs ? ` (read grid ${l.gridMs} ms seen, not used at the end)` : ''}`}; ` +
+      `${lost} frames lost; ${results.filter((r) => r.link.gridPaced).length}/${results.length} ended grid-paced`,
   );
 }
 

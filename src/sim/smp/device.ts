@@ -49,20 +49,23 @@ export interface ConsoleModel {
 
 /**
  * Zephyr's uart_mcumgr takes a line buffer at a line's first byte and gets it
- * back only when the SMP work runs. That work runs when the receive thread
- * finds the line idle, and otherwise only every `periodMs`; while a request's
- * flash work holds the SMP thread it does not run at all. A line that starts
- * with every buffer taken is dropped, and its frame gets no answer. Fitted to
- * the real peer (../shared/peers README "Zephyr loses requests", and our
- * matrix test): 3 lines in a row pass, 4 do not; 2-3 ms of idle between lines
- * lets any frame through; pipelined frames lose the second.
+ * back only when the SMP work runs. On the real peer (native_sim's emulated
+ * UART) a top-priority thread reads the pty, runs the receive interrupt over
+ * every byte there, and sleeps 10 ms (one 100 Hz tick, plus the tick Zephyr
+ * adds to relative timeouts) when there is nothing: it reads on a fixed 20 ms
+ * grid, and the SMP work runs, frees the completed lines' buffers and answers,
+ * once per read. So the bytes of one read may touch at most `lineBuffers`
+ * lines, counting a line left partial by the read before; a line that starts
+ * with every buffer taken is dropped and its frame gets no answer. While a
+ * request's flash work holds the SMP thread, no lines are freed. Measured on
+ * ../shared/peers zephyr-smp-svr through linesim: answer arrival times sit on
+ * one phase of a 20 ms grid; pairs of lines inside one interval are answered,
+ * and the matrix test's cells.
  */
 export interface ReceiveModel {
   lineBuffers: number;
-  /** Longest time the SMP work waits while bytes keep coming (0: it runs as each line completes: a fast UART). */
+  /** The read period (0: bytes are taken and lines handed over as they come: a fast UART, which loses nothing). */
   periodMs: number;
-  /** Idle line time after which the receive thread lets the SMP work run. */
-  idleMs: number;
 }
 
 export interface DeviceEvents {
@@ -84,9 +87,10 @@ export abstract class SmpDevice {
   /** Receive model state: completed lines holding buffers, whether a line in progress holds one. */
   private held: Array<Uint8Array | null> = [];
   private receiving: 'buffer' | 'dropping' | undefined;
-  private lastByteAt = 0;
-  private lastServiceAt = 0;
-  private idleTimer?: NodeJS.Timeout;
+  private rxPending: Uint8Array[] = [];
+  private readTimer?: NodeJS.Timeout;
+  /** The receive thread's read grid starts at power-on. */
+  private readonly gridBase = performance.now();
   /** Counters a test or the demo lab can show. */
   readonly stats = { linesDropped: 0, packetsDropped: 0, requests: 0, resets: 0 };
 
@@ -135,10 +139,23 @@ export abstract class SmpDevice {
 
   private receiveModelled(data: Uint8Array): void {
     const rx = this.console.receive!;
+    if (rx.periodMs === 0) return this.take(data, true);
+    // Bytes wait in the pty until the next read on the grid.
+    this.rxPending.push(data);
+    if (this.readTimer) return;
     const now = performance.now();
-    // The SMP work ran if the line was idle long enough, else on its period (not while flash work holds it).
-    if (now - this.lastByteAt >= rx.idleMs) this.service(now);
-    else if (rx.periodMs > 0 && now - this.lastServiceAt >= rx.periodMs) this.service(now - ((now - this.lastServiceAt) % rx.periodMs));
+    const next = this.gridBase + Math.ceil((now - this.gridBase) / rx.periodMs) * rx.periodMs;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
+      const bytes = this.rxPending.splice(0);
+      for (const d of bytes) this.take(d, false);
+      this.service(performance.now());
+    }, Math.max(0, next - now));
+  }
+
+  /** The receive interrupt over bytes: a line takes a buffer at its first byte. */
+  private take(data: Uint8Array, handOver: boolean): void {
+    const rx = this.console.receive!;
     for (const b of data) {
       if (this.receiving === undefined) this.receiving = this.held.length < rx.lineBuffers ? 'buffer' : 'dropping';
       if (b === 0x0a) {
@@ -148,13 +165,10 @@ export abstract class SmpDevice {
         this.line = [];
         this.overlong = false;
         this.receiving = undefined;
-        if (rx.periodMs === 0) this.service(now);
+        if (handOver) this.service(performance.now());
       } else if (this.line.length < this.console.lineMax - 1) this.line.push(b);
       else this.overlong = true;
     }
-    this.lastByteAt = now;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.service(performance.now()), rx.idleMs);
   }
 
   /**
@@ -162,8 +176,7 @@ export abstract class SmpDevice {
    * A fast UART driver (period 0) hands lines over from its interrupt even then; whole packets wait in
    * the netbufs instead.
    */
-  private service(at: number): void {
-    this.lastServiceAt = at;
+  private service(_at: number): void {
     while (this.held.length && (!this.busy || this.console.receive!.periodMs === 0)) this.processLine(this.held.shift()!);
   }
 
@@ -237,7 +250,9 @@ export abstract class SmpDevice {
   reset(downMs = 0): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.readTimer);
+    this.readTimer = undefined;
+    this.rxPending = [];
     this.stats.resets++;
     this.line = [];
     this.overlong = false;
@@ -253,7 +268,7 @@ export abstract class SmpDevice {
 
   /** Stops timers (the host is shutting down). */
   dispose(): void {
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.readTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.listeners = [];

@@ -36,12 +36,11 @@ export interface ZephyrOptions {
   /** UART_MCUMGR_RX_BUF_COUNT. */
   lineBufs?: number;
   /**
-   * When the SMP work frees line buffers while bytes keep coming (ms; default 20, fitted to the
-   * real peer). 0 = as each line completes: a fast UART driver, which loses nothing.
+   * The receive thread's read period (ms; default 20, the real peer's: it sleeps one 10 ms tick plus
+   * one when idle). Lines are taken and freed per read (see ReceiveModel). 0 = as each line
+   * completes: a fast UART driver, which loses nothing.
    */
   rxPeriodMs?: number;
-  /** Idle line time after which the SMP work runs (ms; default 4: linesim delivers in bursts a few ms apart, and the real peer still loses those). */
-  rxIdleMs?: number;
   /** The UART's rate (0 = a pty without UART timing, like the recorded native_sim: bursts lose lines). */
   uartBaud?: number;
   timing?: FlashTiming;
@@ -133,7 +132,7 @@ export class ZephyrDevice extends SmpDevice {
       uartBaud: options.uartBaud ?? 115200,
       maxDecoded: bufSize,
       style: 'zephyr',
-      receive: { lineBuffers: options.lineBufs ?? 2, periodMs: options.rxPeriodMs ?? 20, idleMs: options.rxIdleMs ?? 4 },
+      receive: { lineBuffers: options.lineBufs ?? 2, periodMs: options.rxPeriodMs ?? 20 },
     });
     this.opts = {
       checker: options.checker,
@@ -143,7 +142,6 @@ export class ZephyrDevice extends SmpDevice {
       bufCount,
       lineBufs: options.lineBufs ?? 2,
       rxPeriodMs: options.rxPeriodMs ?? 20,
-      rxIdleMs: options.rxIdleMs ?? 4,
       uartBaud: options.uartBaud ?? 115200,
       bootloader: options.bootloader ?? 'mcuboot',
       resetAtUploadOffset: options.resetAtUploadOffset,

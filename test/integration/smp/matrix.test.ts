@@ -4,6 +4,9 @@
  * our Zephyr simulator, both through linesim at 115200 8N1: each cell must be
  * answered on both or lost on both.
  *
+ * Both read the UART on a 20 ms grid, and one read may touch at most two
+ * lines (src/sim/smp/device.ts ReceiveModel).
+ *
  * Only cells that are clear on the real peer are in the table (answered
  * >= 80 %, lost <= 20 % of frames). Left out as ambiguous, with the real
  * peer's own scatter: 3 and 4 lines in a row (7/8 and 1/8 on a quiet machine,
@@ -25,6 +28,9 @@ const CELLS: Array<Cell & { expect: 'answered' | 'lost' }> = [
   { lines: 5, window: 1, gapMs: 0, expect: 'lost' },
   { lines: 5, window: 2, gapMs: 0, expect: 'lost' },
   { lines: 5, window: 1, gapMs: 11, expect: 'answered' },
+  // 5 ms of idle between 127-byte lines: no 20 ms read interval can hold one whole line and parts of
+  // both its neighbours (11 + 2 x 5 > 20), so no read touches three lines.
+  { lines: 5, window: 1, gapMs: 5, expect: 'answered' },
   { lines: 1, window: 1, gapMs: 0, expect: 'answered' },
 ];
 const ROUNDS = 6;

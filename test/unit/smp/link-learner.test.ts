@@ -1,7 +1,7 @@
 /** The upload engine's framing ladder: down on losses, back up on answers, noise tolerated. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LinkLearner } from '../../../src/smp/link-learner.ts';
+import { findGrid, gridFrameMs, LinePlacer, LinkLearner } from '../../../src/smp/link-learner.ts';
 import { chunkCapacity } from '../../../src/smp/upload.ts';
 
 /** A framing as lines per frame, window and idle between frames (ms, rounded). */
@@ -89,4 +89,130 @@ test('a rare lost frame (line noise) keeps the framing; frequent ones cost more 
   assert.equal(l.lossTimeoutMs(1800), 150);
   l.answered(200);
   assert.equal(l.lossTimeoutMs(1800), 240, 'past the slowest recent answer');
+});
+
+// Read grids (synthetic answer arrival times; the real Zephyr peer reads every 20 ms).
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function rng(seed: number): () => number {
+  let x = seed;
+  return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+}
+const LINE_MS = (127 * 10000) / 115200;
+
+test('answers at reads on a 20 ms grid give its period and phase, despite late outliers', () => {
+  const r = rng(1);
+  const times: number[] = [];
+  let t = 1007;
+  for (let i = 0; i < 24; i++) {
+    t += 20 * (2 + Math.floor(r() * 4));
+    // One answer in six comes a few ms late (host or device busy).
+    times.push(t + (r() - 0.5) * 0.8 + (i % 6 === 5 ? 3 + r() * 5 : 0));
+  }
+  const g = findGrid(times);
+  assert.ok(g, 'a grid');
+  assert.ok(Math.abs(g.periodMs - 20) < 0.05, `period ${g.periodMs}`);
+  const off = (((g.phaseMs - 7) % 20) + 20) % 20;
+  assert.ok(off < 0.6 || off > 19.4, `phase ${g.phaseMs}`);
+});
+
+test('answers locked to every 4th read give a multiple of the period (safe to pace for); other phases bring it down', () => {
+  const locked = Array.from({ length: 10 }, (_, i) => 500 + i * 80 + (i % 2 ? 0.2 : -0.2));
+  assert.ok(Math.abs(findGrid(locked)!.periodMs - 80) < 0.1, 'locked: 80');
+  const mixed = [...locked, 1320, 1360, 1480, 1540].map((x, i) => x + (i % 3) * 0.1);
+  assert.ok(Math.abs(findGrid(mixed)!.periodMs - 20) < 0.05, 'mixed: 20');
+});
+
+test('answers at any time show no grid', () => {
+  const r = rng(7);
+  assert.equal(findGrid(Array.from({ length: 24 }, () => r() * 3000)), undefined);
+  assert.equal(findGrid([1, 2, 3]), undefined, 'too few');
+});
+
+test('lines placed on a grid: no read interval touches more than two, three full lines per two intervals', () => {
+  const grid = { periodMs: 20, phaseMs: 3 };
+  const placer = new LinePlacer(grid);
+  const r = rng(3);
+  const lines: Array<[number, number]> = [];
+  let free = 0;
+  for (let i = 0; i < 60; i++) {
+    // Sometimes the next line is not ready at once (an answer to wait for).
+    const earliest = free + (r() < 0.2 ? r() * 30 : 0);
+    const d = r() < 0.25 ? LINE_MS * r() : LINE_MS;
+    const start = placer.place(earliest, d);
+    assert.ok(start >= earliest, 'never before it could');
+    lines.push([start, start + d]);
+    free = start + d;
+  }
+  // With the margins: a line counts in an interval from 2.5 ms before its start to 4 ms after its end.
+  for (let k = 0; k < 200; k++) {
+    const [a, b] = [3 + (k - 1) * 20, 3 + k * 20];
+    const touching = lines.filter(([s, e]) => s - 2.5 < b && e + 4 > a).length;
+    assert.ok(touching <= 2, `interval ${k} touches ${touching} lines`);
+  }
+  assert.ok(Math.abs(gridFrameMs(grid, [LINE_MS, LINE_MS, LINE_MS]) - 40) < 0.01, '3 full lines per 40 ms');
+  assert.ok(gridFrameMs(grid, [LINE_MS, LINE_MS, LINE_MS, LINE_MS]) < 54, '4-line frames: 4 lines per 53.3 ms');
+});
+
+test('losses at line rate, then answers on a read grid: the upload paces 4-line frames to the grid, pipelined', () => {
+  const l = zephyr();
+  l.lostFrame();
+  l.lostFrame();
+  assert.ok(!l.framing.grid, 'no grid yet');
+  const r = rng(5);
+  let t = 10_000;
+  for (let i = 0; i < 10 && !l.framing.grid; i++) {
+    t += 20 * (3 + Math.floor(r() * 3));
+    l.answered(12, t + 0.5 + r() * 0.5);
+  }
+  assert.deepEqual([l.framing.packet, l.framing.lines, l.framing.window, l.framing.grid], [368, 4, 2, true]);
+  const rep = l.report();
+  assert.equal(rep.gridPaced, true);
+  assert.ok(Math.abs(rep.gridMs! - 20) < 0.05, `period ${rep.gridMs}`);
+  // Lines now go where the grid allows: four back to back would make a read touch three, so one waits.
+  let free = t + 100;
+  let waited = 0;
+  for (let i = 0; i < 4; i++) {
+    const at = l.placeLine(free, LINE_MS);
+    waited = Math.max(waited, at - free);
+    free = at + LINE_MS;
+  }
+  assert.ok(waited > 1, 'a line waits for a read');
+  // On the grid, a loss is called sooner (an answer comes at the first read after the frame).
+  assert.ok(l.lossTimeoutMs(1800) < 150, 'loss timeout');
+  // A rare loss keeps the grid; two in a row leave it for the ladder's most cautious full frames.
+  l.lostFrame();
+  assert.equal(l.framing.grid, true);
+  l.answered(12, t + 60.5);
+  l.lostFrame();
+  l.lostFrame();
+  assert.ok(!l.framing.grid, 'off the grid');
+  assert.deepEqual([l.framing.packet, l.framing.window, l.framing.gapMs], [380, 1, 5]);
+});
+
+test('a period learned on an earlier upload is used from the first answers when they fall on it, and dropped when answers stop fitting', () => {
+  // (The test above left a 20 ms period for devices with these limits.)
+  const l = zephyr();
+  l.answered(12, 50_000.5);
+  assert.ok(!l.framing.grid, 'one answer is not enough');
+  l.answered(12, 50_060.7);
+  assert.equal(l.framing.grid, true, 'two on one phase are');
+  assert.equal(l.waitFirstAnswer, false);
+  // A device with no grid after all: answers anywhere.
+  const r = rng(11);
+  let t = 50_100;
+  for (let i = 0; i < 14; i++) l.answered(12, (t += 40 + r() * 30));
+  assert.ok(!l.framing.grid, 'grid dropped');
+  assert.equal(l.report().gridMs, undefined);
+  const next = zephyr();
+  assert.equal(next.waitFirstAnswer, false, 'forgotten');
+});
+
+test('a device that answers everything never looks for a grid', () => {
+  const l = zephyr();
+  const r = rng(2);
+  let t = 0;
+  for (let i = 0; i < 100; i++) l.answered(5, (t += 20 * (1 + Math.floor(r() * 3))));
+  assert.deepEqual([l.framing.packet, l.framing.window, l.framing.grid], [380, 3, undefined]);
+  assert.equal(l.ditherMs(), 0);
 });

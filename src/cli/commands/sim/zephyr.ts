@@ -17,7 +17,7 @@ export const simZephyrCommand: Command = {
     'buf-size': { type: 'string', value: 'BYTES', description: 'MCUMGR_TRANSPORT_NETBUF_SIZE', default: '384' },
     'buf-count': { type: 'string', value: 'N', description: 'MCUMGR_TRANSPORT_NETBUF_COUNT', default: '4' },
     'line-buffers': { type: 'string', value: 'N', description: 'UART_MCUMGR_RX_BUF_COUNT: 128-byte line buffers', default: '2' },
-    'rx-period': { type: 'string', value: 'MS', description: 'how often the SMP work frees line buffers while bytes keep coming (the real peer: about 20)', default: '20' },
+    'rx-period': { type: 'string', value: 'MS', description: 'the receive thread reads the UART every MS, and one read may touch at most two lines (the real peer: 20)', default: '20' },
     'fast-uart': { type: 'boolean', description: 'a UART driver that hands over every line as it completes: no line is lost (the windowed case)' },
     bootloader: { type: 'string', value: 'KIND', description: "'mcuboot' or 'none'", default: 'mcuboot' },
     running: { type: 'string', value: 'FILE', description: 'image in slot 0 (the running application)' },
