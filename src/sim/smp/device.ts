@@ -149,7 +149,7 @@ export abstract class SmpDevice {
       this.readTimer = undefined;
       const bytes = this.rxPending.splice(0);
       for (const d of bytes) this.take(d, false);
-      this.service(performance.now());
+      this.service();
     }, Math.max(0, next - now));
   }
 
@@ -165,7 +165,7 @@ export abstract class SmpDevice {
         this.line = [];
         this.overlong = false;
         this.receiving = undefined;
-        if (handOver) this.service(performance.now());
+        if (handOver) this.service();
       } else if (this.line.length < this.console.lineMax - 1) this.line.push(b);
       else this.overlong = true;
     }
@@ -176,7 +176,7 @@ export abstract class SmpDevice {
    * A fast UART driver (period 0) hands lines over from its interrupt even then; whole packets wait in
    * the netbufs instead.
    */
-  private service(_at: number): void {
+  private service(): void {
     while (this.held.length && (!this.busy || this.console.receive!.periodMs === 0)) this.processLine(this.held.shift()!);
   }
 
@@ -226,7 +226,7 @@ export abstract class SmpDevice {
       this.busy = false;
       reply.after?.();
       this.runNext();
-      if (this.console.receive) this.service(performance.now());
+      if (this.console.receive) this.service();
       this.pump();
     };
     const delay = reply.delayMs ?? 0;

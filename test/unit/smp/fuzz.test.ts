@@ -90,8 +90,10 @@ test('simulators survive garbage and mutated requests on their RX line', async (
     dev.input(Buffer.from('\n'));
     out = 0;
     dev.input(req);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(out > 0, 'still answers a good echo');
+    // The Zephyr model reads its UART on a 20 ms grid and may still be busy with flash work from the
+    // garbage: wait for the answer (bounded), not a fixed time.
+    for (let waited = 0; out === 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(out > 0, `${dev.constructor.name} still answers a good echo`);
     dev.dispose();
   }
 });
