@@ -34,6 +34,10 @@ test('Zephyr smp_svr: recorded answers byte for byte', async () => {
         dev = freshDevice();
         tap = new Tap(dev);
       }
+      // A late answer of the case before (pipelined frames are answered read by read, 20 ms apart)
+      // belongs to that case: let it come and drop it before this case's first request.
+      await sleep(50);
+      tap.take();
       for (const [i, ex] of c.exchanges.entries()) {
         const where = `${c.file} #${i} ${ex.label}`;
         if (ex.label.includes('burst')) dev.input(ex.reqWire);
