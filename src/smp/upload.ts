@@ -76,6 +76,8 @@ export interface UploadResult {
   /** Zephyr's SHA-256 check of the received data, when the device reports it. */
   match?: boolean;
   restarts: number;
+  /** Where the device took the upload up again (a Zephyr device that kept an earlier one by length and sha). */
+  resumedAt?: number;
   plan: UploadPlan;
   /** What the upload learned about the link: the framing it ended on and the frames lost on the way. */
   link: LinkReport;
@@ -161,6 +163,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
   let next = confirmed;
   let bytesSent = 0;
   let restarts = 0;
+  let resumedAt: number | undefined;
   let match: boolean | undefined;
   let lastProgress = performance.now();
   let silentInARow = 0;
@@ -250,13 +253,14 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     const latest = await drain();
     const target = latest ?? off;
     if (target < confirmed) restarts++;
+    if (head.at === 0 && off > head.end && resumedAt === undefined) resumedAt = off;
     confirmed = target;
     next = confirmed;
     meter.update(confirmed);
   }
   await drain();
   const hash = Buffer.from(imageHash(image)).toString('hex');
-  const result: UploadResult = { bytes: size, bytesSent, seconds: (performance.now() - started) / 1000, hash, restarts, plan, link: learner.report(), ...(match !== undefined ? { match } : {}) };
+  const result: UploadResult = { bytes: size, bytesSent, seconds: (performance.now() - started) / 1000, hash, restarts, plan, link: learner.report(), ...(match !== undefined ? { match } : {}), ...(resumedAt !== undefined ? { resumedAt } : {}) };
   if (match === false) throw deviceError('smp.upload-mismatch', 'The device reports that the received data does not match the image (SHA-256 mismatch). Upload it again.', { hash });
   if (!opts.noVerify) {
     const slots = await list(c);

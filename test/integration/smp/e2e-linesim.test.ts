@@ -48,7 +48,7 @@ test('MCUboot behind linesim with bit flips and drops: 448 KiB upload completes,
   }
 });
 
-async function cutThenReplug(t: { diagnostic(s: string): void }, dev: SmpDevice, imgBytes: Uint8Array, hash: string): Promise<{ bytesSent: number; restarts: number }> {
+async function cutThenReplug(t: { diagnostic(s: string): void }, dev: SmpDevice, imgBytes: Uint8Array, hash: string): Promise<{ bytesSent: number; restarts: number; resumedAt: number | undefined }> {
   const pty = hostOnPty(dev, { baud: 0 });
   const cutAt = 8000 + Math.floor(Math.random() * 40000);
   t.diagnostic(`cable cut after ${cutAt} bytes`);
@@ -66,7 +66,7 @@ async function cutThenReplug(t: { diagnostic(s: string): void }, dev: SmpDevice,
       assert.ok(!before.some((s) => s.hash === hash), 'the half-written image is not listed as valid');
       const r = await uploadImage(c2, imgBytes);
       assert.equal(r.reportedHash, hash);
-      return { bytesSent: r.bytesSent, restarts: r.restarts };
+      return { bytesSent: r.bytesSent, restarts: r.restarts, resumedAt: r.resumedAt };
     } finally {
       await c2.close();
       await second.stop();
@@ -80,9 +80,10 @@ test('cable cut at a random point, then replug: Zephyr resumes, MCUboot starts o
   const z = buildImage({ size: 48 * 1024, version: '1.1.0', key });
   const zdev = createZephyrSim({ keys: [key.publicPem], running: buildImage({ size: 20000, key }).bytes });
   const zr = await cutThenReplug(t, zdev, z.bytes, Buffer.from(z.hash).toString('hex'));
-  t.diagnostic(`zephyr: ${zr.bytesSent} of ${z.bytes.length} bytes sent after the replug`);
-  assert.ok(zr.bytesSent < z.bytes.length, 'Zephyr resumed from the offset it had (same length and sha)');
+  t.diagnostic(`zephyr: resumed at ${zr.resumedAt}, ${zr.bytesSent} of ${z.bytes.length} bytes sent after the replug (resends included)`);
+  // bytesSent counts resends, which a noisy line at the grid's pace can make many: where it resumed is the fact.
+  assert.ok(zr.resumedAt !== undefined && zr.resumedAt > 0, 'Zephyr resumed from the offset it had (same length and sha)');
   const m = buildImage({ size: 48 * 1024, version: '1.1.0', key });
   const mr = await cutThenReplug(t, createMcubootSim({ keys: [key.publicPem] }), m.bytes, Buffer.from(m.hash).toString('hex'));
-  assert.ok(mr.bytesSent >= m.bytes.length, 'MCUboot cannot prove it is the same upload, so it starts over');
+  assert.ok(mr.resumedAt === undefined && mr.bytesSent >= m.bytes.length, 'MCUboot cannot prove it is the same upload, so it starts over');
 });
