@@ -45,12 +45,17 @@ export interface SmpRequest {
    * pacing, link-learner.ts). Overrides the gaps.
    */
   placeLine?: (earliestMs: number, wireMs: number) => number;
+  /** Whether idle line time from this time on may be filled with a line the device drops (with placeLine). */
+  fillGap?: (fromMs: number) => boolean;
 }
 
-export interface Pacing {
-  lineGapMs?: number;
-  frameGapMs?: number;
-  placeLine?: (earliestMs: number, wireMs: number) => number;
+export type Pacing = Pick<SmpRequest, 'lineGapMs' | 'frameGapMs' | 'placeLine' | 'fillGap'>;
+
+/** A line a device drops when it has no line buffer for it: spaces (neither SMP marker) and its LF. */
+function fillerLine(bytes: number): Uint8Array {
+  const line = new Uint8Array(bytes).fill(0x20);
+  line[bytes - 1] = 0x0a;
+  return line;
 }
 
 export interface SmpAnswer {
@@ -145,7 +150,7 @@ export class SmpClient {
 
   private async writeFrame(frame: Uint8Array, pacing: Pacing): Promise<number> {
     if (this.closed) throw ioError('io.port-closed', `${this.transport.description} is closed (cable unplugged?).`);
-    if (pacing.placeLine) return this.writePlaced(frame, pacing.placeLine);
+    if (pacing.placeLine) return this.writePlaced(frame, pacing.placeLine, pacing.fillGap);
     if (!pacing.lineGapMs && !pacing.frameGapMs) return this.writeAfterGap(frame, 0);
     let start = 0;
     for (let i = 0; i < frame.length; i++)
@@ -156,31 +161,48 @@ export class SmpClient {
     return this.lineFreeAt;
   }
 
-  /** Writes each line when `place` says (lines placed back to back go out in one write). */
-  private async writePlaced(frame: Uint8Array, place: NonNullable<Pacing['placeLine']>): Promise<number> {
-    let start = 0;
-    let pending: { from: number; at: number } | undefined;
-    const flush = async (to: number) => {
-      if (!pending) return;
-      // A line that follows bytes still on the line goes now (the OS queues it behind them): only a
-      // line after idle waits for its time, so timer lateness hits group starts, not the lines between.
-      const wait = pending.at - performance.now();
-      if (wait > 0.2 && pending.at > this.lineFreeAt + 0.5) await new Promise((r) => setTimeout(r, wait));
-      await this.transport.write(frame.subarray(pending.from, to));
-      this.lineFreeAt = Math.max(performance.now(), this.lineFreeAt) + this.wireMs(to - pending.from);
-      pending = undefined;
+  /**
+   * Writes each line when `place` says. Lines placed back to back go out in one write; idle the
+   * device lets fill (`fillGap`) goes out as a filler line in the same write, so the line stays busy
+   * and the next line starts when the bytes before it have left, to the bit; other idle waits on a
+   * timer, which may fire late.
+   */
+  private async writePlaced(frame: Uint8Array, place: NonNullable<Pacing['placeLine']>, fillGap: Pacing['fillGap']): Promise<number> {
+    const byteMs = this.wireMs(1);
+    let parts: Uint8Array[] = [];
+    let groupAt = 0;
+    const flush = async () => {
+      if (!parts.length) return;
+      // A group that follows bytes still on the line goes now (the OS queues it behind them): only a
+      // group after idle waits for its time.
+      const wait = groupAt - performance.now();
+      if (wait > 0.2 && groupAt > this.lineFreeAt + 0.5) await new Promise((r) => setTimeout(r, wait));
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      parts = [];
+      await this.transport.write(bytes);
+      this.lineFreeAt = Math.max(performance.now(), this.lineFreeAt) + this.wireMs(bytes.length);
     };
     let planned = Math.max(performance.now(), this.lineFreeAt);
-    for (let i = 0; i < frame.length; i++)
-      if (frame[i] === 0x0a) {
-        const wire = this.wireMs(i + 1 - start);
-        const at = place(planned, wire);
-        if (pending && at > planned + 0.05) await flush(start);
-        if (!pending) pending = { from: start, at };
-        planned = at + wire;
-        start = i + 1;
+    let start = 0;
+    for (let i = 0; i < frame.length; i++) {
+      if (frame[i] !== 0x0a) continue;
+      const line = frame.subarray(start, i + 1);
+      start = i + 1;
+      const wire = this.wireMs(line.length);
+      let at = place(planned, wire);
+      if (at > planned + 0.05) {
+        if (byteMs > 0 && fillGap?.(planned)) {
+          const n = Math.max(1, Math.ceil((at - planned) / byteMs));
+          if (!parts.length) groupAt = planned;
+          parts.push(fillerLine(n));
+          at = planned + n * byteMs;
+        } else await flush();
       }
-    await flush(start);
+      if (!parts.length) groupAt = at;
+      parts.push(line);
+      planned = at + wire;
+    }
+    await flush();
     return this.lineFreeAt;
   }
 
@@ -222,7 +244,7 @@ export class SmpClient {
       for (let attempt = 0; attempt <= retries; attempt++) {
         throwIfAborted(req.signal);
         if (attempt > 0) this.stats.retries++;
-        wireEnd = await this.sendFrame(frame, { lineGapMs: req.lineGapMs ?? this.opts.lineGapMs ?? 0, frameGapMs: req.frameGapMs ?? 0, ...(req.placeLine ? { placeLine: req.placeLine } : {}) });
+        wireEnd = await this.sendFrame(frame, { lineGapMs: req.lineGapMs ?? this.opts.lineGapMs ?? 0, frameGapMs: req.frameGapMs ?? 0, placeLine: req.placeLine, fillGap: req.fillGap });
         await new Promise<void>((resolve) => {
           // Whatever ends the wait (answer, timeout, cancel) removes both the timer and the abort
           // listener: a long silence must not pile listeners up on the caller's signal.

@@ -145,6 +145,11 @@ export class LinkLearner {
     return this.placer ? this.placer.place(earliest, wireMs) : earliest;
   }
 
+  /** Whether idle line time from `at` may be filled with a line the device drops (client hook, see LinePlacer.fillable). */
+  fillGap(at: number): boolean {
+    return this.onGrid && !!this.placer && this.placer.fillable(at);
+  }
+
   /** Whether the first frame's answer should come before more frames go (a known grid period is checked on it). */
   get waitFirstAnswer(): boolean {
     return this.hypothesis !== undefined && !this.grid;
@@ -250,12 +255,12 @@ export class LinkLearner {
         return;
       }
       const latest = gridPhase(this.arrivals.slice(-6), g.periodMs, 1.5);
-      g.phaseMs = latest.phaseMs - READ_LAG_MS;
       if (this.sinceSearch >= 4 && this.arrivals.length >= 12) {
         this.sinceSearch = 0;
         for (const n of [12, 32]) g.periodMs = refinePeriod(this.arrivals.slice(-n), g.periodMs, 1.5, latest.phaseMs);
         knownPeriods.set(this.key, g.periodMs);
       }
+      g.phaseMs = latest.phaseMs - READ_LAG_MS;
       return;
     }
     if (this.lossSeen && this.sinceSearch >= 2) {
@@ -439,7 +444,10 @@ const circ = (a: number, b: number, p: number) => {
 
 /**
  * The densest phase of `times` on a grid of `periodMs`: the median of the samples within `tolMs` of
- * the best centre, and the share of all samples that are.
+ * the best centre, and the share of all samples that are. The phase is given as the grid instant
+ * nearest the latest sample, not modulo the period: reads are predicted from a recent anchor, so a
+ * period refined by a few microseconds moves them by as little (modulo the period, k x the error
+ * over the ~10^6 periods since the clock's origin would move them anywhere).
  */
 export function gridPhase(times: number[], periodMs: number, tolMs = 1): { phaseMs: number; fit: number } {
   let best = 0;
@@ -450,7 +458,8 @@ export function gridPhase(times: number[], periodMs: number, tolMs = 1): { phase
   }
   const near = times.map((b) => circ(b, best, periodMs)).filter((d) => Math.abs(d) <= tolMs).sort((x, y) => x - y);
   const centre = near[Math.floor(near.length / 2)] ?? 0;
-  return { phaseMs: mod(best + centre, periodMs), fit: times.length ? bestN / times.length : 0 };
+  const latest = Math.max(...times);
+  return { phaseMs: latest - circ(latest, best + centre, periodMs), fit: times.length ? bestN / times.length : 0 };
 }
 
 export interface GridSearch {
@@ -528,6 +537,8 @@ export interface LinePlacerOptions {
  */
 export class LinePlacer {
   private placed: Array<[number, number]> = [];
+  /** The same lines without margins: where their bytes are. */
+  private spans: Array<[number, number]> = [];
   readonly linesPerRead: number;
   readonly earlyMs: number;
   readonly lateMs: number;
@@ -537,13 +548,12 @@ export class LinePlacer {
     o: LinePlacerOptions = {},
   ) {
     this.linesPerRead = o.linesPerRead ?? 2;
-    // Three 127-byte lines take 33 ms of 40, which leaves ~7 ms. A late read only hurts at the read
-    // that ends a group (or the middle one, by 2 ms more); a late write shifts the whole group toward
-    // the next read, and the phase learned from answers is itself a little late (host latency).
-    // Measured on the Zephyr peer under host load (2/4.5, 2.5/4 and 3.5/3 within noise): ~10 % of
-    // answers come 2+ ms after the usual phase, host timers fire up to a few ms late.
-    this.earlyMs = o.earlyMs ?? 2.5;
-    this.lateMs = o.lateMs ?? 4;
+    // Three 127-byte lines take 33 ms of 40, which leaves ~7 ms. Reads come late, never early: the
+    // Zephyr peer's read instants (linesim --trace) sit within 0.2 ms of a 20 ms grid, some up to a
+    // few ms late under host load, and the phase learned from answers is within 0.3 ms of them; lines
+    // after filler start to the bit. So most of the slack goes after a read.
+    this.earlyMs = o.earlyMs ?? 3.5;
+    this.lateMs = o.lateMs ?? 2;
   }
 
   /** Index of the read interval (read k-1, read k] holding time t. */
@@ -567,16 +577,35 @@ export class LinePlacer {
     const { periodMs, phaseMs } = this.grid;
     let start = earliest;
     if (!this.fits(start, durMs)) {
-      // Otherwise just after one of the next reads (bounded: an empty interval always fits).
-      let k = this.interval(earliest);
+      // Otherwise just after one of the next reads, from the one that opened this interval (bounded: an
+      // empty interval always fits).
+      let k = this.interval(earliest) - 1;
       do {
         start = Math.max(earliest, phaseMs + k * periodMs + this.earlyMs + 0.01);
         k++;
       } while (!this.fits(start, durMs) && k < this.interval(earliest) + 64);
     }
     this.placed.push([start - this.earlyMs, start + durMs + this.lateMs]);
+    this.spans.push([start, start + durMs]);
     if (this.placed.length > 8) this.placed.shift();
+    if (this.spans.length > 8) this.spans.shift();
     return start;
+  }
+
+  /**
+   * Whether a line that starts at `t` is one the device drops: the read that takes its first byte
+   * already meets `linesPerRead` lines, whose buffers are all held until after that read. uart_mcumgr
+   * then ignores every byte up to the line's LF without a buffer (drivers/console/uart_mcumgr.c,
+   * uart_mcumgr_rx_byte; a line that is neither 06 09 nor 04 14 also leaves a frame being assembled
+   * alone: mcumgr_serial_process_frag). Idle line time there can be filled with such a line, which
+   * keeps the line busy: the next line then starts when the bytes before it have left, exactly, not
+   * when a host timer fires.
+   */
+  fillable(t: number): boolean {
+    const k = this.interval(t);
+    // A read a little early (a late phase estimate) must still find both lines: the same margin as a line's end.
+    if (this.interval(t + this.lateMs) !== k) return false;
+    return this.spans.filter(([s, e]) => this.interval(s) <= k && this.interval(e) >= k).length >= this.linesPerRead;
   }
 }
 

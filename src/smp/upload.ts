@@ -186,7 +186,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
         timeoutMs: isFirst ? ceilingMs : learner.lossTimeoutMs(ceilingMs),
         lineGapMs: f.gapMs,
         frameGapMs: f.gapMs,
-        ...(f.grid ? { placeLine: (at: number, ms: number) => learner.placeLine(at, ms) } : {}),
+        ...(f.grid ? { placeLine: (at: number, ms: number) => learner.placeLine(at, ms), fillGap: (at: number) => learner.fillGap(at) } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       })
       .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));

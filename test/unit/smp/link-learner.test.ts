@@ -1,7 +1,7 @@
 /** The upload engine's framing ladder: down on losses, back up on answers, noise tolerated. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findGrid, gridFrameMs, LinePlacer, LinkLearner } from '../../../src/smp/link-learner.ts';
+import { findGrid, gridFrameMs, gridPhase, LinePlacer, LinkLearner } from '../../../src/smp/link-learner.ts';
 import { chunkCapacity } from '../../../src/smp/upload.ts';
 
 /** A framing as lines per frame, window and idle between frames (ms, rounded). */
@@ -144,14 +144,47 @@ test('lines placed on a grid: no read interval touches more than two, three full
     lines.push([start, start + d]);
     free = start + d;
   }
-  // With the margins: a line counts in an interval from 2.5 ms before its start to 4 ms after its end.
+  // With the margins: a line counts in an interval from 3.5 ms before its start to 2 ms after its end.
   for (let k = 0; k < 200; k++) {
     const [a, b] = [3 + (k - 1) * 20, 3 + k * 20];
-    const touching = lines.filter(([s, e]) => s - 2.5 < b && e + 4 > a).length;
+    const touching = lines.filter(([s, e]) => s - 3.5 < b && e + 2 > a).length;
     assert.ok(touching <= 2, `interval ${k} touches ${touching} lines`);
   }
   assert.ok(Math.abs(gridFrameMs(grid, [LINE_MS, LINE_MS, LINE_MS]) - 40) < 0.01, '3 full lines per 40 ms');
   assert.ok(gridFrameMs(grid, [LINE_MS, LINE_MS, LINE_MS, LINE_MS]) < 54, '4-line frames: 4 lines per 53.3 ms');
+});
+
+test('the grid phase is a recent read instant: a period a little off moves predicted reads near the answers by microseconds', () => {
+  // performance.now() after hours: ~10^6 periods since the clock's origin.
+  const reads = Array.from({ length: 8 }, (_, i) => 36_000_007 + i * 60);
+  const { phaseMs, fit } = gridPhase(reads.map((t) => t + 0.4), 20.01, 1.5);
+  assert.equal(fit, 1);
+  assert.ok(Math.abs(phaseMs - (reads[7]! + 0.4)) < 0.3, `anchor ${phaseMs} at the latest answer's read`);
+  const placer = new LinePlacer({ periodMs: 20.01, phaseMs });
+  // Three full lines from just after that read: the third ends before the read 40 ms on, and the
+  // fourth starts just after it, not k x 0.01 ms off.
+  let free = reads[7]! + 4;
+  const starts: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    starts.push(placer.place(free, LINE_MS));
+    free = starts[i]! + LINE_MS;
+  }
+  const d = starts[3]! - reads[7]!;
+  assert.ok(d > 43 && d < 45, `the fourth line at +${d.toFixed(2)} ms`);
+});
+
+test('idle after the second line of a read interval may be filled (the device has no buffer for it); idle elsewhere may not', () => {
+  const placer = new LinePlacer({ periodMs: 20, phaseMs: 0 });
+  const a = placer.place(3.5, LINE_MS);
+  assert.equal(placer.fillable(a + LINE_MS), false, 'after one line: a filler would take the free buffer');
+  const b = placer.place(a + LINE_MS, LINE_MS);
+  const c = placer.place(b + LINE_MS, LINE_MS);
+  // a whole, b straddles the read at 20, c whole in (20, 40]: b and c hold both buffers at that read.
+  assert.deepEqual([a, b, c].map((x) => Math.round(x)), [4, 15, 26]);
+  assert.equal(placer.fillable(c + LINE_MS), true, 'after the second line of the interval');
+  assert.equal(placer.fillable(38.5), false, 'too near the read: a read a little early would free them first');
+  assert.equal(placer.fillable(41), false, 'after the read the buffers are free again');
+  assert.ok(placer.place(c + LINE_MS, LINE_MS) > 40, 'the next line starts after the read');
 });
 
 test('losses at line rate, then answers on a read grid: the upload paces 4-line frames to the grid, pipelined', () => {
