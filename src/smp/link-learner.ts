@@ -150,6 +150,16 @@ export class LinkLearner {
     return this.onGrid && !!this.placer && this.placer.fillable(at);
   }
 
+  /**
+   * Frames to keep in flight now. A pipelined framing off the grid opens its window once one of its
+   * frames was answered: a receive side that loses pipelined frames then costs one loss timeout to
+   * find out, not a window of them (the first upload to a Zephyr UART lost ~0.9 s that way).
+   */
+  get window(): number {
+    const f = this.framing;
+    return f.grid || this.here.answered > 0 ? f.window : 1;
+  }
+
   /** Whether the first frame's answer should come before more frames go (a known grid period is checked on it). */
   get waitFirstAnswer(): boolean {
     return this.hypothesis !== undefined && !this.grid;
@@ -304,10 +314,12 @@ export class LinkLearner {
     if (this.latencies.length > 32) this.latencies.shift();
   }
 
-  answered(latencyMs: number | undefined, arrivedAt?: number): void {
+  /** A frame was answered; `ofFraming` false for a frame not sent on the current framing (the upload's small first one). */
+  answered(latencyMs: number | undefined, arrivedAt?: number, ofFraming = true): void {
     if (latencyMs !== undefined) this.noteLatency(latencyMs);
-    if (this.gridWait > 0) this.gridWait--;
     if (arrivedAt !== undefined) this.noteArrival(arrivedAt);
+    if (!ofFraming) return;
+    if (this.gridWait > 0) this.gridWait--;
     if (this.onGrid) {
       this.gridLostInRow = 0;
       this.here2.answered++;
@@ -380,7 +392,11 @@ export class LinkLearner {
     // than one step, so skip one (each step found by losing costs a loss timeout).
     // A bolder framing tried after a run of answers goes back to the framing that gave them. Skips
     // stay within one frame size: smaller frames are the bigger step, never taken blind.
-    const skip = this.cameDown && this.here.answered === 0 && this.framings[this.current + 2]?.packet === this.framing.packet ? 2 : 1;
+    // A pipelined framing's first frame goes alone (see `window`): losing it was the stop-and-wait
+    // rung's test already.
+    const alone = this.framing.window > 1 && this.here.answered === 0 && this.framings[this.current + 1]?.window === 1 && this.framings[this.current + 1]?.gapMs === this.framing.gapMs;
+    if (alone) this.patience.set(this.current + 1, Math.max(this.patience.get(this.current + 1) ?? 0, grow * 4));
+    const skip = (this.cameDown || alone) && this.here.answered === 0 && this.framings[this.current + 2]?.packet === this.framing.packet ? 2 : 1;
     this.move(this.climbedFrom ?? this.current + skip, true);
     return true;
   }

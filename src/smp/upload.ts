@@ -209,7 +209,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
       if (dither) await new Promise((r) => setTimeout(r, dither));
       send(confirmed);
     }
-    while (inflight.length < learner.framing.window && next < size && next > 0 && !(learner.waitFirstAnswer && inflight[0]?.at === 0)) send(next);
+    while (inflight.length < learner.window && next < size && next > 0 && !(learner.waitFirstAnswer && inflight[0]?.at === 0)) send(next);
     // (A chunk at a non-zero offset while the device has no upload simply gets `off` 0 back.)
     const head = inflight.shift()!;
     const a = await head.answer;
@@ -244,7 +244,7 @@ export async function uploadImage(c: SmpClient, image: Uint8Array, opts: UploadO
     lastProgress = performance.now();
     silentInARow = 0;
     if (off === head.end) {
-      learner.answered(a.latencyMs, a.arrivedAt);
+      learner.answered(a.latencyMs, a.arrivedAt, head.at !== 0);
       confirmed = off;
       meter.update(confirmed);
       continue;
