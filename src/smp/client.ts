@@ -80,7 +80,7 @@ export class SmpClient {
   private waiters: Waiter[] = [];
   private readonly reader: FrameReader;
   private closed: Error | undefined;
-  readonly stats = { badFrames: 0, textLines: 0, timeouts: 0, retries: 0 };
+  readonly stats = { badFrames: 0, textLines: 0, timeouts: 0, retries: 0, fillerLines: 0 };
   private textListener?: (line: string) => void;
   /** When the latest answer's first byte came (see SmpAnswer.arrivedAt). */
   lastArrivedAt: number | undefined;
@@ -195,6 +195,7 @@ export class SmpClient {
           const n = Math.max(1, Math.ceil((at - planned) / byteMs));
           if (!parts.length) groupAt = planned;
           parts.push(fillerLine(n));
+          this.stats.fillerLines++;
           at = planned + n * byteMs;
         } else await flush();
       }

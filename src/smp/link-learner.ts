@@ -77,6 +77,11 @@ export interface LearnerOptions {
  */
 const knownPeriods = new Map<string, number>();
 
+/** Forgets the read periods learned so far (the next upload learns its device's from nothing). */
+export function forgetReadGrids(): void {
+  knownPeriods.clear();
+}
+
 export class LinkLearner {
   /** Boldest first. */
   readonly framings: Framing[];
@@ -224,6 +229,14 @@ export class LinkLearner {
     if (calm > this.current) this.move(calm, true);
   }
 
+  private forgetGrid(): void {
+    knownPeriods.delete(this.key);
+    this.grid = undefined;
+    this.placer = undefined;
+    this.hypothesis = undefined;
+    this.leaveGrid();
+  }
+
   private leaveGrid(): void {
     if (!this.onGrid) return;
     this.onGrid = false;
@@ -257,13 +270,7 @@ export class LinkLearner {
       // falling on it (no grid after all).
       const g = this.grid;
       const recent = this.arrivals.slice(-16);
-      if (recent.length >= 12 && gridPhase(recent, g.periodMs, 1.5).fit < 0.35) {
-        knownPeriods.delete(this.key);
-        this.grid = undefined;
-        this.hypothesis = undefined;
-        this.leaveGrid();
-        return;
-      }
+      if (recent.length >= 12 && gridPhase(recent, g.periodMs, 1.5).fit < 0.35) return this.forgetGrid();
       const latest = gridPhase(this.arrivals.slice(-6), g.periodMs, 1.5);
       if (this.sinceSearch >= 4 && this.arrivals.length >= 12) {
         this.sinceSearch = 0;
@@ -276,7 +283,10 @@ export class LinkLearner {
     if (this.lossSeen && this.sinceSearch >= 2) {
       this.sinceSearch = 0;
       const g = findGrid(this.arrivals.slice(-24));
-      if (g && (!this.grid || g.periodMs < this.grid.periodMs - 0.5 || Math.abs(g.periodMs - this.grid.periodMs) < 0.5)) {
+      // A smaller period replaces a larger one (a multiple of the true period, seen while answers were
+      // locked to it) only on strong evidence: a few samples can fit a wrong one by chance.
+      const down = g && this.grid && g.periodMs < this.grid.periodMs - 0.5;
+      if (g && (!this.grid || (down && g.fit >= 0.9 && this.arrivals.length >= 12) || Math.abs(g.periodMs - this.grid.periodMs) < 0.5)) {
         this.useGrid({ periodMs: g.periodMs, phaseMs: g.phaseMs - READ_LAG_MS });
         if (g.periodMs <= 50) knownPeriods.set(this.key, g.periodMs);
       }
@@ -362,7 +372,9 @@ export class LinkLearner {
       if (lost >= 3 && lost / (answered + lost) > 0.15) {
         this.gridPatience = this.gridPatience ? this.gridPatience * 2 : this.o.growAfter ?? 24;
         this.gridWait = this.gridPatience;
-        this.leaveGrid();
+        // The grid itself may be wrong (a period that fit a few answers by chance): learn it again from
+        // new answers rather than come back to it.
+        this.forgetGrid();
         this.toCalm();
       } else if (this.gridLostInRow >= 2) {
         // Two in a row: the phase is off (the device stalled, or the host did). Back on the ladder
@@ -516,9 +528,14 @@ export function findGrid(times: number[], o: GridSearch = {}): (ReadGrid & { fit
     const { phaseMs, fit } = gridPhase(t, refined, tolMs);
     if (fit >= minFit) found.push({ periodMs: refined, phaseMs, fit });
   }
-  // The largest period about as good as the best: a divisor fits at least as well by chance.
+  // The best fit, or the largest multiple of it about as good (a divisor fits at least as well by
+  // chance). A period about as good that is not a multiple fits a subset of the samples by chance (all
+  // 80 ms apart fit 26.7 and 16 as well as 20): never taken.
   const best = Math.max(0, ...found.map((f) => f.fit));
-  return found.find((f) => f.fit >= best - 0.1);
+  const top = found.find((f) => f.fit === best);
+  if (!top) return undefined;
+  const multiple = (p: number) => Math.round(p / top.periodMs) >= 1 && Math.abs(p - Math.round(p / top.periodMs) * top.periodMs) <= 0.5;
+  return found.find((f) => f.fit >= best - 0.1 && multiple(f.periodMs)) ?? top;
 }
 
 /**

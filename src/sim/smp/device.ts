@@ -167,7 +167,12 @@ export abstract class SmpDevice {
         this.receiving = undefined;
         if (handOver) this.service();
       } else if (this.line.length < this.console.lineMax - 1) this.line.push(b);
-      else this.overlong = true;
+      else {
+        this.overlong = true;
+        // uart_mcumgr frees the buffer of a line too long for it at once and ignores the rest up to
+        // its LF (uart_mcumgr_rx_byte): the next line may have it, in the same read.
+        if (this.receiving === 'buffer') this.receiving = 'dropping';
+      }
     }
   }
 

@@ -16,9 +16,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openSerial } from '../../../src/transport/serial.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
+import { erase } from '../../../src/smp/groups/image.ts';
+import { uploadImage, type UploadResult } from '../../../src/smp/upload.ts';
+import { forgetReadGrids } from '../../../src/smp/link-learner.ts';
 import { createZephyrSim, hostOnPty } from '../../../src/sim/zephyr/index.ts';
+import { MCUBOOT_DIR } from './vectors.ts';
 import { startLinesim } from './linesim.ts';
 import { startZephyrPeer } from './peers.ts';
 import { runCell, type Cell, type CellResult } from './matrix.ts';
@@ -71,4 +77,46 @@ test('framing matrix: the Zephyr simulator answers and stays silent on the same 
     assert.equal(real[i]!.verdict, expect, `real peer, ${JSON.stringify(cell)}`);
     assert.equal(sim[i]!.verdict, real[i]!.verdict, `simulator vs real peer, ${JSON.stringify(cell)}`);
   }
+});
+
+async function uploadThrough(devicePty: string): Promise<{ r: UploadResult; fillers: number }> {
+  const line = await startLinesim(devicePty);
+  const c = new SmpClient(await openSerial({ path: line.host, baudRate: 115200 }), { baud: 115200 });
+  // Each device's grid is learned from its own answers, not from the upload before.
+  forgetReadGrids();
+  try {
+    await erase(c, 1).catch(() => {});
+    const r = await uploadImage(c, new Uint8Array(readFileSync(join(MCUBOOT_DIR, 'images', 'app-signed.bin'))));
+    return { r, fillers: c.stats.fillerLines };
+  } finally {
+    await c.close();
+    await line.stop();
+  }
+}
+
+test('zero-configuration upload: the real peer and the simulator both make the engine pace lines to a 20 ms read grid, idle filled with lines they drop', { timeout: 120_000 }, async (t) => {
+  const peer = await startZephyrPeer();
+  let real: Awaited<ReturnType<typeof uploadThrough>>;
+  try {
+    real = await uploadThrough(peer.path);
+  } finally {
+    await peer.stop();
+  }
+  const dev = createZephyrSim({ flash: 'none' });
+  const pty = hostOnPty(dev, { baud: 0 });
+  let sim: Awaited<ReturnType<typeof uploadThrough>>;
+  try {
+    sim = await uploadThrough(pty.path);
+  } finally {
+    pty.close();
+    dev.dispose();
+  }
+  for (const [name, { r, fillers }] of [['real', real], ['sim', sim]] as const) {
+    t.diagnostic(`${name}: ${(r.bytes / r.seconds).toFixed(0)} B/s, link ${JSON.stringify(r.link)}, ${fillers} filler lines`);
+    assert.ok(Math.abs((r.link.gridMs ?? 0) - 20) < 0.5, `${name}: read grid learned (${r.link.gridMs})`);
+    assert.equal(r.link.gridPaced, true, `${name}: ended grid-paced`);
+    assert.ok(fillers > 20, `${name}: idle filled (${fillers} filler lines)`);
+  }
+  // The simulator drops every filler line without a buffer, as uart_mcumgr does when both are held.
+  assert.ok(dev.stats.linesDropped >= sim.fillers, `simulator dropped ${dev.stats.linesDropped} lines for ${sim.fillers} fillers`);
 });

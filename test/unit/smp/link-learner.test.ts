@@ -222,10 +222,17 @@ test('losses at line rate, then answers on a read grid: the upload paces 4-line 
   l.lostFrame();
   assert.ok(!l.framing.grid, 'off the grid');
   assert.deepEqual([l.framing.packet, l.framing.window, l.framing.gapMs], [380, 1, 5]);
+  assert.equal(l.report().gridMs, undefined, 'three of four frames lost on it: the grid is learned again, not come back to');
 });
 
 test('a period learned on an earlier upload is used from the first answers when they fall on it, and dropped when answers stop fitting', () => {
-  // (The test above left a 20 ms period for devices with these limits.)
+  // An upload that learns a 20 ms period for devices with these limits.
+  const first = zephyr();
+  first.lostFrame();
+  first.lostFrame();
+  const r0 = rng(5);
+  for (let i = 0, t = 10_000; i < 10 && !first.framing.grid; i++) first.answered(12, (t += 20 * (3 + Math.floor(r0() * 3))) + 0.5 + r0() * 0.5);
+  assert.equal(first.framing.grid, true);
   const l = zephyr();
   l.answered(12, 50_000.5);
   assert.ok(!l.framing.grid, 'one answer is not enough');
