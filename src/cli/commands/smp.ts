@@ -219,7 +219,7 @@ const commands: Command[] = [
         data: { bytesSent: r.bytesSent, bytes: r.bytes, seconds: Number(r.seconds.toFixed(3)), hash: r.reportedHash ?? null, imageHash: r.hash, restarts: r.restarts, ...(r.match !== undefined ? { match: r.match } : {}), chunk: r.plan, link: r.link },
         human: [
           `Uploaded ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(rate))}/s).`,
-          `Link: ${r.link.frameSize}-byte frames (${r.link.lines} lines), window ${r.link.window}, ${r.link.lineGapMs} ms between lines; ${r.link.framesLost} frames lost.`, r.reportedHash ? `The device lists the image: hash ${r.reportedHash}.` : `Image hash ${r.hash} (not checked).`],
+          `Link: ${r.link.frameSize}-byte frames (${r.link.lines} lines), window ${r.link.window}, ${r.link.gridPaced ? `lines paced to the device's ${r.link.gridMs} ms read grid` : `${r.link.lineGapMs} ms between lines`}; ${r.link.framesLost} frames lost.`, r.reportedHash ? `The device lists the image: hash ${r.reportedHash}.` : `Image hash ${r.hash} (not checked).`],
       };
     },
   }),

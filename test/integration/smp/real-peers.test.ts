@@ -15,6 +15,7 @@ import { unbrick } from './cli-process.ts';
 import { startLinesim, type Linesim } from './linesim.ts';
 import { startMcubootPeer, startZephyrPeer } from './peers.ts';
 import { MCUBOOT_DIR } from './vectors.ts';
+import type { LinkReport } from '../../../src/smp/link-learner.ts';
 
 const APP = join(MCUBOOT_DIR, 'images', 'app-signed.bin');
 const APP_HASH = 'c7786c26af308fe8d4fb82e0f7dc0b4625ccffdfa6f3b7bf8b531aaad6f7e718';
@@ -66,7 +67,9 @@ test('real MCUboot serial recovery: upload with defaults, list, reset, list agai
     line = await startLinesim(peer.path);
     const up = await cli(line, 'upload', APP);
     assert.equal(up.hash, APP_HASH);
-    assert.equal((up.link as { framesLost: number }).framesLost >= 0, true);
+    // MCUboot takes its largest frames back to back: the engine stays on them (a frame lost to host load may move it).
+    const link = up.link as LinkReport;
+    assert.ok(link.framesLost > 0 || (link.frameSize === (up.chunk as { maxPacket: number }).maxPacket && link.gridMs === undefined), `link ${JSON.stringify(link)}`);
     const slots = (await cli(line, 'slots')).slots as Array<{ hash: string; slot: number }>;
     assert.deepEqual(slots.map((s) => [s.slot, s.hash]), [[0, APP_HASH]]);
     await cli(line, 'reset');
