@@ -286,7 +286,12 @@ export class LinkLearner {
       // A smaller period replaces a larger one (a multiple of the true period, seen while answers were
       // locked to it) only on strong evidence: a few samples can fit a wrong one by chance.
       const down = g && this.grid && g.periodMs < this.grid.periodMs - 0.5;
-      if (g && (!this.grid || (down && g.fit >= 0.9 && this.arrivals.length >= 12) || Math.abs(g.periodMs - this.grid.periodMs) < 0.5)) {
+      // A device that answers a fixed time after each frame, sent as soon as the answer before came,
+      // gives answers as regular as a grid's: but on a read grid the wait for the answer varies over
+      // the period (frames end anywhere between reads), on such a device it does not.
+      const lat = this.latencies.slice(-24).sort((a, b) => a - b);
+      const spread = lat.length >= 8 ? lat[Math.floor((lat.length - 1) * 0.9)]! - lat[Math.floor((lat.length - 1) * 0.1)]! : 0;
+      if (g && spread >= g.periodMs * 0.3 && (!this.grid || (down && g.fit >= 0.9 && this.arrivals.length >= 12) || Math.abs(g.periodMs - this.grid.periodMs) < 0.5)) {
         this.useGrid({ periodMs: g.periodMs, phaseMs: g.phaseMs - READ_LAG_MS });
         if (g.periodMs <= 50) knownPeriods.set(this.key, g.periodMs);
       }
@@ -460,8 +465,8 @@ export interface ReadGrid {
   phaseMs: number;
 }
 
-/** How long after a read its answer's first byte reaches the host (processing, relay): a read is placed this much earlier. */
-const READ_LAG_MS = 0.5;
+/** The least time after a read its answer's first byte reaches the host (processing, relay; 0.1-0.2 ms through linesim): a read is placed this much earlier. */
+const READ_LAG_MS = 0.2;
 
 const mod = (x: number, p: number) => ((x % p) + p) % p;
 /** Signed distance of phase a from phase b on a circle of p. */
@@ -471,7 +476,7 @@ const circ = (a: number, b: number, p: number) => {
 };
 
 /**
- * The densest phase of `times` on a grid of `periodMs`: the median of the samples within `tolMs` of
+ * The densest phase of `times` on a grid of `periodMs`: the earliest of the samples within `tolMs` of
  * the best centre, and the share of all samples that are. The phase is given as the grid instant
  * nearest the latest sample, not modulo the period: reads are predicted from a recent anchor, so a
  * period refined by a few microseconds moves them by as little (modulo the period, k x the error
@@ -485,7 +490,9 @@ export function gridPhase(times: number[], periodMs: number, tolMs = 1): { phase
     if (n > bestN) [best, bestN] = [a, n];
   }
   const near = times.map((b) => circ(b, best, periodMs)).filter((d) => Math.abs(d) <= tolMs).sort((x, y) => x - y);
-  const centre = near[Math.floor(near.length / 2)] ?? 0;
+  // The earliest of them: an answer comes after its read, later whenever the host or the device is
+  // busy, never before (in-process simulators read late by whatever holds the event loop).
+  const centre = near[0] ?? 0;
   const latest = Math.max(...times);
   return { phaseMs: latest - circ(latest, best + centre, periodMs), fit: times.length ? bestN / times.length : 0 };
 }

@@ -43,6 +43,8 @@ export interface SmpBoardOptions {
   batteryMv?: number;
   /** Zephyr unit: the new image confirms itself at its test boot, then restarts this many times (default: the scenario's). */
   bootLoops?: number;
+  /** Zephyr unit: its UART receive thread's read period (default the real peer's 20 ms; 0: a fast UART that takes every line). */
+  uartReadPeriodMs?: number;
 }
 
 /** A charged Li-ion cell, as the lab units report it. */
@@ -111,7 +113,7 @@ export function smpBoard(spec: LabUnitSpec, opts: SmpBoardOptions = {}): SmpBoar
       running: image('1.2.0', { confirm: true }),
       ...faults,
       ...(opts.testImageFails ? { testImageFails: true } : {}),
-      ...defined({ resetDelayMs: opts.resetDelayMs }),
+      ...defined({ resetDelayMs: opts.resetDelayMs, rxPeriodMs: opts.uartReadPeriodMs }),
       ...stats,
       ...(loops ? { newImageBootLoops: loops } : {}),
     });

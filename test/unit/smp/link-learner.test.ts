@@ -197,7 +197,8 @@ test('losses at line rate, then answers on a read grid: the upload paces 4-line 
   let t = 10_000;
   for (let i = 0; i < 10 && !l.framing.grid; i++) {
     t += 20 * (3 + Math.floor(r() * 3));
-    l.answered(12, t + 0.5 + r() * 0.5);
+    // (The wait for an answer varies over the period: frames end anywhere between reads.)
+    l.answered(1 + r() * 18, t + 0.5 + r() * 0.5);
   }
   assert.deepEqual([l.framing.packet, l.framing.lines, l.framing.window, l.framing.grid], [368, 4, 2, true]);
   const rep = l.report();
@@ -231,7 +232,7 @@ test('a period learned on an earlier upload is used from the first answers when 
   first.lostFrame();
   first.lostFrame();
   const r0 = rng(5);
-  for (let i = 0, t = 10_000; i < 10 && !first.framing.grid; i++) first.answered(12, (t += 20 * (3 + Math.floor(r0() * 3))) + 0.5 + r0() * 0.5);
+  for (let i = 0, t = 10_000; i < 10 && !first.framing.grid; i++) first.answered(1 + r0() * 18, (t += 20 * (3 + Math.floor(r0() * 3))) + 0.5 + r0() * 0.5);
   assert.equal(first.framing.grid, true);
   const l = zephyr();
   l.answered(12, 50_000.5);
@@ -247,6 +248,17 @@ test('a period learned on an earlier upload is used from the first answers when 
   assert.equal(l.report().gridMs, undefined);
   const next = zephyr();
   assert.equal(next.waitFirstAnswer, false, 'forgotten');
+});
+
+test('a device that answers a fixed time after each frame looks like a grid by its answer times, but is not one', () => {
+  const l = zephyr();
+  l.lostFrame();
+  l.lostFrame();
+  // Stop-and-wait: each frame goes when the answer before came, so answers are as regular as a grid's.
+  let t = 20_000;
+  for (let i = 0; i < 30; i++) l.answered(8 + (i % 3) * 0.2, (t += 56.3));
+  assert.ok(!l.framing.grid, 'not paced to a grid');
+  assert.equal(l.report().gridMs, undefined);
 });
 
 test('a device that answers everything never looks for a grid', () => {
