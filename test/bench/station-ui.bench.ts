@@ -120,7 +120,7 @@ export async function run(): Promise<void> {
 
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    await core.station.start({ bundle, ports: units.map((u) => u.path), parallel: n, data: csv, dataAddress: chip.flash.start + DATA_OFFSET, uidAddress: chip.flash.end - 16, batch: 'ui-bench' });
+    await core.station.start({ bundle, ports: units.map((u) => u.path), parallel: n, data: csv, dataAddress: chip.flash.start + DATA_OFFSET, batch: 'ui-bench' });
     await page.waitForFunction((want) => document.querySelectorAll('.tile[data-state=pass], .tile[data-state=fail]').length >= want, n, { timeout: 600_000, polling: 250 });
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);

@@ -212,7 +212,7 @@ export class An3155Client {
   async sync(attempts = 6): Promise<void> {
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      const late = await this.settleBytes(SETTLE_MS);
+      const late = concatBytes(...(await this.settleChunks(SETTLE_MS)));
       // A late answer to the previous 0x7F, alone on a quiet line: the bootloader took it and
       // waits for a command now, so another 0x7F would only be read as a command byte.
       if (i > 0 && late.length === 1 && (late[0] === ACK || late[0] === NACK)) {
@@ -240,11 +240,11 @@ export class An3155Client {
 
   /** Waits until nothing arrives for ms, then drops what came; returns how many bytes were dropped. */
   private async settle(ms: number): Promise<number> {
-    return (await this.settleBytes(ms)).length;
+    return (await this.settleChunks(ms)).reduce((n, c) => n + c.length, 0);
   }
 
-  /** settle(), returning the dropped bytes. */
-  private async settleBytes(ms: number): Promise<Uint8Array> {
+  /** settle(), returning the dropped chunks (joined only by the caller that reads them). */
+  private async settleChunks(ms: number): Promise<Uint8Array[]> {
     const dropped = [...this.chunks];
     this.discardInput();
     for (;;) {
@@ -252,7 +252,7 @@ export class An3155Client {
       const n = this.buffered();
       dropped.push(...this.chunks);
       this.discardInput();
-      if (n === 0) return concatBytes(...dropped);
+      if (n === 0) return dropped;
     }
   }
 

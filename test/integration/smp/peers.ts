@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHARED } from './vectors.ts';
+import { startLinesim, type Linesim } from './linesim.ts';
 
 export const PEERS = join(SHARED, 'peers');
 export const DEV_KEY = join(PEERS, 'mcuboot-dev-root-ec-p256.pem');
@@ -100,4 +101,38 @@ export function startZephyrPeer(): Promise<Peer> {
     },
     () => rmSync(dir, { recursive: true, force: true }),
   );
+}
+
+export interface PeerLine {
+  peer: Peer;
+  /** linesim in front of the peer (a new one after `restartAfterExit`). */
+  readonly line: Linesim;
+  /** After an SMP reset ended the Zephyr peer's process: starts it again on its flash (a power cycle), with a new line to it. */
+  restartAfterExit(): Promise<Linesim>;
+}
+
+/** Starts a peer and linesim (with `linesimArgs`: faults) in front of it, runs `body`, and stops both whatever happens. */
+export async function withPeerLine(start: () => Promise<Peer>, body: (s: PeerLine) => Promise<void>, linesimArgs: string[] = []): Promise<void> {
+  const peer = await start();
+  let line: Linesim | undefined;
+  try {
+    line = await startLinesim(peer.path, linesimArgs);
+    await body({
+      peer,
+      get line() {
+        return line!;
+      },
+      async restartAfterExit() {
+        // (It may have exited already: an 'exit' listener added now would never fire.)
+        if (peer.proc.exitCode === null && peer.proc.signalCode === null) await new Promise((r) => peer.proc.once('exit', r));
+        await line!.stop();
+        line = undefined;
+        line = await startLinesim(await peer.restart(), linesimArgs);
+        return line;
+      },
+    });
+  } finally {
+    await line?.stop();
+    await peer.stop();
+  }
 }

@@ -14,7 +14,7 @@ import { list } from '../../../src/smp/groups/image.ts';
 import { uploadImage } from '../../../src/smp/upload.ts';
 import { UnbrickError } from '../../../src/core/errors.ts';
 import { startLinesim } from './linesim.ts';
-import { startMcubootPeer, startZephyrPeer, type Peer } from './peers.ts';
+import { startMcubootPeer, startZephyrPeer, withPeerLine, type Peer } from './peers.ts';
 import { MCUBOOT_DIR } from './vectors.ts';
 
 const APP = new Uint8Array(readFileSync(join(MCUBOOT_DIR, 'images', 'app-signed.bin')));
@@ -66,19 +66,21 @@ for (const p of PEERS) {
 }
 
 for (const p of PEERS) {
-  test(`${p.name} through bit flips (1e-4 per byte each way): the upload completes and the image is listed`, { timeout: 90_000 }, async (t) => {
-    const peer = await p.start();
-    const line = await startLinesim(peer.path, ['--flip', '1e-4', '--seed', String(Date.now() % 100000)]);
-    const c = await client(line.host);
-    try {
-      const r = await uploadImage(c, APP);
-      t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
-      assert.equal(r.reportedHash, APP_HASH);
-      p.listsImage(await list(c));
-    } finally {
-      await c.close();
-      await line.stop();
-      await peer.stop();
-    }
-  });
+  test(`${p.name} through bit flips (1e-4 per byte each way): the upload completes and the image is listed`, { timeout: 90_000 }, (t) =>
+    withPeerLine(
+      p.start,
+      async ({ line }) => {
+        const c = await client(line.host);
+        try {
+          const r = await uploadImage(c, APP);
+          t.diagnostic(`${r.seconds.toFixed(1)} s, link ${JSON.stringify(r.link)}, bad frames ${c.stats.badFrames}`);
+          assert.equal(r.reportedHash, APP_HASH);
+          p.listsImage(await list(c));
+        } finally {
+          await c.close();
+        }
+      },
+      ['--flip', '1e-4', '--seed', String(Date.now() % 100000)],
+    ),
+  );
 }

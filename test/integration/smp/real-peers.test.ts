@@ -12,8 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { unbrick } from './cli-process.ts';
-import { startLinesim, type Linesim } from './linesim.ts';
-import { startMcubootPeer, startZephyrPeer } from './peers.ts';
+import type { Linesim } from './linesim.ts';
+import { startMcubootPeer, startZephyrPeer, withPeerLine } from './peers.ts';
 import { MCUBOOT_DIR } from './vectors.ts';
 import type { LinkReport } from '../../../src/smp/link-learner.ts';
 
@@ -60,11 +60,8 @@ async function refused(line: Linesim, ...args: string[]): Promise<{ error: strin
   return JSON.parse(r.out) as { error: string; details: Record<string, unknown>; message: string };
 }
 
-test('real MCUboot serial recovery: upload with defaults, list, reset, list again', { timeout: 90_000 }, async () => {
-  const peer = await startMcubootPeer();
-  let line: Linesim | undefined;
-  try {
-    line = await startLinesim(peer.path);
+test('real MCUboot serial recovery: upload with defaults, list, reset, list again', { timeout: 90_000 }, () =>
+  withPeerLine(() => startMcubootPeer(), async ({ line }) => {
     const up = await cli(line, 'upload', APP);
     assert.equal(up.hash, APP_HASH);
     // MCUboot takes its largest frames back to back: the engine stays on them (a frame lost to host load may move it).
@@ -76,17 +73,12 @@ test('real MCUboot serial recovery: upload with defaults, list, reset, list agai
     await new Promise((r) => setTimeout(r, 600)); // it restarts on the same pty after about 250 ms
     const after = (await cli(line, 'slots')).slots as Array<{ hash: string }>;
     assert.deepEqual(after.map((s) => s.hash), [APP_HASH], 'flash kept across the reset');
-  } finally {
-    await line?.stop();
-    await peer.stop();
-  }
-});
+  }),
+);
 
-test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits; restarted on its flash), confirm refused while pending', { timeout: 90_000 }, async () => {
-  const peer = await startZephyrPeer();
-  let line: Linesim | undefined;
-  try {
-    line = await startLinesim(peer.path);
+test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits; restarted on its flash), confirm refused while pending', { timeout: 90_000 }, () =>
+  withPeerLine(() => startZephyrPeer(), async (p) => {
+    let line = p.line;
     const up = await cli(line, 'upload', APP);
     assert.equal(up.hash, APP_HASH);
     assert.equal(up.match, true);
@@ -95,9 +87,7 @@ test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits;
     const tested = (await cli(line, 'test', APP_HASH)).slots as Array<{ slot: number; pending: boolean }>;
     assert.equal(tested.find((s) => s.slot === 1)?.pending, true);
     await cli(line, 'reset');
-    await new Promise((r) => peer.proc.once('exit', r));
-    await line.stop();
-    line = await startLinesim(await peer.restart());
+    line = await p.restartAfterExit();
     const after = (await cli(line, 'slots')).slots as Array<{ slot: number; hash: string; pending: boolean }>;
     assert.equal(after.find((s) => s.slot === 1)?.pending, true, 'pending survives the reset (no bootloader runs)');
     // Zephyr 3.4 refuses to confirm while a test is pending (smp-zephyr vectors, 14-image-confirm: rc 6):
@@ -108,17 +98,11 @@ test('real Zephyr smp_svr: upload with defaults, test, reset (the process exits;
     assert.deepEqual((await state(line, 'slots')).slots, ['0:ec7eced0:confirmed+active', '1:c7786c26:pending']);
     // A test asked again is answered with the list (the scheduled swap is left as it is).
     assert.deepEqual(await state(line, 'test', APP_HASH), { slots: ['0:ec7eced0:confirmed+active', '1:c7786c26:pending'] });
-  } finally {
-    await line?.stop();
-    await peer.stop();
-  }
-});
+  }),
+);
 
-test('real MCUboot serial recovery: image state (test, confirm) by hash and without, refusals, across a reset', { timeout: 90_000 }, async () => {
-  const peer = await startMcubootPeer();
-  let line: Linesim | undefined;
-  try {
-    line = await startLinesim(peer.path);
+test('real MCUboot serial recovery: image state (test, confirm) by hash and without, refusals, across a reset', { timeout: 90_000 }, () =>
+  withPeerLine(() => startMcubootPeer(), async ({ line }) => {
     // Empty device: a hash it does not hold is refused with rc 5 (ENOENT, vector A10).
     const none = await refused(line, 'test', APP_HASH);
     assert.deepEqual([none.error, none.details.rc], ['smp.image-not-found', 5]);
@@ -138,17 +122,11 @@ test('real MCUboot serial recovery: image state (test, confirm) by hash and with
     assert.deepEqual((await state(line, 'slots')).slots, ['0:c7786c26:confirmed'], 'the trailer survives the reset');
     assert.deepEqual(await state(line, 'confirm', APP_HASH), { slots: ['0:c7786c26:confirmed'] });
     assert.deepEqual(await state(line, 'confirm'), { slots: ['0:c7786c26:confirmed'] });
-  } finally {
-    await line?.stop();
-    await peer.stop();
-  }
-});
+  }),
+);
 
-test('real MCUboot serial recovery with an image in slot 1: a test marks slot 1 whatever the hash; confirm keeps it a test', { timeout: 90_000 }, async () => {
-  const peer = await startMcubootPeer(['--slot1', APP2]);
-  let line: Linesim | undefined;
-  try {
-    line = await startLinesim(peer.path);
+test('real MCUboot serial recovery with an image in slot 1: a test marks slot 1 whatever the hash; confirm keeps it a test', { timeout: 90_000 }, () =>
+  withPeerLine(() => startMcubootPeer(['--slot1', APP2]), async ({ line }) => {
     await cli(line, 'upload', APP);
     assert.deepEqual((await state(line, 'slots')).slots, ['0:c7786c26:confirmed+active', '1:1f359edd:']);
     // boot_set_pending_multi marks the secondary slot for any listed hash: the slot-0 hash sets slot 1 pending.
@@ -166,17 +144,12 @@ test('real MCUboot serial recovery with an image in slot 1: a test marks slot 1 
     await new Promise((r) => setTimeout(r, 600));
     // The peer always re-enters serial recovery: no swap ran, slot 1 is still pending.
     assert.deepEqual((await state(line, 'slots')).slots, ['0:c7786c26:confirmed', '1:1f359edd:pending']);
-  } finally {
-    await line?.stop();
-    await peer.stop();
-  }
-});
+  }),
+);
 
-test('real Zephyr smp_svr: confirm the running image, refusals, confirm slot 1 for good, reset (restarted on its flash): it stays so', { timeout: 90_000 }, async () => {
-  const peer = await startZephyrPeer();
-  let line: Linesim | undefined;
-  try {
-    line = await startLinesim(peer.path);
+test('real Zephyr smp_svr: confirm the running image, refusals, confirm slot 1 for good, reset (restarted on its flash): it stays so', { timeout: 90_000 }, () =>
+  withPeerLine(() => startZephyrPeer(), async (p) => {
+    let line = p.line;
     const running = ['0:ec7eced0:confirmed+active'];
     assert.deepEqual(await state(line, 'confirm'), { slots: running });
     assert.deepEqual(await state(line, 'confirm', RUNNING_HASH), { slots: running });
@@ -200,13 +173,8 @@ test('real Zephyr smp_svr: confirm the running image, refusals, confirm slot 1 f
     assert.deepEqual([conf0.error, conf0.details.rc], ['smp.image-pending', 6]);
 
     await cli(line, 'reset');
-    await new Promise((r) => peer.proc.once('exit', r));
-    await line.stop();
-    line = await startLinesim(await peer.restart());
+    line = await p.restartAfterExit();
     // No bootloader runs on native_sim: the slot-1 trailer stays as written.
     assert.deepEqual((await state(line, 'slots')).slots, perm);
-  } finally {
-    await line?.stop();
-    await peer.stop();
-  }
-});
+  }),
+);

@@ -31,8 +31,6 @@ test('station run provisions two units on ptys from a signed bundle; report and 
     csv,
     '--data-address',
     String(chip.flash.start + DATA_OFFSET),
-    '--uid-address',
-    String(chip.flash.end - 16),
     '--batch',
     'B1',
     '--station',
@@ -68,7 +66,7 @@ test('station run provisions two units on ptys from a signed bundle; report and 
   // A new batch with the same list carries on with the next entry: none is issued twice across batches.
   const u3 = ptyUnit('f103', 503, 0, 0.02);
   t.after(() => u3.close());
-  const next = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u3.path, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET), '--uid-address', String(chip.flash.end - 16), '--batch', 'B2', '--max-units', '1']);
+  const next = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u3.path, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET), '--batch', 'B2', '--max-units', '1']);
   assert.equal(next.status, 0, `${JSON.stringify(next.json)}\n${next.stderr}`);
   assert.equal(readDataBlock(u3.sim)?.serial, 'AS-0003');
   assert.deepEqual(next.json.pool, { total: 3, free: 0, reserved: 0, committed: 3 });
@@ -85,14 +83,14 @@ test('station run provisions two units on ptys from a signed bundle; report and 
 });
 
 test('a running station pauses after its pilot lot and continues when `station approve` is run from another terminal', { timeout: 120_000 }, async (t) => {
-  const { lab, chip, bundle } = await provisioningLab();
+  const { lab, bundle } = await provisioningLab();
   t.after(() => lab.cleanup());
   const units = [ptyUnit('f103', 601, 0, 0.02), ptyUnit('f103', 602, 0, 0.02)];
   t.after(() => units.forEach((u) => u.close()));
   let approved: Promise<unknown> | undefined;
   const r = await cli(
     lab.dataDir,
-    ['station', 'run', '--bundle', bundle, '--ports', units.map((u) => u.path).join(','), '--parallel', '1', '--pilot', '1', '--uid-address', String(chip.flash.end - 16), '--batch', 'P1', '--max-units', '2'],
+    ['station', 'run', '--bundle', bundle, '--ports', units.map((u) => u.path).join(','), '--parallel', '1', '--pilot', '1', '--batch', 'P1', '--max-units', '2'],
     (err) => {
       if (!approved && /LINE PAUSED: Pilot lot/.test(err)) approved = cli(lab.dataDir, ['station', 'approve', '--batch', 'P1']);
     },
@@ -113,7 +111,7 @@ test('the bundle signs where per-unit data goes: no option needed, and a contrad
   t.after(() => u.close());
   const clash = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u.path, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET + 0x1000)]);
   assert.deepEqual([clash.status, clash.json.error], [2, 'station.data-conflict']);
-  const r = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u.path, '--data', csv, '--uid-address', String(chip.flash.end - 16), '--batch', 'SIGNED', '--max-units', '1']);
+  const r = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', u.path, '--data', csv, '--batch', 'SIGNED', '--max-units', '1']);
   assert.equal(r.status, 0, `${JSON.stringify(r.json)}\n${r.stderr}`);
   assert.equal(readDataBlock(u.sim)?.serial, 'BD-0001');
 });

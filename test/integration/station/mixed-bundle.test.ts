@@ -49,7 +49,6 @@ test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers,
     batch: 'MIX',
     data: csv,
     dataAddress: chip.flash.start + DATA_OFFSET,
-    uidAddress: chip.flash.end - 16,
     dataSetting: 'serial=app/serial,mac=app/mac',
     dataFile: '/lfs1/unit.json',
     pollMs: 200,
@@ -117,7 +116,7 @@ test('a mixed ROM + SMP bundle: every unit provisioned by what its port answers,
 
 
 test('unbrick station run with a mixed bundle: an STM32 unit and an MCUboot unit on ptys, each by what it answers; data options checked up front', { timeout: 120_000 }, async (t) => {
-  const { lab, chip, key, image, bundle } = await mixedLab();
+  const { lab, key, image, bundle } = await mixedLab();
   t.after(() => lab.cleanup());
   const stm = ptyUnit('f103', 801, 0, 0.02);
   const unit = createFactoryUnit({ keys: [key.publicPem], flash: 'none' });
@@ -126,7 +125,7 @@ test('unbrick station run with a mixed bundle: an STM32 unit and an MCUboot unit
     stm.close();
     host.close();
   });
-  const r = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', `${stm.path},${host.path}`, '--parallel', '2', '--uid-address', String(chip.flash.end - 16), '--batch', 'CLI-MIX', '--max-units', '2']);
+  const r = await cli(lab.dataDir, ['station', 'run', '--bundle', bundle, '--ports', `${stm.path},${host.path}`, '--parallel', '2', '--batch', 'CLI-MIX', '--max-units', '2']);
   assert.equal(r.status, 0, `${JSON.stringify(r.json)}\n${r.stderr}`);
   assert.deepEqual([r.json.passed, r.json.failed], [2, 0]);
   assert.equal((r.stderr.match(/PASS/g) ?? []).length, 2);

@@ -58,7 +58,7 @@ test('station methods refuse in plain, typed errors when they cannot act', async
 });
 
 test('a station started through the contract: coalesced revisioned events, progress estimates, its ports kept from the device list', { timeout: 120_000 }, async (t) => {
-  const { lab, chip, bundle } = await provisioningLab();
+  const { lab, bundle } = await provisioningLab();
   const units = [0, 1, 2].map((i) => ptyUnit('f103', 700 + i, 0, 0.05));
   const others = ptyUnit('f103', 799, 0, 0.05); // a port that is not the station's
   // The app's own port list sees all four adapters.
@@ -79,7 +79,7 @@ test('a station started through the contract: coalesced revisioned events, progr
   client.on('station.changed', (s) => seen.push(s));
   const appended: string[] = [];
   client.on('records.appended', (r) => appended.push(r.unitId));
-  const started = await client.call('station.start', { bundle, ports: units.map((u) => u.path), parallel: 1, uidAddress: chip.flash.end - 16, batch: 'screen' });
+  const started = await client.call('station.start', { bundle, ports: units.map((u) => u.path), parallel: 1, batch: 'screen' });
   assert.equal(started.run?.product, 'Acme Sensor');
   assert.deepEqual(await devicePorts(), [others.path], 'the station owns its ports: not offered to other jobs');
 

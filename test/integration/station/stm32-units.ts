@@ -1,7 +1,7 @@
 /**
  * Simulated STM32 units for station tests and the bench: each is the STM32
  * bootloader simulator (in-process, or on a paced pty at a real baud rate)
- * with a factory "UID" at the end of its flash, and a test recipe that
+ * with its factory UID at the family's UID address, and a test recipe that
  * provisions it through Unbrick's AN3155 client: identify, write the
  * application, verify, per-unit data to a flash address, read the option
  * bytes. The concrete provisioning recipe (bundles, workflows) replaces this
@@ -14,6 +14,7 @@ import { toHex } from '../../../src/core/bytes.ts';
 import { sha256Hex } from '../../../src/crypto/hash.ts';
 import { createStm32Simulator, inProcessTransport, startStm32PtySim, type Stm32BootloaderSim, type Stm32Faults } from '../../../src/sim/stm32/index.ts';
 import { connectStm32 } from '../../../src/stm32/session.ts';
+import { uidAddress } from '../../../src/stm32/chips/index.ts';
 import { readMemory, readOptionBytes, verifyImage, writeImage } from '../../../src/stm32/operations.ts';
 import { openSerial } from '../../../src/transport/serial.ts';
 import type { ByteTransport } from '../../../src/transport/types.ts';
@@ -39,17 +40,8 @@ export function testImage(n: number, seed = 11): Uint8Array {
   return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
 
-/**
- * The unit's factory UID: its simulator answers with it at the family's UID address (the chip
- * table's), and it is also burnt at the end of flash, where tests that pass a UID address read it.
- */
+/** The unit's factory UID: its simulator answers with it at the family's UID address (the chip table's). */
 const unitUid = (seed: number) => testImage(UID_BYTES, seed);
-
-function burnUid(sim: Stm32BootloaderSim, uid: Uint8Array): string {
-  const size = sim.chip.info.flash.end - sim.chip.info.flash.start;
-  sim.chip.flash.program(size - 16, uid);
-  return toHex(uid);
-}
 
 /** One simulated unit reached in-process (fast, unpaced). */
 export function inProcessUnit(chip: string, seed: number, faults?: Stm32Faults): SimUnitHandle {
@@ -57,7 +49,7 @@ export function inProcessUnit(chip: string, seed: number, faults?: Stm32Faults):
   const sim = createStm32Simulator({ chip, timeScale: 0.01, uid, ...(faults ? { faults } : {}) });
   const h: SimUnitHandle = {
     sim,
-    uid: burnUid(sim, uid),
+    uid: toHex(uid),
     async open() {
       h.link = inProcessTransport(sim);
       return h.link;
@@ -74,7 +66,7 @@ export function ptyUnit(chip: string, seed: number, baud: number, timeScale = 1)
   const h: SimUnitHandle & { path: string } = {
     sim: p.sim,
     path: p.path,
-    uid: burnUid(p.sim, uid),
+    uid: toHex(uid),
     async open() {
       h.link = await openSerial({ path: p.path, baudRate: baud, parity: 'none' });
       return h.link;
@@ -123,7 +115,7 @@ export function stm32TestRecipe(app: Uint8Array, client: { replyMs?: number; wri
     try {
       const s = await ctx.step('identify', () => connectStm32(link, client));
       const start = s.chip.flash.start;
-      const uid = await ctx.step('read uid', () => readMemory(s, s.chip.flash.end - 16, UID_BYTES, { signal: ctx.signal }));
+      const uid = await ctx.step('read uid', () => readMemory(s, uidAddress(s.chip), UID_BYTES, { signal: ctx.signal }));
       ctx.identify({ chipUid: toHex(uid), chip: s.chip.name, target: 'stm32', versions: { bootloader: `${s.info.version >> 4}.${s.info.version & 15}` } });
       const segments = [{ address: start, data: app }];
       await ctx.step('write', () => writeImage(s, segments, { signal: ctx.signal, verify: false }));

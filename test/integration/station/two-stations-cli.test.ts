@@ -60,7 +60,7 @@ test('two station processes, one PostgreSQL: no entry twice, none lost, one stat
   const unitsA = [0, 1, 2, 3].map((i) => ptyUnit('f103', 700 + i, 115200, 0.2));
   const unitsB = [0, 1, 2, 3].map((i) => ptyUnit('f103', 800 + i, 115200, 0.2));
   t.after(() => [...unitsA, ...unitsB].forEach((u) => u.close()));
-  const common = ['--bundle', bundle, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET), '--uid-address', String(chip.flash.end - 16), '--db', server.url, '--batch', 'LINE-1'];
+  const common = ['--bundle', bundle, '--data', csv, '--data-address', String(chip.flash.start + DATA_OFFSET), '--db', server.url, '--batch', 'LINE-1'];
   const args = (name: string, units: { path: string }[], parallel: number, max: number) => [
     ...common,
     '--station',
