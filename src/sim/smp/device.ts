@@ -145,18 +145,12 @@ export abstract class SmpDevice {
     if (this.readTimer) return;
     const now = performance.now();
     const next = this.gridBase + Math.ceil((now - this.gridBase) / rx.periodMs) * rx.periodMs;
-    const timer = setTimeout(() => {
-      // After the I/O the event loop has waiting (node runs due timers before it): a read takes every
-      // byte that reached the port before it, as the real reader does, also when this process is late.
-      setImmediate(() => {
-        if (this.readTimer !== timer) return; // reset or disposed meanwhile
-        this.readTimer = undefined;
-        const bytes = this.rxPending.splice(0);
-        for (const d of bytes) this.take(d, false);
-        this.service();
-      });
+    this.readTimer = setTimeout(() => {
+      this.readTimer = undefined;
+      const bytes = this.rxPending.splice(0);
+      for (const d of bytes) this.take(d, false);
+      this.service();
     }, Math.max(0, next - now));
-    this.readTimer = timer;
   }
 
   /** The receive interrupt over bytes: a line takes a buffer at its first byte. */
@@ -280,7 +274,6 @@ export abstract class SmpDevice {
   /** Stops timers (the host is shutting down). */
   dispose(): void {
     clearTimeout(this.readTimer);
-    this.readTimer = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.listeners = [];
