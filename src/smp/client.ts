@@ -9,6 +9,7 @@
  */
 import { cancelledError, deviceError, ioError, throwIfAborted } from '../core/errors.ts';
 import type { ByteTransport } from '../transport/types.ts';
+import { concatBytes } from '../core/bytes.ts';
 import { encodeCbor, decodeCbor, type CborValue } from './cbor.ts';
 import { encodeFrame, FrameReader, frameWireLength } from './frame.ts';
 import { decodeHeader, encodeHeader, HEADER_SIZE, OP, type SmpHeader } from './header.ts';
@@ -177,7 +178,7 @@ export class SmpClient {
       // group after idle waits for its time.
       const wait = groupAt - performance.now();
       if (wait > 0.2 && groupAt > this.lineFreeAt + 0.5) await new Promise((r) => setTimeout(r, wait));
-      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const bytes = parts.length === 1 ? parts[0]! : concatBytes(...parts);
       parts = [];
       await this.transport.write(bytes);
       this.lineFreeAt = Math.max(performance.now(), this.lineFreeAt) + this.wireMs(bytes.length);

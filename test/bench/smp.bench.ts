@@ -18,16 +18,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSerial } from '../../src/transport/serial.ts';
-import { SmpClient } from '../../src/smp/client.ts';
-import { chunkCapacity, uploadImage, type UploadResult } from '../../src/smp/upload.ts';
+import { chunkCapacity, type UploadResult } from '../../src/smp/upload.ts';
 import { frameWireLength } from '../../src/smp/frame.ts';
-import { erase } from '../../src/smp/groups/image.ts';
 import { hostOnPty } from '../../src/sim/mcuboot-serial/index.ts';
 import { createZephyrSim } from '../../src/sim/zephyr/index.ts';
 import { buildImage } from '../../src/sim/smp/image-builder.ts';
 import { exportPublicPem, loadKey } from '../../src/crypto/keys.ts';
-import { startLinesim } from '../integration/smp/linesim.ts';
+import { uploadThrough } from '../integration/smp/upload-through.ts';
 import { DEV_KEY, startMcubootPeer, startZephyrPeer } from '../integration/smp/peers.ts';
 import { MCUBOOT_DIR } from '../integration/smp/vectors.ts';
 
@@ -38,19 +35,6 @@ export function framingLimit(maxPacket: number, align = 4): number {
   let data = chunkCapacity(maxPacket, 0x10000);
   data -= data % align;
   return (data / frameWireLength(maxPacket)) * LINE_BYTES_PER_S;
-}
-
-async function uploadThrough(devicePty: string, image: Uint8Array, eraseFirst = false): Promise<UploadResult> {
-  const line = await startLinesim(devicePty);
-  const c = new SmpClient(await openSerial({ path: line.host, baudRate: 115200 }), { baud: 115200 });
-  try {
-    // Zephyr answers a repeat of a complete upload (same len and sha) at once: erase slot 1 so each one is real.
-    if (eraseFirst) await erase(c, 1).catch(() => {});
-    return await uploadImage(c, image);
-  } finally {
-    await c.close();
-    await line.stop();
-  }
 }
 
 function report(name: string, results: UploadResult[], goal: number, attempts = results.length): void {
@@ -78,7 +62,7 @@ export async function run(): Promise<void> {
   if (process.argv.includes('--zephyr-only')) return runZephyr();
   const mcuboot = await startMcubootPeer();
   try {
-    report('real MCUboot serial recovery, 440 KiB', [await uploadThrough(mcuboot.path, big.bytes)], 96);
+    report('real MCUboot serial recovery, 440 KiB', [(await uploadThrough(mcuboot.path, big.bytes)).result], 96);
   } finally {
     await mcuboot.stop();
   }
@@ -88,7 +72,7 @@ export async function run(): Promise<void> {
   const sim = createZephyrSim({ keys: [key.publicPem], flash: 'nrf52840', slotSize: 0x78000, rxPeriodMs: 0 });
   const pty = hostOnPty(sim, { baud: 0 });
   try {
-    report('Zephyr simulator, fast UART, 440 KiB', [await uploadThrough(pty.path, big.bytes)], 97);
+    report('Zephyr simulator, fast UART, 440 KiB', [(await uploadThrough(pty.path, big.bytes)).result], 97);
   } finally {
     pty.close();
     sim.dispose();
@@ -102,7 +86,7 @@ async function runZephyr(): Promise<void> {
   try {
     for (let i = 0; i < 10; i++) {
       try {
-        done.push(await uploadThrough(zephyr.path, app, true));
+        done.push((await uploadThrough(zephyr.path, app, true)).result);
       } catch (e) {
         console.log(`  Zephyr upload ${i + 1} failed: ${(e as Error).message}`);
       }

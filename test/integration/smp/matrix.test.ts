@@ -20,14 +20,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSerial } from '../../../src/transport/serial.ts';
 import { SmpClient } from '../../../src/smp/client.ts';
-import { erase } from '../../../src/smp/groups/image.ts';
-import { uploadImage, type UploadResult } from '../../../src/smp/upload.ts';
+import type { UploadResult } from '../../../src/smp/upload.ts';
 import { forgetReadGrids } from '../../../src/smp/link-learner.ts';
 import { createZephyrSim, hostOnPty } from '../../../src/sim/zephyr/index.ts';
 import { MCUBOOT_DIR } from './vectors.ts';
 import { startLinesim } from './linesim.ts';
 import { startZephyrPeer } from './peers.ts';
 import { runCell, type Cell, type CellResult } from './matrix.ts';
+import { uploadThrough } from './upload-through.ts';
 
 const CELLS: Array<Cell & { expect: 'answered' | 'lost' }> = [
   { lines: 2, window: 1, gapMs: 0, expect: 'answered' },
@@ -79,34 +79,28 @@ test('framing matrix: the Zephyr simulator answers and stays silent on the same 
   }
 });
 
-async function uploadThrough(devicePty: string): Promise<{ r: UploadResult; fillers: number }> {
-  const line = await startLinesim(devicePty);
-  const c = new SmpClient(await openSerial({ path: line.host, baudRate: 115200 }), { baud: 115200 });
-  // Each device's grid is learned from its own answers, not from the upload before.
+const APP = new Uint8Array(readFileSync(join(MCUBOOT_DIR, 'images', 'app-signed.bin')));
+
+/** Each device's grid is learned from its own answers, not from the upload before. */
+async function uploadFresh(devicePty: string): Promise<{ r: UploadResult; fillers: number }> {
   forgetReadGrids();
-  try {
-    await erase(c, 1).catch(() => {});
-    const r = await uploadImage(c, new Uint8Array(readFileSync(join(MCUBOOT_DIR, 'images', 'app-signed.bin'))));
-    return { r, fillers: c.stats.fillerLines };
-  } finally {
-    await c.close();
-    await line.stop();
-  }
+  const { result, stats } = await uploadThrough(devicePty, APP, true);
+  return { r: result, fillers: stats.fillerLines };
 }
 
 test('zero-configuration upload: the real peer and the simulator both make the engine pace lines to a 20 ms read grid, idle filled with lines they drop', { timeout: 120_000 }, async (t) => {
   const peer = await startZephyrPeer();
-  let real: Awaited<ReturnType<typeof uploadThrough>>;
+  let real: Awaited<ReturnType<typeof uploadFresh>>;
   try {
-    real = await uploadThrough(peer.path);
+    real = await uploadFresh(peer.path);
   } finally {
     await peer.stop();
   }
   const dev = createZephyrSim({ flash: 'none' });
   const pty = hostOnPty(dev, { baud: 0 });
-  let sim: Awaited<ReturnType<typeof uploadThrough>>;
+  let sim: Awaited<ReturnType<typeof uploadFresh>>;
   try {
-    sim = await uploadThrough(pty.path);
+    sim = await uploadFresh(pty.path);
   } finally {
     pty.close();
     dev.dispose();
